@@ -1,0 +1,46 @@
+# dlmskit: the two commands of the README quick start are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit test-long fuzz bench clean setup sysdeps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Test-only system tools (a real pseudo-terminal pair for the serial tests).
+sysdeps:
+	@command -v socat >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq socat >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq socat >/dev/null 2>&1)) \
+	      || echo "warning: could not install socat; pty tests will be skipped"; \
+	  else echo "warning: socat not found (apt-get install socat); pty tests will be skipped"; fi; }
+
+## The main job against the built-in simulated meter.
+demo: $(STAMP)
+	$(VENV)/bin/dlmskit demo
+
+## Everything: lint, types, the whole test suite.
+test: $(STAMP) sysdeps lint typecheck unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+test-long: $(STAMP) sysdeps
+	$(PY) -m pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
