@@ -1,0 +1,262 @@
+"""HDLC frames of frame format type 3 (IEC 62056-46), the framing of DLMS/COSEM on serial lines.
+
+::
+
+    7E | format (2) | destination address | source address | control | [HCS (2) | information] | FCS (2) | 7E
+
+- The format field is ``1010 S LLL LLLLLLLL``: frame format type 3 (``A``), the segmentation bit S
+  (``A8``: more segments of the same information follow) and an 11-bit length counting every byte
+  between the two flags.
+- The header check sequence (HCS) covers format..control and is present only when the frame carries
+  information; the frame check sequence (FCS) covers format..information. Both are CRC-16/X.25, low
+  byte first (:mod:`dlmskit.link.crc`).
+- There is no byte stuffing: a 0x7E inside a frame is data, the length field delimits the frame.
+
+The first segment of every information field carrying an APDU starts with the LLC header
+(:data:`LLC_REQUEST` from the client, :data:`LLC_RESPONSE` from the server); :func:`segment` splits an
+information field into I-frame sized pieces for the link layer.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final
+
+from dlmskit.errors import DecodeError, EncodeError
+from dlmskit.link.crc import crc16, crc16_le
+from dlmskit.link.hdlc_address import HdlcAddress, decode_address
+
+__all__ = [
+    "FLAG",
+    "LLC_REQUEST",
+    "LLC_RESPONSE",
+    "MAX_FRAME_LENGTH",
+    "Control",
+    "FrameCheckError",
+    "FrameType",
+    "HdlcFrame",
+    "remove_llc",
+    "segment",
+]
+
+FLAG: Final = 0x7E
+"""The opening and closing flag of every frame."""
+MAX_FRAME_LENGTH: Final = 0x7FF
+"""The largest value of the 11-bit frame length (the bytes between the two flags)."""
+LLC_REQUEST: Final = b"\xe6\xe6\x00"
+"""LLC header of a client -> server information field (destination LSAP E6, source LSAP E6, quality 00)."""
+LLC_RESPONSE: Final = b"\xe6\xe7\x00"
+"""LLC header of a server -> client information field (destination LSAP E6, source LSAP E7, quality 00)."""
+
+_FORMAT_TYPE_3: Final = 0xA000
+_SEGMENTED: Final = 0x0800
+_LENGTH_MASK: Final = 0x07FF
+_SEQUENCE_MODULUS: Final = 8
+_MIN_FRAME_LENGTH: Final = 7
+"""format (2) + destination (1) + source (1) + control (1) + FCS (2)."""
+
+
+class FrameCheckError(DecodeError):
+    """The HCS or FCS of a frame does not match its contents: the frame was corrupted on the line.
+
+    The link layer discards such a frame (and may count it); the peer repeats it after its timeout.
+    """
+
+
+class FrameType(enum.Enum):
+    """The kind of frame a control field announces; the value is its control byte with all of
+    P/F, N(S) and N(R) zero."""
+
+    I = 0x00  # noqa: E741 - the name of the frame in the standard
+    """Information frame: sequenced, carries N(S) and N(R)."""
+    RR = 0x01
+    """Receive ready: acknowledges up to N(R) - 1, asks for more."""
+    RNR = 0x05
+    """Receive not ready: acknowledges up to N(R) - 1, asks the peer to wait."""
+    SNRM = 0x83
+    """Set normal response mode: the client opens (or resets) the link."""
+    UA = 0x63
+    """Unnumbered acknowledge: the server accepts SNRM or DISC."""
+    DISC = 0x43
+    """Disconnect: the client closes the link."""
+    DM = 0x0F
+    """Disconnected mode: the server is not connected (answer to DISC or to frames out of NRM)."""
+    FRMR = 0x87
+    """Frame reject: the server received a frame it cannot accept."""
+    UI = 0x03
+    """Unnumbered information: information outside the sequence numbering (broadcast, push)."""
+
+
+_SUPERVISORY: Final = {FrameType.RR.value: FrameType.RR, FrameType.RNR.value: FrameType.RNR}
+_UNNUMBERED: Final = {
+    kind.value: kind
+    for kind in (FrameType.SNRM, FrameType.UA, FrameType.DISC, FrameType.DM, FrameType.FRMR, FrameType.UI)
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """An HDLC control field.
+
+    ``poll_final`` is the P bit in commands (client -> server: "answer now") and the F bit in
+    responses (server -> client: "this is my last frame"). ``ns`` is the send sequence number N(S) of
+    an I-frame; ``nr`` the receive sequence number N(R) (the next N(S) expected) of I, RR and RNR
+    frames. Both count modulo 8 and must be 0 for frame types that have no such field.
+
+    ``I``: ``N(R)<<5 | P/F<<4 | N(S)<<1``; ``RR``: ``N(R)<<5 | P/F<<4 | 0x01``; ``RNR``: ``... | 0x05``;
+    SNRM 0x83, UA 0x63, DISC 0x43, DM 0x0F, FRMR 0x87 and UI 0x03, each ``| 0x10`` with P/F set.
+    """
+
+    kind: FrameType
+    poll_final: bool = False
+    ns: int = 0
+    nr: int = 0
+
+    def __post_init__(self) -> None:
+        for name, value in (("N(S)", self.ns), ("N(R)", self.nr)):
+            if not 0 <= value < _SEQUENCE_MODULUS:
+                raise EncodeError(f"{name} must be 0..7, not {value}")
+        if self.ns and self.kind is not FrameType.I:
+            raise EncodeError(f"a {self.kind.name} frame has no N(S)")
+        if self.nr and self.kind not in (FrameType.I, FrameType.RR, FrameType.RNR):
+            raise EncodeError(f"a {self.kind.name} frame has no N(R)")
+
+    def encode(self) -> int:
+        """The control byte."""
+        return self.kind.value | (self.nr << 5) | (self.poll_final << 4) | (self.ns << 1)
+
+    @classmethod
+    def decode(cls, value: int) -> Control:
+        """Decode a control byte; control fields of frames DLMS/COSEM does not use raise
+        :class:`~dlmskit.errors.DecodeError`."""
+        poll_final = bool(value & 0x10)
+        if not value & 0x01:
+            return cls(FrameType.I, poll_final, ns=(value >> 1) & 0x07, nr=value >> 5)
+        if value & 0x02:
+            kind, nr = _UNNUMBERED.get(value & 0xEF), 0
+        else:
+            kind, nr = _SUPERVISORY.get(value & 0x0F), value >> 5
+        if kind is None:
+            raise DecodeError(
+                "HDLC control field not used by DLMS/COSEM",
+                expected="I, RR, RNR, SNRM, UA, DISC, DM, FRMR or UI",
+                found=f"0x{value:02X}",
+            )
+        return cls(kind, poll_final, nr=nr)
+
+
+@dataclass(frozen=True, slots=True)
+class HdlcFrame:
+    """One HDLC frame of format type 3.
+
+    ``dest`` and ``src`` are the destination and source addresses (client -> server frames have the
+    server address as ``dest``), ``information`` the information field (empty: no HCS and no
+    information field), ``segmented`` the S bit of the format field (more segments follow).
+    """
+
+    dest: HdlcAddress
+    src: HdlcAddress
+    control: Control
+    information: bytes = b""
+    segmented: bool = False
+
+    def encode(self) -> bytes:
+        """The frame with both flags, ready to send."""
+        frame = bytearray(3)
+        frame += self.dest.encode()
+        frame += self.src.encode()
+        frame.append(self.control.encode())
+        length = len(frame) + 1 + (2 + len(self.information) if self.information else 0)
+        if length > MAX_FRAME_LENGTH:
+            raise EncodeError(
+                f"HDLC frame of {length} bytes is longer than {MAX_FRAME_LENGTH}: "
+                f"information field of {len(self.information)} bytes is too long"
+            )
+        frame[0] = FLAG
+        frame[1:3] = (_FORMAT_TYPE_3 | (_SEGMENTED if self.segmented else 0) | length).to_bytes(2, "big")
+        if self.information:
+            frame += crc16_le(memoryview(frame)[1:])
+            frame += self.information
+        frame += crc16_le(memoryview(frame)[1:])
+        frame.append(FLAG)
+        return bytes(frame)
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> HdlcFrame:
+        """Decode one complete frame, flags included.
+
+        The FCS is checked first, then the format type, the addresses, the control field and the HCS.
+        A CRC mismatch raises :class:`FrameCheckError`, other malformed frames
+        :class:`~dlmskit.errors.DecodeError`. A frame with an HCS but an empty information field is
+        accepted (it encodes back without the HCS).
+        """
+        size = len(data)
+        if size < _MIN_FRAME_LENGTH + 2:
+            raise DecodeError(
+                "HDLC frame too short", offset=size, expected=f"at least {_MIN_FRAME_LENGTH + 2} bytes"
+            )
+        if data[0] != FLAG or data[-1] != FLAG:
+            where = 0 if data[0] != FLAG else size - 1
+            found = f"0x{data[where]:02X}"
+            raise DecodeError("HDLC flag missing", offset=where, expected="0x7E", found=found)
+        format_field = int.from_bytes(data[1:3], "big")
+        length = format_field & _LENGTH_MASK
+        if length != size - 2:
+            raise DecodeError(
+                "HDLC frame length does not match", offset=1, expected=f"{size - 2}", found=f"{length}"
+            )
+        fcs_offset = size - 3
+        _check_crc(data, 1, fcs_offset, "FCS")
+        if format_field & 0xF000 != _FORMAT_TYPE_3:
+            raise DecodeError(
+                "not an HDLC frame format type 3", offset=1, expected="0xA", found=f"0x{data[1] >> 4:X}"
+            )
+        before_fcs = memoryview(data)[:fcs_offset]
+        dest, offset = decode_address(before_fcs, 3)
+        src, offset = decode_address(before_fcs, offset)
+        if offset >= fcs_offset:
+            raise DecodeError("HDLC control field missing", offset=offset, expected="control field")
+        control = Control.decode(data[offset])
+        offset += 1
+        information = b""
+        if offset < fcs_offset:
+            if fcs_offset - offset < 2:
+                raise DecodeError("truncated HDLC header check sequence", offset=offset, expected="HCS")
+            _check_crc(data, 1, offset, "HCS")
+            information = bytes(data[offset + 2 : fcs_offset])
+        return cls(dest, src, control, information, bool(format_field & _SEGMENTED))
+
+
+def segment(information: bytes, max_info_length: int) -> list[bytes]:
+    """Split an information field into consecutive pieces of at most ``max_info_length`` bytes.
+
+    Every piece but the last goes in a frame with the segmentation bit set. An empty information field
+    gives one empty piece.
+    """
+    if max_info_length < 1:
+        raise EncodeError(f"maximum information field length must be at least 1, not {max_info_length}")
+    if not information:
+        return [b""]
+    starts = range(0, len(information), max_info_length)
+    return [information[start : start + max_info_length] for start in starts]
+
+
+def remove_llc(information: bytes, llc: bytes) -> bytes:
+    """The APDU after the LLC header ``llc`` (:data:`LLC_REQUEST` or :data:`LLC_RESPONSE`) at the
+    start of a reassembled information field; a missing header raises
+    :class:`~dlmskit.errors.DecodeError`."""
+    if not information.startswith(llc):
+        found = information[: len(llc)].hex(" ").upper()
+        raise DecodeError("LLC header missing", offset=0, expected=llc.hex(" ").upper(), found=found)
+    return information[len(llc) :]
+
+
+def _check_crc(data: bytes | bytearray | memoryview, start: int, end: int, name: str) -> None:
+    """Check the CRC over ``data[start:end]`` against the two bytes at ``data[end]``."""
+    received = data[end] | (data[end + 1] << 8)
+    computed = crc16(data[start:end])
+    if computed != received:
+        raise FrameCheckError(
+            f"HDLC {name} mismatch", offset=end, expected=f"0x{computed:04X}", found=f"0x{received:04X}"
+        )
