@@ -1,0 +1,360 @@
+"""Security suite 0: AES-GCM-128 protection of xDLMS APDUs (DLMS UA Green Book, "cryptographic suite 0").
+
+A protected APDU carries a security header and the ciphered information::
+
+    SC || IC || C || T
+
+``SC`` is the security control byte (:class:`SecurityControl`), ``IC`` the sender's 4-byte invocation
+counter, ``C`` the ciphertext and ``T`` the first 12 bytes of the GCM tag. The GCM nonce (IV) is the
+sender's 8-byte system title followed by ``IC``; each side ciphers with its own system title and
+counter, so a (key, system title, counter) triple must never be used twice.
+
+========  ===================================  ========================
+SC        additional authenticated data (AAD)  output
+========  ===================================  ========================
+``0x10``  ``SC || AK || P``                    ``SC || IC || P || T``
+``0x20``  none (no tag)                        ``SC || IC || C``
+``0x30``  ``SC || AK``                         ``SC || IC || C || T``
+========  ===================================  ========================
+
+Suite 1 uses the same AES-GCM-128 ciphering (it differs in key agreement and signatures), and suite 2
+the same construction with AES-GCM-256 and 32-byte keys; :class:`GcmCipher` accepts the suite ids that
+match its key length. Compression (bit 7) is not supported.
+
+:class:`GcmCipher` keeps one ``AESGCM`` object per key, so repeated calls cost little more than
+``AESGCM`` itself. The 12-byte truncated tag cannot be checked by ``AESGCM.decrypt`` (it wants the full
+16 bytes), and the ``Cipher``/``modes.GCM`` decryptor that can costs a new object per call; so
+decryption relies on GCM being counter mode: applying the same key stream to ``C`` gives ``P``, and
+protecting ``P`` again gives the full tag, whose first 12 bytes are compared with
+``hmac.compare_digest``. The tag is always verified before any plaintext is returned.
+"""
+
+from __future__ import annotations
+
+import hmac
+import struct
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dlmskit.errors import DecodeError, EncodeError, KeyFormatError, SecurityError, TagVerificationError
+from dlmskit.security.keys import SYSTEM_TITLE_LENGTH, SecretBytes
+
+__all__ = [
+    "SECURITY_HEADER_LENGTH",
+    "TAG_LENGTH",
+    "BytesLike",
+    "GcmCipher",
+    "SecurityControl",
+    "protect",
+    "unprotect",
+]
+
+#: Length of the truncated GCM authentication tag ``T``.
+TAG_LENGTH = 12
+#: Length of the security header ``SC || IC``.
+SECURITY_HEADER_LENGTH = 5
+
+_SUITE_MASK = 0x0F
+_AUTHENTICATION = 0x10
+_ENCRYPTION = 0x20
+_BROADCAST_KEY = 0x40
+_COMPRESSION = 0x80
+
+_HEADER = struct.Struct(">BI")
+_FULL_TAG_LENGTH = 16
+_TRUNCATION = _FULL_TAG_LENGTH - TAG_LENGTH
+_SUITES_BY_KEY_LENGTH = {16: (0, 1), 32: (2,)}
+
+BytesLike = bytes | bytearray | memoryview
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityControl:
+    """The security control byte ``SC`` of a protected APDU.
+
+    Bits 0-3 hold the security suite id, bit 4 (0x10) authentication, bit 5 (0x20) encryption, bit 6
+    (0x40) the key set (broadcast key instead of unicast key) and bit 7 (0x80) compression.
+    """
+
+    value: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.value <= 0xFF:
+            raise EncodeError(f"security control must be one byte (0..255), got {self.value}")
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        suite_id: int = 0,
+        authenticated: bool = False,
+        encrypted: bool = False,
+        broadcast_key: bool = False,
+        compressed: bool = False,
+    ) -> SecurityControl:
+        """Build the byte from its fields."""
+        if not 0 <= suite_id <= _SUITE_MASK:
+            raise EncodeError(f"security suite id must be 0..15, got {suite_id}")
+        return cls(
+            suite_id
+            | (_AUTHENTICATION if authenticated else 0)
+            | (_ENCRYPTION if encrypted else 0)
+            | (_BROADCAST_KEY if broadcast_key else 0)
+            | (_COMPRESSION if compressed else 0)
+        )
+
+    @classmethod
+    def from_byte(cls, value: int) -> SecurityControl:
+        """The (shared) instance for one byte value."""
+        if not 0 <= value <= 0xFF:
+            raise EncodeError(f"security control must be one byte (0..255), got {value}")
+        return _SECURITY_CONTROLS[value]
+
+    @property
+    def suite_id(self) -> int:
+        """Security suite id (0 AES-GCM-128, 1 with ECDH/ECDSA P-256, 2 AES-GCM-256 with P-384)."""
+        return self.value & _SUITE_MASK
+
+    @property
+    def authenticated(self) -> bool:
+        """The APDU carries an authentication tag."""
+        return bool(self.value & _AUTHENTICATION)
+
+    @property
+    def encrypted(self) -> bool:
+        """The information is encrypted."""
+        return bool(self.value & _ENCRYPTION)
+
+    @property
+    def broadcast_key(self) -> bool:
+        """Ciphered with the broadcast key (key set bit) rather than the unicast key."""
+        return bool(self.value & _BROADCAST_KEY)
+
+    @property
+    def compressed(self) -> bool:
+        """The information is compressed before ciphering (not supported by dlmskit)."""
+        return bool(self.value & _COMPRESSION)
+
+    def __int__(self) -> int:
+        return self.value
+
+    def __repr__(self) -> str:
+        words = [f"suite {self.suite_id}"]
+        words += [
+            word
+            for word, flag in (
+                ("authenticated", self.authenticated),
+                ("encrypted", self.encrypted),
+                ("broadcast key", self.broadcast_key),
+                ("compressed", self.compressed),
+            )
+            if flag
+        ]
+        return f"SecurityControl(0x{self.value:02X}: {', '.join(words)})"
+
+
+_SECURITY_CONTROLS = tuple(SecurityControl(value) for value in range(256))
+
+
+def _raw_key(key: bytes | SecretBytes) -> bytes:
+    return key.reveal() if isinstance(key, SecretBytes) else bytes(key)
+
+
+class GcmCipher:
+    """AES-GCM ciphering with one block cipher key (EK) and authentication key (AK).
+
+    Create one per key pair (global unicast, global broadcast, dedicated) and reuse it: the AES key
+    schedule is computed once. The keys are never shown by ``repr``. Choosing the key is the caller's
+    part: when the security control's key-set bit (0x40) asks for the broadcast key, use the cipher made
+    with the global broadcast key.
+    """
+
+    __slots__ = ("_aead", "_key_length", "_prefixes")
+
+    def __init__(
+        self, block_cipher_key: bytes | SecretBytes, authentication_key: bytes | SecretBytes
+    ) -> None:
+        ek = _raw_key(block_cipher_key)
+        ak = _raw_key(authentication_key)
+        suites = _SUITES_BY_KEY_LENGTH.get(len(ek))
+        if suites is None:
+            raise KeyFormatError(
+                f"block cipher key must be 16 bytes (suites 0 and 1) or 32 bytes (suite 2), got {len(ek)}"
+            )
+        if len(ak) != len(ek):
+            raise KeyFormatError(
+                f"authentication key must be {len(ek)} bytes like the block cipher key, got {len(ak)}"
+            )
+        self._aead = AESGCM(ek)
+        self._key_length = len(ek)
+        # The AAD prefix SC || AK for every security control byte this cipher accepts: one dict lookup
+        # both validates the byte and gives the prefix.
+        self._prefixes = {
+            value: bytes((value,)) + ak
+            for value in range(256)
+            if value & _SUITE_MASK in suites
+            and value & (_AUTHENTICATION | _ENCRYPTION)
+            and not value & _COMPRESSION
+        }
+
+    def __repr__(self) -> str:
+        return "<GcmCipher keys redacted>"
+
+    def _prefix(self, security_control: int | SecurityControl) -> bytes:
+        """``SC || AK`` for a security control given as ``SecurityControl``, or why it is refused."""
+        sc = int(security_control)
+        prefix = self._prefixes.get(sc)
+        if prefix is not None:
+            return prefix
+        if not 0 <= sc <= 0xFF:
+            raise EncodeError(f"security control must be one byte (0..255), got {sc}")
+        if not sc & (_AUTHENTICATION | _ENCRYPTION):
+            raise SecurityError(f"security control 0x{sc:02X} asks for neither authentication nor encryption")
+        if sc & _COMPRESSION:
+            raise SecurityError(f"security control 0x{sc:02X} asks for compression, which is not supported")
+        raise SecurityError(
+            f"security control 0x{sc:02X} names security suite {sc & _SUITE_MASK}, which is not supported "
+            f"with {self._key_length}-byte keys"
+        )
+
+    def encrypt(
+        self,
+        security_control: int | SecurityControl,
+        system_title: bytes,
+        invocation_counter: int,
+        plaintext: BytesLike,
+    ) -> bytes:
+        """Protect ``plaintext``: returns ``SC || IC || C || T`` (see the module table for each SC).
+
+        ``system_title`` and ``invocation_counter`` are the sender's own; never reuse a counter with
+        the same key (see :mod:`dlmskit.security.invocation`).
+        """
+        prefix = self._prefixes.get(security_control)  # type: ignore[arg-type]
+        if prefix is None:
+            prefix = self._prefix(security_control)
+        sc = prefix[0]
+        try:
+            header = _HEADER.pack(sc, invocation_counter)
+        except struct.error:
+            raise EncodeError(f"invocation counter must be 0..4294967295, got {invocation_counter}") from None
+        if len(system_title) != SYSTEM_TITLE_LENGTH:
+            raise KeyFormatError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes, got {len(system_title)}")
+        nonce = system_title + header[1:]
+        if sc & _ENCRYPTION:
+            if sc & _AUTHENTICATION:
+                return header + self._aead.encrypt(nonce, plaintext, prefix)[:-_TRUNCATION]
+            return header + self._aead.encrypt(nonce, plaintext, None)[:-_FULL_TAG_LENGTH]
+        tag = self._aead.encrypt(nonce, b"", prefix + plaintext)
+        return b"".join((header, plaintext, tag[:TAG_LENGTH]))
+
+    def decrypt(
+        self,
+        security_control: int | SecurityControl,
+        system_title: bytes,
+        invocation_counter: int,
+        data: BytesLike,
+    ) -> bytes:
+        """The plaintext of ``data`` (``C || T``: the ciphered information after the security header).
+
+        ``system_title`` and ``invocation_counter`` are the sender's. Raises
+        :class:`~dlmskit.errors.TagVerificationError` when the tag does not verify and
+        :class:`~dlmskit.errors.DecodeError` when ``data`` is shorter than the tag.
+        """
+        prefix = self._prefixes.get(security_control)  # type: ignore[arg-type]
+        if prefix is None:
+            prefix = self._prefix(security_control)
+        if len(system_title) != SYSTEM_TITLE_LENGTH:
+            raise KeyFormatError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes, got {len(system_title)}")
+        try:
+            nonce = system_title + invocation_counter.to_bytes(4, "big")
+        except OverflowError:
+            raise DecodeError(
+                "invocation counter out of range", expected="0..4294967295", found=str(invocation_counter)
+            ) from None
+        aead = self._aead
+        mode = prefix[0] & (_AUTHENTICATION | _ENCRYPTION)
+        if mode == _ENCRYPTION:
+            return aead.encrypt(nonce, data, None)[:-_FULL_TAG_LENGTH]
+        size = len(data) - TAG_LENGTH
+        if size < 0:
+            raise DecodeError(
+                "ciphered information shorter than the authentication tag",
+                expected=f"at least {TAG_LENGTH} bytes",
+                found=f"{len(data)} bytes",
+            )
+        if mode == _AUTHENTICATION:
+            plaintext = bytes(data[:size])
+            expected = aead.encrypt(nonce, b"", prefix + plaintext)[:TAG_LENGTH]
+        else:
+            # GCM is counter mode: the key stream that turned P into C turns C back into P. Protecting
+            # P again gives the full tag, whose first 12 bytes must equal the received T.
+            plaintext = aead.encrypt(nonce, data[:size], None)[:size]
+            expected = aead.encrypt(nonce, plaintext, prefix)[size:]
+        if hmac.compare_digest(expected[:TAG_LENGTH], data[size:]):
+            return plaintext
+        raise TagVerificationError(
+            "authentication tag does not verify for sender system title "
+            f"{bytes(system_title).hex().upper()}, invocation counter {invocation_counter} "
+            f"(0x{invocation_counter:08X}): wrong keys, wrong system title, or tampered data"
+        )
+
+    def authentication_tag(
+        self,
+        security_control: int | SecurityControl,
+        system_title: bytes,
+        invocation_counter: int,
+        data: BytesLike,
+    ) -> bytes:
+        """The 12-byte tag ``T`` of authentication-only protection (AAD = ``SC || AK || data``).
+
+        This is the GMAC used by HLS mechanism 5 (:mod:`dlmskit.security.hls`). ``security_control``
+        must ask for authentication without encryption (0x10 in suite 0).
+        """
+        sc = self._prefix(security_control)[0]
+        if sc & (_AUTHENTICATION | _ENCRYPTION) != _AUTHENTICATION:
+            raise EncodeError(
+                f"a GMAC needs authentication without encryption, security control is 0x{sc:02X}"
+            )
+        return self.encrypt(sc, system_title, invocation_counter, data)[-TAG_LENGTH:]
+
+
+def protect(
+    security_control: int | SecurityControl,
+    system_title: bytes,
+    invocation_counter: int,
+    plaintext: BytesLike,
+    *,
+    block_cipher_key: bytes | SecretBytes,
+    authentication_key: bytes | SecretBytes,
+) -> bytes:
+    """``SC || IC || C || T`` for ``plaintext``; a one-shot :meth:`GcmCipher.encrypt`.
+
+    For many APDUs with the same keys, keep a :class:`GcmCipher` instead.
+    """
+    cipher = GcmCipher(block_cipher_key, authentication_key)
+    return cipher.encrypt(security_control, system_title, invocation_counter, plaintext)
+
+
+def unprotect(
+    data: BytesLike,
+    *,
+    system_title: bytes,
+    block_cipher_key: bytes | SecretBytes,
+    authentication_key: bytes | SecretBytes,
+) -> tuple[SecurityControl, int, bytes]:
+    """``(security control, invocation counter, plaintext)`` of ``SC || IC || C || T``.
+
+    ``system_title`` is the sender's. The inverse of :func:`protect`.
+    """
+    if len(data) < SECURITY_HEADER_LENGTH:
+        raise DecodeError(
+            "security header truncated",
+            offset=len(data),
+            expected=f"{SECURITY_HEADER_LENGTH} bytes (SC and IC)",
+            found=f"{len(data)} bytes",
+        )
+    sc, ic = _HEADER.unpack_from(data)
+    cipher = GcmCipher(block_cipher_key, authentication_key)
+    plaintext = cipher.decrypt(sc, system_title, ic, memoryview(data)[SECURITY_HEADER_LENGTH:])
+    return SecurityControl.from_byte(sc), ic, plaintext
