@@ -1,0 +1,783 @@
+"""The client side of a DLMS/COSEM application association, sans-I/O.
+
+:class:`ClientSession` builds the APDUs of the client (AARQ, HLS pass 3, GET/SET/ACTION, block transfer
+continuations, RLRQ) and digests every APDU the meter sends back. It does no I/O: each request method returns
+the first APDU to send, and :meth:`ClientSession.receive` returns a :mod:`event <dlmskit.session.events>`
+saying what to do next. One request is outstanding at a time, matched by invoke-id.
+
+What it takes care of:
+
+- association: AARQ with the application context (ciphered or not), mechanism, calling-AP-title,
+  authentication value (LLS password or HLS challenge CtoS) and the (glo-ciphered) InitiateRequest; the
+  AARE with its result, diagnostic, server system title and InitiateResponse; HLS passes 3 and 4 for every
+  mechanism (the meter's f(CtoS) is verified, in constant time);
+- negotiated conformance and PDU size: requests longer than the meter's max-receive-pdu-size go out in
+  blocks (SET with datablocks, ACTION with pblocks) when the conformance allows, else an error says so;
+- GET with-datablock: blocks are collected (thousands of them if needed) and the value decoded once;
+- long ACTION responses with pblocks; general-block-transfer from the meter;
+- ciphering as the security policy says (:mod:`dlmskit.session.protection`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dlmskit.apdu import acse
+from dlmskit.apdu.action import (
+    ActionRequestNextPblock,
+    ActionRequestNormal,
+    ActionRequestWithFirstPblock,
+    ActionRequestWithList,
+    ActionRequestWithPblock,
+    ActionResponseNextPblock,
+    ActionResponseNormal,
+    ActionResponseWithList,
+    ActionResponseWithOptionalData,
+    ActionResponseWithPblock,
+)
+from dlmskit.apdu.block import GeneralBlockTransfer
+from dlmskit.apdu.common import (
+    ABSENT,
+    CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
+    CosemMethodDescriptor,
+    DataBlockSA,
+    GetDataResult,
+    InvokeIdAndPriority,
+    SelectiveAccessDescriptor,
+)
+from dlmskit.apdu.conformance import Conformance
+from dlmskit.apdu.exception import ConfirmedServiceError, ExceptionResponse
+from dlmskit.apdu.get import (
+    GetRequestNext,
+    GetRequestNormal,
+    GetRequestWithList,
+    GetResponseNormal,
+    GetResponseWithDatablock,
+    GetResponseWithList,
+)
+from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
+from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
+from dlmskit.apdu.parse import decode_apdu
+from dlmskit.apdu.results import ActionResult, AssociationResult
+from dlmskit.apdu.set import (
+    SetRequestNormal,
+    SetRequestWithDatablock,
+    SetRequestWithFirstDatablock,
+    SetRequestWithList,
+    SetResponseDatablock,
+    SetResponseLastDatablock,
+    SetResponseLastDatablockWithList,
+    SetResponseNormal,
+    SetResponseWithList,
+)
+from dlmskit.codec import axdr
+from dlmskit.codec.obis import Obis
+from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, ProtocolError
+from dlmskit.security.hls import (
+    Mechanism,
+    aes128_ecb_response,
+    gmac_response,
+    md5_response,
+    sha1_response,
+    sha256_response,
+    verify_aes128_ecb_response,
+    verify_gmac_response,
+    verify_md5_response,
+    verify_sha1_response,
+    verify_sha256_response,
+)
+from dlmskit.session.errors import (
+    AssociationRejected,
+    ConfirmedServiceErrorReceived,
+    ExceptionResponseReceived,
+)
+from dlmskit.session.events import (
+    ActionCompleted,
+    Associated,
+    GetCompleted,
+    Negotiated,
+    Notification,
+    Released,
+    SendApdu,
+    SessionEvent,
+    SetCompleted,
+)
+from dlmskit.session.protection import CIPHERING_OVERHEAD, ApduProtection, SecurityPolicy, SecuritySettings
+
+__all__ = ["ClientSession", "ClientSettings", "SessionState"]
+
+ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
+"""The current association object (class 15), whose method 1 carries HLS pass 3/4."""
+_ASSOCIATION_LN_CLASS = 15
+_REPLY_TO_HLS_AUTHENTICATION = 1
+
+
+class SessionState(enum.Enum):
+    IDLE = "idle"
+    AWAITING_AARE = "awaiting AARE"
+    AWAITING_HLS_REPLY = "awaiting HLS pass 4"
+    ASSOCIATED = "associated"
+    AWAITING_RLRE = "awaiting RLRE"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How the client associates.
+
+    ``secret`` is the LLS password or the HLS secret (mechanisms 2, 3, 4, 6); HLS-GMAC uses the keys in
+    ``security``. ``max_receive_pdu_size`` is what we tell the meter we can take.
+    """
+
+    mechanism: Mechanism = Mechanism.NONE
+    secret: bytes | None = field(default=None, repr=False)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    conformance: Conformance = field(default_factory=Conformance.default_ln_client)
+    max_receive_pdu_size: int = 0xFFFF
+    ciphered_context: bool | None = None
+    """Use the LN-with-ciphering application context; None: when the policy ciphers or HLS-GMAC is used."""
+    high_priority: bool = True
+    confirmed: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mechanism == Mechanism.LOW and not self.secret:
+            raise ConfigurationError("low level security (LLS) needs a password")
+        needs_secret = (Mechanism.HIGH, Mechanism.HIGH_MD5, Mechanism.HIGH_SHA1, Mechanism.HIGH_SHA256)
+        if self.mechanism in needs_secret and not self.secret:
+            raise ConfigurationError(f"{self.mechanism.name} needs the HLS secret")
+        if self.mechanism == Mechanism.HIGH_GMAC and not self.security.has_keys:
+            raise ConfigurationError(
+                "HLS-GMAC needs the block cipher key and the authentication key (32 hex digits each)"
+            )
+        if self.security.policy != SecurityPolicy.NONE and not self.security.has_keys:
+            raise ConfigurationError(
+                "a security policy other than none needs the block cipher and authentication keys"
+            )
+        if self.mechanism == Mechanism.HIGH_ECDSA:
+            raise ConfigurationError("HLS with ECDSA (mechanism 7, suites 1/2) is not supported yet")
+        if not 12 <= self.max_receive_pdu_size <= 0xFFFF:
+            raise ConfigurationError("max_receive_pdu_size must be 12..65535")
+
+    @property
+    def uses_ciphered_context(self) -> bool:
+        if self.ciphered_context is not None:
+            return self.ciphered_context
+        return self.security.policy != SecurityPolicy.NONE or self.mechanism == Mechanism.HIGH_GMAC
+
+
+class _Pending(enum.Enum):
+    NONE = 0
+    GET = 1
+    SET = 2
+    ACTION = 3
+
+
+@dataclass
+class _Request:
+    kind: _Pending
+    invoke_id: int
+    count: int = 1
+    context: str = ""
+    # GET with-datablock
+    blocks: int = 0
+    raw: bytearray = field(default_factory=bytearray)
+    decode_value: bool = True
+    # SET / ACTION with blocks going out
+    outgoing: list[bytes] = field(default_factory=list)
+    sent_blocks: int = 0
+    # ACTION response with pblocks coming in
+    result_blocks: bytearray = field(default_factory=bytearray)
+
+
+class ClientSession:
+    """A client application association, sans-I/O.
+
+    ``challenge`` is the client's HLS challenge CtoS: pass fresh random bytes (``secrets.token_bytes(16)``,
+    :func:`dlmskit.security.hls.new_challenge`); it is required only for HLS mechanisms.
+    """
+
+    def __init__(self, settings: ClientSettings, *, challenge: bytes | None = None) -> None:
+        self.settings = settings
+        self.protection = ApduProtection(settings.security)
+        self.state = SessionState.IDLE
+        self.negotiated: Negotiated | None = None
+        self._challenge = challenge
+        self._server_challenge: bytes | None = None
+        self._invoke_id = 0
+        self._request: _Request | None = None
+        self._gbt_buffer = bytearray()
+        self._gbt_expected = 1
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _next_invoke(self) -> InvokeIdAndPriority:
+        self._invoke_id = (self._invoke_id + 1) % 16
+        return InvokeIdAndPriority(self._invoke_id, self.settings.confirmed, self.settings.high_priority)
+
+    def _require(self, *states: SessionState) -> None:
+        if self.state not in states:
+            wanted = " or ".join(s.value for s in states)
+            raise ProtocolError(f"the session is {self.state.value}; this needs it {wanted}")
+        if self._request is not None:
+            raise ProtocolError(f"a request ({self._request.context}) is still waiting for its answer")
+
+    @property
+    def _max_send(self) -> int:
+        """The largest plain APDU the meter takes from us (ciphering overhead kept aside)."""
+        size = self.negotiated.server_max_receive_pdu_size if self.negotiated else 0xFFFF
+        if size == 0:  # "no limit"
+            size = 0xFFFF
+        return size - (CIPHERING_OVERHEAD if self.protection.ciphering else 0)
+
+    def _has(self, flag: Conformance) -> bool:
+        return self.negotiated is not None and bool(self.negotiated.conformance & flag)
+
+    def _wrap(self, apdu: bytes) -> bytes:
+        return self.protection.wrap(apdu)
+
+    # -- association ---------------------------------------------------------------------------------------
+
+    def associate(self) -> bytes:
+        """The AARQ that opens the association."""
+        self._require(SessionState.IDLE)
+        settings = self.settings
+        mechanism = settings.mechanism
+        ciphered = settings.uses_ciphered_context
+        initiate = InitiateRequest(
+            dedicated_key=settings.security.dedicated_key.reveal()
+            if settings.security.dedicated_key
+            else None,
+            proposed_conformance=settings.conformance,
+            client_max_receive_pdu_size=settings.max_receive_pdu_size,
+        ).encode()
+        if self.protection.ciphering:
+            initiate = self.protection.wrap(initiate, kind="glo")
+        authentication_value: bytes | None = None
+        if mechanism == Mechanism.LOW:
+            authentication_value = settings.secret
+        elif mechanism != Mechanism.NONE:
+            if not self._challenge or not 8 <= len(self._challenge) <= 64:
+                raise ConfigurationError("HLS needs a client challenge of 8 to 64 random bytes")
+            authentication_value = self._challenge
+        context = (
+            acse.ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
+            if ciphered
+            else acse.ApplicationContextName.LOGICAL_NAME_NO_CIPHERING
+        )
+        aarq = acse.AARQ(
+            application_context_name=context,
+            calling_ap_title=settings.security.system_title
+            if ciphered or mechanism == Mechanism.HIGH_GMAC
+            else None,
+            sender_acse_requirements=mechanism != Mechanism.NONE,
+            mechanism_name=int(mechanism) if mechanism != Mechanism.NONE else None,
+            calling_authentication_value=authentication_value,
+            user_information=initiate,
+        )
+        self.state = SessionState.AWAITING_AARE
+        return aarq.encode()
+
+    def _on_aare(self, data: bytes) -> SessionEvent:
+        aare = acse.AARE.decode(data)
+        diagnostic = aare.result_source_diagnostic
+        provider = int(diagnostic.source) == int(acse.DiagnosticSource.ACSE_SERVICE_PROVIDER)
+        if aare.responding_ap_title is not None:
+            if len(aare.responding_ap_title) != 8:
+                raise ProtocolError(
+                    f"the meter's system title (AARE responding-AP-title) is {len(aare.responding_ap_title)} "
+                    "bytes, not 8"
+                )
+            self.protection.peer_system_title = aare.responding_ap_title
+        initiate_response: InitiateResponse | None = None
+        extra = ""
+        if aare.user_information:
+            user_information = aare.user_information
+            try:
+                plain, _ = self.protection.unwrap(user_information)
+            except Exception:
+                if aare.result == AssociationResult.ACCEPTED:
+                    raise
+                plain = b""
+            if plain[:1] == bytes((InitiateResponse.TAG,)):
+                initiate_response = InitiateResponse.decode(plain)
+            elif plain[:1] == b"\x0e":
+                error = ConfirmedServiceError.decode(plain)
+                extra = str(ConfirmedServiceErrorReceived(error, "xDLMS initiate"))
+        if aare.result != AssociationResult.ACCEPTED:
+            self.state = SessionState.IDLE
+            raise AssociationRejected.from_aare(aare.result, diagnostic.value, provider, extra)
+        if initiate_response is None:
+            self.state = SessionState.IDLE
+            raise ProtocolError("the meter accepted the association but sent no InitiateResponse")
+        self.negotiated = Negotiated(
+            conformance=initiate_response.negotiated_conformance & self.settings.conformance,
+            server_max_receive_pdu_size=initiate_response.server_max_receive_pdu_size,
+            client_max_receive_pdu_size=self.settings.max_receive_pdu_size,
+            dlms_version=initiate_response.negotiated_dlms_version_number,
+            vaa_name=initiate_response.vaa_name,
+            server_system_title=self.protection.peer_system_title,
+            mechanism=int(self.settings.mechanism),
+        )
+        if self.settings.mechanism in (Mechanism.NONE, Mechanism.LOW):
+            self.state = SessionState.ASSOCIATED
+            return Associated(self.negotiated)
+        # HLS: the meter asked us to prove we know the secret (diagnostic authentication-required).
+        stoc = aare.responding_authentication_value
+        if not stoc:
+            self.state = SessionState.IDLE
+            raise AssociationRejected(
+                "the meter accepted an HLS association without sending its challenge StoC"
+            )
+        self._server_challenge = stoc
+        self.state = SessionState.AWAITING_HLS_REPLY
+        invoke = self._next_invoke()
+        request = ActionRequestNormal(
+            invoke,
+            CosemMethodDescriptor(_ASSOCIATION_LN_CLASS, ASSOCIATION_LN, _REPLY_TO_HLS_AUTHENTICATION),
+            axdr.OctetString(self._hls_response(stoc)),
+        )
+        self._request = _Request(_Pending.ACTION, invoke.invoke_id, context="HLS pass 3")
+        return SendApdu(self._wrap(request.encode()))
+
+    def _hls_response(self, stoc: bytes) -> bytes:
+        """f(StoC), our answer to the meter's challenge."""
+        mechanism = self.settings.mechanism
+        secret = self.settings.secret or b""
+        if mechanism == Mechanism.HIGH_GMAC:
+            return gmac_response(
+                stoc,
+                cipher=self.protection.global_cipher,
+                system_title=self.protection.own_system_title,
+                invocation_counter=self.protection.next_counter(),
+            )
+        if mechanism == Mechanism.HIGH:
+            return aes128_ecb_response(stoc, secret)
+        if mechanism == Mechanism.HIGH_MD5:
+            return md5_response(stoc, secret)
+        if mechanism == Mechanism.HIGH_SHA1:
+            return sha1_response(stoc, secret)
+        if mechanism == Mechanism.HIGH_SHA256:
+            server_title = self.protection.peer_system_title
+            if server_title is None:
+                raise ProtocolError("HLS-SHA256 needs the meter's system title in the AARE")
+            return sha256_response(
+                stoc,
+                secret=secret,
+                responder_system_title=self.protection.own_system_title,
+                challenger_system_title=server_title,
+                responder_challenge=self._challenge or b"",
+            )
+        raise ConfigurationError(f"no HLS function for mechanism {mechanism.name}")  # pragma: no cover
+
+    def _verify_pass4(self, reply: bytes) -> bool:
+        """Check the meter's f(CtoS) in constant time."""
+        mechanism = self.settings.mechanism
+        ctos = self._challenge or b""
+        secret = self.settings.secret or b""
+        if mechanism == Mechanism.HIGH_GMAC:
+            server_title = self.protection.peer_system_title
+            if server_title is None:
+                raise ProtocolError("HLS-GMAC needs the meter's system title in the AARE responding-AP-title")
+            return verify_gmac_response(
+                reply, ctos, cipher=self.protection.global_cipher, system_title=server_title
+            )
+        if mechanism == Mechanism.HIGH:
+            return verify_aes128_ecb_response(reply, ctos, secret)
+        if mechanism == Mechanism.HIGH_MD5:
+            return verify_md5_response(reply, ctos, secret)
+        if mechanism == Mechanism.HIGH_SHA1:
+            return verify_sha1_response(reply, ctos, secret)
+        if mechanism == Mechanism.HIGH_SHA256:
+            assert self.protection.peer_system_title is not None
+            return verify_sha256_response(
+                reply,
+                ctos,
+                secret=secret,
+                responder_system_title=self.protection.peer_system_title,
+                challenger_system_title=self.protection.own_system_title,
+                responder_challenge=self._server_challenge or b"",
+            )
+        return False  # pragma: no cover
+
+    def _on_hls_reply(self, response: ActionResponseNormal) -> SessionEvent:
+        self._request = None
+        result = int(response.result)
+        if result != ActionResult.SUCCESS:
+            self.state = SessionState.IDLE
+            name = ActionResult.lookup(result)
+            raise AssociationRejected(
+                "the meter refused our HLS answer f(StoC) "
+                f"({name.standard_name if name else result}): the HLS secret or the keys are wrong"
+            )
+        returned = response.return_parameters
+        reply = returned.value if returned is not None and returned.ok else None
+        if not isinstance(reply, bytes) or not self._verify_pass4(bytes(reply)):
+            self.state = SessionState.IDLE
+            raise AssociationRejected(
+                "the meter's answer to our challenge f(CtoS) does not verify: "
+                "it does not know our keys/secret, or it is not the meter we think"
+            )
+        self.state = SessionState.ASSOCIATED
+        assert self.negotiated is not None
+        return Associated(self.negotiated)
+
+    def release(self) -> bytes:
+        """The RLRQ that releases the association (with a ciphered InitiateRequest where ciphering is used)."""
+        self._require(SessionState.ASSOCIATED)
+        user_information = None
+        if self.protection.ciphering:
+            initiate = InitiateRequest(
+                proposed_conformance=self.settings.conformance,
+                client_max_receive_pdu_size=self.settings.max_receive_pdu_size,
+            ).encode()
+            user_information = self.protection.wrap(initiate, kind="glo")
+        self.state = SessionState.AWAITING_RLRE
+        return acse.RLRQ(reason=acse.ReleaseRequestReason.NORMAL, user_information=user_information).encode()
+
+    def released_without_rlrq(self) -> Released:
+        """Forget the association without an RLRQ (the link was closed, or pre-established use)."""
+        self.state = SessionState.IDLE
+        self._request = None
+        self.negotiated = None
+        return Released()
+
+    def assume_associated(self, negotiated: Negotiated, server_system_title: bytes | None = None) -> None:
+        """Use a pre-established association: no AARQ; requests go out directly."""
+        self._require(SessionState.IDLE)
+        self.negotiated = negotiated
+        if server_system_title is not None:
+            self.protection.peer_system_title = server_system_title
+        self.state = SessionState.ASSOCIATED
+
+    # -- GET --------------------------------------------------------------------------------------------------
+
+    def get(
+        self,
+        attribute: CosemAttributeDescriptor,
+        access: SelectiveAccessDescriptor | None = None,
+        *,
+        decode_value: bool = True,
+    ) -> bytes:
+        """GET one attribute; ``decode_value=False`` keeps the value as raw A-XDR bytes (an OctetString)."""
+        self._require(SessionState.ASSOCIATED)
+        if access is not None and self.negotiated and not self._has(Conformance.SELECTIVE_ACCESS):
+            raise ProtocolError("the meter did not agree to selective-access in this association")
+        invoke = self._next_invoke()
+        context = f"GET {attribute.class_id}/{attribute.instance_id}/{attribute.attribute_id}"
+        self._request = _Request(_Pending.GET, invoke.invoke_id, context=context, decode_value=decode_value)
+        return self._wrap(GetRequestNormal(invoke, attribute, access).encode())
+
+    def get_with_list(self, attributes: Sequence[CosemAttributeDescriptorWithSelection]) -> bytes:
+        """GET several attributes in one request (needs multiple-references in the conformance)."""
+        self._require(SessionState.ASSOCIATED)
+        if not self._has(Conformance.MULTIPLE_REFERENCES):
+            raise ProtocolError(
+                "the meter did not agree to multiple-references (GET with-list) in this association"
+            )
+        invoke = self._next_invoke()
+        self._request = _Request(
+            _Pending.GET, invoke.invoke_id, count=len(attributes), context="GET with-list"
+        )
+        return self._wrap(GetRequestWithList(invoke, tuple(attributes)).encode())
+
+    def _on_get(self, apdu: object) -> SessionEvent:
+        request = self._request
+        assert request is not None
+        if isinstance(apdu, GetResponseNormal):
+            self._request = None
+            return GetCompleted((apdu.result,), request.blocks)
+        if isinstance(apdu, GetResponseWithList):
+            self._request = None
+            return GetCompleted(tuple(apdu.results), request.blocks)
+        if isinstance(apdu, GetResponseWithDatablock):
+            block = apdu.block
+            expected = request.blocks + 1
+            if block.block_number != expected:
+                self._request = None
+                raise ProtocolError(
+                    f"{request.context}: the meter sent block {block.block_number}, expected block {expected}"
+                )
+            if block.error is not None:
+                self._request = None
+                return GetCompleted((GetDataResult(error=block.error),), request.blocks)
+            request.blocks = expected
+            request.raw += block.raw_data
+            if not block.last_block:
+                return SendApdu(
+                    self._wrap(GetRequestNext(apdu.invoke, block.block_number).encode()),
+                    blocks=request.blocks,
+                    received_bytes=len(request.raw),
+                )
+            self._request = None
+            return self._finish_datablock(request)
+        raise ProtocolError(f"{request.context}: unexpected answer {type(apdu).__name__}")
+
+    def _finish_datablock(self, request: _Request) -> GetCompleted:
+        raw = bytes(request.raw)
+        if request.count == 1:
+            if not request.decode_value:
+                return GetCompleted((GetDataResult(axdr.OctetString(raw)),), request.blocks)
+            try:
+                return GetCompleted((GetDataResult(axdr.decode(raw)),), request.blocks)
+            except DecodeError as exc:
+                raise DecodeError(
+                    f"{request.context}: the value reassembled from {request.blocks} blocks does not decode: "
+                    f"{exc.reason}",
+                    offset=exc.offset,
+                    expected=exc.expected,
+                    found=exc.found,
+                ) from None
+        # with-list in blocks: the raw data is SEQUENCE OF Get-Data-Result
+        count, offset = axdr.decode_length(raw, 0)
+        results = []
+        for _ in range(count):
+            result, offset = GetDataResult.decode_from(raw, offset)
+            results.append(result)
+        return GetCompleted(tuple(results), request.blocks)
+
+    # -- SET ---------------------------------------------------------------------------------------------------
+
+    def set(
+        self,
+        attribute: CosemAttributeDescriptor,
+        value: axdr.Data,
+        access: SelectiveAccessDescriptor | None = None,
+    ) -> bytes:
+        """SET one attribute; values longer than the meter takes go out in datablocks."""
+        self._require(SessionState.ASSOCIATED)
+        invoke = self._next_invoke()
+        context = f"SET {attribute.class_id}/{attribute.instance_id}/{attribute.attribute_id}"
+        request = _Request(_Pending.SET, invoke.invoke_id, context=context)
+        self._request = request
+        normal = SetRequestNormal(invoke, attribute, value, access).encode()
+        if len(normal) <= self._max_send:
+            return self._wrap(normal)
+        if not self._has(Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE):
+            self._request = None
+            raise ProtocolError(
+                f"{context}: the value ({len(normal)} bytes) exceeds the meter's PDU size ({self._max_send}) "
+                "and the meter did not agree to block-transfer-with-set"
+            )
+        raw = axdr.encode(value)
+        head = len(
+            SetRequestWithFirstDatablock(invoke, attribute, DataBlockSA(False, 1, b""), access).encode()
+        )
+        request.outgoing = _split(raw, self._max_send - head - 5)
+        request.sent_blocks = 1
+        block = DataBlockSA(len(request.outgoing) == 1, 1, request.outgoing[0])
+        return self._wrap(SetRequestWithFirstDatablock(invoke, attribute, block, access).encode())
+
+    def set_with_list(
+        self, attributes: Sequence[CosemAttributeDescriptorWithSelection], values: Sequence[axdr.Data]
+    ) -> bytes:
+        """SET several attributes in one request."""
+        self._require(SessionState.ASSOCIATED)
+        if len(attributes) != len(values):
+            raise EncodeError("set_with_list needs one value per attribute")
+        invoke = self._next_invoke()
+        self._request = _Request(_Pending.SET, invoke.invoke_id, count=len(values), context="SET with-list")
+        apdu = SetRequestWithList(invoke, tuple(attributes), tuple(values)).encode()
+        if len(apdu) > self._max_send:
+            self._request = None
+            raise ProtocolError(
+                f"SET with-list of {len(apdu)} bytes exceeds the meter's PDU size ({self._max_send})"
+            )
+        return self._wrap(apdu)
+
+    def _on_set(self, apdu: object) -> SessionEvent:
+        request = self._request
+        assert request is not None
+        if isinstance(apdu, SetResponseNormal):
+            self._request = None
+            return SetCompleted((apdu.result,))
+        if isinstance(apdu, SetResponseWithList):
+            self._request = None
+            return SetCompleted(tuple(apdu.results))
+        if isinstance(apdu, SetResponseDatablock):
+            if apdu.block_number != request.sent_blocks or request.sent_blocks >= len(request.outgoing):
+                self._request = None
+                raise ProtocolError(
+                    f"{request.context}: the meter acknowledged block {apdu.block_number}, "
+                    f"we sent block {request.sent_blocks}"
+                )
+            request.sent_blocks += 1
+            n = request.sent_blocks
+            block = DataBlockSA(n == len(request.outgoing), n, request.outgoing[n - 1])
+            return SendApdu(self._wrap(SetRequestWithDatablock(apdu.invoke, block).encode()), blocks=n)
+        if isinstance(apdu, SetResponseLastDatablock):
+            self._request = None
+            return SetCompleted((apdu.result,))
+        if isinstance(apdu, SetResponseLastDatablockWithList):
+            self._request = None
+            return SetCompleted(tuple(apdu.results))
+        raise ProtocolError(f"{request.context}: unexpected answer {type(apdu).__name__}")
+
+    # -- ACTION ------------------------------------------------------------------------------------------------
+
+    def action(self, method: CosemMethodDescriptor, parameters: axdr.Data = ABSENT) -> bytes:
+        """Invoke one method; ``ABSENT`` sends no method-invocation-parameters."""
+        self._require(SessionState.ASSOCIATED)
+        invoke = self._next_invoke()
+        context = f"ACTION {method.class_id}/{method.instance_id}/{method.method_id}"
+        request = _Request(_Pending.ACTION, invoke.invoke_id, context=context)
+        self._request = request
+        normal = ActionRequestNormal(invoke, method, parameters).encode()
+        if len(normal) <= self._max_send:
+            return self._wrap(normal)
+        if not self._has(Conformance.BLOCK_TRANSFER_WITH_ACTION):
+            self._request = None
+            raise ProtocolError(
+                f"{context}: the parameters ({len(normal)} bytes) exceed the meter's PDU size ({self._max_send}) "
+                "and the meter did not agree to block-transfer-with-action"
+            )
+        raw = axdr.encode(parameters)
+        head = len(ActionRequestWithFirstPblock(invoke, method, DataBlockSA(False, 1, b"")).encode())
+        request.outgoing = _split(raw, self._max_send - head - 5)
+        request.sent_blocks = 1
+        block = DataBlockSA(len(request.outgoing) == 1, 1, request.outgoing[0])
+        return self._wrap(ActionRequestWithFirstPblock(invoke, method, block).encode())
+
+    def action_with_list(
+        self, methods: Sequence[CosemMethodDescriptor], parameters: Sequence[axdr.Data]
+    ) -> bytes:
+        """Invoke several methods in one request."""
+        self._require(SessionState.ASSOCIATED)
+        if len(methods) != len(parameters):
+            raise EncodeError("action_with_list needs one parameter per method")
+        invoke = self._next_invoke()
+        self._request = _Request(
+            _Pending.ACTION, invoke.invoke_id, count=len(methods), context="ACTION with-list"
+        )
+        return self._wrap(ActionRequestWithList(invoke, tuple(methods), tuple(parameters)).encode())
+
+    def _on_action(self, apdu: object) -> SessionEvent:
+        request = self._request
+        assert request is not None
+        if isinstance(apdu, ActionResponseNormal):
+            self._request = None
+            return ActionCompleted((ActionResponseWithOptionalData(apdu.result, apdu.return_parameters),))
+        if isinstance(apdu, ActionResponseWithList):
+            self._request = None
+            return ActionCompleted(tuple(apdu.responses))
+        if isinstance(apdu, ActionResponseNextPblock):
+            if apdu.block_number != request.sent_blocks or request.sent_blocks >= len(request.outgoing):
+                self._request = None
+                raise ProtocolError(
+                    f"{request.context}: the meter asked for the block after {apdu.block_number}, "
+                    f"we sent block {request.sent_blocks}"
+                )
+            request.sent_blocks += 1
+            n = request.sent_blocks
+            block = DataBlockSA(n == len(request.outgoing), n, request.outgoing[n - 1])
+            return SendApdu(self._wrap(ActionRequestWithPblock(apdu.invoke, block).encode()), blocks=n)
+        if isinstance(apdu, ActionResponseWithPblock):
+            block = apdu.block
+            expected = request.blocks + 1
+            if block.block_number != expected:
+                self._request = None
+                raise ProtocolError(
+                    f"{request.context}: the meter sent response block {block.block_number}, expected {expected}"
+                )
+            request.blocks = expected
+            request.result_blocks += block.raw_data
+            if not block.last_block:
+                return SendApdu(
+                    self._wrap(ActionRequestNextPblock(apdu.invoke, block.block_number).encode()),
+                    blocks=request.blocks,
+                    received_bytes=len(request.result_blocks),
+                )
+            self._request = None
+            raw = bytes(request.result_blocks)
+            response, end = ActionResponseWithOptionalData.decode_from(raw, 0)
+            if end != len(raw):
+                raise DecodeError("trailing bytes after the reassembled ACTION response", offset=end)
+            return ActionCompleted((response,))
+        raise ProtocolError(f"{request.context}: unexpected answer {type(apdu).__name__}")
+
+    # -- receive ------------------------------------------------------------------------------------------------
+
+    def receive(self, apdu: bytes) -> SessionEvent:
+        """Digest one APDU from the meter and say what happens next."""
+        plain, _kind = self.protection.unwrap(apdu)
+        if not plain:
+            raise DecodeError("empty APDU", offset=0, expected="an APDU tag")
+        tag = plain[0]
+        if tag == acse.AARE.TAG:
+            if self.state != SessionState.AWAITING_AARE:
+                raise ProtocolError(f"an AARE arrived while the session is {self.state.value}")
+            return self._on_aare(plain)
+        if tag == acse.RLRE.TAG:
+            if self.state != SessionState.AWAITING_RLRE:
+                raise ProtocolError(f"an RLRE arrived while the session is {self.state.value}")
+            rlre = acse.RLRE.decode(plain)
+            self.state = SessionState.IDLE
+            self.negotiated = None
+            return Released(rlre.reason)
+        if tag == GeneralBlockTransfer.TAG:
+            return self._on_general_block_transfer(plain)
+        decoded = decode_apdu(plain)
+        if isinstance(decoded, (DataNotification, EventNotificationRequest)):
+            return Notification(decoded)
+        request = self._request
+        if isinstance(decoded, ExceptionResponse):
+            self._request = None
+            if self.state == SessionState.AWAITING_HLS_REPLY:
+                self.state = SessionState.IDLE
+            raise ExceptionResponseReceived(decoded, request.context if request else "")
+        if isinstance(decoded, ConfirmedServiceError):
+            self._request = None
+            raise ConfirmedServiceErrorReceived(decoded, request.context if request else "")
+        if request is None:
+            raise ProtocolError(f"the meter sent {type(decoded).__name__} but no request is waiting")
+        invoke = getattr(decoded, "invoke", None)
+        if isinstance(invoke, InvokeIdAndPriority) and invoke.invoke_id != request.invoke_id:
+            raise ProtocolError(
+                f"{request.context}: the answer has invoke-id {invoke.invoke_id}, the request had {request.invoke_id}"
+            )
+        if self.state == SessionState.AWAITING_HLS_REPLY:
+            if not isinstance(decoded, ActionResponseNormal):
+                raise ProtocolError(f"HLS pass 4: expected an ACTION response, got {type(decoded).__name__}")
+            return self._on_hls_reply(decoded)
+        if request.kind == _Pending.GET:
+            return self._on_get(decoded)
+        if request.kind == _Pending.SET:
+            return self._on_set(decoded)
+        return self._on_action(decoded)
+
+    def _on_general_block_transfer(self, plain: bytes) -> SessionEvent:
+        block = GeneralBlockTransfer.decode(plain)
+        if block.block_number != self._gbt_expected:
+            expected = self._gbt_expected
+            self._gbt_buffer.clear()
+            self._gbt_expected = 1
+            raise ProtocolError(
+                f"general-block-transfer: got block {block.block_number}, expected {expected}"
+            )
+        self._gbt_buffer += block.block_data
+        self._gbt_expected += 1
+        if not block.last_block:
+            if block.streaming:
+                return SendApdu(b"", blocks=block.block_number, received_bytes=len(self._gbt_buffer))
+            ack = GeneralBlockTransfer(
+                last_block=False,
+                streaming=False,
+                window=1,
+                block_number=1,
+                block_number_ack=block.block_number,
+                block_data=b"",
+            )
+            return SendApdu(
+                self._wrap(ack.encode()), blocks=block.block_number, received_bytes=len(self._gbt_buffer)
+            )
+        whole = bytes(self._gbt_buffer)
+        self._gbt_buffer.clear()
+        self._gbt_expected = 1
+        return self.receive(whole)
+
+
+def _split(raw: bytes, size: int) -> list[bytes]:
+    if size < 1:
+        raise ProtocolError("the meter's PDU size is too small to carry any block data")
+    return [raw[i : i + size] for i in range(0, len(raw), size)] or [b""]

@@ -1,0 +1,806 @@
+"""The server (meter) side of an application association, sans-I/O.
+
+:class:`ServerSession` answers the APDUs of one client on one link connection. It owns the protocol
+mechanics — AARQ checks and the AARE, HLS passes 2-4, ciphering per the security policy (wrong tags,
+replayed counters and plain APDUs where ciphering is required are refused with the exception-response the
+standard names), GET responses split in datablocks, SET and ACTION requests reassembled from blocks, long
+ACTION responses in pblocks, RLRQ/RLRE — and asks a :class:`ServerApplication` (the simulator, or your own
+meter model) only for what a meter decides: which associations exist, object values, writes, methods.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dlmskit.apdu import acse
+from dlmskit.apdu.action import (
+    ActionRequestNextPblock,
+    ActionRequestNormal,
+    ActionRequestWithFirstPblock,
+    ActionRequestWithList,
+    ActionRequestWithPblock,
+    ActionResponseNextPblock,
+    ActionResponseNormal,
+    ActionResponseWithList,
+    ActionResponseWithOptionalData,
+    ActionResponseWithPblock,
+)
+from dlmskit.apdu.common import (
+    CosemAttributeDescriptor,
+    CosemMethodDescriptor,
+    DataBlockG,
+    DataBlockSA,
+    GetDataResult,
+    InvokeIdAndPriority,
+    SelectiveAccessDescriptor,
+)
+from dlmskit.apdu.conformance import Conformance
+from dlmskit.apdu.exception import ConfirmedServiceError, ExceptionResponse
+from dlmskit.apdu.get import (
+    GetRequestNext,
+    GetRequestNormal,
+    GetRequestWithList,
+    GetResponseNormal,
+    GetResponseWithDatablock,
+    GetResponseWithList,
+)
+from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
+from dlmskit.apdu.parse import decode_apdu
+from dlmskit.apdu.results import (
+    AcseServiceUser,
+    ActionResult,
+    AssociationResult,
+    ConfirmedServiceErrorChoice,
+    ConfirmedServiceErrorService,
+    DataAccessResult,
+    InitiateError,
+    ServiceError,
+    StateError,
+)
+from dlmskit.apdu.set import (
+    SetRequestNormal,
+    SetRequestWithDatablock,
+    SetRequestWithFirstDatablock,
+    SetRequestWithList,
+    SetResponseDatablock,
+    SetResponseLastDatablock,
+    SetResponseNormal,
+    SetResponseWithList,
+)
+from dlmskit.codec import axdr
+from dlmskit.codec.obis import Obis
+from dlmskit.errors import DecodeError, DlmsError, InvocationCounterError, SecurityError, TagVerificationError
+from dlmskit.security.hls import (
+    Mechanism,
+    aes128_ecb_response,
+    gmac_response,
+    md5_response,
+    new_challenge,
+    sha1_response,
+    sha256_response,
+    verify_aes128_ecb_response,
+    verify_gmac_response,
+    verify_md5_response,
+    verify_sha1_response,
+    verify_sha256_response,
+)
+from dlmskit.session.protection import CIPHERING_OVERHEAD, ApduProtection, SecurityPolicy, SecuritySettings
+
+__all__ = [
+    "AssociationContext",
+    "ServerApplication",
+    "ServerAssociationSettings",
+    "ServerSession",
+    "ServerState",
+]
+
+_ASSOCIATION_LN_CLASS = 15
+_CURRENT_ASSOCIATION = Obis(0, 0, 40, 0, 0, 255)
+_HLS_METHOD = 1
+
+
+@dataclass(frozen=True)
+class ServerAssociationSettings:
+    """What one client address may do: how it authenticates, how APDUs are protected, what is agreed."""
+
+    mechanism: Mechanism = Mechanism.NONE
+    secret: bytes | None = field(default=None, repr=False)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    conformance: Conformance = field(
+        default_factory=lambda: (
+            Conformance.default_ln_client()
+            | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+            | Conformance.BLOCK_TRANSFER_WITH_ACTION
+            | Conformance.MULTIPLE_REFERENCES
+        )
+    )
+    max_receive_pdu_size: int = 0x0400
+    ciphered_context: bool | None = None
+    pre_established: bool = False
+
+    @property
+    def uses_ciphered_context(self) -> bool:
+        if self.ciphered_context is not None:
+            return self.ciphered_context
+        return self.security.policy != SecurityPolicy.NONE or self.mechanism == Mechanism.HIGH_GMAC
+
+
+@dataclass
+class AssociationContext:
+    """What the application knows about the association a request belongs to."""
+
+    client_sap: int
+    settings: ServerAssociationSettings
+    conformance: Conformance = field(default_factory=lambda: Conformance(0))
+    client_max_receive_pdu_size: int = 0xFFFF
+    client_system_title: bytes | None = None
+    authenticated: bool = False
+
+
+class ServerApplication(Protocol):
+    """The meter behind a :class:`ServerSession`."""
+
+    def association_settings(self, client_sap: int) -> ServerAssociationSettings | None:
+        """How ``client_sap`` associates, or None when this client address does not exist."""
+
+    def get(
+        self,
+        context: AssociationContext,
+        attribute: CosemAttributeDescriptor,
+        access: SelectiveAccessDescriptor | None,
+    ) -> GetDataResult:
+        """Read an attribute (access rights are the application's to check)."""
+
+    def set(
+        self,
+        context: AssociationContext,
+        attribute: CosemAttributeDescriptor,
+        value: axdr.Data,
+        access: SelectiveAccessDescriptor | None,
+    ) -> DataAccessResult:
+        """Write an attribute."""
+
+    def action(
+        self, context: AssociationContext, method: CosemMethodDescriptor, parameters: axdr.Data
+    ) -> ActionResponseWithOptionalData:
+        """Invoke a method (``parameters`` is ABSENT when the client sent none)."""
+
+
+class ServerState(enum.Enum):
+    IDLE = "idle"
+    AWAITING_HLS = "awaiting HLS pass 3"
+    ASSOCIATED = "associated"
+
+
+@dataclass
+class _Outgoing:
+    """A long response going out block by block."""
+
+    invoke: InvokeIdAndPriority
+    raw: bytes
+    block_size: int
+    sent: int = 0
+
+    @property
+    def blocks(self) -> int:
+        return max(1, -(-len(self.raw) // self.block_size))
+
+    def block(self, number: int) -> tuple[bool, bytes]:
+        start = (number - 1) * self.block_size
+        return number >= self.blocks, self.raw[start : start + self.block_size]
+
+
+@dataclass
+class _Incoming:
+    """A SET or ACTION request coming in block by block."""
+
+    invoke: InvokeIdAndPriority
+    target: CosemAttributeDescriptor | CosemMethodDescriptor
+    access: SelectiveAccessDescriptor | None
+    raw: bytearray
+    received: int
+
+
+class ServerSession:
+    """One client association on one link connection.
+
+    ``challenge_factory`` makes the server challenge StoC (default: :func:`new_challenge`, from
+    ``secrets``); tests pass a fixed one.
+    """
+
+    def __init__(
+        self,
+        application: ServerApplication,
+        client_sap: int,
+        *,
+        challenge_factory: Callable[[], bytes] = new_challenge,
+    ) -> None:
+        self.application = application
+        self.client_sap = client_sap
+        self._challenge_factory = challenge_factory
+        self.state = ServerState.IDLE
+        self.context: AssociationContext | None = None
+        self.protection: ApduProtection | None = None
+        self._stoc: bytes = b""
+        self._ctos: bytes = b""
+        self._outgoing: _Outgoing | None = None
+        self._action_outgoing: _Outgoing | None = None
+        self._incoming: _Incoming | None = None
+        self._reply_kind: str | None = None
+        settings = application.association_settings(client_sap)
+        if settings is not None and settings.pre_established:
+            self._start(settings, Conformance(settings.conformance), 0xFFFF, None)
+            self.state = ServerState.ASSOCIATED
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def _start(
+        self,
+        settings: ServerAssociationSettings,
+        conformance: Conformance,
+        client_pdu: int,
+        client_title: bytes | None,
+    ) -> None:
+        self.context = AssociationContext(
+            client_sap=self.client_sap,
+            settings=settings,
+            conformance=conformance,
+            client_max_receive_pdu_size=client_pdu,
+            client_system_title=client_title,
+            authenticated=settings.mechanism in (Mechanism.NONE, Mechanism.LOW),
+        )
+        protection = ApduProtection(settings.security)
+        protection.peer_system_title = client_title
+        self.protection = protection
+
+    def _reset(self) -> None:
+        self.state = ServerState.IDLE
+        self.context = None
+        self.protection = None
+        self._outgoing = self._action_outgoing = None
+        self._incoming = None
+
+    def _wrap(self, apdu: bytes) -> bytes:
+        if self.protection is None or not self.protection.ciphering:
+            return apdu
+        kind = self._reply_kind or self.protection.settings.kind
+        return self.protection.wrap(apdu, kind=kind)  # type: ignore[arg-type]
+
+    @property
+    def _max_send(self) -> int:
+        assert self.context is not None
+        size = min(self.context.client_max_receive_pdu_size or 0xFFFF, 0xFFFF)
+        if self.protection is not None and self.protection.ciphering:
+            size -= CIPHERING_OVERHEAD
+        return size
+
+    @staticmethod
+    def _exception(state: StateError, service: ServiceError, counter: int | None = None) -> bytes:
+        return ExceptionResponse(state, service, counter).encode()
+
+    # -- entry point --------------------------------------------------------------------------------------------
+
+    def receive(self, apdu: bytes) -> list[bytes]:
+        """Answer one APDU from the client (zero or one response APDU; never raises for bad input)."""
+        try:
+            return self._receive(apdu)
+        except DecodeError:
+            return [self._exception(StateError.SERVICE_UNKNOWN, ServiceError.OTHER_REASON)]
+        except DlmsError:
+            return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.OTHER_REASON)]
+
+    def _receive(self, apdu: bytes) -> list[bytes]:
+        if not apdu:
+            raise DecodeError("empty APDU", offset=0)
+        tag = apdu[0]
+        if tag == acse.AARQ.TAG:
+            return [self._on_aarq(apdu)]
+        if tag == acse.RLRQ.TAG:
+            return [self._on_rlrq(apdu)]
+        if self.state == ServerState.IDLE or self.protection is None or self.context is None:
+            return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.OPERATION_NOT_POSSIBLE)]
+        protection = self.protection
+        try:
+            plain, kind = protection.unwrap(apdu)
+        except InvocationCounterError:
+            last = protection.last_received_counter()
+            expected = (last or 0) + 1
+            return [
+                self._exception(
+                    StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, expected
+                )
+            ]
+        except (TagVerificationError, SecurityError, DecodeError):
+            return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
+        if protection.ciphering and kind is None:
+            # The security policy asks for protected APDUs: a plain one is not allowed.
+            return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
+        self._reply_kind = kind
+        request = decode_apdu(plain)
+        response = self._dispatch(request)
+        return [self._wrap(response)] if response is not None else []
+
+    # -- association ------------------------------------------------------------------------------------------
+
+    def _aare(
+        self,
+        settings: ServerAssociationSettings | None,
+        *,
+        result: AssociationResult,
+        diagnostic: int,
+        user_information: bytes | None = None,
+        stoc: bytes | None = None,
+        title: bytes | None = None,
+        context_name: int = acse.ApplicationContextName.LOGICAL_NAME_NO_CIPHERING,
+    ) -> bytes:
+        mechanism = settings.mechanism if settings is not None else Mechanism.NONE
+        hls = mechanism not in (Mechanism.NONE, Mechanism.LOW) and stoc is not None
+        return acse.AARE(
+            application_context_name=context_name,
+            result=int(result),
+            result_source_diagnostic=acse.AssociateSourceDiagnostic(
+                acse.DiagnosticSource.ACSE_SERVICE_USER, diagnostic
+            ),
+            responding_ap_title=title,
+            responder_acse_requirements=hls,
+            mechanism_name=int(mechanism) if hls else None,
+            responding_authentication_value=stoc if hls else None,
+            user_information=user_information,
+        ).encode()
+
+    def _initiate_error(
+        self, settings: ServerAssociationSettings, error: InitiateError, context_name: int
+    ) -> bytes:
+        confirmed = ConfirmedServiceError(
+            ConfirmedServiceErrorService.INITIATE_ERROR, ConfirmedServiceErrorChoice.INITIATE, error
+        ).encode()
+        return self._aare(
+            settings,
+            result=AssociationResult.REJECTED_PERMANENT,
+            diagnostic=AcseServiceUser.NO_REASON_GIVEN,
+            user_information=confirmed,
+            context_name=context_name,
+        )
+
+    def _on_aarq(self, data: bytes) -> bytes:
+        self._reset()
+        aarq = acse.AARQ.decode(data)
+        settings = self.application.association_settings(self.client_sap)
+        reject = AssociationResult.REJECTED_PERMANENT
+        requested_context = int(aarq.application_context_name)
+        if settings is None:
+            return self._aare(
+                None,
+                result=reject,
+                diagnostic=AcseServiceUser.NO_REASON_GIVEN,
+                context_name=requested_context,
+            )
+        expected_context = (
+            acse.ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
+            if settings.uses_ciphered_context
+            else acse.ApplicationContextName.LOGICAL_NAME_NO_CIPHERING
+        )
+        if requested_context != expected_context:
+            return self._aare(
+                settings,
+                result=reject,
+                diagnostic=AcseServiceUser.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED,
+                context_name=expected_context,
+            )
+        mechanism = settings.mechanism
+        proposed = aarq.mechanism_name if aarq.mechanism_name is not None else Mechanism.NONE
+        if proposed != mechanism:
+            diagnostic = (
+                AcseServiceUser.AUTHENTICATION_MECHANISM_NAME_REQUIRED
+                if proposed == Mechanism.NONE
+                else AcseServiceUser.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED
+            )
+            return self._aare(settings, result=reject, diagnostic=diagnostic, context_name=expected_context)
+        client_title = aarq.calling_ap_title
+        if settings.uses_ciphered_context and (client_title is None or len(client_title) != 8):
+            return self._aare(
+                settings,
+                result=reject,
+                diagnostic=AcseServiceUser.CALLING_AP_TITLE_NOT_RECOGNIZED,
+                context_name=expected_context,
+            )
+        if mechanism == Mechanism.LOW:
+            given = aarq.calling_authentication_value or b""
+            if not settings.secret or not hmac.compare_digest(given, settings.secret):
+                return self._aare(
+                    settings,
+                    result=reject,
+                    diagnostic=AcseServiceUser.AUTHENTICATION_FAILURE,
+                    context_name=expected_context,
+                )
+        elif mechanism != Mechanism.NONE:
+            ctos = aarq.calling_authentication_value or b""
+            if not 8 <= len(ctos) <= 64:
+                return self._aare(
+                    settings,
+                    result=reject,
+                    diagnostic=AcseServiceUser.AUTHENTICATION_FAILURE,
+                    context_name=expected_context,
+                )
+            self._ctos = ctos
+        # xDLMS InitiateRequest (ciphered under a ciphered context with a security policy)
+        self._start(settings, Conformance(0), 0xFFFF, client_title)
+        assert self.protection is not None
+        raw_initiate = aarq.user_information or b""
+        try:
+            plain, kind = self.protection.unwrap(raw_initiate)
+            initiate = InitiateRequest.decode(plain)
+        except (DlmsError, ValueError):
+            self._reset()
+            return self._aare(
+                settings,
+                result=reject,
+                diagnostic=AcseServiceUser.NO_REASON_GIVEN,
+                context_name=expected_context,
+            )
+        if self.protection.ciphering and kind is None:
+            self._reset()
+            return self._aare(
+                settings,
+                result=reject,
+                diagnostic=AcseServiceUser.NO_REASON_GIVEN,
+                context_name=expected_context,
+            )
+        if initiate.proposed_dlms_version_number < 6:
+            self._reset()
+            return self._initiate_error(settings, InitiateError.DLMS_VERSION_TOO_LOW, expected_context)
+        if initiate.client_max_receive_pdu_size != 0 and initiate.client_max_receive_pdu_size < 12:
+            self._reset()
+            return self._initiate_error(settings, InitiateError.PDU_SIZE_TOO_SHORT, expected_context)
+        agreed = Conformance(initiate.proposed_conformance & settings.conformance)
+        if not agreed:
+            self._reset()
+            return self._initiate_error(settings, InitiateError.INCOMPATIBLE_CONFORMANCE, expected_context)
+        if initiate.dedicated_key is not None:
+            self.protection.use_dedicated_key(initiate.dedicated_key)
+        assert self.context is not None
+        self.context.conformance = agreed
+        self.context.client_max_receive_pdu_size = initiate.client_max_receive_pdu_size or 0xFFFF
+        response = InitiateResponse(
+            negotiated_conformance=agreed,
+            server_max_receive_pdu_size=settings.max_receive_pdu_size,
+        ).encode()
+        if self.protection.ciphering:
+            response = self.protection.wrap(response, kind="glo")
+        own_title = (
+            settings.security.system_title
+            if settings.uses_ciphered_context or mechanism == Mechanism.HIGH_GMAC
+            else None
+        )
+        if mechanism in (Mechanism.NONE, Mechanism.LOW):
+            self.state = ServerState.ASSOCIATED
+            self.context.authenticated = True
+            return self._aare(
+                settings,
+                result=AssociationResult.ACCEPTED,
+                diagnostic=AcseServiceUser.NULL,
+                user_information=response,
+                title=own_title,
+                context_name=expected_context,
+            )
+        self._stoc = self._challenge_factory()
+        self.state = ServerState.AWAITING_HLS
+        return self._aare(
+            settings,
+            result=AssociationResult.ACCEPTED,
+            diagnostic=AcseServiceUser.AUTHENTICATION_REQUIRED,
+            user_information=response,
+            stoc=self._stoc,
+            title=own_title,
+            context_name=expected_context,
+        )
+
+    def _hls_pass3(self, request: ActionRequestNormal) -> bytes:
+        """Check the client's f(StoC); answer with our f(CtoS) (pass 4)."""
+        assert self.context is not None and self.protection is not None
+        settings = self.context.settings
+        reply = request.parameters
+        secret = settings.secret or b""
+        ok = False
+        if isinstance(reply, bytes):
+            mechanism = settings.mechanism
+            if mechanism == Mechanism.HIGH_GMAC and self.protection.peer_system_title is not None:
+                ok = verify_gmac_response(
+                    reply,
+                    self._stoc,
+                    cipher=self.protection.global_cipher,
+                    system_title=self.protection.peer_system_title,
+                )
+            elif mechanism == Mechanism.HIGH:
+                ok = verify_aes128_ecb_response(reply, self._stoc, secret)
+            elif mechanism == Mechanism.HIGH_MD5:
+                ok = verify_md5_response(reply, self._stoc, secret)
+            elif mechanism == Mechanism.HIGH_SHA1:
+                ok = verify_sha1_response(reply, self._stoc, secret)
+            elif mechanism == Mechanism.HIGH_SHA256 and self.protection.peer_system_title is not None:
+                ok = verify_sha256_response(
+                    reply,
+                    self._stoc,
+                    secret=secret,
+                    responder_system_title=self.protection.peer_system_title,
+                    challenger_system_title=self.protection.own_system_title,
+                    responder_challenge=self._ctos,
+                )
+        if not ok:
+            self._reset()
+            return ActionResponseNormal(request.invoke, ActionResult.OTHER_REASON).encode()
+        self.state = ServerState.ASSOCIATED
+        self.context.authenticated = True
+        answer = self._hls_answer(settings)
+        return ActionResponseNormal(
+            request.invoke, ActionResult.SUCCESS, GetDataResult(axdr.OctetString(answer))
+        ).encode()
+
+    def _hls_answer(self, settings: ServerAssociationSettings) -> bytes:
+        assert self.protection is not None
+        secret = settings.secret or b""
+        mechanism = settings.mechanism
+        if mechanism == Mechanism.HIGH_GMAC:
+            return gmac_response(
+                self._ctos,
+                cipher=self.protection.global_cipher,
+                system_title=self.protection.own_system_title,
+                invocation_counter=self.protection.next_counter(),
+            )
+        if mechanism == Mechanism.HIGH:
+            return aes128_ecb_response(self._ctos, secret)
+        if mechanism == Mechanism.HIGH_MD5:
+            return md5_response(self._ctos, secret)
+        if mechanism == Mechanism.HIGH_SHA1:
+            return sha1_response(self._ctos, secret)
+        assert self.protection.peer_system_title is not None
+        return sha256_response(
+            self._ctos,
+            secret=secret,
+            responder_system_title=self.protection.own_system_title,
+            challenger_system_title=self.protection.peer_system_title,
+            responder_challenge=self._stoc,
+        )
+
+    def _on_rlrq(self, data: bytes) -> bytes:
+        rlrq = acse.RLRQ.decode(data)
+        user_information = None
+        if self.protection is not None and self.protection.ciphering and self.context is not None:
+            response = InitiateResponse(
+                negotiated_conformance=self.context.conformance,
+                server_max_receive_pdu_size=self.context.settings.max_receive_pdu_size,
+            ).encode()
+            try:
+                if rlrq.user_information:
+                    self.protection.unwrap(rlrq.user_information)
+                user_information = self.protection.wrap(response, kind="glo")
+            except DlmsError:
+                user_information = None
+        self._reset()
+        return acse.RLRE(reason=acse.ReleaseResponseReason.NORMAL, user_information=user_information).encode()
+
+    # -- services ---------------------------------------------------------------------------------------------
+
+    def _dispatch(self, request: object) -> bytes | None:
+        assert self.context is not None
+        if self.state == ServerState.AWAITING_HLS:
+            if (
+                isinstance(request, ActionRequestNormal)
+                and request.method.class_id == _ASSOCIATION_LN_CLASS
+                and request.method.instance_id == _CURRENT_ASSOCIATION
+                and request.method.method_id == _HLS_METHOD
+            ):
+                return self._hls_pass3(request)
+            return self._refuse(request)
+        if isinstance(request, GetRequestNormal):
+            return self._get_normal(request)
+        if isinstance(request, GetRequestNext):
+            return self._get_next(request)
+        if isinstance(request, GetRequestWithList):
+            results = tuple(
+                self.application.get(self.context, item.attribute, item.access) for item in request.attributes
+            )
+            response = GetResponseWithList(request.invoke, results).encode()
+            if len(response) <= self._max_send:
+                return response
+            raw = response[3:]  # SEQUENCE OF Get-Data-Result, sent as datablocks
+            return self._start_datablocks(request.invoke, raw)
+        if isinstance(request, SetRequestNormal):
+            return SetResponseNormal(
+                request.invoke,
+                self.application.set(self.context, request.attribute, request.value, request.access),
+            ).encode()
+        if isinstance(request, SetRequestWithList):
+            set_results = tuple(
+                self.application.set(self.context, item.attribute, value, item.access)
+                for item, value in zip(request.attributes, request.values, strict=True)
+            )
+            return SetResponseWithList(request.invoke, set_results).encode()
+        if isinstance(request, SetRequestWithFirstDatablock):
+            return self._set_block(
+                request.invoke, request.attribute, request.access, request.block, first=True
+            )
+        if isinstance(request, SetRequestWithDatablock):
+            return self._set_block(request.invoke, None, None, request.block, first=False)
+        if isinstance(request, ActionRequestNormal):
+            return self._action_response(
+                request.invoke, self.application.action(self.context, request.method, request.parameters)
+            )
+        if isinstance(request, ActionRequestWithList):
+            responses = tuple(
+                self.application.action(self.context, method, parameters)
+                for method, parameters in zip(request.methods, request.parameters, strict=True)
+            )
+            return ActionResponseWithList(request.invoke, responses).encode()
+        if isinstance(request, ActionRequestWithFirstPblock):
+            return self._action_block(request.invoke, request.method, request.block, first=True)
+        if isinstance(request, ActionRequestWithPblock):
+            return self._action_block(request.invoke, None, request.block, first=False)
+        if isinstance(request, ActionRequestNextPblock):
+            return self._action_next(request)
+        return self._exception(StateError.SERVICE_UNKNOWN, ServiceError.SERVICE_NOT_SUPPORTED)
+
+    def _refuse(self, request: object) -> bytes:
+        invoke = getattr(request, "invoke", InvokeIdAndPriority())
+        if isinstance(request, (GetRequestNormal, GetRequestNext, GetRequestWithList)):
+            return GetResponseNormal(invoke, GetDataResult(error=DataAccessResult.READ_WRITE_DENIED)).encode()
+        if isinstance(request, (SetRequestNormal, SetRequestWithFirstDatablock, SetRequestWithDatablock)):
+            return SetResponseNormal(invoke, DataAccessResult.READ_WRITE_DENIED).encode()
+        if isinstance(request, ActionRequestNormal):
+            return ActionResponseNormal(invoke, ActionResult.READ_WRITE_DENIED).encode()
+        return self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.OPERATION_NOT_POSSIBLE)
+
+    def _get_normal(self, request: GetRequestNormal) -> bytes:
+        assert self.context is not None
+        self._outgoing = None
+        result = self.application.get(self.context, request.attribute, request.access)
+        response = GetResponseNormal(request.invoke, result).encode()
+        if len(response) <= self._max_send or result.error is not None:
+            return response
+        if not self.context.conformance & Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ:
+            return GetResponseNormal(
+                request.invoke, GetDataResult(error=DataAccessResult.OTHER_REASON)
+            ).encode()
+        raw = response[4:]  # tag, choice, invoke, result choice 00 -> the A-XDR value
+        return self._start_datablocks(request.invoke, raw)
+
+    def _start_datablocks(self, invoke: InvokeIdAndPriority, raw: bytes) -> bytes:
+        overhead = len(GetResponseWithDatablock(invoke, DataBlockG(False, 1, b"")).encode()) + 5
+        self._outgoing = _Outgoing(invoke, raw, max(1, self._max_send - overhead))
+        return self._send_block(1)
+
+    def _send_block(self, number: int) -> bytes:
+        outgoing = self._outgoing
+        assert outgoing is not None
+        last, data = outgoing.block(number)
+        outgoing.sent = number
+        if last:
+            self._outgoing = None
+        return GetResponseWithDatablock(outgoing.invoke, DataBlockG(last, number, data)).encode()
+
+    def _get_next(self, request: GetRequestNext) -> bytes:
+        outgoing = self._outgoing
+        if outgoing is None:
+            return GetResponseWithDatablock(
+                request.invoke,
+                DataBlockG(True, request.block_number, error=DataAccessResult.NO_LONG_GET_IN_PROGRESS),
+            ).encode()
+        if request.block_number == outgoing.sent - 1:
+            return self._send_block(outgoing.sent)  # the client lost our block: send it again
+        if request.block_number != outgoing.sent:
+            self._outgoing = None
+            return GetResponseWithDatablock(
+                request.invoke,
+                DataBlockG(True, request.block_number, error=DataAccessResult.DATA_BLOCK_NUMBER_INVALID),
+            ).encode()
+        return self._send_block(outgoing.sent + 1)
+
+    def _set_block(
+        self,
+        invoke: InvokeIdAndPriority,
+        attribute: CosemAttributeDescriptor | None,
+        access: SelectiveAccessDescriptor | None,
+        block: DataBlockSA,
+        *,
+        first: bool,
+    ) -> bytes:
+        assert self.context is not None
+        if first:
+            assert attribute is not None
+            if block.block_number != 1:
+                return SetResponseNormal(invoke, DataAccessResult.DATA_BLOCK_NUMBER_INVALID).encode()
+            self._incoming = _Incoming(invoke, attribute, access, bytearray(block.raw_data), 1)
+        else:
+            incoming = self._incoming
+            if incoming is None or not isinstance(incoming.target, CosemAttributeDescriptor):
+                return SetResponseNormal(invoke, DataAccessResult.NO_LONG_SET_IN_PROGRESS).encode()
+            if block.block_number != incoming.received + 1:
+                self._incoming = None
+                return SetResponseLastDatablock(
+                    invoke, DataAccessResult.DATA_BLOCK_NUMBER_INVALID, block.block_number
+                ).encode()
+            incoming.raw += block.raw_data
+            incoming.received = block.block_number
+        incoming = self._incoming
+        assert incoming is not None and isinstance(incoming.target, CosemAttributeDescriptor)
+        if not block.last_block:
+            return SetResponseDatablock(invoke, block.block_number).encode()
+        self._incoming = None
+        try:
+            value = axdr.decode(bytes(incoming.raw))
+        except DecodeError:
+            return SetResponseLastDatablock(
+                invoke, DataAccessResult.TYPE_UNMATCHED, block.block_number
+            ).encode()
+        result = self.application.set(self.context, incoming.target, value, incoming.access)
+        return SetResponseLastDatablock(invoke, result, block.block_number).encode()
+
+    def _action_block(
+        self,
+        invoke: InvokeIdAndPriority,
+        method: CosemMethodDescriptor | None,
+        block: DataBlockSA,
+        *,
+        first: bool,
+    ) -> bytes:
+        assert self.context is not None
+        if first:
+            assert method is not None
+            if block.block_number != 1:
+                return ActionResponseNormal(invoke, ActionResult.LONG_ACTION_ABORTED).encode()
+            self._incoming = _Incoming(invoke, method, None, bytearray(block.raw_data), 1)
+        else:
+            incoming = self._incoming
+            if incoming is None or not isinstance(incoming.target, CosemMethodDescriptor):
+                return ActionResponseNormal(invoke, ActionResult.NO_LONG_ACTION_IN_PROGRESS).encode()
+            if block.block_number != incoming.received + 1:
+                self._incoming = None
+                return ActionResponseNormal(invoke, ActionResult.LONG_ACTION_ABORTED).encode()
+            incoming.raw += block.raw_data
+            incoming.received = block.block_number
+        incoming = self._incoming
+        assert incoming is not None and isinstance(incoming.target, CosemMethodDescriptor)
+        if not block.last_block:
+            return ActionResponseNextPblock(invoke, block.block_number).encode()
+        self._incoming = None
+        try:
+            parameters = axdr.decode(bytes(incoming.raw))
+        except DecodeError:
+            return ActionResponseNormal(invoke, ActionResult.TYPE_UNMATCHED).encode()
+        return self._action_response(
+            invoke, self.application.action(self.context, incoming.target, parameters)
+        )
+
+    def _action_response(
+        self, invoke: InvokeIdAndPriority, response: ActionResponseWithOptionalData
+    ) -> bytes:
+        encoded = ActionResponseNormal(invoke, response.result, response.return_parameters).encode()
+        if len(encoded) <= self._max_send:
+            return encoded
+        assert self.context is not None
+        if not self.context.conformance & Conformance.BLOCK_TRANSFER_WITH_ACTION:
+            return ActionResponseNormal(invoke, ActionResult.OTHER_REASON).encode()
+        raw = response.encode()
+        overhead = len(ActionResponseWithPblock(invoke, DataBlockSA(False, 1, b"")).encode()) + 5
+        self._action_outgoing = _Outgoing(invoke, raw, max(1, self._max_send - overhead))
+        return self._send_action_block(1)
+
+    def _send_action_block(self, number: int) -> bytes:
+        outgoing = self._action_outgoing
+        assert outgoing is not None
+        last, data = outgoing.block(number)
+        outgoing.sent = number
+        if last:
+            self._action_outgoing = None
+        return ActionResponseWithPblock(outgoing.invoke, DataBlockSA(last, number, data)).encode()
+
+    def _action_next(self, request: ActionRequestNextPblock) -> bytes:
+        outgoing = self._action_outgoing
+        if outgoing is None or request.block_number != outgoing.sent:
+            self._action_outgoing = None
+            return ActionResponseNormal(request.invoke, ActionResult.NO_LONG_ACTION_IN_PROGRESS).encode()
+        return self._send_action_block(outgoing.sent + 1)
