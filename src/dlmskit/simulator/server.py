@@ -1,0 +1,209 @@
+"""The simulator's network side: an asyncio server that runs one link and one session per connection.
+
+:class:`MeterServer` serves any :class:`~dlmskit.session.server.ServerApplication` over HDLC or the wrapper,
+on TCP (many concurrent connections, each with its own association), UDP (wrapper) or a serial line. One
+connection's bad input, protocol errors or exceptions end that connection only; every other connection goes
+on. Connections idle for longer than ``inactivity_timeout`` are closed, like a meter's HDLC inactivity timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dlmskit.errors import TimeoutError_
+from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened
+from dlmskit.link.hdlc_address import HdlcAddress
+from dlmskit.link.hdlc_link import LARGEST_PARAMETERS, HdlcServerLink
+from dlmskit.link.hdlc_parameters import HdlcParameters
+from dlmskit.link.wrapper_link import WrapperServerLink
+from dlmskit.session.server import ServerApplication, ServerSession
+from dlmskit.transport.base import AsyncTransport, TransportClosed
+
+__all__ = ["LinkKind", "MeterServer", "ServerStats"]
+
+log = logging.getLogger("dlmskit.simulator")
+
+LinkKind = Literal["hdlc", "wrapper"]
+
+
+@dataclass
+class ServerStats:
+    """Counters for tests and the console."""
+
+    connections: int = 0
+    active: int = 0
+    apdus: int = 0
+    connection_errors: int = 0
+    closed_for_inactivity: int = 0
+    sessions_by_client: dict[int, int] = field(default_factory=dict)
+
+
+class MeterServer:
+    """Serve a meter application.
+
+    ``server_address`` is the HDLC address the meter answers to (logical device 1, physical 17 by default);
+    ``wrapper_port`` the wPort of the logical device for the wrapper; ``hdlc_limits`` what the meter's HDLC
+    layer supports (2030-byte information fields and window 7 by default).
+    """
+
+    def __init__(
+        self,
+        application: ServerApplication,
+        *,
+        link: LinkKind = "hdlc",
+        server_address: HdlcAddress | None = None,
+        wrapper_port: int = 1,
+        hdlc_limits: HdlcParameters = LARGEST_PARAMETERS,
+        inactivity_timeout: float = 120.0,
+        challenge_factory: Callable[[], bytes] | None = None,
+    ) -> None:
+        self.application = application
+        self.link_kind = link
+        self.server_address = server_address or HdlcAddress(1, 17)
+        self.wrapper_port = wrapper_port
+        self.hdlc_limits = hdlc_limits
+        self.inactivity_timeout = inactivity_timeout
+        self.challenge_factory = challenge_factory
+        self.stats = ServerStats()
+        self._servers: list[asyncio.AbstractServer] = []
+
+    # -- per connection ----------------------------------------------------------------------------------
+
+    def _make_link(self) -> Link:
+        if self.link_kind == "wrapper":
+            return WrapperServerLink(self.wrapper_port)
+        accept = self.application.association_settings
+        return HdlcServerLink(
+            self.server_address, self.hdlc_limits, accept_client=lambda sap: accept(sap) is not None
+        )
+
+    def _session(self, client_sap: int) -> ServerSession:
+        self.stats.sessions_by_client[client_sap] = self.stats.sessions_by_client.get(client_sap, 0) + 1
+        if self.challenge_factory is not None:
+            return ServerSession(self.application, client_sap, challenge_factory=self.challenge_factory)
+        return ServerSession(self.application, client_sap)
+
+    async def serve_stream(
+        self, read: Callable[[], Awaitable[bytes]], write: Callable[[bytes], Awaitable[None]], peer: str
+    ) -> None:
+        """Run one connection: ``read`` returns the next bytes (b"" at the end), ``write`` sends bytes."""
+        link = self._make_link()
+        sessions: dict[int, ServerSession] = {}
+        self.stats.connections += 1
+        self.stats.active += 1
+        log.info("connection from %s", peer)
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(read(), timeout=self.inactivity_timeout)
+                except (asyncio.TimeoutError, TimeoutError_):
+                    self.stats.closed_for_inactivity += 1
+                    log.info("%s: inactive for %.0f s, closing", peer, self.inactivity_timeout)
+                    return
+                if not data:
+                    return
+                if not self._handle(link, sessions, data, peer):
+                    out = link.data_to_send()
+                    if out:
+                        await write(out)
+                    return
+                out = link.data_to_send()
+                if out:
+                    await write(out)
+        except (ConnectionError, TransportClosed):
+            pass
+        except Exception:  # one bad connection must never take the server down
+            self.stats.connection_errors += 1
+            log.exception("%s: connection failed", peer)
+        finally:
+            self.stats.active -= 1
+            log.info("connection from %s closed", peer)
+
+    def _handle(self, link: Link, sessions: dict[int, ServerSession], data: bytes, peer: str) -> bool:
+        """Feed bytes to the link and the sessions; False when the connection must end."""
+        for event in link.receive_data(data):
+            if isinstance(event, LinkOpened):
+                sessions.clear()  # a new SNRM resets everything on this link
+            elif isinstance(event, ApduReceived):
+                client = self._client_of(link)
+                if client is None:
+                    continue
+                session = sessions.get(client)
+                if session is None:
+                    session = sessions[client] = self._session(client)
+                self.stats.apdus += 1
+                for response in session.receive(event.apdu):
+                    link.send_apdu(response)
+            elif isinstance(event, LinkClosed):
+                sessions.clear()
+            elif isinstance(event, LinkFailed):
+                self.stats.connection_errors += 1
+                log.info("%s: %s", peer, event.error)
+                return False
+        return True
+
+    @staticmethod
+    def _client_of(link: Link) -> int | None:
+        if isinstance(link, HdlcServerLink):
+            return link.client_address
+        if isinstance(link, WrapperServerLink):
+            return link.client_wport
+        return None  # pragma: no cover
+
+    # -- TCP -----------------------------------------------------------------------------------------------
+
+    async def start_tcp(self, host: str = "127.0.0.1", port: int = 4059) -> asyncio.AbstractServer:
+        """Listen on TCP; returns the asyncio server (``server.sockets[0].getsockname()`` tells the port)."""
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            host, port = writer.get_extra_info("peername")[:2]
+            peer = f"{host}:{port}"
+
+            async def write(data: bytes) -> None:
+                writer.write(data)
+                await writer.drain()
+
+            try:
+                await self.serve_stream(lambda: reader.read(65536), write, peer)
+            finally:
+                writer.close()
+                with contextlib.suppress(ConnectionError, OSError):
+                    await writer.wait_closed()
+
+        server = await asyncio.start_server(handle, host, port, limit=1 << 20, backlog=1024)
+        self._servers.append(server)
+        return server
+
+    # -- serial ----------------------------------------------------------------------------------------------
+
+    async def serve_transport(self, transport: AsyncTransport, *, forever: bool = True) -> None:
+        """Serve over an already opened byte transport (a serial line: pyserial, or a pseudo-terminal).
+
+        A serial line has no "connection": after a client's DISC or a broken frame the line keeps being
+        served (``forever``).
+        """
+
+        async def read() -> bytes:
+            try:
+                return await transport.recv(self.inactivity_timeout + 1)
+            except TransportClosed:
+                return b""
+
+        while True:
+            await self.serve_stream(read, transport.send, transport.description)
+            if not forever or not transport.is_open:
+                return
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        for server in self._servers:
+            server.close()
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        self._servers.clear()
