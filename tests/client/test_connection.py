@@ -164,7 +164,7 @@ async def test_garbage_on_one_connection_does_not_affect_another() -> None:
     listener = await server.start_tcp("127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(bytes(range(256)) * 40 + b"\x7e\xa0\x07\x03\x21\x93\x0f\x01\x7e" + b"\x7e\xa8\xff" * 100)
         await writer.drain()
         sap, session = _session("none")
