@@ -20,8 +20,8 @@ from dlmskit.errors import DlmsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
 
 
 class DlmskitGroup(click.Group):
@@ -65,4 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main(sys.argv[1:])
+    # Run through the imported module so that commands register on the same ``cli`` object.
+    from dlmskit.cli.main import main as _main
+
+    _main(sys.argv[1:])
