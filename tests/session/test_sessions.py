@@ -361,3 +361,21 @@ def test_garbage_never_crashes_the_server() -> None:
     for junk in (b"", b"\x00", b"\xc0\x01", b"\x60\x05\xa1", bytes(range(256)), b"\xdb\x08" + bytes(30)):
         replies = server.receive(junk)
         assert all(isinstance(r, bytes) for r in replies)
+
+
+def test_server_block_sequence_errors() -> None:
+    from dlmskit.apdu.common import DataBlockSA, InvokeIdAndPriority
+    from dlmskit.apdu.set import SetRequestWithDatablock, SetRequestWithFirstDatablock
+
+    pair = _pair(_meter(), 16, ClientSettings())
+    _associate(pair)
+    invoke = InvokeIdAndPriority(5)
+    # A continuation block with no transfer in progress.
+    (reply,) = pair.server.receive(SetRequestWithDatablock(invoke, DataBlockSA(False, 2, b"\x00")).encode())
+    assert reply.hex() == "c501c512"  # SET-response normal, no-long-set-in-progress (18)
+    # A transfer whose second block skips a number.
+    first = SetRequestWithFirstDatablock(invoke, LDN, DataBlockSA(False, 1, b"\x09\x02"))
+    (reply,) = pair.server.receive(first.encode())
+    assert reply.hex() == "c502c500000001"  # SET-response datablock, block 1 acknowledged
+    (reply,) = pair.server.receive(SetRequestWithDatablock(invoke, DataBlockSA(True, 3, b"AB")).encode())
+    assert reply.hex() == "c503c51300000003"  # last-datablock: data-block-number-invalid (19)

@@ -76,19 +76,8 @@ from dlmskit.apdu.set import (
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
 from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, ProtocolError
-from dlmskit.security.hls import (
-    Mechanism,
-    aes128_ecb_response,
-    gmac_response,
-    md5_response,
-    sha1_response,
-    sha256_response,
-    verify_aes128_ecb_response,
-    verify_gmac_response,
-    verify_md5_response,
-    verify_sha1_response,
-    verify_sha256_response,
-)
+from dlmskit.security.hls import Mechanism
+from dlmskit.session import authentication
 from dlmskit.session.errors import (
     AssociationRejected,
     ConfirmedServiceErrorReceived,
@@ -336,70 +325,18 @@ class ClientSession:
         request = ActionRequestNormal(
             invoke,
             CosemMethodDescriptor(_ASSOCIATION_LN_CLASS, ASSOCIATION_LN, _REPLY_TO_HLS_AUTHENTICATION),
-            axdr.OctetString(self._hls_response(stoc)),
+            axdr.OctetString(
+                authentication.respond(
+                    self.settings.mechanism,
+                    stoc,
+                    secret=self.settings.secret or b"",
+                    protection=self.protection,
+                    own_challenge=self._challenge or b"",
+                )
+            ),
         )
         self._request = _Request(_Pending.ACTION, invoke.invoke_id, context="HLS pass 3")
         return SendApdu(self._wrap(request.encode()))
-
-    def _hls_response(self, stoc: bytes) -> bytes:
-        """f(StoC), our answer to the meter's challenge."""
-        mechanism = self.settings.mechanism
-        secret = self.settings.secret or b""
-        if mechanism == Mechanism.HIGH_GMAC:
-            return gmac_response(
-                stoc,
-                cipher=self.protection.global_cipher,
-                system_title=self.protection.own_system_title,
-                invocation_counter=self.protection.next_counter(),
-            )
-        if mechanism == Mechanism.HIGH:
-            return aes128_ecb_response(stoc, secret)
-        if mechanism == Mechanism.HIGH_MD5:
-            return md5_response(stoc, secret)
-        if mechanism == Mechanism.HIGH_SHA1:
-            return sha1_response(stoc, secret)
-        if mechanism == Mechanism.HIGH_SHA256:
-            server_title = self.protection.peer_system_title
-            if server_title is None:
-                raise ProtocolError("HLS-SHA256 needs the meter's system title in the AARE")
-            return sha256_response(
-                stoc,
-                secret=secret,
-                responder_system_title=self.protection.own_system_title,
-                challenger_system_title=server_title,
-                responder_challenge=self._challenge or b"",
-            )
-        raise ConfigurationError(f"no HLS function for mechanism {mechanism.name}")  # pragma: no cover
-
-    def _verify_pass4(self, reply: bytes) -> bool:
-        """Check the meter's f(CtoS) in constant time."""
-        mechanism = self.settings.mechanism
-        ctos = self._challenge or b""
-        secret = self.settings.secret or b""
-        if mechanism == Mechanism.HIGH_GMAC:
-            server_title = self.protection.peer_system_title
-            if server_title is None:
-                raise ProtocolError("HLS-GMAC needs the meter's system title in the AARE responding-AP-title")
-            return verify_gmac_response(
-                reply, ctos, cipher=self.protection.global_cipher, system_title=server_title
-            )
-        if mechanism == Mechanism.HIGH:
-            return verify_aes128_ecb_response(reply, ctos, secret)
-        if mechanism == Mechanism.HIGH_MD5:
-            return verify_md5_response(reply, ctos, secret)
-        if mechanism == Mechanism.HIGH_SHA1:
-            return verify_sha1_response(reply, ctos, secret)
-        if mechanism == Mechanism.HIGH_SHA256:
-            assert self.protection.peer_system_title is not None
-            return verify_sha256_response(
-                reply,
-                ctos,
-                secret=secret,
-                responder_system_title=self.protection.peer_system_title,
-                challenger_system_title=self.protection.own_system_title,
-                responder_challenge=self._server_challenge or b"",
-            )
-        return False  # pragma: no cover
 
     def _on_hls_reply(self, response: ActionResponseNormal) -> SessionEvent:
         self._request = None
@@ -413,7 +350,14 @@ class ClientSession:
             )
         returned = response.return_parameters
         reply = returned.value if returned is not None and returned.ok else None
-        if not isinstance(reply, bytes) or not self._verify_pass4(bytes(reply)):
+        if not isinstance(reply, bytes) or not authentication.verify(
+            self.settings.mechanism,
+            bytes(reply),
+            self._challenge or b"",
+            secret=self.settings.secret or b"",
+            protection=self.protection,
+            peer_challenge=self._server_challenge or b"",
+        ):
             self.state = SessionState.IDLE
             raise AssociationRejected(
                 "the meter's answer to our challenge f(CtoS) does not verify: "
@@ -537,6 +481,23 @@ class ClientSession:
             results.append(result)
         return GetCompleted(tuple(results), request.blocks)
 
+    def _first_block(self, request: _Request, raw: bytes, head: int) -> DataBlockSA:
+        """Split ``raw`` into blocks that fit the meter's PDU size after ``head`` bytes of APDU header."""
+        request.outgoing = _split(raw, self._max_send - head - 5)  # 5: the longest octet-string length
+        request.sent_blocks = 1
+        return DataBlockSA(len(request.outgoing) == 1, 1, request.outgoing[0])
+
+    def _next_block(self, request: _Request, acknowledged: int) -> DataBlockSA:
+        """The block after ``acknowledged`` of a SET/ACTION request going out in blocks."""
+        if acknowledged != request.sent_blocks or request.sent_blocks >= len(request.outgoing):
+            self._request = None
+            raise ProtocolError(
+                f"{request.context}: the meter acknowledged block {acknowledged}, we sent block {request.sent_blocks}"
+            )
+        request.sent_blocks += 1
+        n = request.sent_blocks
+        return DataBlockSA(n == len(request.outgoing), n, request.outgoing[n - 1])
+
     # -- SET ---------------------------------------------------------------------------------------------------
 
     def set(
@@ -560,13 +521,10 @@ class ClientSession:
                 f"{context}: the value ({len(normal)} bytes) exceeds the meter's PDU size ({self._max_send}) "
                 "and the meter did not agree to block-transfer-with-set"
             )
-        raw = axdr.encode(value)
         head = len(
             SetRequestWithFirstDatablock(invoke, attribute, DataBlockSA(False, 1, b""), access).encode()
         )
-        request.outgoing = _split(raw, self._max_send - head - 5)
-        request.sent_blocks = 1
-        block = DataBlockSA(len(request.outgoing) == 1, 1, request.outgoing[0])
+        block = self._first_block(request, axdr.encode(value), head)
         return self._wrap(SetRequestWithFirstDatablock(invoke, attribute, block, access).encode())
 
     def set_with_list(
@@ -596,16 +554,10 @@ class ClientSession:
             self._request = None
             return SetCompleted(tuple(apdu.results))
         if isinstance(apdu, SetResponseDatablock):
-            if apdu.block_number != request.sent_blocks or request.sent_blocks >= len(request.outgoing):
-                self._request = None
-                raise ProtocolError(
-                    f"{request.context}: the meter acknowledged block {apdu.block_number}, "
-                    f"we sent block {request.sent_blocks}"
-                )
-            request.sent_blocks += 1
-            n = request.sent_blocks
-            block = DataBlockSA(n == len(request.outgoing), n, request.outgoing[n - 1])
-            return SendApdu(self._wrap(SetRequestWithDatablock(apdu.invoke, block).encode()), blocks=n)
+            block = self._next_block(request, apdu.block_number)
+            return SendApdu(
+                self._wrap(SetRequestWithDatablock(apdu.invoke, block).encode()), blocks=block.block_number
+            )
         if isinstance(apdu, SetResponseLastDatablock):
             self._request = None
             return SetCompleted((apdu.result,))
@@ -632,11 +584,8 @@ class ClientSession:
                 f"{context}: the parameters ({len(normal)} bytes) exceed the meter's PDU size ({self._max_send}) "
                 "and the meter did not agree to block-transfer-with-action"
             )
-        raw = axdr.encode(parameters)
         head = len(ActionRequestWithFirstPblock(invoke, method, DataBlockSA(False, 1, b"")).encode())
-        request.outgoing = _split(raw, self._max_send - head - 5)
-        request.sent_blocks = 1
-        block = DataBlockSA(len(request.outgoing) == 1, 1, request.outgoing[0])
+        block = self._first_block(request, axdr.encode(parameters), head)
         return self._wrap(ActionRequestWithFirstPblock(invoke, method, block).encode())
 
     def action_with_list(
@@ -662,16 +611,10 @@ class ClientSession:
             self._request = None
             return ActionCompleted(tuple(apdu.responses))
         if isinstance(apdu, ActionResponseNextPblock):
-            if apdu.block_number != request.sent_blocks or request.sent_blocks >= len(request.outgoing):
-                self._request = None
-                raise ProtocolError(
-                    f"{request.context}: the meter asked for the block after {apdu.block_number}, "
-                    f"we sent block {request.sent_blocks}"
-                )
-            request.sent_blocks += 1
-            n = request.sent_blocks
-            block = DataBlockSA(n == len(request.outgoing), n, request.outgoing[n - 1])
-            return SendApdu(self._wrap(ActionRequestWithPblock(apdu.invoke, block).encode()), blocks=n)
+            block = self._next_block(request, apdu.block_number)
+            return SendApdu(
+                self._wrap(ActionRequestWithPblock(apdu.invoke, block).encode()), blocks=block.block_number
+            )
         if isinstance(apdu, ActionResponseWithPblock):
             block = apdu.block
             expected = request.blocks + 1

@@ -74,20 +74,8 @@ from dlmskit.apdu.set import (
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
 from dlmskit.errors import DecodeError, DlmsError, InvocationCounterError, SecurityError, TagVerificationError
-from dlmskit.security.hls import (
-    Mechanism,
-    aes128_ecb_response,
-    gmac_response,
-    md5_response,
-    new_challenge,
-    sha1_response,
-    sha256_response,
-    verify_aes128_ecb_response,
-    verify_gmac_response,
-    verify_md5_response,
-    verify_sha1_response,
-    verify_sha256_response,
-)
+from dlmskit.security.hls import Mechanism, new_challenge
+from dlmskit.session import authentication
 from dlmskit.session.protection import CIPHERING_OVERHEAD, ApduProtection, SecurityPolicy, SecuritySettings
 
 __all__ = [
@@ -504,67 +492,29 @@ class ServerSession:
         assert self.context is not None and self.protection is not None
         settings = self.context.settings
         reply = request.parameters
-        secret = settings.secret or b""
-        ok = False
-        if isinstance(reply, bytes):
-            mechanism = settings.mechanism
-            if mechanism == Mechanism.HIGH_GMAC and self.protection.peer_system_title is not None:
-                ok = verify_gmac_response(
-                    reply,
-                    self._stoc,
-                    cipher=self.protection.global_cipher,
-                    system_title=self.protection.peer_system_title,
-                )
-            elif mechanism == Mechanism.HIGH:
-                ok = verify_aes128_ecb_response(reply, self._stoc, secret)
-            elif mechanism == Mechanism.HIGH_MD5:
-                ok = verify_md5_response(reply, self._stoc, secret)
-            elif mechanism == Mechanism.HIGH_SHA1:
-                ok = verify_sha1_response(reply, self._stoc, secret)
-            elif mechanism == Mechanism.HIGH_SHA256 and self.protection.peer_system_title is not None:
-                ok = verify_sha256_response(
-                    reply,
-                    self._stoc,
-                    secret=secret,
-                    responder_system_title=self.protection.peer_system_title,
-                    challenger_system_title=self.protection.own_system_title,
-                    responder_challenge=self._ctos,
-                )
+        ok = isinstance(reply, bytes) and authentication.verify(
+            settings.mechanism,
+            bytes(reply),
+            self._stoc,
+            secret=settings.secret or b"",
+            protection=self.protection,
+            peer_challenge=self._ctos,
+        )
         if not ok:
             self._reset()
             return ActionResponseNormal(request.invoke, ActionResult.OTHER_REASON).encode()
         self.state = ServerState.ASSOCIATED
         self.context.authenticated = True
-        answer = self._hls_answer(settings)
+        answer = authentication.respond(
+            settings.mechanism,
+            self._ctos,
+            secret=settings.secret or b"",
+            protection=self.protection,
+            own_challenge=self._stoc,
+        )
         return ActionResponseNormal(
             request.invoke, ActionResult.SUCCESS, GetDataResult(axdr.OctetString(answer))
         ).encode()
-
-    def _hls_answer(self, settings: ServerAssociationSettings) -> bytes:
-        assert self.protection is not None
-        secret = settings.secret or b""
-        mechanism = settings.mechanism
-        if mechanism == Mechanism.HIGH_GMAC:
-            return gmac_response(
-                self._ctos,
-                cipher=self.protection.global_cipher,
-                system_title=self.protection.own_system_title,
-                invocation_counter=self.protection.next_counter(),
-            )
-        if mechanism == Mechanism.HIGH:
-            return aes128_ecb_response(self._ctos, secret)
-        if mechanism == Mechanism.HIGH_MD5:
-            return md5_response(self._ctos, secret)
-        if mechanism == Mechanism.HIGH_SHA1:
-            return sha1_response(self._ctos, secret)
-        assert self.protection.peer_system_title is not None
-        return sha256_response(
-            self._ctos,
-            secret=secret,
-            responder_system_title=self.protection.own_system_title,
-            challenger_system_title=self.protection.peer_system_title,
-            responder_challenge=self._stoc,
-        )
 
     def _on_rlrq(self, data: bytes) -> bytes:
         rlrq = acse.RLRQ.decode(data)
@@ -621,11 +571,9 @@ class ServerSession:
             )
             return SetResponseWithList(request.invoke, set_results).encode()
         if isinstance(request, SetRequestWithFirstDatablock):
-            return self._set_block(
-                request.invoke, request.attribute, request.access, request.block, first=True
-            )
+            return self._set_block(request.invoke, request.attribute, request.access, request.block)
         if isinstance(request, SetRequestWithDatablock):
-            return self._set_block(request.invoke, None, None, request.block, first=False)
+            return self._set_block(request.invoke, None, None, request.block)
         if isinstance(request, ActionRequestNormal):
             return self._action_response(
                 request.invoke, self.application.action(self.context, request.method, request.parameters)
@@ -637,9 +585,9 @@ class ServerSession:
             )
             return ActionResponseWithList(request.invoke, responses).encode()
         if isinstance(request, ActionRequestWithFirstPblock):
-            return self._action_block(request.invoke, request.method, request.block, first=True)
+            return self._action_block(request.invoke, request.method, request.block)
         if isinstance(request, ActionRequestWithPblock):
-            return self._action_block(request.invoke, None, request.block, first=False)
+            return self._action_block(request.invoke, None, request.block)
         if isinstance(request, ActionRequestNextPblock):
             return self._action_next(request)
         return self._exception(StateError.SERVICE_UNKNOWN, ServiceError.SERVICE_NOT_SUPPORTED)
@@ -699,74 +647,75 @@ class ServerSession:
             ).encode()
         return self._send_block(outgoing.sent + 1)
 
+    def _collect(
+        self,
+        kind: type[CosemAttributeDescriptor] | type[CosemMethodDescriptor],
+        invoke: InvokeIdAndPriority,
+        target: CosemAttributeDescriptor | CosemMethodDescriptor | None,
+        access: SelectiveAccessDescriptor | None,
+        block: DataBlockSA,
+    ) -> tuple[str, _Incoming | None]:
+        """Add one block of a SET (``kind`` attribute) or ACTION (method) request coming in blocks.
+
+        Returns ``("more", None)``, ``("done", request)`` after the last block, ``("invalid", None)`` for a
+        block out of sequence, or ``("idle", None)`` when no such transfer is in progress.
+        """
+        if target is not None:
+            if block.block_number != 1:
+                self._incoming = None
+                return "invalid", None
+            self._incoming = _Incoming(invoke, target, access, bytearray(), 0)
+        incoming = self._incoming
+        if incoming is None or not isinstance(incoming.target, kind):
+            return "idle", None
+        if block.block_number != incoming.received + 1:
+            self._incoming = None
+            return "invalid", None
+        incoming.raw += block.raw_data
+        incoming.received = block.block_number
+        if not block.last_block:
+            return "more", None
+        self._incoming = None
+        return "done", incoming
+
     def _set_block(
         self,
         invoke: InvokeIdAndPriority,
         attribute: CosemAttributeDescriptor | None,
         access: SelectiveAccessDescriptor | None,
         block: DataBlockSA,
-        *,
-        first: bool,
     ) -> bytes:
         assert self.context is not None
-        if first:
-            assert attribute is not None
-            if block.block_number != 1:
-                return SetResponseNormal(invoke, DataAccessResult.DATA_BLOCK_NUMBER_INVALID).encode()
-            self._incoming = _Incoming(invoke, attribute, access, bytearray(block.raw_data), 1)
-        else:
-            incoming = self._incoming
-            if incoming is None or not isinstance(incoming.target, CosemAttributeDescriptor):
-                return SetResponseNormal(invoke, DataAccessResult.NO_LONG_SET_IN_PROGRESS).encode()
-            if block.block_number != incoming.received + 1:
-                self._incoming = None
-                return SetResponseLastDatablock(
-                    invoke, DataAccessResult.DATA_BLOCK_NUMBER_INVALID, block.block_number
-                ).encode()
-            incoming.raw += block.raw_data
-            incoming.received = block.block_number
-        incoming = self._incoming
-        assert incoming is not None and isinstance(incoming.target, CosemAttributeDescriptor)
-        if not block.last_block:
-            return SetResponseDatablock(invoke, block.block_number).encode()
-        self._incoming = None
+        status, incoming = self._collect(CosemAttributeDescriptor, invoke, attribute, access, block)
+        number = block.block_number
+        if status == "more":
+            return SetResponseDatablock(invoke, number).encode()
+        if status == "idle":
+            return SetResponseNormal(invoke, DataAccessResult.NO_LONG_SET_IN_PROGRESS).encode()
+        if status == "invalid" or incoming is None:
+            return SetResponseLastDatablock(
+                invoke, DataAccessResult.DATA_BLOCK_NUMBER_INVALID, number
+            ).encode()
+        assert isinstance(incoming.target, CosemAttributeDescriptor)
         try:
             value = axdr.decode(bytes(incoming.raw))
         except DecodeError:
-            return SetResponseLastDatablock(
-                invoke, DataAccessResult.TYPE_UNMATCHED, block.block_number
-            ).encode()
+            return SetResponseLastDatablock(invoke, DataAccessResult.TYPE_UNMATCHED, number).encode()
         result = self.application.set(self.context, incoming.target, value, incoming.access)
-        return SetResponseLastDatablock(invoke, result, block.block_number).encode()
+        return SetResponseLastDatablock(invoke, result, number).encode()
 
     def _action_block(
-        self,
-        invoke: InvokeIdAndPriority,
-        method: CosemMethodDescriptor | None,
-        block: DataBlockSA,
-        *,
-        first: bool,
+        self, invoke: InvokeIdAndPriority, method: CosemMethodDescriptor | None, block: DataBlockSA
     ) -> bytes:
         assert self.context is not None
-        if first:
-            assert method is not None
-            if block.block_number != 1:
-                return ActionResponseNormal(invoke, ActionResult.LONG_ACTION_ABORTED).encode()
-            self._incoming = _Incoming(invoke, method, None, bytearray(block.raw_data), 1)
-        else:
-            incoming = self._incoming
-            if incoming is None or not isinstance(incoming.target, CosemMethodDescriptor):
-                return ActionResponseNormal(invoke, ActionResult.NO_LONG_ACTION_IN_PROGRESS).encode()
-            if block.block_number != incoming.received + 1:
-                self._incoming = None
-                return ActionResponseNormal(invoke, ActionResult.LONG_ACTION_ABORTED).encode()
-            incoming.raw += block.raw_data
-            incoming.received = block.block_number
-        incoming = self._incoming
-        assert incoming is not None and isinstance(incoming.target, CosemMethodDescriptor)
-        if not block.last_block:
+        status, incoming = self._collect(CosemMethodDescriptor, invoke, method, None, block)
+        if status == "more":
             return ActionResponseNextPblock(invoke, block.block_number).encode()
-        self._incoming = None
+        if status == "idle":
+            return ActionResponseNormal(invoke, ActionResult.NO_LONG_ACTION_IN_PROGRESS).encode()
+        if status == "invalid" or incoming is None:
+            return ActionResponseNormal(invoke, ActionResult.LONG_ACTION_ABORTED).encode()
+        assert isinstance(incoming.target, CosemMethodDescriptor)
         try:
             parameters = axdr.decode(bytes(incoming.raw))
         except DecodeError:
