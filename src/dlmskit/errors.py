@@ -13,12 +13,12 @@ __all__ = [
     "DecodeError",
     "DlmsError",
     "EncodeError",
+    "InvocationCounterError",
     "KeyFormatError",
     "LinkError",
     "ProtocolError",
     "SecurityError",
     "TagVerificationError",
-    "InvocationCounterError",
     "TimeoutError_",
 ]
 
@@ -90,5 +90,5 @@ class AssociationError(ProtocolError):
     """The application association was rejected or could not be completed."""
 
 
-class TimeoutError_(DlmsError, TimeoutError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
+class TimeoutError_(DlmsError, TimeoutError):
     """No answer from the peer in time."""
