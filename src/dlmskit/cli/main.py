@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from dlmskit import __version__
 from dlmskit.errors import DlmsError
@@ -21,7 +22,7 @@ from dlmskit.errors import DlmsError
 F = TypeVar("F", bound=Callable[..., Any])
 
 stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class DlmskitGroup(click.Group):
@@ -46,7 +47,7 @@ def _fail(exc: BaseException) -> None:
     if os.environ.get("DLMSKIT_DEBUG"):
         raise exc
     kind = type(exc).__name__.rstrip("_")
-    stderr.print(f"[bold red]error:[/] {exc}", markup=True)
+    stderr.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
     stderr.print(f"[dim]({kind}; set DLMSKIT_DEBUG=1 for details)[/]")
     raise SystemExit(2)
 
