@@ -1,0 +1,72 @@
+"""``--trace``: every frame as hex and as decoded APDU, decrypted with the keys the user gave.
+
+Secrets are redacted: an LLS password or HLS secret that appears in a frame (the AARQ's calling
+authentication value) is shown as ``**``; keys never appear (only the decrypted APDUs, which the user asked
+for by giving ``--trace``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+from dlmskit.client.client import DlmsClient
+from dlmskit.client.settings import MeterSettings
+from dlmskit.translator import Direction, TraceItem, Translation, Translator, to_text
+
+__all__ = ["FrameTracer", "open_client", "redact"]
+
+
+def redact(data: bytes, secrets: list[bytes]) -> str:
+    """Hex of ``data`` with every occurrence of a secret replaced by ``**`` per byte."""
+    shown = [f"{b:02X}" for b in data]
+    for secret in secrets:
+        if not secret:
+            continue
+        start = data.find(secret)
+        while start >= 0:
+            for index in range(start, start + len(secret)):
+                shown[index] = "**"
+            start = data.find(secret, start + 1)
+    return " ".join(shown)
+
+
+class FrameTracer:
+    """Prints frames (hex) and their decoded, decrypted APDUs as they pass."""
+
+    def __init__(self, settings: MeterSettings, console: Console) -> None:
+        self.console = console
+        keys = None
+        if settings.block_cipher_key is not None and settings.authentication_key is not None:
+            keys = (settings.block_cipher_key.reveal(), settings.authentication_key.reveal())  # type: ignore[union-attr]
+        client_title = settings.system_title if isinstance(settings.system_title, bytes) else None
+        self._translator = Translator(keys, client_title=client_title)
+        password = settings.password.reveal() if settings.password is not None else b""  # type: ignore[union-attr]
+        self._secrets = [password] if password else []
+        self._count = 0
+
+    def __call__(self, direction: str, frame: bytes, decoded: object = None) -> None:
+        self._count += 1
+        arrow = "TX →" if direction == "tx" else "RX ←"
+        style = "cyan" if direction == "tx" else "magenta"
+        self.console.print(
+            f"[{style}]{arrow}[/] {redact(frame, self._secrets)}", soft_wrap=True, highlight=False
+        )
+        item = TraceItem(Direction.TX if direction == "tx" else Direction.RX, frame, self._count)
+        translated = self._translator.translate_item(item)
+        text = to_text(Translation([translated], []))
+        lines = text.splitlines()[1:]  # the first line repeats the hex
+        for secret in self._secrets:
+            lines = [line.replace(secret.hex().upper(), "**") for line in lines]
+        self.console.print("\n".join(lines), markup=False, highlight=False, style="dim")
+
+
+@contextmanager
+def open_client(settings: MeterSettings, *, trace: bool, console: Console) -> Iterator[DlmsClient]:
+    """Connect, associate, and release/disconnect at the end (with frames traced when asked)."""
+    tracer = FrameTracer(settings, console) if trace else None
+    client = DlmsClient(settings, on_frame=tracer)
+    with client:
+        yield client
