@@ -1,0 +1,161 @@
+"""``dlmskit simulate``: run the meter simulator and say how to connect to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from dlmskit.cli.main import cli, stdout
+from dlmskit.security.hls import Mechanism
+from dlmskit.simulator import SimulatedMeter, default_model, default_state_dir, load_model, serve
+from dlmskit.simulator.model import MECHANISMS, MeterModel
+
+_MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (TCP).")
+@click.option("--port", default=4059, show_default=True, type=int, help="TCP port (0: any free port).")
+@click.option(
+    "--transport",
+    "link",
+    type=click.Choice(["hdlc", "wrapper"]),
+    default="hdlc",
+    show_default=True,
+    help="Data link: HDLC (IEC 62056-46) or the wrapper (IEC 62056-47).",
+)
+@click.option("--serial", "device", metavar="DEVICE", help="Serve on a serial line instead of TCP.")
+@click.option("--baud", "baudrate", default=9600, show_default=True, type=int, help="Serial baud rate.")
+@click.option(
+    "--model",
+    "model_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A meter model file (TOML, see docs/simulator.md); default: the built-in meter.",
+)
+@click.option("--tamper", is_flag=True, help="Start in the tamper state: relay open until the tamper token.")
+@click.option("--seed", type=int, help="Seed of the simulated measurements (default: the model's).")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the meter keeps its invocation counters (default: $XDG_STATE_HOME/dlmskit).",
+)
+@click.option("--print-model", is_flag=True, help="Print the model file (to copy and edit) and exit.")
+def simulate(
+    host: str,
+    port: int,
+    link: str,
+    device: str | None,
+    baudrate: int,
+    model_file: Path | None,
+    tamper: bool,
+    seed: int | None,
+    state_dir: Path | None,
+    print_model: bool,
+) -> None:
+    """Run a simulated meter until Ctrl-C.
+
+    \b
+    Examples:
+      dlmskit simulate
+      dlmskit simulate --tamper --transport wrapper
+      dlmskit simulate --print-model > meter.toml   # edit it, then:
+      dlmskit simulate --model meter.toml
+    """
+    model = load_model(model_file) if model_file is not None else default_model()
+    if print_model:
+        click.echo(model.text, nl=False)
+        return
+    meter = SimulatedMeter(
+        model, state_dir=state_dir or default_state_dir(), seed=seed, tamper=True if tamper else None
+    )
+
+    def ready(where: str) -> None:
+        _describe(meter, model, where, link, tcp=device is None, port=port)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            serve(
+                meter,
+                link="wrapper" if link == "wrapper" else "hdlc",
+                host=host,
+                port=port,
+                serial=device,
+                baudrate=baudrate,
+                ready=ready,
+            )
+        )
+    stdout.print("simulator stopped")
+
+
+def _describe(
+    meter: SimulatedMeter, model: MeterModel, where: str, link: str, *, tcp: bool, port: int
+) -> None:
+    """How to connect: addresses, clients and their secrets (demo values), tokens, example commands."""
+    settings = meter.settings
+    stdout.print(f"[bold green]dlmskit meter simulator[/] listening on [bold]{where}[/] ({link})")
+    stdout.print(
+        f"meter {settings.manufacturer} serial {settings.serial_number}, logical device name "
+        f"{settings.logical_device_name}, system title {settings.system_title.hex().upper()}"
+    )
+    if link == "hdlc":
+        stdout.print(
+            f"HDLC server address: logical {settings.hdlc_logical_address}, physical {settings.hdlc_physical_address}"
+        )
+    else:
+        stdout.print(f"wrapper: server wPort {settings.wrapper_port}, client wPort = client address")
+    if meter.tamper:
+        stdout.print(
+            "[bold yellow]tamper state:[/] relay open, remote reconnection refused until the tamper token"
+        )
+    clients = Table(title="Clients (demo credentials)", title_justify="left")
+    for column in ("address", "name", "authentication", "password / keys", "security"):
+        clients.add_column(column)
+    for association in model.associations:
+        credentials = []
+        if association.mechanism == Mechanism.LOW and association.secret:
+            credentials.append(f"password {association.secret.decode('utf-8', 'replace')}")
+        elif association.secret:
+            credentials.append(f"secret {association.secret.hex().upper()}")
+        if association.block_cipher_key and association.authentication_key:
+            credentials.append(f"EK {association.block_cipher_key.hex().upper()}")
+            credentials.append(f"AK {association.authentication_key.hex().upper()}")
+            credentials.append(f"server title {association.server_system_title.hex().upper()}")
+        if association.master_key:
+            credentials.append(f"master key {association.master_key.hex().upper()}")
+        clients.add_row(
+            str(association.client_sap),
+            association.name,
+            _MECHANISM_NAMES[association.mechanism],
+            "\n".join(credentials) or "-",
+            association.policy.name.lower().replace("_", "-"),
+        )
+    stdout.print(clients)
+    if model.tokens:
+        tokens = Table(title="Tokens (enter with method 1 of 0.0.19.40.0.255)", title_justify="left")
+        tokens.add_column("token")
+        tokens.add_column("effect")
+        for token in model.tokens:
+            digits = " ".join(token.token[i : i + 4] for i in range(0, 20, 4))
+            tokens.add_row(digits, token.description or "-")
+        stdout.print(tokens)
+    target = f" --port {port}" if tcp and port != 4059 else ""
+    target += " --transport wrapper" if link == "wrapper" else ""
+    stdout.print("Try, in another terminal:")
+    stdout.print(f"  dlmskit read{target} 0.0.1.0.0.255", markup=False)
+    stdout.print(
+        f"  dlmskit read{target} --client 32 --auth low --password 12345678 1.0.1.8.0.255", markup=False
+    )
+    management = model.association(1)
+    if management is not None and management.block_cipher_key and management.authentication_key:
+        stdout.print(
+            f"  dlmskit read{target} --client 1 --auth gmac --security auth-enc "
+            f"--key {management.block_cipher_key.hex().upper()} "
+            f"--auth-key {management.authentication_key.hex().upper()} --system-title 4D4D4D0000000001 "
+            "0.0.96.3.10.255",
+            markup=False,
+        )
+    stdout.print("Press Ctrl-C to stop.")
