@@ -1,0 +1,1017 @@
+"""The logic of the high-level client, written once for the blocking and the asyncio client.
+
+:class:`ClientCore` knows how to turn "read the relay state" or "enter this token" into GET/SET/ACTION
+requests and how to read the answers, but it does no I/O. Each operation is a generator that yields
+steps and receives what they produced:
+
+- :class:`Request`: send this APDU and send me back the session's completed event;
+- :class:`Pause`: wait this many seconds (polling an image verification);
+- :class:`Chunk`: a part of a profile is ready for the caller (streaming reads only).
+
+:class:`~dlmskit.client.client.DlmsClient` runs the steps on a blocking
+:class:`~dlmskit.client.connection.Connection`, :class:`~dlmskit.client.client.AsyncDlmsClient` on an
+:class:`~dlmskit.client.connection.AsyncConnection`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import secrets
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from dlmskit.apdu import acse
+from dlmskit.apdu.common import (
+    ABSENT,
+    CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
+    CosemMethodDescriptor,
+    GetDataResult,
+    SelectiveAccessDescriptor,
+)
+from dlmskit.apdu.conformance import Conformance
+from dlmskit.apdu.results import ActionResult, DataAccessResult
+from dlmskit.client.connection import ApduHook, ProgressHook
+from dlmskit.client.errors import MeterRefused, Service, Target, TypeUnmatched, describe_object, refusal
+from dlmskit.client.known_objects import usual_class_id
+from dlmskit.client.results import ImageTransferReport, ProfileColumn, ProfileTable, RelayState, TokenResult
+from dlmskit.client.settings import MeterSettings
+from dlmskit.codec import axdr
+from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.codec.obis import Obis, obis
+from dlmskit.cosem import (
+    AttributeDef,
+    CaptureObject,
+    ControlMode,
+    ControlState,
+    ImageTransferStatus,
+    InterfaceClass,
+    MethodDef,
+    ObjectListEntry,
+    Quantity,
+    ScalerUnit,
+    TokenStatus,
+    decode_capture_objects,
+    decode_object_list,
+    encode_attribute_value,
+    encode_method_parameter,
+    generic_class,
+    get_class,
+    token_to_octets,
+    type_name,
+)
+from dlmskit.cosem.classes import class_name
+from dlmskit.errors import (
+    ConfigurationError,
+    DecodeError,
+    DlmsError,
+    EncodeError,
+    ProtocolError,
+    TagVerificationError,
+)
+from dlmskit.link.events import Link, TraceHook
+from dlmskit.link.hdlc_address import HdlcAddress
+from dlmskit.link.hdlc_link import HdlcClientLink
+from dlmskit.link.hdlc_parameters import HdlcParameters
+from dlmskit.link.wrapper_link import WrapperLink
+from dlmskit.security.hls import Mechanism
+from dlmskit.security.invocation import FileInvocationCounterStore, InvocationCounterStore
+from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
+from dlmskit.security.keywrap import KeyId, wrap_key
+from dlmskit.session.client import ClientSession, ClientSettings
+from dlmskit.session.errors import AssociationRejected
+from dlmskit.session.events import ActionCompleted, GetCompleted, Negotiated, SessionEvent, SetCompleted
+from dlmskit.session.protection import SecuritySettings
+
+__all__ = [
+    "ASSOCIATION",
+    "CLOCK",
+    "DISCONNECT_CONTROL",
+    "IMAGE_TRANSFER",
+    "SECURITY_SETUP",
+    "TOKEN_GATEWAY",
+    "AttributeReference",
+    "Chunk",
+    "ChunkSteps",
+    "ClientCore",
+    "ImageProgress",
+    "ObisLike",
+    "Pause",
+    "ProfileProgress",
+    "Request",
+    "Steps",
+]
+
+_T = TypeVar("_T")
+
+ObisLike = Obis | str
+"""A logical name as an :class:`~dlmskit.codec.obis.Obis` or as text (``"0.0.1.0.0.255"``, ``"1-0:1.8.0"``)."""
+
+AttributeReference = tuple[ObisLike, int | str] | tuple[ObisLike, int | str, int]
+"""``(logical name, attribute)`` or ``(logical name, attribute, class id)``; the attribute by index or name."""
+
+ImageProgress = Callable[[int, int], None]
+"""Called after every image block with (blocks sent, blocks in the image)."""
+
+ProfileProgress = Callable[[int, int | None], None]
+"""Called after every chunk of a profile with (rows read so far, rows expected or None when unknown)."""
+
+CLOCK: Final = Obis(0, 0, 1, 0, 0, 255)
+DISCONNECT_CONTROL: Final = Obis(0, 0, 96, 3, 10, 255)
+TOKEN_GATEWAY: Final = Obis(0, 0, 19, 40, 0, 255)
+ASSOCIATION: Final = Obis(0, 0, 40, 0, 0, 255)
+SECURITY_SETUP: Final = Obis(0, 0, 43, 0, 0, 255)
+IMAGE_TRANSFER: Final = Obis(0, 0, 44, 0, 0, 255)
+
+_SCALER_ATTRIBUTE: Final = {3: 3, 4: 3, 5: 4}
+"""Register (3) and Extended register (4) keep scaler_unit in attribute 3, Demand register (5) in 4."""
+_VALUE_ATTRIBUTE: Final = 2
+_DEFAULT_CLOCK_COLUMN: Final = CaptureObject(8, CLOCK, 2)
+_OPEN_START: Final = _dt.datetime(2000, 1, 1)
+_OPEN_END: Final = _dt.datetime(2099, 12, 31, 23, 59, 59)
+_COUNTER_BLOCK: Final = 16
+"""Invocation counters reserved per write of the counter file: one file write per 16 ciphered APDUs; after a
+crash at most 15 counters are skipped (never reused)."""
+_IMAGE_ROUNDS: Final = 3
+_IMAGE_POLL_SECONDS: Final = 0.5
+_IMAGE_POLL_LIMIT: Final = 240
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Send ``apdu``; the shell sends back the session's completed event."""
+
+    apdu: bytes
+    context: str
+    progress: ProgressHook | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Wait ``seconds`` before the next step."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A part of a profile, ready for the caller."""
+
+    table: ProfileTable
+
+
+Steps = Generator[Request | Pause, SessionEvent | None, _T]
+"""An operation that returns a value."""
+ChunkSteps = Generator[Request | Pause | Chunk, SessionEvent | None, None]
+"""An operation that hands out profile chunks as they arrive."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """A logical name and the class model it has in this meter; ``assumed`` when taken from the usual table."""
+
+    logical_name: Obis
+    model: InterfaceClass
+    assumed: bool
+
+    def attribute(self, key: int | str) -> tuple[Target, AttributeDef]:
+        definition = self.model.attribute(key)
+        if definition is None and isinstance(key, int) and key > 0:
+            definition = generic_class(self.model.class_id).attribute(key)
+        if definition is None:
+            names = ", ".join(a.name for a in self.model.attributes)
+            raise ConfigurationError(f"{self.model} has no attribute {key!r}; it has: {names}")
+        return Target(self.logical_name, self.model.class_id, definition.index, definition.name), definition
+
+    def method(self, key: int | str) -> tuple[Target, MethodDef]:
+        definition = self.model.method(key)
+        if definition is None and isinstance(key, int) and key > 0:
+            definition = generic_class(self.model.class_id).method(key)
+        if definition is None:
+            names = ", ".join(m.name for m in self.model.methods) or "none"
+            raise ConfigurationError(f"{self.model} has no method {key!r}; its methods: {names}")
+        target = Target(self.logical_name, self.model.class_id, definition.index, definition.name, True)
+        return target, definition
+
+
+class _CountersAbove:
+    """An invocation counter store that hands out nothing below ``minimum`` (the meter's frame counter + 1)."""
+
+    def __init__(self, store: InvocationCounterStore, minimum: int) -> None:
+        self._store = store
+        self._minimum = minimum
+
+    def next(self, system_title: bytes, key_id: str) -> int:
+        self._store.advance(system_title, key_id, self._minimum)
+        return self._store.next(system_title, key_id)
+
+    def advance(self, system_title: bytes, key_id: str, minimum: int) -> None:
+        self._store.advance(system_title, key_id, minimum)
+
+
+def _model(class_id: int, version: int | None) -> InterfaceClass:
+    """The model of the class in ``version``; the latest described version when that one is not described."""
+    found = get_class(class_id, version) if version is not None else None
+    return found or get_class(class_id) or generic_class(class_id, version or 0, class_name(class_id))
+
+
+def _secret(value: object) -> SecretBytes | None:
+    return value if isinstance(value, SecretBytes) else None
+
+
+def _enum(kind: type[ControlState] | type[ControlMode], value: int) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        return value
+
+
+def _as_datetime(value: Any) -> Any:
+    """A clock column value as a datetime (None, or the raw value when it is not a point in time)."""
+    if isinstance(value, bytes) and len(value) == CosemDateTime.SIZE:
+        value = CosemDateTime.from_bytes(value)
+    if isinstance(value, CosemDateTime) and value.is_calendar_time:
+        try:
+            return value.to_datetime()
+        except ValueError:
+            return value
+    return value
+
+
+def _one(event: SessionEvent | None, kind: type[_T], what: str) -> _T:
+    if not isinstance(event, kind):
+        raise ProtocolError(f"{what}: the meter answered with {type(event).__name__}")
+    return event
+
+
+class ClientCore:
+    """The state and the logic of one client: settings, the current association and what was learnt in it."""
+
+    def __init__(
+        self,
+        settings: MeterSettings,
+        *,
+        on_apdu: ApduHook | None = None,
+        on_frame: TraceHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self._on_apdu = on_apdu
+        self._on_frame = on_frame
+        self._session: ClientSession | None = None
+        self._public = False
+        self.negotiated: Negotiated | None = None
+        self._objects: dict[Obis, ObjectListEntry] | None = None
+        self._columns: dict[Obis, tuple[ProfileColumn, ...]] = {}
+        self._store: InvocationCounterStore | None = None
+        self._counter_minimum: int | None = None
+
+    # -- association ---------------------------------------------------------------------------------
+
+    def new_association(self, *, public: bool = False) -> tuple[Link, ClientSession]:
+        """The link and the session for the next association (the public client's when ``public``)."""
+        s = self.settings
+        client = s.public_client_address if public else s.client_address
+        link: Link
+        if s.link == "wrapper":
+            link = WrapperLink(client, s.server_logical, trace=self._on_frame)
+        else:
+            size, window = s.hdlc_max_info_length, s.hdlc_window_size
+            link = HdlcClientLink(
+                client,
+                HdlcAddress(s.server_logical, s.server_physical),
+                HdlcParameters(size, size, window, window),
+                trace=self._on_frame,
+            )
+        if public:
+            session_settings = ClientSettings(max_receive_pdu_size=s.max_pdu_size)
+        else:
+            password = _secret(s.password)
+            session_settings = ClientSettings(
+                mechanism=s.mechanism,
+                secret=password.reveal() if password is not None else None,
+                security=self._security(),
+                max_receive_pdu_size=s.max_pdu_size,
+            )
+        challenge = secrets.token_bytes(16) if session_settings.mechanism > Mechanism.LOW else None
+        self._session = ClientSession(session_settings, challenge=challenge)
+        self._public = public
+        self.negotiated = None
+        self._objects = None
+        self._columns = {}
+        return link, self._session
+
+    def _security(self) -> SecuritySettings:
+        s = self.settings
+        title = parse_system_title(s.system_title)
+        if not s.ciphered:
+            return SecuritySettings(system_title=title)
+        if self._store is None:
+            path = s.counter_store_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._store = FileInvocationCounterStore(path, block=_COUNTER_BLOCK)
+        counters: InvocationCounterStore = self._store
+        if self._counter_minimum is not None:
+            counters = _CountersAbove(self._store, self._counter_minimum)
+        dedicated = SecretBytes(secrets.token_bytes(16), label="dedicated key") if s.dedicated_key else None
+        return SecuritySettings(
+            policy=s.policy,
+            system_title=title,
+            block_cipher_key=_secret(s.block_cipher_key),
+            authentication_key=_secret(s.authentication_key),
+            dedicated_key=dedicated,
+            kind="ded" if dedicated is not None else "glo",
+            invocation_counters=counters,
+        )
+
+    def associated(self, negotiated: Negotiated | None) -> None:
+        """Record what the association agreed on."""
+        self.negotiated = negotiated
+
+    def released(self) -> None:
+        """Forget the association."""
+        self._session = None
+        self.negotiated = None
+
+    def explain(self, error: DlmsError) -> DlmsError:
+        """The error of a failed association, with the likely cause when the meter gave none."""
+        s = self.settings
+        where = f" ({s.where()})"
+        if isinstance(error, AssociationRejected) and "Hint:" not in str(error):
+            if self._public:
+                hint = f"check the public client address ({s.public_client_address}) and the server address"
+            elif s.ciphered:
+                hint = (
+                    "a meter that cannot decipher the AARQ rejects it without a reason: check the block cipher "
+                    "key and the authentication key (32 hex digits each, not their ASCII text), the client "
+                    "address and the security policy"
+                )
+            else:
+                hint = "check the client address, the authentication level and the password"
+            return AssociationRejected(
+                f"{error}{where}. Hint: {hint}",
+                result=error.result,
+                diagnostic=error.diagnostic,
+                provider=error.provider,
+            )
+        if isinstance(error, TagVerificationError):
+            return TagVerificationError(
+                f"{error}{where}. Hint: the meter's answer does not verify with these keys: check the block "
+                "cipher key and the authentication key, and that they belong to this client address"
+            )
+        return error
+
+    def start_above(self, frame_counter: int) -> None:
+        """Use invocation counters above the meter's ``frame_counter`` from now on."""
+        self._counter_minimum = frame_counter + 1
+
+    @property
+    def counter_store_path(self) -> Path:
+        """Where the invocation counters are kept."""
+        return self.settings.counter_store_path
+
+    def trace_apdu(self, direction: str, apdu: bytes) -> None:
+        """The ``on_apdu`` hook of the connection: passes APDUs on, with an LLS password blotted out."""
+        if self._on_apdu is None:
+            return
+        if (
+            direction == "tx"
+            and apdu[:1] == bytes((acse.AARQ.TAG,))
+            and self.settings.mechanism == Mechanism.LOW
+        ):
+            aarq = acse.AARQ.decode(apdu)
+            hidden = b"*" * len(aarq.calling_authentication_value or b"")
+            apdu = dataclasses.replace(aarq, calling_authentication_value=hidden).encode()
+        self._on_apdu(direction, apdu)
+
+    @property
+    def session(self) -> ClientSession:
+        """The session of the current association."""
+        if self._session is None:
+            raise ProtocolError("not connected: open the client first (with ... as meter: / await open())")
+        return self._session
+
+    # -- the three services ----------------------------------------------------------------------------
+
+    def _request(
+        self, apdu: bytes, context: str, progress: ProgressHook | None = None
+    ) -> Steps[SessionEvent]:
+        event = yield Request(apdu, context, progress)
+        if event is None:
+            raise ProtocolError(f"{context}: no answer")
+        return event
+
+    def _resolve(self, logical_name: ObisLike, class_id: int | None) -> Steps[_Resolved]:
+        name = obis(logical_name)
+        known = self._objects.get(name) if self._objects is not None else None
+        if class_id is not None:
+            version = known.version if known is not None and known.class_id == class_id else None
+            return _Resolved(name, _model(class_id, version), False)
+        if known is not None:
+            return _Resolved(name, _model(known.class_id, known.version), False)
+        usual = usual_class_id(name)
+        if usual is not None:
+            return _Resolved(name, _model(usual, None), True)
+        entry = (yield from self._object_list()).get(name)
+        if entry is None:
+            raise ConfigurationError(
+                f"{name} is not in this association's object list and has no usual class: "
+                "pass class_id=... if the meter has it anyway"
+            )
+        return _Resolved(name, _model(entry.class_id, entry.version), False)
+
+    def _hint(self, service: Service, target: Target, resolved: _Resolved, code: int) -> str:
+        """The likely cause of a refusal, where this client knows better than the result code's own hint."""
+        s = self.settings
+        weak = self._public or s.mechanism in (Mechanism.NONE, Mechanism.LOW)
+        who = f"client {s.public_client_address if self._public else s.client_address}"
+        if code in (DataAccessResult.READ_WRITE_DENIED, DataAccessResult.SCOPE_OF_ACCESS_VIOLATED) and weak:
+            level = "no authentication" if self._public or s.mechanism == Mechanism.NONE else "LLS"
+            if service == "call":
+                return (
+                    f"this association ({who}, {level}) has no method access; "
+                    "HLS-GMAC management associations usually do"
+                )
+            return (
+                f"this association ({who}, {level}) may not {service} this attribute; a management association "
+                "(HLS-GMAC) usually may; client.objects() lists this association's access rights"
+            )
+        if code == ActionResult.TEMPORARY_FAILURE and target.is_method and target.class_id == 70:
+            return (
+                "a meter in its tamper state keeps the relay open until the tamper token is entered "
+                "(token_enter); otherwise the breaker is still moving: retry after a few seconds"
+            )
+        if code == DataAccessResult.OBJECT_UNDEFINED and resolved.assumed:
+            return (
+                f"the class id {target.class_id} was assumed from the OBIS code; if the meter implements "
+                "this object with another class, pass class_id=... (client.objects() lists what the meter has)"
+            )
+        if code == DataAccessResult.TYPE_UNMATCHED:
+            spec = None
+            if target.is_method:
+                method = resolved.model.method(target.index)
+                spec = method.parameter if method is not None else None
+            else:
+                attribute = resolved.model.attribute(target.index)
+                spec = attribute.type if attribute is not None else None
+            if spec is not None:
+                return f"the meter expects {type_name(spec)} for {target.name}"
+        return ""
+
+    def _refused(self, service: Service, target: Target, resolved: _Resolved, code: int) -> MeterRefused:
+        return refusal(service, target, code, self._hint(service, target, resolved, code))
+
+    def _get(
+        self,
+        resolved: _Resolved,
+        target: Target,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> Steps[axdr.Data]:
+        descriptor = CosemAttributeDescriptor(target.class_id, target.logical_name, target.index)
+        event = yield from self._request(self.session.get(descriptor, access), f"reading {target}", progress)
+        result = _one(event, GetCompleted, f"reading {target}").results[0]
+        if result.error is not None:
+            raise self._refused("read", target, resolved, int(result.error))
+        return result.value
+
+    def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = _VALUE_ATTRIBUTE,
+        *,
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> Steps[axdr.Data]:
+        """GET one attribute and return its value (typed A-XDR)."""
+        resolved = yield from self._resolve(logical_name, class_id)
+        target, _ = resolved.attribute(attribute)
+        return (yield from self._get(resolved, target, access, progress))
+
+    def read_many(self, items: Sequence[AttributeReference]) -> Steps[list[axdr.Data]]:
+        """GET several attributes: in one GET with-list when the meter agreed to multiple-references."""
+        targets: list[tuple[_Resolved, Target]] = []
+        for item in items:
+            class_id = item[2] if len(item) == 3 else None
+            resolved = yield from self._resolve(item[0], class_id)
+            targets.append((resolved, resolved.attribute(item[1])[0]))
+        negotiated = self.negotiated
+        with_list = negotiated is not None and bool(negotiated.conformance & Conformance.MULTIPLE_REFERENCES)
+        if not with_list or len(targets) < 2:
+            values = []
+            for resolved, target in targets:
+                values.append((yield from self._get(resolved, target)))
+            return values
+        descriptors = [
+            CosemAttributeDescriptorWithSelection(
+                CosemAttributeDescriptor(t.class_id, t.logical_name, t.index)
+            )
+            for _, t in targets
+        ]
+        context = f"reading {len(targets)} attributes"
+        event = yield from self._request(self.session.get_with_list(descriptors), context)
+        results: Sequence[GetDataResult] = _one(event, GetCompleted, context).results
+        if len(results) != len(targets):
+            raise ProtocolError(
+                f"{context}: the meter answered {len(results)} results for {len(targets)} attributes"
+            )
+        for (resolved, target), result in zip(targets, results, strict=True):
+            if result.error is not None:
+                raise self._refused("read", target, resolved, int(result.error))
+        return [result.value for result in results]
+
+    def write(
+        self, logical_name: ObisLike, attribute: int | str, value: Any, *, class_id: int | None = None
+    ) -> Steps[None]:
+        """SET one attribute, the value converted to the type the interface-class model names."""
+        resolved = yield from self._resolve(logical_name, class_id)
+        target, definition = resolved.attribute(attribute)
+        try:
+            data = encode_attribute_value(resolved.model, definition, value)
+        except EncodeError as exc:
+            raise EncodeError(f"not written to {target}: {exc}") from None
+        descriptor = CosemAttributeDescriptor(target.class_id, target.logical_name, target.index)
+        event = yield from self._request(self.session.set(descriptor, data), f"writing {target}")
+        code = int(_one(event, SetCompleted, f"writing {target}").results[0])
+        if code != DataAccessResult.SUCCESS:
+            raise self._refused("write", target, resolved, code)
+
+    def call(
+        self, logical_name: ObisLike, method: int | str, value: Any = None, *, class_id: int | None = None
+    ) -> Steps[axdr.Data]:
+        """ACTION: invoke one method; returns the data the meter sends back (None when there is none)."""
+        resolved = yield from self._resolve(logical_name, class_id)
+        target, definition = resolved.method(method)
+        try:
+            parameter = encode_method_parameter(resolved.model, definition, value)
+        except EncodeError as exc:
+            raise EncodeError(f"not sent to {target}: {exc}") from None
+        descriptor = CosemMethodDescriptor(target.class_id, target.logical_name, target.index)
+        apdu = self.session.action(descriptor, ABSENT if definition.parameter is None else parameter)
+        event = yield from self._request(apdu, f"calling {target}")
+        response = _one(event, ActionCompleted, f"calling {target}").results[0]
+        if int(response.result) != ActionResult.SUCCESS:
+            raise self._refused("call", target, resolved, int(response.result))
+        returned = response.return_parameters
+        if returned is None:
+            return None
+        if returned.error is not None:
+            raise self._refused("call", target, resolved, int(returned.error))
+        return returned.value
+
+    # -- the association's objects --------------------------------------------------------------------
+
+    def _object_list(self) -> Steps[dict[Obis, ObjectListEntry]]:
+        if self._objects is None:
+            value = yield from self.read(ASSOCIATION, 2, class_id=15)
+            entries = decode_object_list(value)
+            own = next((e for e in entries if e.class_id == 15 and e.logical_name == ASSOCIATION), None)
+            if own is not None and own.version != 1:
+                entries = decode_object_list(value, association_version=own.version)
+            self._objects = {entry.logical_name: entry for entry in entries}
+        return self._objects
+
+    def objects(self) -> Steps[list[ObjectListEntry]]:
+        """The association's object list (read once per association)."""
+        return list((yield from self._object_list()).values())
+
+    def frame_counter(self, logical_name: ObisLike | None = None) -> Steps[int]:
+        """The meter's frame counter object (``settings.frame_counter_obis`` unless given)."""
+        name = obis(logical_name) if logical_name is not None else self.settings.frame_counter_logical_name
+        value = yield from self.read(name, 2, class_id=1)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DecodeError(f"the frame counter {name} is not a number", expected="an integer")
+        return int(value)
+
+    # -- disconnect control ----------------------------------------------------------------------------
+
+    def relay_state(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> Steps[RelayState]:
+        """output_state, control_state and control_mode of a Disconnect control object."""
+        output, state, mode = yield from self.read_many(
+            [(logical_name, 2, 70), (logical_name, 3, 70), (logical_name, 4, 70)]
+        )
+        return RelayState(
+            bool(output),
+            _enum(ControlState, _integer(state, "control_state")),
+            _enum(ControlMode, _integer(mode, "control_mode")),
+        )
+
+    def switch(self, method: str, logical_name: ObisLike = DISCONNECT_CONTROL) -> Steps[RelayState]:
+        """remote_disconnect or remote_reconnect (data integer(0)), then the relay state."""
+        yield from self.call(logical_name, method, class_id=70)
+        return (yield from self.relay_state(logical_name))
+
+    # -- token gateway -----------------------------------------------------------------------------------
+
+    def token_enter(
+        self, token: str | bytes, form: str = "ascii", logical_name: ObisLike = TOKEN_GATEWAY
+    ) -> Steps[TokenResult]:
+        """Enter a token (method 1), then read token_status (attribute 6) and say what happened."""
+        if isinstance(token, str) and not isinstance(token, (axdr.VisibleString, axdr.Utf8String)):
+            if form not in ("ascii", "bcd"):
+                raise ConfigurationError(f"token format is 'ascii' or 'bcd', not {form!r}")
+            parameter: Any = axdr.OctetString(token_to_octets(token, "bcd" if form == "bcd" else "ascii"))
+        else:
+            parameter = token
+        try:
+            yield from self.call(logical_name, 1, parameter, class_id=115)
+        except TypeUnmatched as exc:
+            other = (
+                "10 packed BCD bytes: format='bcd'" if form == "ascii" else "20 ASCII digits: format='ascii'"
+            )
+            hint = f"the meter expects an octet-string (20 ASCII digits); some meters take {other}"
+            raise TypeUnmatched(exc.service, exc.target, exc.result, hint) from None
+        return (yield from self.token_status(logical_name))
+
+    def token_status(self, logical_name: ObisLike = TOKEN_GATEWAY) -> Steps[TokenResult]:
+        """The Token gateway's token_status in words."""
+        value = yield from self.read(logical_name, 6, class_id=115)
+        return TokenResult.from_status(TokenStatus.decode(value))
+
+    # -- clock -----------------------------------------------------------------------------------------
+
+    def clock(self, logical_name: ObisLike = CLOCK) -> Steps[_dt.datetime]:
+        """The meter's time (timezone-aware when the meter states its deviation)."""
+        value = _as_datetime((yield from self.read(logical_name, 2, class_id=8)))
+        if not isinstance(value, _dt.datetime):
+            raise ProtocolError(f"the meter's clock holds no valid time: {value}")
+        return value
+
+    def set_clock(self, when: _dt.datetime, logical_name: ObisLike = CLOCK) -> Steps[None]:
+        """Write the clock's time."""
+        yield from self.write(logical_name, 2, when, class_id=8)
+
+    def shift_clock(self, seconds: int, logical_name: ObisLike = CLOCK) -> Steps[None]:
+        """Shift the clock by -900..900 seconds (method 6, shift_time)."""
+        if not -900 <= seconds <= 900:
+            raise ConfigurationError(f"shift_time moves the clock by -900..900 seconds, not {seconds}")
+        yield from self.call(logical_name, 6, seconds, class_id=8)
+
+    # -- registers ---------------------------------------------------------------------------------------
+
+    def register(self, logical_name: ObisLike, *, class_id: int | None = None) -> Steps[Quantity]:
+        """A register's value with its scaler applied and its unit: ``1234.56 Wh``."""
+        resolved = yield from self._resolve(logical_name, class_id)
+        scaler_attribute = _SCALER_ATTRIBUTE.get(resolved.model.class_id)
+        if scaler_attribute is None:
+            raise ConfigurationError(
+                f"{describe_object(resolved.logical_name, resolved.model.class_id)} is not a register "
+                "(class 3, 4 or 5): read(...) its value instead"
+            )
+        klass = resolved.model.class_id
+        raw, scaler_unit = yield from self.read_many(
+            [
+                (resolved.logical_name, _VALUE_ATTRIBUTE, klass),
+                (resolved.logical_name, scaler_attribute, klass),
+            ]
+        )
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise DecodeError(
+                f"the value of {resolved.logical_name} is not a number",
+                expected="a number",
+                found=type(raw).__name__,
+            )
+        return ScalerUnit.decode(scaler_unit).quantity(raw)
+
+    # -- profiles ----------------------------------------------------------------------------------------
+
+    def _profile_columns(self, logical_name: Obis) -> Steps[tuple[ProfileColumn, ...]]:
+        if logical_name not in self._columns:
+            value = yield from self.read(logical_name, 3, class_id=7)
+            captured = decode_capture_objects(value)
+            self._columns[logical_name] = tuple(ProfileColumn.from_capture_object(c) for c in captured)
+        return self._columns[logical_name]
+
+    def profile_chunks(
+        self,
+        logical_name: ObisLike,
+        *,
+        start: _dt.datetime | None = None,
+        end: _dt.datetime | None = None,
+        from_entry: int | None = None,
+        to_entry: int | None = None,
+        columns: Sequence[int | str] | None = None,
+        chunk_size: int | None = None,
+        progress: ProfileProgress | None = None,
+    ) -> ChunkSteps:
+        """Read a profile by time range, by entries or whole, in one request or in chunks of ``chunk_size``
+        entries (time ranges are cut into windows of ``chunk_size`` capture periods)."""
+        name = obis(logical_name)
+        by_time = start is not None or end is not None
+        if by_time and (from_entry is not None or to_entry is not None):
+            raise ConfigurationError(
+                "read a profile by time (start/end) or by entry (from_entry/to_entry), not both"
+            )
+        if chunk_size is not None and chunk_size < 1:
+            raise ConfigurationError("chunk_size must be at least 1 entry")
+        all_columns = yield from self._profile_columns(name)
+        selected = _select_columns(all_columns, columns)
+        picked = tuple(all_columns[i] for i in selected)
+        if by_time:
+            plan = yield from self._time_plan(name, all_columns, selected, start, end, chunk_size)
+        else:
+            every_column = len(selected) == len(all_columns)
+            plan = yield from self._entry_plan(name, selected, every_column, from_entry, to_entry, chunk_size)
+        accesses, expected = plan
+        done = 0
+        for access, first_column in accesses:
+            buffer = yield from self.read(name, 2, class_id=7, access=access)
+            rows = _rows(buffer, all_columns, selected, first_column)
+            done += len(rows)
+            yield Chunk(ProfileTable(picked, rows))
+            if progress is not None:
+                progress(done, expected)
+
+    def _entry_plan(
+        self,
+        name: Obis,
+        selected: list[int],
+        every_column: bool,
+        from_entry: int | None,
+        to_entry: int | None,
+        chunk_size: int | None,
+    ) -> Steps[tuple[Iterator[tuple[SelectiveAccessDescriptor | None, int]], int | None]]:
+        first_column, last_column = min(selected), max(selected)
+        if chunk_size is None:
+            if every_column and from_entry is None and to_entry is None:
+                return iter([(None, 0)]), None
+            access = SelectiveAccessDescriptor.entry_descriptor(
+                from_entry or 1, to_entry or 0, first_column + 1, last_column + 1
+            )
+            return iter([(access, first_column)]), None
+        start = from_entry or 1
+        stop = to_entry
+        if stop is None:
+            stop = _integer((yield from self.read(name, 7, class_id=7)), "entries_in_use")
+        total = max(stop - start + 1, 0)
+
+        def accesses() -> Iterator[tuple[SelectiveAccessDescriptor | None, int]]:
+            for first in range(start, stop + 1, chunk_size):
+                last = min(first + chunk_size - 1, stop)
+                yield (
+                    SelectiveAccessDescriptor.entry_descriptor(
+                        first, last, first_column + 1, last_column + 1
+                    ),
+                    first_column,
+                )
+
+        return accesses(), total
+
+    def _time_plan(
+        self,
+        name: Obis,
+        all_columns: tuple[ProfileColumn, ...],
+        selected: list[int],
+        start: _dt.datetime | None,
+        end: _dt.datetime | None,
+        chunk_size: int | None,
+    ) -> Steps[tuple[Iterator[tuple[SelectiveAccessDescriptor | None, int]], int | None]]:
+        clock = next((c.capture_object for c in all_columns if c.is_timestamp), _DEFAULT_CLOCK_COLUMN)
+        chosen = (
+            [] if len(selected) == len(all_columns) else [all_columns[i].capture_object for i in selected]
+        )
+        low = start or _OPEN_START.replace(tzinfo=end.tzinfo if end else None)
+        high = end or _OPEN_END.replace(tzinfo=low.tzinfo)
+        windows = [(low, high)]
+        if chunk_size is not None and start is not None and end is not None:
+            period = yield from self.read(name, 4, class_id=7)
+            if isinstance(period, int) and period > 0:
+                step = _dt.timedelta(seconds=int(period) * chunk_size)
+                windows = []
+                while low <= high:
+                    windows.append((low, min(low + step - _dt.timedelta(seconds=1), high)))
+                    low += step
+
+        def accesses() -> Iterator[tuple[SelectiveAccessDescriptor | None, int]]:
+            for first, last in windows:
+                access = SelectiveAccessDescriptor.range_descriptor(
+                    (clock.class_id, clock.logical_name, clock.attribute_index, clock.data_index),
+                    axdr.OctetString(CosemDateTime.from_datetime(first).to_bytes()),
+                    axdr.OctetString(CosemDateTime.from_datetime(last).to_bytes()),
+                    [(c.class_id, c.logical_name, c.attribute_index, c.data_index) for c in chosen],
+                )
+                yield access, -1
+
+        return accesses(), None
+
+    def profile(self, logical_name: ObisLike, **options: Any) -> Steps[ProfileTable]:
+        """The whole selection in one table (see :meth:`profile_chunks` for the options)."""
+        chunks = self.profile_chunks(logical_name, **options)
+        columns: tuple[ProfileColumn, ...] = ()
+        rows: list[tuple[Any, ...]] = []
+        answer: SessionEvent | None = None
+        while True:
+            try:
+                step = chunks.send(answer)
+            except StopIteration:
+                return ProfileTable(columns, rows)
+            answer = None
+            if isinstance(step, Chunk):
+                columns = step.table.columns
+                rows.extend(step.table.rows)
+            else:
+                answer = yield step
+
+    # -- image transfer ----------------------------------------------------------------------------------
+
+    def image_transfer(
+        self,
+        image: bytes,
+        identifier: bytes | str,
+        logical_name: ObisLike = IMAGE_TRANSFER,
+        progress: ImageProgress | None = None,
+    ) -> Steps[ImageTransferReport]:
+        """Transfer, verify and activate a firmware image (Image transfer, class 18)."""
+        name = obis(logical_name)
+        ident = identifier.encode("ascii") if isinstance(identifier, str) else bytes(identifier)
+        enabled, block_size = yield from self.read_many([(name, 5, 18), (name, 2, 18)])
+        if enabled is False:
+            raise ProtocolError(
+                f"image transfer is disabled in this meter ({name} image_transfer_enabled = false)"
+            )
+        size = _integer(block_size, "image_block_size")
+        if size < 1:
+            raise ProtocolError(f"the meter's image_block_size is {size}")
+        blocks = [image[i : i + size] for i in range(0, len(image), size)] or [b""]
+        yield from self.call(name, 1, {"image_identifier": ident, "image_size": len(image)}, class_id=18)
+        for number, block in enumerate(blocks):
+            yield from self.call(name, 2, (number, block), class_id=18)
+            if progress is not None:
+                progress(number + 1, len(blocks))
+        resent = 0
+        for _ in range(_IMAGE_ROUNDS):
+            missing = yield from self._missing_blocks(name, len(blocks))
+            if not missing:
+                break
+            for number in missing:
+                yield from self.call(name, 2, (number, blocks[number]), class_id=18)
+                resent += 1
+        else:
+            still = yield from self._missing_blocks(name, len(blocks))
+            if still:
+                raise ProtocolError(
+                    f"the meter still misses block {still[0]} after {_IMAGE_ROUNDS} rounds of resending"
+                )
+        yield from self._image_step(name, 3, ImageTransferStatus.IMAGE_VERIFICATION_SUCCESSFUL)
+        info = yield from self.read(name, 7, class_id=18)
+        if not any(_image_is(entry, len(image), ident) for entry in (info if isinstance(info, list) else [])):
+            raise ProtocolError(
+                "the verified image is not the one sent (image_to_activate_info: size or identifier differ)"
+            )
+        status = yield from self._image_step(name, 4, ImageTransferStatus.IMAGE_ACTIVATION_SUCCESSFUL)
+        return ImageTransferReport(len(image), size, len(blocks), resent, status)
+
+    def _missing_blocks(self, name: Obis, count: int) -> Steps[list[int]]:
+        first = _integer(
+            (yield from self.read(name, 4, class_id=18)), "image_first_not_transferred_block_number"
+        )
+        if first >= count:
+            return []
+        bits = str((yield from self.read(name, 3, class_id=18)) or "")
+        return [n for n in range(first, count) if n >= len(bits) or bits[n] != "1"]
+
+    def _image_step(
+        self, name: Obis, method: int, success: ImageTransferStatus
+    ) -> Steps[ImageTransferStatus | int]:
+        """Call image_verify or image_activate; while the meter says temporary-failure, poll the status."""
+        try:
+            yield from self.call(name, method, class_id=18)
+        except MeterRefused as exc:
+            if int(exc.result) != ActionResult.TEMPORARY_FAILURE:
+                raise
+        for _ in range(_IMAGE_POLL_LIMIT):
+            status = _integer((yield from self.read(name, 6, class_id=18)), "image_transfer_status")
+            if status == success:
+                return success
+            if status in (
+                ImageTransferStatus.IMAGE_VERIFICATION_FAILED,
+                ImageTransferStatus.IMAGE_ACTIVATION_FAILED,
+            ):
+                raise ProtocolError(
+                    f"image transfer: the meter reports {ImageTransferStatus(status).name.lower()}"
+                )
+            yield Pause(_IMAGE_POLL_SECONDS)
+        raise ProtocolError(f"image transfer: {success.name.lower()} did not come within the polling time")
+
+    # -- keys ---------------------------------------------------------------------------------------------
+
+    def change_keys(
+        self,
+        master_key: SecretBytes | str | bytes,
+        *,
+        block_cipher_key: SecretBytes | str | bytes | None = None,
+        authentication_key: SecretBytes | str | bytes | None = None,
+        broadcast_key: SecretBytes | str | bytes | None = None,
+        new_master_key: SecretBytes | str | bytes | None = None,
+        logical_name: ObisLike = SECURITY_SETUP,
+    ) -> Steps[MeterSettings]:
+        """Replace global keys with Security setup global_key_transfer (each key wrapped with the master key)."""
+        kek = _parsed(master_key, "master key")
+        assert kek is not None
+        wanted = (
+            (KeyId.GLOBAL_UNICAST_ENCRYPTION_KEY, _parsed(block_cipher_key, "block cipher key")),
+            (KeyId.GLOBAL_BROADCAST_ENCRYPTION_KEY, _parsed(broadcast_key, "broadcast key")),
+            (KeyId.AUTHENTICATION_KEY, _parsed(authentication_key, "authentication key")),
+            (KeyId.MASTER_KEY, _parsed(new_master_key, "new master key")),
+        )
+        key_data = [(int(key_id), wrap_key(kek, key)) for key_id, key in wanted if key is not None]
+        if not key_data:
+            raise ConfigurationError("change_keys: give at least one new key")
+        yield from self.call(logical_name, 2, key_data, class_id=64)
+        new_ek, new_ak = wanted[0][1], wanted[2][1]
+        return dataclasses.replace(
+            self.settings,
+            block_cipher_key=SecretBytes(new_ek, label="block cipher key")
+            if new_ek
+            else self.settings.block_cipher_key,
+            authentication_key=(
+                SecretBytes(new_ak, label="authentication key")
+                if new_ak
+                else self.settings.authentication_key
+            ),
+        )
+
+
+def _integer(value: axdr.Data, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DecodeError(f"{what} is not an integer", expected="an integer", found=type(value).__name__)
+    return int(value)
+
+
+def _image_is(entry: axdr.Data, size: int, identifier: bytes) -> bool:
+    """Whether an image_to_activate_info element describes the image of ``size`` bytes named ``identifier``."""
+    return (
+        isinstance(entry, tuple)
+        and len(entry) == 3
+        and isinstance(entry[1], bytes)
+        and bytes(entry[1]) == identifier
+        and _integer(entry[0], "image_to_activate_size") == size
+    )
+
+
+def _parsed(value: SecretBytes | str | bytes | None, name: str) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, SecretBytes):
+        return value.reveal()
+    return parse_key(value, name=name)
+
+
+def _select_columns(columns: tuple[ProfileColumn, ...], wanted: Sequence[int | str] | None) -> list[int]:
+    """0-based indices of the wanted columns (by index, name or logical name), in the profile's order."""
+    if wanted is None:
+        return list(range(len(columns)))
+    chosen: set[int] = set()
+    for key in wanted:
+        if isinstance(key, int):
+            if not 0 <= key < len(columns):
+                raise ConfigurationError(f"the profile has columns 0..{len(columns) - 1}, not {key}")
+            chosen.add(key)
+            continue
+        matches = [i for i, c in enumerate(columns) if key in (c.name, str(c.logical_name))]
+        if not matches:
+            names = ", ".join(f"{c.name} ({c.logical_name})" for c in columns)
+            raise ConfigurationError(f"the profile has no column {key!r}; its columns: {names}")
+        chosen.add(matches[0])
+    if not chosen:
+        raise ConfigurationError("columns=... selects no column")
+    return sorted(chosen)
+
+
+def _rows(
+    buffer: axdr.Data, all_columns: tuple[ProfileColumn, ...], selected: list[int], first_column: int
+) -> list[tuple[Any, ...]]:
+    """The selected columns of each entry, clock columns as datetimes.
+
+    ``first_column`` is the first column the meter sent (entry access) or -1 when it sent the selected
+    columns only (range access with selected values). A meter that ignores the column selection and
+    sends whole entries is understood too.
+    """
+    if not isinstance(buffer, list):
+        raise DecodeError(
+            "a profile buffer is an array of entries", expected="array", found=type(buffer).__name__
+        )
+    stamps = [all_columns[i].is_timestamp for i in selected]
+    rows = []
+    for entry in buffer:
+        if not isinstance(entry, tuple):
+            raise DecodeError(
+                "a profile entry is a structure", expected="structure", found=type(entry).__name__
+            )
+        if len(entry) == len(all_columns):
+            values = [entry[i] for i in selected]
+        elif first_column >= 0 and len(entry) >= selected[-1] - first_column + 1:
+            values = [entry[i - first_column] for i in selected]
+        elif len(entry) == len(selected):
+            values = list(entry)
+        else:
+            raise DecodeError(
+                "a profile entry has an unexpected number of columns",
+                expected=f"{len(selected)} or {len(all_columns)}",
+                found=str(len(entry)),
+            )
+        rows.append(tuple(_as_datetime(v) if stamp else v for v, stamp in zip(values, stamps, strict=True)))
+    return rows

@@ -1,0 +1,195 @@
+"""What the client's helpers return: relay state, token results, profile tables, image transfer reports."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from dlmskit.codec.obis import Obis, describe
+from dlmskit.cosem import get_class
+from dlmskit.cosem.classes import class_name
+from dlmskit.cosem.classes.disconnect import ControlMode, ControlState
+from dlmskit.cosem.classes.image_transfer import ImageTransferStatus
+from dlmskit.cosem.values import CaptureObject, TokenStatus, TokenStatusCode
+
+__all__ = ["ImageTransferReport", "ProfileColumn", "ProfileTable", "RelayState", "TokenResult"]
+
+
+def _words(member: object) -> str:
+    name = getattr(member, "name", None)
+    return str(name).lower().replace("_", " ") if name is not None else str(member)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayState:
+    """The supply relay of a Disconnect control object (class 70).
+
+    ``output_state`` is the relay as it is (True: closed, the customer has supply); ``control_state``
+    what it is controlled to (:class:`~dlmskit.cosem.ControlState`: disconnected, connected,
+    ready_for_reconnection); ``control_mode`` which transitions the meter allows (0..6).
+    """
+
+    output_state: bool
+    control_state: ControlState | int
+    control_mode: ControlMode | int
+
+    @property
+    def connected(self) -> bool:
+        """Whether the relay is closed."""
+        return self.output_state
+
+    def __str__(self) -> str:
+        relay = "closed (supply on)" if self.output_state else "open (supply off)"
+        return f"relay {relay}, control state {_words(self.control_state)}, control mode {int(self.control_mode)}"
+
+
+_TOKEN_WORDS: Final[dict[int, str]] = {
+    TokenStatusCode.FORMAT_OK: "the token's format was accepted; it is not authenticated yet",
+    TokenStatusCode.AUTHENTICATION_OK: "the token was authenticated; it is not validated yet",
+    TokenStatusCode.VALIDATION_OK: "the token was validated; it is not carried out yet",
+    TokenStatusCode.TOKEN_EXECUTION_OK: "the token was accepted and carried out",
+    TokenStatusCode.TOKEN_FORMAT_FAILURE: (
+        "the meter could not read the token: wrong length or encoding (20 ASCII digits or 10 BCD bytes?)"
+    ),
+    TokenStatusCode.AUTHENTICATION_FAILURE: (
+        "the token did not authenticate: it was made for another meter or with another key"
+    ),
+    TokenStatusCode.VALIDATION_RESULT_FAILURE: (
+        "the token is not valid for this meter now: already used, too old, or out of sequence"
+    ),
+    TokenStatusCode.TOKEN_EXECUTION_RESULT_FAILURE: (
+        "the token was valid but the meter could not carry it out"
+    ),
+    TokenStatusCode.TOKEN_RECEIVED: "the meter received the token and is still processing it",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenResult:
+    """How far the last token got, from the Token gateway's token_status (attribute 6), in words.
+
+    ``status_code`` is the meter's code (0..8), ``name`` its standard name (``token-execution-ok``),
+    ``description`` what it means and ``ok`` whether the token was carried out.
+    """
+
+    status_code: int
+    name: str
+    description: str
+    ok: bool
+
+    @classmethod
+    def from_status(cls, status: TokenStatus) -> TokenResult:
+        """From the decoded token_status."""
+        member = status.status_code
+        code = int(member)
+        name = (
+            member.name.lower().replace("_", "-") if isinstance(member, TokenStatusCode) else f"status {code}"
+        )
+        description = _TOKEN_WORDS.get(code, "a manufacturer-specific status code")
+        return cls(code, name, description, status.succeeded)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status_code}): {self.description}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileColumn:
+    """One column of a profile: a capture object with the names people read.
+
+    ``description`` is the OBIS name (``Clock``, ``Active energy import (+A)``...) or None, ``attribute``
+    the attribute's name in the interface-class model.
+    """
+
+    capture_object: CaptureObject
+    description: str | None
+    class_name: str
+    attribute: str
+
+    @classmethod
+    def from_capture_object(cls, capture: CaptureObject) -> ProfileColumn:
+        """Named from the OBIS table and the interface-class model."""
+        model = get_class(capture.class_id)
+        definition = model.attribute(capture.attribute_index) if model is not None else None
+        attribute = definition.name if definition is not None else f"attribute_{capture.attribute_index}"
+        return cls(capture, describe(capture.logical_name), class_name(capture.class_id), attribute)
+
+    @property
+    def logical_name(self) -> Obis:
+        """The captured object's logical name."""
+        return self.capture_object.logical_name
+
+    @property
+    def is_timestamp(self) -> bool:
+        """Whether the column is a clock's time (class 8 attribute 2): its values are date-times."""
+        return self.capture_object.class_id == 8 and self.capture_object.attribute_index == 2
+
+    @property
+    def name(self) -> str:
+        """``Clock``, ``Active energy import (+A)``, or ``1.0.1.8.0.255 value`` for an object without a name."""
+        base = self.description or f"{self.logical_name} {self.attribute}"
+        if self.description and self.capture_object.attribute_index != 2:
+            base += f" {self.attribute}"
+        if self.capture_object.data_index:
+            base += f" [{self.capture_object.data_index}]"
+        return base
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.class_name} {self.capture_object})"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileTable:
+    """Rows of a profile (Profile generic buffer), one tuple per entry, one element per column.
+
+    Clock columns hold :class:`datetime.datetime` values (timezone-aware when the meter states its
+    deviation); other columns hold the values as the meter sent them (typed A-XDR, usable as ints,
+    bytes, ...). An entry whose time the meter left out (null-data, as compressed profiles do) has
+    ``None`` there.
+    """
+
+    columns: tuple[ProfileColumn, ...]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+    def column(self, key: int | str) -> list[Any]:
+        """The values of one column, by index, by name or by logical name."""
+        index = key if isinstance(key, int) else self._index(key)
+        return [row[index] for row in self.rows]
+
+    def _index(self, key: str) -> int:
+        for index, column in enumerate(self.columns):
+            if key in (column.name, str(column.logical_name)):
+                return index
+        raise KeyError(f"no column {key!r}; the columns are: {', '.join(c.name for c in self.columns)}")
+
+    @property
+    def timestamps(self) -> list[_dt.datetime | None]:
+        """The first clock column (empty when the profile has none)."""
+        for index, column in enumerate(self.columns):
+            if column.is_timestamp:
+                return [row[index] for row in self.rows]
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class ImageTransferReport:
+    """How an image transfer went: blocks sent, blocks sent again after the meter missed them, final status."""
+
+    image_size: int
+    block_size: int
+    blocks: int
+    blocks_resent: int
+    status: ImageTransferStatus | int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.image_size} bytes in {self.blocks} blocks of {self.block_size} "
+            f"({self.blocks_resent} sent again): {_words(self.status)}"
+        )

@@ -1,0 +1,260 @@
+"""Everything needed to reach one meter, in one frozen dataclass: :class:`MeterSettings`.
+
+The defaults reach dlmskit's simulated meter (``dlmskit simulate``): TCP to ``127.0.0.1:4059``, HDLC with
+server logical address 1 and physical address 17, the public client (16) without authentication. A meter
+in the field needs at least its address, the client address and, for a management association, the
+authentication and the keys::
+
+    MeterSettings(
+        host="10.0.0.7",
+        client_address=1,
+        authentication="gmac",
+        block_cipher_key="00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F",
+        authentication_key="D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF",
+    )
+
+Keys are given as hex digits (spaces, colons and ``0x`` allowed) and kept in
+:class:`~dlmskit.security.SecretBytes`, which never shows them in a ``repr``, a log or an error message.
+Key text that has the length of the key in *characters* (``"FFFFFFFFFFFFFFFF"`` for a 16-byte key) is
+refused with an explanation: it is the ASCII spelling of the key, not its hex digits.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from dlmskit.codec.obis import Obis, obis
+from dlmskit.errors import ConfigurationError
+from dlmskit.link.hdlc_parameters import MAX_INFO_LENGTH, MAX_WINDOW_SIZE
+from dlmskit.security.hls import Mechanism
+from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
+from dlmskit.session.protection import SecurityPolicy
+
+__all__ = ["AUTHENTICATIONS", "SECURITY_POLICIES", "LinkKind", "MeterSettings", "default_counter_store_path"]
+
+LinkKind = Literal["hdlc", "wrapper"]
+
+AUTHENTICATIONS: Final[dict[str, Mechanism]] = {
+    "none": Mechanism.NONE,
+    "low": Mechanism.LOW,
+    "high": Mechanism.HIGH,
+    "md5": Mechanism.HIGH_MD5,
+    "sha1": Mechanism.HIGH_SHA1,
+    "sha256": Mechanism.HIGH_SHA256,
+    "gmac": Mechanism.HIGH_GMAC,
+}
+"""The authentication names :class:`MeterSettings` takes, and the mechanism each one means."""
+
+_AUTHENTICATION_ALIASES: Final = {
+    "lls": "low",
+    "hls": "high",
+    "high-md5": "md5",
+    "high-sha1": "sha1",
+    "high-sha256": "sha256",
+    "high-gmac": "gmac",
+    "hls-gmac": "gmac",
+}
+
+SECURITY_POLICIES: Final[dict[str, SecurityPolicy]] = {
+    "none": SecurityPolicy.NONE,
+    "auth": SecurityPolicy.AUTHENTICATED,
+    "enc": SecurityPolicy.ENCRYPTED,
+    "auth-enc": SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+}
+"""The security policy names :class:`MeterSettings` takes."""
+
+_NEEDS_SECRET: Final = frozenset({"low", "high", "md5", "sha1", "sha256"})
+DEFAULT_CLIENT_SYSTEM_TITLE: Final = bytes.fromhex("444C4B0000000001")
+"""``DLK`` and serial 1: the client system title used when none is given."""
+
+
+def default_counter_store_path() -> Path:
+    """Where the client keeps its invocation counters: ``$XDG_STATE_HOME/dlmskit/invocation-counters.json``
+    (``~/.local/state/dlmskit/...`` when ``XDG_STATE_HOME`` is not set)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "dlmskit" / "invocation-counters.json"
+
+
+def _secret(value: SecretBytes | str | bytes | None, name: str) -> SecretBytes | None:
+    if value is None or isinstance(value, SecretBytes):
+        return value
+    return SecretBytes(parse_key(value, name=name), label=name)
+
+
+def _canonical(value: str, names: dict[str, object], aliases: dict[str, str], what: str) -> str:
+    key = value.strip().lower().replace("_", "-")
+    key = aliases.get(key, key)
+    if key not in names:
+        raise ConfigurationError(f"unknown {what} {value!r}; use one of: {', '.join(names)}")
+    return key
+
+
+@dataclass(frozen=True)
+class MeterSettings:
+    """How to reach one meter and associate with it.
+
+    **Where**: ``host``/``port`` for TCP, or ``device`` (``/dev/ttyUSB0``, ``COM3``) and ``baudrate`` for a
+    serial line or optical probe; ``mode_e=True`` starts a serial connection with the IEC 62056-21 mode E
+    sign-on at 300 baud.
+
+    **Link**: ``link="hdlc"`` (serial lines and many TCP gateways) addresses the meter by
+    ``server_logical`` (the logical device, 1 = management) and ``server_physical`` (the device address,
+    often derived from the serial number); ``link="wrapper"`` (IEC 62056-47, TCP port 4059) sends from the
+    wPort ``client_address`` to the wPort ``server_logical``.
+
+    **Who**: ``client_address`` is the client SAP (16 public, 1 management, 32 reader... as the meter's
+    documentation says); ``authentication`` one of ``none``, ``low`` (LLS password), ``high``, ``md5``,
+    ``sha1``, ``sha256`` (HLS with ``password`` as the secret) and ``gmac`` (HLS-GMAC with the keys).
+
+    **Security** (suite 0): ``security_policy`` ``none``, ``auth``, ``enc`` or ``auth-enc`` (default:
+    ``auth-enc`` with ``gmac``, else ``none``); ``system_title`` is the client's own (8 bytes);
+    ``block_cipher_key`` (EK) and ``authentication_key`` (AK) are 16 bytes in hex; ``dedicated_key=True``
+    agrees a fresh random key for each association. The client's invocation counters persist in
+    ``invocation_counter_path`` (default :func:`default_counter_store_path`), so that no counter is ever
+    used twice; ``read_frame_counter_first=True`` reads the meter's frame counter object
+    (``frame_counter_obis``) through the public client (``public_client_address``) before associating and
+    continues above it, which meters that refuse old counters require; by default the frame counter is
+    ``0.0.43.1.<client_address>.255``.
+
+    **Sizes and times**: ``timeout`` for every answer, ``connect_timeout`` for the TCP connection,
+    ``hdlc_max_info_length`` and ``hdlc_window_size`` as proposed in the SNRM, ``max_pdu_size`` as proposed
+    in the AARQ.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 4059
+    device: str | None = None
+    baudrate: int = 9600
+    mode_e: bool = False
+    link: LinkKind = "hdlc"
+    client_address: int = 16
+    server_logical: int = 1
+    server_physical: int = 17
+    authentication: str = "none"
+    password: SecretBytes | str | bytes | None = field(default=None, repr=False)
+    security_policy: str | None = None
+    system_title: bytes | str = DEFAULT_CLIENT_SYSTEM_TITLE
+    block_cipher_key: SecretBytes | str | bytes | None = None
+    authentication_key: SecretBytes | str | bytes | None = None
+    dedicated_key: bool = False
+    invocation_counter_path: Path | str | None = None
+    read_frame_counter_first: bool = False
+    frame_counter_obis: Obis | str | None = None
+    public_client_address: int = 16
+    timeout: float = 5.0
+    connect_timeout: float = 5.0
+    hdlc_max_info_length: int = MAX_INFO_LENGTH
+    hdlc_window_size: int = MAX_WINDOW_SIZE
+    max_pdu_size: int = 0xFFFF
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        authentication = _canonical(
+            self.authentication, dict(AUTHENTICATIONS), _AUTHENTICATION_ALIASES, "authentication"
+        )
+        set_(self, "authentication", authentication)
+        policy = self.security_policy
+        if policy is None:
+            policy = "auth-enc" if authentication == "gmac" else "none"
+        set_(self, "security_policy", _canonical(policy, dict(SECURITY_POLICIES), {}, "security policy"))
+        password = self.password
+        if isinstance(password, str):
+            password = SecretBytes(password.encode("utf-8"), label="password")
+        elif isinstance(password, bytes):
+            password = SecretBytes(password, label="password")
+        set_(self, "password", password)
+        if isinstance(self.system_title, str):
+            set_(self, "system_title", parse_system_title(self.system_title))
+        elif len(self.system_title) != 8:
+            raise ConfigurationError(f"system_title is 8 bytes, got {len(self.system_title)}")
+        set_(self, "block_cipher_key", _secret(self.block_cipher_key, "block cipher key"))
+        set_(self, "authentication_key", _secret(self.authentication_key, "authentication key"))
+        if self.frame_counter_obis is not None:
+            set_(self, "frame_counter_obis", obis(self.frame_counter_obis))
+        self._check()
+
+    def _check(self) -> None:
+        if self.link not in ("hdlc", "wrapper"):
+            raise ConfigurationError(f"link is 'hdlc' or 'wrapper', not {self.link!r}")
+        if self.device is not None and self.link == "wrapper":
+            raise ConfigurationError("the wrapper (IEC 62056-47) runs over TCP/UDP; a serial line uses HDLC")
+        if self.mode_e and self.device is None:
+            raise ConfigurationError("mode_e (IEC 62056-21 sign-on) needs a serial device")
+        if self.device is None and not 0 < self.port <= 0xFFFF:
+            raise ConfigurationError(f"port must be 1..65535, not {self.port}")
+        limit = 0x7F if self.link == "hdlc" else 0xFFFF
+        for name in ("client_address", "public_client_address"):
+            if not 0 <= getattr(self, name) <= limit:
+                raise ConfigurationError(f"{name} must be 0..{limit} with {self.link}")
+        if self.link == "hdlc" and not (
+            0 <= self.server_logical <= 0x3FFF and 0 <= self.server_physical <= 0x3FFF
+        ):
+            raise ConfigurationError("HDLC server logical and physical addresses must be 0..16383")
+        if self.authentication in _NEEDS_SECRET and self.password is None:
+            secret = "password" if self.authentication == "low" else "secret (password=...)"
+            raise ConfigurationError(f"authentication {self.authentication!r} needs the {secret}")
+        ciphered = self.authentication == "gmac" or self.security_policy != "none" or self.dedicated_key
+        if ciphered and (self.block_cipher_key is None or self.authentication_key is None):
+            raise ConfigurationError(
+                f"authentication {self.authentication!r} with security policy {self.security_policy!r} needs "
+                "block_cipher_key and authentication_key (32 hex digits each)"
+            )
+        if self.dedicated_key and self.security_policy not in ("enc", "auth-enc"):
+            raise ConfigurationError("dedicated_key needs a security policy that encrypts (enc or auth-enc)")
+        if self.timeout <= 0 or self.connect_timeout <= 0:
+            raise ConfigurationError("timeouts must be positive numbers of seconds")
+        if not 1 <= self.hdlc_max_info_length <= MAX_INFO_LENGTH:
+            raise ConfigurationError(f"hdlc_max_info_length must be 1..{MAX_INFO_LENGTH}")
+        if not 1 <= self.hdlc_window_size <= MAX_WINDOW_SIZE:
+            raise ConfigurationError(f"hdlc_window_size must be 1..{MAX_WINDOW_SIZE}")
+        if not 12 <= self.max_pdu_size <= 0xFFFF:
+            raise ConfigurationError("max_pdu_size must be 12..65535")
+
+    # -- the parsed forms ------------------------------------------------------------------------------
+
+    @property
+    def mechanism(self) -> Mechanism:
+        """The authentication mechanism."""
+        return AUTHENTICATIONS[self.authentication]
+
+    @property
+    def policy(self) -> SecurityPolicy:
+        """The security policy."""
+        return SECURITY_POLICIES[str(self.security_policy)]
+
+    @property
+    def ciphered(self) -> bool:
+        """Whether the association uses the keys (HLS-GMAC, a security policy or a dedicated key)."""
+        return (
+            self.mechanism == Mechanism.HIGH_GMAC or self.policy != SecurityPolicy.NONE or self.dedicated_key
+        )
+
+    @property
+    def frame_counter_logical_name(self) -> Obis:
+        """``frame_counter_obis``, by default ``0.0.43.1.<client address>.255`` (IDIS: one per client)."""
+        if self.frame_counter_obis is not None:
+            return obis(self.frame_counter_obis)
+        if self.client_address > 0xFF:
+            raise ConfigurationError(
+                f"client address {self.client_address} does not fit an OBIS group: give frame_counter_obis"
+            )
+        return Obis(0, 0, 43, 1, self.client_address, 255)
+
+    @property
+    def counter_store_path(self) -> Path:
+        """The file that keeps the client's invocation counters."""
+        if self.invocation_counter_path is not None:
+            return Path(self.invocation_counter_path)
+        return default_counter_store_path()
+
+    def where(self) -> str:
+        """The meter's address in words, for messages: ``tcp 10.0.0.7:4059 hdlc 1/17, client 1``."""
+        place = f"serial {self.device}" if self.device else f"tcp {self.host}:{self.port}"
+        if self.link == "hdlc":
+            address = f"hdlc server {self.server_logical}/{self.server_physical}"
+        else:
+            address = f"wrapper wPort {self.server_logical}"
+        return f"{place}, {address}, client {self.client_address} ({self.authentication})"
