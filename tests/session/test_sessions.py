@@ -379,3 +379,18 @@ def test_server_block_sequence_errors() -> None:
     assert reply.hex() == "c502c500000001"  # SET-response datablock, block 1 acknowledged
     (reply,) = pair.server.receive(SetRequestWithDatablock(invoke, DataBlockSA(True, 3, b"AB")).encode())
     assert reply.hex() == "c503c51300000003"  # last-datablock: data-block-number-invalid (19)
+
+
+def test_weaker_protection_than_the_policy_is_refused() -> None:
+    # The meter's policy is authenticated-encrypted: authenticated-only APDUs are a downgrade.
+    weaker = ClientSettings(
+        mechanism=Mechanism.HIGH_GMAC, security=_client_security(SecurityPolicy.AUTHENTICATED)
+    )
+    pair = _pair(_meter(), 1, weaker)
+    with pytest.raises(AssociationRejected):
+        pair.run(pair.client.associate())
+    # Inside an association, one authenticated-only APDU gets deciphering-error.
+    pair = _gmac_pair()
+    pair.client.protection.policy = SecurityPolicy.AUTHENTICATED
+    (reply,) = pair.server.receive(pair.client.get(LDN))
+    assert reply.hex() == "d80105"

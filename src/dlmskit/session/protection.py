@@ -33,7 +33,7 @@ from dlmskit.security.invocation import (
 from dlmskit.security.keys import SecretBytes
 from dlmskit.security.suite0 import GcmCipher, SecurityControl
 
-__all__ = ["CIPHERING_OVERHEAD", "ApduProtection", "SecurityPolicy", "SecuritySettings"]
+__all__ = ["CIPHERING_OVERHEAD", "ApduProtection", "SecurityPolicy", "SecuritySettings", "counter_key_id"]
 
 CIPHERING_OVERHEAD = 1 + 3 + 5 + 12 + 10
 """Bytes ciphering may add to an APDU (tag, length, SC, IC, GCM tag, general-ciphering system title)."""
@@ -88,6 +88,9 @@ class SecuritySettings:
     invocation_counters: InvocationCounterStore = field(
         default_factory=MemoryInvocationCounterStore, repr=False
     )
+    received_counters: ReceivedCounterTracker | None = field(default=None, repr=False)
+    """The peer's last counters; share one tracker across associations (a meter does, per client) so that
+    an APDU replayed into a new association is refused too. None: a fresh tracker per association."""
 
     def __post_init__(self) -> None:
         if len(self.system_title) != 8:
@@ -105,8 +108,10 @@ class SecuritySettings:
         return GcmCipher(self.block_cipher_key.reveal(), self.authentication_key.reveal())
 
 
-def _key_id(prefix: str, key: bytes) -> str:
-    # Counters are kept per key; name the key by a short hash so the store never holds key material.
+def counter_key_id(key: bytes, *, dedicated: bool = False) -> str:
+    """The name under which invocation counters of ``key`` are stored: a short hash, so a counter store
+    never holds key material."""
+    prefix = "dedicated" if dedicated else "unicast"
     return f"{prefix}:{hashlib.sha256(key).hexdigest()[:16]}"
 
 
@@ -122,9 +127,9 @@ class ApduProtection:
         self._dedicated: GcmCipher | None = None
         self._dedicated_id = ""
         self._global_id = (
-            _key_id("unicast", settings.block_cipher_key.reveal()) if settings.block_cipher_key else "unicast"
+            counter_key_id(settings.block_cipher_key.reveal()) if settings.block_cipher_key else "unicast"
         )
-        self._received = ReceivedCounterTracker()
+        self._received = settings.received_counters or ReceivedCounterTracker()
         if settings.dedicated_key is not None:
             self.use_dedicated_key(settings.dedicated_key.reveal())
 
@@ -144,7 +149,7 @@ class ApduProtection:
         if self.settings.authentication_key is None:
             raise ConfigurationError("a dedicated key needs the authentication key (AK) too")
         self._dedicated = GcmCipher(key, self.settings.authentication_key.reveal())
-        self._dedicated_id = _key_id("dedicated", key)
+        self._dedicated_id = counter_key_id(key, dedicated=True)
 
     @property
     def ciphering(self) -> bool:
@@ -200,6 +205,7 @@ class ApduProtection:
         key_id = self._dedicated_id if dedicated else self._global_id
         self._received.check(sender, ciphered.invocation_counter, key_id=key_id)
         result = decrypt_apdu(ciphered, system_title=sender, keys=cipher)
+        self._require_policy(result.security_control)
         self._received.accept(sender, ciphered.invocation_counter, key_id=key_id)
         kind: CipheringKind
         if ciphered.is_general:
@@ -207,6 +213,18 @@ class ApduProtection:
         else:
             kind = "ded" if dedicated else "glo"
         return result.plain, kind
+
+    def _require_policy(self, control: SecurityControl) -> None:
+        """Refuse an APDU protected less than the security policy asks (e.g. authenticated only under
+        authenticated-encrypted): a downgrade is as bad as no protection."""
+        policy = self.policy
+        needs_auth = policy in (SecurityPolicy.AUTHENTICATED, SecurityPolicy.AUTHENTICATED_ENCRYPTED)
+        needs_enc = policy in (SecurityPolicy.ENCRYPTED, SecurityPolicy.AUTHENTICATED_ENCRYPTED)
+        if (needs_auth and not control.authenticated) or (needs_enc and not control.encrypted):
+            raise SecurityError(
+                f"the APDU is protected with security control {int(control):02X}, less than the security "
+                f"policy {policy.name.lower().replace('_', '-')} requires"
+            )
 
     def last_received_counter(self) -> int | None:
         """The last invocation counter accepted from the peer (global key)."""

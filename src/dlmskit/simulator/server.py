@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from dlmskit.errors import TimeoutError_
 from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened
@@ -71,6 +71,7 @@ class MeterServer:
         self.challenge_factory = challenge_factory
         self.stats = ServerStats()
         self._servers: list[asyncio.AbstractServer] = []
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     # -- per connection ----------------------------------------------------------------------------------
 
@@ -161,6 +162,10 @@ class MeterServer:
         """Listen on TCP; returns the asyncio server (``server.sockets[0].getsockname()`` tells the port)."""
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
             host, port = writer.get_extra_info("peername")[:2]
             peer = f"{host}:{port}"
 
@@ -202,8 +207,14 @@ class MeterServer:
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     async def close(self) -> None:
+        """Stop listening and end every open connection (their handlers are cancelled and awaited)."""
         for server in self._servers:
             server.close()
+        for task in list(self._handlers):
+            task.cancel()
+        if self._handlers:
+            await asyncio.gather(*self._handlers, return_exceptions=True)
+        for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self._servers.clear()

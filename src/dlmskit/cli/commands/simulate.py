@@ -74,7 +74,7 @@ def simulate(
     )
 
     def ready(where: str) -> None:
-        _describe(meter, model, where, link, tcp=device is None, port=port)
+        _describe(meter, model, where, link, tcp=device is None)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
@@ -91,9 +91,7 @@ def simulate(
     stdout.print("simulator stopped")
 
 
-def _describe(
-    meter: SimulatedMeter, model: MeterModel, where: str, link: str, *, tcp: bool, port: int
-) -> None:
+def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *, tcp: bool) -> None:
     """How to connect: addresses, clients and their secrets (demo values), tokens, example commands."""
     settings = meter.settings
     stdout.print(f"[bold green]dlmskit meter simulator[/] listening on [bold]{where}[/] ({link})")
@@ -135,14 +133,16 @@ def _describe(
         )
     stdout.print(clients)
     if model.tokens:
-        tokens = Table(title="Tokens (enter with method 1 of 0.0.19.40.0.255)", title_justify="left")
+        stdout.print("Tokens for the token gateway 0.0.19.40.0.255 (method 1 enter, 20 ASCII digits):")
+        tokens = Table()
         tokens.add_column("token")
         tokens.add_column("effect")
         for token in model.tokens:
             digits = " ".join(token.token[i : i + 4] for i in range(0, 20, 4))
             tokens.add_row(digits, token.description or "-")
         stdout.print(tokens)
-    target = f" --port {port}" if tcp and port != 4059 else ""
+    port = where.rpartition(":")[2]
+    target = f" --port {port}" if tcp and port != "4059" else ""
     target += " --transport wrapper" if link == "wrapper" else ""
     stdout.print("Try, in another terminal:")
     stdout.print(f"  dlmskit read{target} 0.0.1.0.0.255", markup=False)

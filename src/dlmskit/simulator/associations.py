@@ -1,0 +1,131 @@
+"""The associations of the simulated meter at run time: secrets and keys clients changed, and counters.
+
+An :class:`AssociationState` starts from its ``[[association]]`` model; clients may change its LLS/HLS
+secret (Association LN attribute 7 or method 2), its keys (Security setup global_key_transfer) and raise
+its security policy (security_activate). Every change takes effect for the *next* association: the one in
+progress keeps the keys it started with, as on a real meter.
+
+The meter's own invocation counters come from one :class:`CounterStore` shared by all associations, kept
+per system title and key: associations that share a title and a key share the nonce space, so they must
+share the counters. :meth:`CounterStore.peek` tells the counter the next protected APDU will carry without
+using it up (the frame counter objects show it).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from dlmskit.security.hls import Mechanism
+from dlmskit.security.invocation import InvocationCounterStore, ReceivedCounterTracker
+from dlmskit.security.keys import SecretBytes
+from dlmskit.security.keywrap import KeyId
+from dlmskit.session.protection import SecurityPolicy, SecuritySettings, counter_key_id
+from dlmskit.session.server import ServerAssociationSettings
+from dlmskit.simulator.model import AssociationModel
+
+__all__ = ["AssociationState", "CounterStore"]
+
+
+class CounterStore:
+    """An invocation counter store that can tell the next counter without handing it out.
+
+    :meth:`peek` takes the next counter from the underlying (persistent) store and holds it back; the next
+    :meth:`next` hands out exactly that counter. Every counter still comes from the underlying store once,
+    so nothing is ever reused, even across restarts; a peeked counter that is never used is skipped.
+    """
+
+    def __init__(self, store: InvocationCounterStore) -> None:
+        self._store = store
+        self._held: dict[tuple[bytes, str], int] = {}
+        self._lock = threading.Lock()
+
+    def next(self, system_title: bytes, key_id: str) -> int:
+        with self._lock:
+            held = self._held.pop((bytes(system_title), key_id), None)
+            return held if held is not None else self._store.next(system_title, key_id)
+
+    def advance(self, system_title: bytes, key_id: str, minimum: int) -> None:
+        with self._lock:
+            held = self._held.get((bytes(system_title), key_id))
+            if held is not None and held < minimum:
+                del self._held[(bytes(system_title), key_id)]
+            self._store.advance(system_title, key_id, minimum)
+
+    def peek(self, system_title: bytes, key_id: str) -> int:
+        """The counter the next protected APDU with this title and key will carry."""
+        with self._lock:
+            key = (bytes(system_title), key_id)
+            if key not in self._held:
+                self._held[key] = self._store.next(system_title, key_id)
+            return self._held[key]
+
+
+class AssociationState:
+    """One client address: its model and what clients changed since the meter started."""
+
+    def __init__(self, model: AssociationModel, counters: CounterStore) -> None:
+        self.model = model
+        self.counters = counters
+        self.secret = model.secret
+        self.policy = model.policy
+        self.block_cipher_key = model.block_cipher_key
+        self.authentication_key = model.authentication_key
+        self.master_key = model.master_key
+        self.received_counters = ReceivedCounterTracker()
+        """The client's last invocation counters, kept across its associations (replays are refused)."""
+
+    @property
+    def client_sap(self) -> int:
+        return self.model.client_sap
+
+    @property
+    def ciphered(self) -> bool:
+        """Whether the association has keys (so a server invocation counter)."""
+        return self.block_cipher_key is not None and self.authentication_key is not None
+
+    def settings(self) -> ServerAssociationSettings:
+        """The settings the session uses for the next association of this client."""
+        model = self.model
+        security = SecuritySettings(
+            policy=self.policy,
+            system_title=model.server_system_title,
+            block_cipher_key=SecretBytes(self.block_cipher_key) if self.block_cipher_key else None,
+            authentication_key=SecretBytes(self.authentication_key) if self.authentication_key else None,
+            invocation_counters=self.counters,
+            received_counters=self.received_counters,
+        )
+        return ServerAssociationSettings(
+            mechanism=model.mechanism,
+            secret=self.secret,
+            security=security,
+            conformance=model.conformance,
+            max_receive_pdu_size=model.max_pdu_size,
+        )
+
+    def frame_counter(self) -> int:
+        """The invocation counter of the meter's next protected APDU in this association (0: no keys)."""
+        if self.block_cipher_key is None:
+            return 0
+        return self.counters.peek(self.model.server_system_title, counter_key_id(self.block_cipher_key))
+
+    def replace_key(self, key_id: KeyId, key: bytes) -> None:
+        """A new key from global_key_transfer (already unwrapped); used from the next association."""
+        if key_id == KeyId.GLOBAL_UNICAST_ENCRYPTION_KEY:
+            self.block_cipher_key = key
+        elif key_id == KeyId.AUTHENTICATION_KEY:
+            self.authentication_key = key
+        elif key_id == KeyId.MASTER_KEY:
+            self.master_key = key
+        # The broadcast key (1) is accepted and not used: the simulator sends no broadcasts.
+
+    @property
+    def uses_secret(self) -> bool:
+        """Whether the association authenticates with a password or HLS secret (not the keys)."""
+        return self.model.mechanism not in (Mechanism.NONE, Mechanism.HIGH_GMAC)
+
+    def raise_policy(self, policy: SecurityPolicy) -> bool:
+        """security_activate: the policy may only get stronger; False when ``policy`` is weaker."""
+        if policy < self.policy or not self.ciphered:
+            return False
+        self.policy = policy
+        return True
