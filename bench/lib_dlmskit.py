@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from functools import partial
 
 from bench.cases import NotAvailable, Runnable, expect
-from bench.fastpath import datetimes_of
 from bench.workload import (
     AK,
     CLIENT_TITLE,
@@ -19,7 +18,7 @@ from bench.workload import (
 )
 from dlmskit.apdu.get import GetResponseNormal
 from dlmskit.codec import axdr
-from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.codec.cosem_datetime import datetimes_of
 from dlmskit.link.events import ApduReceived, LinkOpened
 from dlmskit.link.framer import HdlcFrameReader
 from dlmskit.link.hdlc_address import HdlcAddress
@@ -46,27 +45,30 @@ def implementations(work: Workload) -> dict[str, Runnable | NotAvailable]:
         for octets, a, b, c in work.raw_rows
     )
 
+    def plain_rows() -> list[tuple[object, ...]]:
+        # The profile buffer without A-XDR types: rows unpacked with struct in bulk.
+        value = GetResponseNormal.decode(response, decode_value=False).result.value
+        return axdr.decode_plain(value.raw)  # type: ignore[no-any-return]
+
     def decode_raw() -> object:
-        return GetResponseNormal.decode(response).result.value
+        return plain_rows()
 
     def decode_datetime() -> object:
-        from_bytes = CosemDateTime.from_bytes
-        rows = GetResponseNormal.decode(response).result.value
-        return [(from_bytes(row[0]).to_datetime(), row[1], row[2], row[3]) for row in rows]
-
-    def decode_datetime_fast() -> object:
-        rows = GetResponseNormal.decode(response).result.value
-        times = datetimes_of([row[0] for row in rows])
+        rows = plain_rows()
+        times = datetimes_of([row[0] for row in rows])  # type: ignore[misc]
         return [(t, row[1], row[2], row[3]) for t, row in zip(times, rows, strict=True)]
+
+    def decode_typed() -> object:
+        return GetResponseNormal.decode(response).result.value
 
     request_apdu = work.glo_apdu(GET_REQUEST, CLIENT_TITLE)
     response_apdu = work.glo_apdu(work.response_plain, SERVER_TITLE)
     cases: dict[str, Runnable | NotAvailable] = {
-        "decode-raw": Runnable(decode_raw, expect(work.raw_rows, _rows)),
+        "decode-raw": Runnable(decode_raw, expect(work.raw_rows, _rows), "axdr.decode_plain"),
         "decode-datetime": Runnable(
-            decode_datetime, expect(work.datetime_rows, _rows), "CosemDateTime.from_bytes().to_datetime()"
+            decode_datetime, expect(work.datetime_rows, _rows), "axdr.decode_plain + datetimes_of"
         ),
-        "decode-datetime-fast": Runnable(decode_datetime_fast, expect(work.datetime_rows, _rows)),
+        "decode-typed": Runnable(decode_typed, expect(work.raw_rows, _rows), "axdr.decode (typed values)"),
         "encode": Runnable(lambda: axdr.encode(buffer), expect(work.buffer_data)),
         "encrypt-request": Runnable(
             lambda: encrypt_apdu(

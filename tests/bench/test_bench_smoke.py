@@ -10,12 +10,11 @@ import datetime as dt
 
 import pytest
 from bench.cases import CASES, Runnable
-from bench.fastpath import datetimes_of
 from bench.timing import measure
 from bench.workload import EK, GET_REQUEST, SERVER_TITLE, Workload, hdlc_deframe
 
 from bench import lib_baseline, lib_dlms_cosem, lib_dlmskit, lib_gurux
-from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.codec.cosem_datetime import CosemDateTime, datetimes_of
 
 TINY = Workload(rows=30, hdlc_apdu_size=3000, response_size=300)
 DLMSKIT = lib_dlmskit.implementations(TINY)

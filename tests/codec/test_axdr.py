@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import time
@@ -313,10 +314,8 @@ def test_round_trip(value: object) -> None:
 @settings(max_examples=200)
 @given(st.binary(max_size=64))
 def test_random_bytes_raise_only_decode_error(raw: bytes) -> None:
-    try:
+    with contextlib.suppress(DecodeError):
         axdr.decode(raw)
-    except DecodeError:
-        pass
 
 
 @settings(max_examples=50)
@@ -351,3 +350,37 @@ def test_decode_error_names_offset_expected_found() -> None:
     err = info.value
     assert err.offset == 3 and "4 bytes" in err.expected and "3 bytes" in err.found
     assert "double-long-unsigned" in str(err)
+
+
+def _plain_equal(value: object) -> object:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, tuple):
+        return tuple(_plain_equal(v) for v in value)
+    if isinstance(value, list):
+        return [_plain_equal(v) for v in value]
+    return value
+
+
+def test_decode_plain_bulk_profile() -> None:
+    profile = _profile(300)
+    plain = axdr.decode_plain(axdr.encode(profile))
+    assert type(plain) is list and type(plain[0]) is tuple and type(plain[0][1]) is int
+    assert plain == _plain_equal(profile)
+
+
+@settings(max_examples=100)
+@given(data_values())
+def test_decode_plain_equals_stripped_typed_decode(value: object) -> None:
+    raw = axdr.encode(value)
+    plain = axdr.decode_plain(raw)
+    expected = _plain_equal(axdr.decode(raw))
+    assert plain == expected

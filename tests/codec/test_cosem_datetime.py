@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -94,7 +95,31 @@ def test_any_twelve_bytes_round_trip(raw: bytes) -> None:
     value = CosemDateTime.from_bytes(raw)
     assert value.to_bytes() == raw
     if value.is_calendar_time:
-        try:
+        with contextlib.suppress(ValueError):  # e.g. 31 February: a clear ValueError, never anything else
             value.to_datetime()
+
+
+@given(st.lists(st.binary(min_size=12, max_size=12), max_size=20))
+def test_datetimes_of_matches_the_value_by_value_path(column: list[bytes]) -> None:
+    from dlmskit.codec.cosem_datetime import datetimes_of
+
+    expected: list[object] = []
+    for raw in column:
+        try:
+            expected.append(CosemDateTime.from_bytes(raw).to_datetime())
         except ValueError:
-            pass  # e.g. 31 February: a clear ValueError, never anything else
+            expected.append(ValueError)
+    if ValueError in expected:
+        with pytest.raises(ValueError):
+            datetimes_of(column)
+    else:
+        assert datetimes_of(column) == expected
+
+
+def test_datetimes_of_a_plain_column() -> None:
+    from dlmskit.codec.cosem_datetime import datetimes_of
+
+    zone = dt.timezone(dt.timedelta(hours=7))
+    stamps = [dt.datetime(2026, 11, 22, h, m, tzinfo=zone) for h in range(24) for m in (0, 15, 30, 45)]
+    column = [CosemDateTime.from_datetime(s).to_bytes() for s in stamps]
+    assert datetimes_of(column) == stamps

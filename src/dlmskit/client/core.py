@@ -40,7 +40,7 @@ from dlmskit.client.known_objects import usual_class_id
 from dlmskit.client.results import ImageTransferReport, ProfileColumn, ProfileTable, RelayState, TokenResult
 from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
-from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.codec.cosem_datetime import CosemDateTime, datetimes_of
 from dlmskit.codec.obis import Obis, obis
 from dlmskit.cosem import (
     AttributeDef,
@@ -1013,5 +1013,19 @@ def _rows(
                 expected=f"{len(selected)} or {len(all_columns)}",
                 found=str(len(entry)),
             )
-        rows.append(tuple(_as_datetime(v) if stamp else v for v, stamp in zip(values, stamps, strict=True)))
-    return rows
+        rows.append(values)
+    for index, stamp in enumerate(stamps):
+        if stamp:
+            for row, value in zip(rows, _timestamps([row[index] for row in rows]), strict=True):
+                row[index] = value
+    return [tuple(row) for row in rows]
+
+
+def _timestamps(column: list[Any]) -> list[Any]:
+    """A clock column as datetimes: the whole column at once when every value is a plain point in time."""
+    if all(isinstance(v, bytes) and len(v) == CosemDateTime.SIZE for v in column):
+        try:
+            return list(datetimes_of(column))
+        except ValueError:
+            pass  # some value is a wildcard or invalid: convert value by value, keeping those raw
+    return [_as_datetime(v) for v in column]

@@ -72,6 +72,7 @@ __all__ = [
     "decode",
     "decode_from",
     "decode_length",
+    "decode_plain",
     "encode",
     "encode_length",
     "to_python",
@@ -914,6 +915,10 @@ class _Layout:
     constants: tuple[tuple[int, int], ...]  # (offset in element, byte value)
     fmt: struct.Struct
     build: Callable[[tuple[Any, ...]], Any]
+    plain: bool
+    """``struct`` gives the plain values as they are: integers, floats and octet-strings in one flat row."""
+    scalar: bool
+    """The element is one value, not a structure."""
 
 
 def _int_maker(cls: type[Any]) -> Callable[[Any], Any]:
@@ -929,6 +934,8 @@ _SCALAR_SLOTS[DataType.BOOLEAN] = ("B", bool)
 _SCALAR_SLOTS[DataType.DATE_TIME] = ("12s", CosemDateTime.from_bytes)
 _SCALAR_SLOTS[DataType.DATE] = ("5s", CosemDate.from_bytes)
 _SCALAR_SLOTS[DataType.TIME] = ("4s", CosemTime.from_bytes)
+_NOT_PLAIN_SLOTS = frozenset({DataType.BOOLEAN, DataType.DATE_TIME, DataType.DATE, DataType.TIME})
+"""Slots whose ``struct`` value is not yet the plain value (an int for a boolean, bytes for a date)."""
 
 
 def _layout_of(data: bytes, pos: int, end: int) -> _Layout | None:
@@ -937,6 +944,7 @@ def _layout_of(data: bytes, pos: int, end: int) -> _Layout | None:
     fmt: list[str] = []
     makers: list[Callable[[Any], Any]] = []
     groups: list[int] = []  # for a structure element: member count per nested level, flattened
+    plain_slots: list[bool] = []
     start = pos
 
     def walk(pos: int, depth: int) -> int | None:
@@ -951,6 +959,7 @@ def _layout_of(data: bytes, pos: int, end: int) -> _Layout | None:
             fmt.append(slot[0])
             makers.append(slot[1])
             groups.append(-1)
+            plain_slots.append(tag not in _NOT_PLAIN_SLOTS)
             return pos + struct.calcsize(">" + slot[0])
         if tag in (DataType.OCTET_STRING, DataType.VISIBLE_STRING):
             if pos >= end or data[pos] >= 0x80:
@@ -963,6 +972,7 @@ def _layout_of(data: bytes, pos: int, end: int) -> _Layout | None:
                 partial(bytes.__new__, OctetString) if tag == DataType.OCTET_STRING else _make_visible_string
             )
             groups.append(-1)
+            plain_slots.append(tag == DataType.OCTET_STRING)
             return pos + 1 + size
         if tag == DataType.STRUCTURE:
             if pos >= end or data[pos] >= 0x80:
@@ -989,7 +999,10 @@ def _layout_of(data: bytes, pos: int, end: int) -> _Layout | None:
         return None
     if packer.size != stop - start:
         return None
-    return _Layout(stop - start, tuple(constants), packer, _builder(groups, makers))
+    scalar = groups == [-1]
+    flat = scalar or (bool(groups) and groups[0] == len(groups) - 1 and all(g == -1 for g in groups[1:]))
+    plain = flat and all(plain_slots)
+    return _Layout(stop - start, tuple(constants), packer, _builder(groups, makers), plain, scalar)
 
 
 def _make_visible_string(raw: bytes) -> VisibleString:
@@ -1023,20 +1036,63 @@ def _builder(groups: list[int], makers: list[Callable[[Any], Any]]) -> Callable[
     return nested
 
 
-def _decode_bulk(data: bytes, pos: int, end: int, count: int) -> tuple[Array, int] | None:
+def _bulk_layout(data: bytes, pos: int, end: int, count: int) -> _Layout | None:
+    """The layout shared by all ``count`` elements at ``pos``, or None when they do not share one."""
     layout = _layout_of(data, pos, end)
     if layout is None:
         return None
-    total = layout.size * count
-    if pos + total > end:
+    stop = pos + layout.size * count
+    if stop > end:
         return None  # let the generic path report where the data ends
-    size = layout.size
-    stop = pos + total
     for offset, byte in layout.constants:
-        if data[pos + offset : stop : size].count(byte) != count:
+        if data[pos + offset : stop : layout.size].count(byte) != count:
             return None
+    return layout
+
+
+def _decode_bulk(data: bytes, pos: int, end: int, count: int) -> tuple[Array, int] | None:
+    layout = _bulk_layout(data, pos, end, count)
+    if layout is None:
+        return None
+    stop = pos + layout.size * count
     rows = Array(map(layout.build, layout.fmt.iter_unpack(memoryview(data)[pos:stop])))
     return rows, stop
+
+
+def decode_plain(data: Buffer) -> Any:
+    """Decode one value to plain Python values, without their A-XDR types.
+
+    Integers become ``int``, strings ``bytes``/``str``, structures ``tuple`` and arrays ``list``; date/time
+    values stay :class:`CosemDateTime` etc. This is the fast way to read a large profile buffer when the
+    types are known from elsewhere: an array whose rows share one layout of integers, floats and
+    octet-strings is unpacked with ``struct`` directly into tuples. Use :func:`decode` to keep the types
+    (to write values back, or to translate).
+    """
+    raw = bytes(data)
+    if len(raw) > 1 and raw[0] == DataType.ARRAY:
+        count, pos = decode_length(raw, 1)
+        if count >= _BULK_MIN and count <= len(raw) - pos:
+            layout = _bulk_layout(raw, pos, len(raw), count)
+            if layout is not None and layout.plain and pos + layout.size * count == len(raw):
+                rows = layout.fmt.iter_unpack(memoryview(raw)[pos:])
+                return [row[0] for row in rows] if layout.scalar else list(rows)
+    return _strip(decode(raw))
+
+
+def _strip(value: Data) -> Any:
+    if value is None or isinstance(value, (bool, CosemDateTime, CosemDate, CosemTime, DontCare)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, tuple):
+        return tuple(_strip(v) for v in value)
+    return [_strip(v) for v in value]
 
 
 # --------------------------------------------------------------------------------------------------------

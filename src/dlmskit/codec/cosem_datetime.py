@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -30,6 +31,7 @@ __all__ = [
     "CosemDate",
     "CosemDateTime",
     "CosemTime",
+    "datetimes_of",
 ]
 
 NOT_SPECIFIED = 0xFF
@@ -294,3 +296,43 @@ class CosemDateTime:
             sign = "+" if offset >= 0 else "-"
             text += f" UTC{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
         return text
+
+
+def datetimes_of(octets: Sequence[bytes]) -> list[_dt.datetime]:
+    """The ``datetime`` of every 12-byte date-time in ``octets`` (a profile's clock column), fast.
+
+    Gives exactly what ``CosemDateTime.from_bytes(o).to_datetime()`` gives for each value (aware when the
+    deviation is set, ``ValueError`` for a value that is not a point in time), but unpacks the whole column
+    at once and reuses one timezone per deviation: profile buffers hold thousands of timestamps that nearly
+    all share one deviation. Values that are not plain calendar times go through :class:`CosemDateTime`.
+    """
+    joined = b"".join(octets)
+    if len(joined) != 12 * len(octets):
+        raise DecodeError(
+            "a date-time is 12 bytes", expected="12 bytes per value", found=f"{len(joined)} bytes"
+        )
+    zones: dict[int, _dt.timezone] = {}
+    make = _dt.datetime
+    values: list[_dt.datetime] = []
+    append = values.append
+    for index, (year, month, day, _dow, hour, minute, second, hundredths, deviation, _status) in enumerate(
+        _DATE_TIME.iter_unpack(joined)
+    ):
+        if (
+            year != YEAR_NOT_SPECIFIED
+            and 1 <= month <= 12
+            and 1 <= day <= 28
+            and hour <= 23
+            and minute <= 59
+            and second <= 59
+            and hundredths <= 99
+            and deviation != DEVIATION_NOT_SPECIFIED
+            and -840 <= deviation <= 840
+        ):
+            zone = zones.get(deviation)
+            if zone is None:
+                zone = zones[deviation] = _dt.timezone(_dt.timedelta(minutes=-deviation))
+            append(make(year, month, day, hour, minute, second, hundredths * 10000, zone))
+        else:
+            append(CosemDateTime.from_bytes(octets[index]).to_datetime())
+    return values

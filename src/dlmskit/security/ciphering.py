@@ -327,5 +327,6 @@ def decrypt_apdu(
         raise ConfigurationError(
             f"APDU tag 0x{apdu.tag:02X} does not carry the sender's system title: pass system_title"
         )
-    plain = keys.decrypt(apdu.security_control, sender, apdu.invocation_counter, apdu.ciphertext_and_tag)
+    # An int security control hits the cipher's prefix cache (a SecurityControl object would miss it).
+    plain = keys.decrypt(int(apdu.security_control), sender, apdu.invocation_counter, apdu.ciphertext_and_tag)
     return DecryptedApdu(plain, apdu.security_control, apdu.invocation_counter, bytes(sender), apdu.tag)
