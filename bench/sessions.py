@@ -68,6 +68,10 @@ BATCH_TIMEOUT = 90.0
 # -- the simulator process ---------------------------------------------------------------------------------
 
 
+GURUX_CLIENT_TITLE = bytes.fromhex("4752580000000001")
+"""The gurux client's system title ("GRX" + serial 1)."""
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -201,7 +205,9 @@ class GuruxClient:
         )
         ciphering = client.ciphering
         ciphering.security = enums.Security.AUTHENTICATION_ENCRYPTION
-        ciphering.systemTitle = CLIENT_TITLE
+        # Its own system title: sharing ours would restart counters our client already used under that
+        # title (GCM nonce reuse), which the meter rightly refuses.
+        ciphering.systemTitle = GURUX_CLIENT_TITLE
         ciphering.blockCipherKey = EK
         ciphering.authenticationKey = AK
         ciphering.invocationCounter = self.invocation_counter

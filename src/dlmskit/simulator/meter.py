@@ -78,6 +78,10 @@ COUNTER_FILE = "invocation-counters.json"
 _UTC = _dt.timezone.utc
 
 
+COUNTER_BLOCK = 100
+"""Invocation counters reserved per durable write of the simulator's counter file."""
+
+
 class SimulatedMeter:
     """A meter built from a model (the built-in one by default).
 
@@ -110,7 +114,9 @@ class SimulatedMeter:
         else:
             directory = Path(state_dir).expanduser()
             directory.mkdir(parents=True, exist_ok=True)
-            store = FileInvocationCounterStore(directory / COUNTER_FILE)
+            # Reserve counters in blocks: one durable write per block, not per APDU; a crash skips the
+            # rest of a block (up to COUNTER_BLOCK - 1 counters) and never reuses one.
+            store = FileInvocationCounterStore(directory / COUNTER_FILE, block=COUNTER_BLOCK)
         self.counters = CounterStore(store)
         self.associations = {
             a.client_sap: AssociationState(a, self.counters) for a in self.model.associations
