@@ -39,8 +39,21 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
+## The long variants (marked slow): fault runs over many seeds, heavy faults, long link transfers.
 test-long: $(STAMP) sysdeps
 	$(PY) -m pytest -q -m slow
+
+## Coverage-guided fuzzing of every decoder and the server's input path (atheris/libFuzzer in its own
+## venv fuzz/.venv; a pure-Python mutation engine when atheris does not install). Results go to
+## fuzz/results/latest.json, crashing inputs to fuzz/crashes/. FUZZ_SECONDS is the total time.
+FUZZ_SECONDS ?= 300
+FUZZ_VENV    := fuzz/.venv
+fuzz: $(STAMP)
+	@test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
+	@$(FUZZ_VENV)/bin/python -m pip install --quiet cryptography pyserial
+	@$(FUZZ_VENV)/bin/python -m pip install --quiet atheris \
+	  || echo "atheris did not install: fuzzing with the pure-Python mutation engine"
+	$(FUZZ_VENV)/bin/python fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 ## Speed, side by side with gurux-dlms and dlms-cosem, in its own venv (bench/.venv); see docs/benchmarks.md.
 BENCH_VENV  := bench/.venv

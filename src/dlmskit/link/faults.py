@@ -43,6 +43,7 @@ import contextlib
 import heapq
 import ipaddress
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from types import TracebackType
 from typing import Final, Literal, TypeAlias
@@ -288,6 +289,13 @@ class FaultyWire:
                 line.send(unit, self.now)
 
 
+def _total(parts: Iterable[FaultStats]) -> FaultStats:
+    total = FaultStats()
+    for part in parts:
+        total.add(part)
+    return total
+
+
 def _check_loopback(what: str, host: str) -> None:
     if host == "localhost":
         return
@@ -331,12 +339,25 @@ class FaultyProxy:
         self.framing: Framing = framing
         self.max_lifetime = max_lifetime
         self.idle_timeout = idle_timeout
-        self.connections = 0
-        self.client_to_server = FaultStats()
-        self.server_to_client = FaultStats()
+        self._lines: list[tuple[FaultyLine, FaultyLine]] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted so far."""
+        return len(self._lines)
+
+    @property
+    def client_to_server(self) -> FaultStats:
+        """What the proxy did to the frames from the clients, all connections together."""
+        return _total(lines[0].stats for lines in self._lines)
+
+    @property
+    def server_to_client(self) -> FaultStats:
+        """What the proxy did to the frames from the server, all connections together."""
+        return _total(lines[1].stats for lines in self._lines)
 
     @property
     def port(self) -> int:
@@ -376,10 +397,10 @@ class FaultyProxy:
         assert task is not None
         self._tasks.add(task)
         self._writers.add(client_writer)
-        number = self.connections
-        self.connections += 1
+        number = len(self._lines)
         server_writer: asyncio.StreamWriter | None = None
         lines = (self.plan.line(f"{number} client->server"), self.plan.line(f"{number} server->client"))
+        self._lines.append(lines)
         try:
             server_reader, upstream = await asyncio.wait_for(
                 asyncio.open_connection(*self.target), timeout=min(5.0, self.max_lifetime)
@@ -400,8 +421,6 @@ class FaultyProxy:
         except (OSError, asyncio.TimeoutError):
             pass
         finally:
-            self.client_to_server.add(lines[0].stats)
-            self.server_to_client.add(lines[1].stats)
             for writer in (client_writer, server_writer):
                 if writer is not None:
                     writer.close()
