@@ -21,11 +21,8 @@ from dlmskit.apdu.acse import AARE, AARQ
 from dlmskit.apdu.common import (
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
-    GetDataResult,
-    SelectiveAccessDescriptor,
 )
 from dlmskit.apdu.parse import decode_apdu
-from dlmskit.apdu.results import DataAccessResult
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
 from dlmskit.errors import DecodeError, DlmsError
@@ -38,7 +35,7 @@ from dlmskit.link.wrapper import WrapperFrameReader
 from dlmskit.security.ciphering import CipheredApdu
 from dlmskit.session.client import ClientSession, ClientSettings
 from dlmskit.session.events import Negotiated
-from dlmskit.session.server import AssociationContext, ServerSession
+from dlmskit.session.server import ServerSession
 
 SERVER = HdlcAddress(1, 17)
 STOC = bytes.fromhex("503677524A323146")  # Green Book StoC (shared/reference/dlms-facts.md section 4)
@@ -68,30 +65,6 @@ def join_messages(messages: list[bytes]) -> bytes:
     return b"".join(len(message).to_bytes(2, "big") + message for message in messages)
 
 
-class _FuzzMeter(TinyMeter):
-    """The demo meter, refusing selective access whose entry numbers are not integers.
-
-    The demo meter of the tests takes the first two parameters of an entry descriptor as integers
-    and raises ``TypeError`` otherwise; that escapes :meth:`ServerSession.receive` (finding
-    ``server-app-exception`` in ``tests/robustness/test_regressions.py``). Refusing such requests
-    here keeps the fuzzer from finding it again and again instead of going deeper.
-    """
-
-    def get(
-        self,
-        context: AssociationContext,
-        attribute: CosemAttributeDescriptor,
-        access: SelectiveAccessDescriptor | None,
-    ) -> GetDataResult:
-        if access is not None and not (
-            isinstance(access.parameters, (list, tuple))
-            and len(access.parameters) >= 2
-            and all(isinstance(value, int) for value in access.parameters[:2])
-        ):
-            return GetDataResult(error=DataAccessResult.OTHER_REASON)
-        return super().get(context, attribute, access)
-
-
 _METER: TinyMeter | None = None
 
 
@@ -104,7 +77,7 @@ def _meter() -> TinyMeter:
         demo = demo_meter(max_pdu=256)
         profile = (7, "1.0.99.1.0.255", 2)
         demo.values[profile] = axdr.Array(list(demo.values[profile])[:60])  # type: ignore[call-overload]
-        _METER = _FuzzMeter(associations=demo.associations, values=demo.values)
+        _METER = TinyMeter(associations=demo.associations, values=demo.values)
     return _METER
 
 

@@ -50,7 +50,14 @@ class TinyMeter:
             return GetDataResult(error=DataAccessResult.OBJECT_UNDEFINED)
         value = self.values[key]
         if access is not None and access.selector == 2 and isinstance(value, list):
-            start, stop = int(access.parameters[0]), int(access.parameters[1])
+            parameters = access.parameters
+            if not (
+                isinstance(parameters, tuple)
+                and len(parameters) == 4
+                and all(isinstance(p, int) and not isinstance(p, bool) for p in parameters)
+            ):
+                return GetDataResult(error=DataAccessResult.TYPE_UNMATCHED)
+            start, stop = int(parameters[0]), int(parameters[1])
             value = axdr.Array(value[start - 1 : stop or None])
         return GetDataResult(value)
 

@@ -87,15 +87,6 @@ def test_window1_link_survives_late_answers() -> None:
         assert transfer(plan, DEFAULT_PARAMETERS, apdus) == [apdu[::-1] for apdu in apdus]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "session/server.py ServerSession._set_block (and _action_block the same way) appends every "
-        "SET-Request-With-Datablock to _Incoming.raw without a limit, before the application sees the "
-        "request: any associated client (the public client included) can make the meter hold as much "
-        "memory as it sends blocks"
-    ),
-)
 def test_incoming_set_datablocks_are_bounded() -> None:
     server = ServerSession(demo_meter(), 16)
     client = ClientSession(ClientSettings())
@@ -123,16 +114,6 @@ SERVER_APP_EXCEPTION = bytes.fromhex(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a GET with an entry descriptor whose entries are not integers makes tests/tinymeter.py "
-        "TinyMeter.get raise TypeError (int() of an Array), and session/server.py ServerSession.receive "
-        "lets any non-DlmsError exception of the application escape although it 'never raises for bad "
-        "input' (MeterServer then drops the connection). Fix the demo meter's check, and consider "
-        "answering an application failure with a Data-Access-Result (other-reason) instead"
-    ),
-)
 def test_server_answers_a_get_with_malformed_entry_descriptor() -> None:
     server = ServerSession(demo_meter(), 16)
     client = ClientSession(ClientSettings())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -86,6 +87,8 @@ __all__ = [
     "ServerState",
 ]
 
+log = logging.getLogger("dlmskit.session.server")
+
 _ASSOCIATION_LN_CLASS = 15
 _CURRENT_ASSOCIATION = Obis(0, 0, 40, 0, 0, 255)
 _HLS_METHOD = 1
@@ -107,6 +110,9 @@ class ServerAssociationSettings:
         )
     )
     max_receive_pdu_size: int = 0x0400
+    max_block_transfer_size: int = 0x40000
+    """The largest SET value or ACTION parameter the meter reassembles from blocks (256 KiB); a client
+    sending more gets long-set-aborted / long-action-aborted instead of the meter's memory."""
     ciphered_context: bool | None = None
     pre_established: bool = False
 
@@ -279,6 +285,9 @@ class ServerSession:
         except DecodeError:
             return [self._exception(StateError.SERVICE_UNKNOWN, ServiceError.OTHER_REASON)]
         except DlmsError:
+            return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.OTHER_REASON)]
+        except Exception:  # a bug in the meter application must not end the connection
+            log.exception("the meter application failed on a request from client %d", self.client_sap)
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.OTHER_REASON)]
 
     def _receive(self, apdu: bytes) -> list[bytes]:
@@ -533,6 +542,38 @@ class ServerSession:
         self._reset()
         return acse.RLRE(reason=acse.ReleaseResponseReason.NORMAL, user_information=user_information).encode()
 
+    # -- the application, guarded: its failures become result codes, not lost connections ------------------
+
+    def _app_get(
+        self, attribute: CosemAttributeDescriptor, access: SelectiveAccessDescriptor | None
+    ) -> GetDataResult:
+        assert self.context is not None
+        try:
+            return self.application.get(self.context, attribute, access)
+        except Exception:
+            log.exception("the meter application failed to read %s", attribute)
+            return GetDataResult(error=DataAccessResult.OTHER_REASON)
+
+    def _app_set(
+        self, attribute: CosemAttributeDescriptor, value: axdr.Data, access: SelectiveAccessDescriptor | None
+    ) -> DataAccessResult:
+        assert self.context is not None
+        try:
+            return self.application.set(self.context, attribute, value, access)
+        except Exception:
+            log.exception("the meter application failed to write %s", attribute)
+            return DataAccessResult.OTHER_REASON
+
+    def _app_action(
+        self, method: CosemMethodDescriptor, parameters: axdr.Data
+    ) -> ActionResponseWithOptionalData:
+        assert self.context is not None
+        try:
+            return self.application.action(self.context, method, parameters)
+        except Exception:
+            log.exception("the meter application failed to invoke %s", method)
+            return ActionResponseWithOptionalData(ActionResult.OTHER_REASON)
+
     # -- services ---------------------------------------------------------------------------------------------
 
     def _dispatch(self, request: object) -> bytes | None:
@@ -551,9 +592,7 @@ class ServerSession:
         if isinstance(request, GetRequestNext):
             return self._get_next(request)
         if isinstance(request, GetRequestWithList):
-            results = tuple(
-                self.application.get(self.context, item.attribute, item.access) for item in request.attributes
-            )
+            results = tuple(self._app_get(item.attribute, item.access) for item in request.attributes)
             response = GetResponseWithList(request.invoke, results).encode()
             if len(response) <= self._max_send:
                 return response
@@ -562,11 +601,11 @@ class ServerSession:
         if isinstance(request, SetRequestNormal):
             return SetResponseNormal(
                 request.invoke,
-                self.application.set(self.context, request.attribute, request.value, request.access),
+                self._app_set(request.attribute, request.value, request.access),
             ).encode()
         if isinstance(request, SetRequestWithList):
             set_results = tuple(
-                self.application.set(self.context, item.attribute, value, item.access)
+                self._app_set(item.attribute, value, item.access)
                 for item, value in zip(request.attributes, request.values, strict=True)
             )
             return SetResponseWithList(request.invoke, set_results).encode()
@@ -575,12 +614,10 @@ class ServerSession:
         if isinstance(request, SetRequestWithDatablock):
             return self._set_block(request.invoke, None, None, request.block)
         if isinstance(request, ActionRequestNormal):
-            return self._action_response(
-                request.invoke, self.application.action(self.context, request.method, request.parameters)
-            )
+            return self._action_response(request.invoke, self._app_action(request.method, request.parameters))
         if isinstance(request, ActionRequestWithList):
             responses = tuple(
-                self.application.action(self.context, method, parameters)
+                self._app_action(method, parameters)
                 for method, parameters in zip(request.methods, request.parameters, strict=True)
             )
             return ActionResponseWithList(request.invoke, responses).encode()
@@ -605,7 +642,7 @@ class ServerSession:
     def _get_normal(self, request: GetRequestNormal) -> bytes:
         assert self.context is not None
         self._outgoing = None
-        result = self.application.get(self.context, request.attribute, request.access)
+        result = self._app_get(request.attribute, request.access)
         response = GetResponseNormal(request.invoke, result).encode()
         if len(response) <= self._max_send or result.error is not None:
             return response
@@ -658,7 +695,8 @@ class ServerSession:
         """Add one block of a SET (``kind`` attribute) or ACTION (method) request coming in blocks.
 
         Returns ``("more", None)``, ``("done", request)`` after the last block, ``("invalid", None)`` for a
-        block out of sequence, or ``("idle", None)`` when no such transfer is in progress.
+        block out of sequence, ``("too-long", None)`` past ``max_block_transfer_size``, or ``("idle", None)``
+        when no such transfer is in progress.
         """
         if target is not None:
             if block.block_number != 1:
@@ -671,6 +709,10 @@ class ServerSession:
         if block.block_number != incoming.received + 1:
             self._incoming = None
             return "invalid", None
+        assert self.context is not None
+        if len(incoming.raw) + len(block.raw_data) > self.context.settings.max_block_transfer_size:
+            self._incoming = None
+            return "too-long", None
         incoming.raw += block.raw_data
         incoming.received = block.block_number
         if not block.last_block:
@@ -692,6 +734,8 @@ class ServerSession:
             return SetResponseDatablock(invoke, number).encode()
         if status == "idle":
             return SetResponseNormal(invoke, DataAccessResult.NO_LONG_SET_IN_PROGRESS).encode()
+        if status == "too-long":
+            return SetResponseLastDatablock(invoke, DataAccessResult.LONG_SET_ABORTED, number).encode()
         if status == "invalid" or incoming is None:
             return SetResponseLastDatablock(
                 invoke, DataAccessResult.DATA_BLOCK_NUMBER_INVALID, number
@@ -701,7 +745,7 @@ class ServerSession:
             value = axdr.decode(bytes(incoming.raw))
         except DecodeError:
             return SetResponseLastDatablock(invoke, DataAccessResult.TYPE_UNMATCHED, number).encode()
-        result = self.application.set(self.context, incoming.target, value, incoming.access)
+        result = self._app_set(incoming.target, value, incoming.access)
         return SetResponseLastDatablock(invoke, result, number).encode()
 
     def _action_block(
@@ -713,6 +757,8 @@ class ServerSession:
             return ActionResponseNextPblock(invoke, block.block_number).encode()
         if status == "idle":
             return ActionResponseNormal(invoke, ActionResult.NO_LONG_ACTION_IN_PROGRESS).encode()
+        if status == "too-long":
+            return ActionResponseNormal(invoke, ActionResult.LONG_ACTION_ABORTED).encode()
         if status == "invalid" or incoming is None:
             return ActionResponseNormal(invoke, ActionResult.LONG_ACTION_ABORTED).encode()
         assert isinstance(incoming.target, CosemMethodDescriptor)
@@ -720,9 +766,7 @@ class ServerSession:
             parameters = axdr.decode(bytes(incoming.raw))
         except DecodeError:
             return ActionResponseNormal(invoke, ActionResult.TYPE_UNMATCHED).encode()
-        return self._action_response(
-            invoke, self.application.action(self.context, incoming.target, parameters)
-        )
+        return self._action_response(invoke, self._app_action(incoming.target, parameters))
 
     def _action_response(
         self, invoke: InvokeIdAndPriority, response: ActionResponseWithOptionalData
