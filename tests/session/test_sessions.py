@@ -394,3 +394,34 @@ def test_weaker_protection_than_the_policy_is_refused() -> None:
     pair.client.protection.policy = SecurityPolicy.AUTHENTICATED
     (reply,) = pair.server.receive(pair.client.get(LDN))
     assert reply.hex() == "d80105"
+
+
+@pytest.mark.parametrize("ciphered", [False, True])
+def test_general_block_transfer_when_agreed(ciphered: bool) -> None:
+    meter = _meter()
+    meter.associations[16] = ServerAssociationSettings(
+        conformance=Conformance.default_ln_client() | Conformance.GENERAL_BLOCK_TRANSFER
+    )
+    meter.associations[1] = ServerAssociationSettings(
+        mechanism=Mechanism.HIGH_GMAC,
+        security=_server_security(),
+        conformance=Conformance.default_ln_client() | Conformance.GENERAL_BLOCK_TRANSFER,
+    )
+    profile = _profile(300)
+    meter.values[(7, "1.0.99.1.0.255", 2)] = profile
+    conformance = Conformance.default_ln_client() | Conformance.GENERAL_BLOCK_TRANSFER
+    if ciphered:
+        settings = ClientSettings(
+            mechanism=Mechanism.HIGH_GMAC,
+            security=_client_security(),
+            conformance=conformance,
+            max_receive_pdu_size=128,
+        )
+        pair = _pair(meter, 1, settings)
+    else:
+        pair = _pair(meter, 16, ClientSettings(conformance=conformance, max_receive_pdu_size=128))
+    _associate(pair)
+    event = pair.run(pair.client.get(PROFILE))
+    assert isinstance(event, GetCompleted) and event.results[0].value == profile
+    assert pair.exchanges > 50
+    assert pair.last_request[0] == 0xE0  # the last thing the client sent was a GBT acknowledgement

@@ -711,9 +711,8 @@ class ClientSession:
                 block_number_ack=block.block_number,
                 block_data=b"",
             )
-            return SendApdu(
-                self._wrap(ack.encode()), blocks=block.block_number, received_bytes=len(self._gbt_buffer)
-            )
+            # GBT blocks are not ciphered themselves: the APDU they carry is, as a whole.
+            return SendApdu(ack.encode(), blocks=block.block_number, received_bytes=len(self._gbt_buffer))
         whole = bytes(self._gbt_buffer)
         self._gbt_buffer.clear()
         self._gbt_expected = 1

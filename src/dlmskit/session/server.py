@@ -30,6 +30,7 @@ from dlmskit.apdu.action import (
     ActionResponseWithOptionalData,
     ActionResponseWithPblock,
 )
+from dlmskit.apdu.block import GeneralBlockTransfer
 from dlmskit.apdu.common import (
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
@@ -224,6 +225,7 @@ class ServerSession:
         self._outgoing: _Outgoing | None = None
         self._action_outgoing: _Outgoing | None = None
         self._incoming: _Incoming | None = None
+        self._gbt: _Outgoing | None = None
         self._reply_kind: str | None = None
         settings = application.association_settings(client_sap)
         if settings is not None and settings.pre_established:
@@ -300,6 +302,8 @@ class ServerSession:
             return [self._on_rlrq(apdu)]
         if self.state == ServerState.IDLE or self.protection is None or self.context is None:
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.OPERATION_NOT_POSSIBLE)]
+        if tag == GeneralBlockTransfer.TAG:
+            return self._on_general_block_transfer(apdu)
         protection = self.protection
         try:
             plain, kind = protection.unwrap(apdu)
@@ -319,7 +323,58 @@ class ServerSession:
         self._reply_kind = kind
         request = decode_apdu(plain)
         response = self._dispatch(request)
-        return [self._wrap(response)] if response is not None else []
+        if response is None:
+            return []
+        wrapped = self._wrap(response)
+        if self._general_block_transfer and len(wrapped) > self.context.client_max_receive_pdu_size:
+            return [self._start_general_block_transfer(wrapped)]
+        return [wrapped]
+
+    # -- general-block-transfer: a long response (ciphered as a whole) sent in GBT blocks --------------------
+
+    @property
+    def _general_block_transfer(self) -> bool:
+        return self.context is not None and bool(
+            self.context.conformance & Conformance.GENERAL_BLOCK_TRANSFER
+        )
+
+    def _start_general_block_transfer(self, apdu: bytes) -> bytes:
+        assert self.context is not None
+        overhead = 1 + 1 + 2 + 2 + 3  # tag, block-control, block-number, block-number-ack, data length
+        size = max(1, min(self.context.client_max_receive_pdu_size, 0xFFFF) - overhead)
+        self._gbt = _Outgoing(InvokeIdAndPriority(), apdu, size)
+        return self._general_block(1)
+
+    def _general_block(self, number: int) -> bytes:
+        outgoing = self._gbt
+        assert outgoing is not None
+        last, data = outgoing.block(number)
+        outgoing.sent = number
+        if last:
+            self._gbt = None
+        return GeneralBlockTransfer(
+            last_block=last,
+            streaming=False,
+            window=1,
+            block_number=number,
+            block_number_ack=0,
+            block_data=data,
+        ).encode()
+
+    def _on_general_block_transfer(self, apdu: bytes) -> list[bytes]:
+        """The client acknowledged a block: send the next (or the same again when it asks for it)."""
+        block = GeneralBlockTransfer.decode(apdu)
+        outgoing = self._gbt
+        if outgoing is None or block.block_data:
+            # No transfer of ours in progress, or the client sends a request in blocks (not supported).
+            self._gbt = None
+            return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.SERVICE_NOT_SUPPORTED)]
+        if block.block_number_ack == outgoing.sent:
+            return [self._general_block(outgoing.sent + 1)]
+        if block.block_number_ack == outgoing.sent - 1:
+            return [self._general_block(outgoing.sent)]  # our block was lost: again
+        self._gbt = None
+        return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.OPERATION_NOT_POSSIBLE)]
 
     # -- association ------------------------------------------------------------------------------------------
 
@@ -644,7 +699,7 @@ class ServerSession:
         self._outgoing = None
         result = self._app_get(request.attribute, request.access)
         response = GetResponseNormal(request.invoke, result).encode()
-        if len(response) <= self._max_send or result.error is not None:
+        if len(response) <= self._max_send or result.error is not None or self._general_block_transfer:
             return response
         if not self.context.conformance & Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ:
             return GetResponseNormal(
