@@ -41,6 +41,9 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--transport", "link", type=click.Choice(["hdlc", "wrapper"]), help="Data link.  [default: hdlc]"
     ),
+    click.option(
+        "--udp", is_flag=True, default=None, help="With --transport wrapper: UDP datagrams instead of TCP."
+    ),
     click.option("--client", "client_address", type=int, help="Client address (SAP).  [default: 16]"),
     click.option("--server-logical", type=int, help="Server logical address / wrapper wPort.  [default: 1]"),
     click.option("--server-physical", type=int, help="HDLC server physical address.  [default: 17]"),
@@ -91,6 +94,7 @@ _SETTING_NAMES = (
     "baudrate",
     "mode_e",
     "link",
+    "udp",
     "client_address",
     "server_logical",
     "server_physical",

@@ -57,9 +57,11 @@ from dlmskit.transport import (
     AsyncSerialTransport,
     AsyncTcpTransport,
     AsyncTransport,
+    AsyncUdpTransport,
     SerialTransport,
     TcpTransport,
     Transport,
+    UdpTransport,
     async_iec62056_21_mode_e_sign_on,
     iec62056_21_mode_e_sign_on,
 )
@@ -160,6 +162,8 @@ class DlmsClient(_ClientBase):
 
     def _transport(self) -> Transport:
         s = self.settings
+        if s.udp:
+            return UdpTransport(s.host, s.port)
         if s.device is None:
             return TcpTransport(s.host, s.port, connect_timeout=s.connect_timeout)
         serial = SerialTransport(s.device, s.baudrate)
@@ -439,6 +443,8 @@ class AsyncDlmsClient(_ClientBase):
 
     async def _transport(self) -> AsyncTransport:
         s = self.settings
+        if s.udp:
+            return AsyncUdpTransport(s.host, s.port)
         if s.device is None:
             return AsyncTcpTransport(s.host, s.port, connect_timeout=s.connect_timeout)
         serial = AsyncSerialTransport(s.device, s.baudrate)

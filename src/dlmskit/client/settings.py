@@ -130,6 +130,8 @@ class MeterSettings:
     baudrate: int = 9600
     mode_e: bool = False
     link: LinkKind = "hdlc"
+    udp: bool = False
+    """With the wrapper: UDP datagrams (IEC 62056-47 over UDP, port 4059) instead of a TCP connection."""
     client_address: int = 16
     server_logical: int = 1
     server_physical: int = 17
@@ -181,6 +183,10 @@ class MeterSettings:
             raise ConfigurationError(f"link is 'hdlc' or 'wrapper', not {self.link!r}")
         if self.device is not None and self.link == "wrapper":
             raise ConfigurationError("the wrapper (IEC 62056-47) runs over TCP/UDP; a serial line uses HDLC")
+        if self.udp and (self.link != "wrapper" or self.device is not None):
+            raise ConfigurationError(
+                "UDP carries the wrapper (IEC 62056-47): use link='wrapper' over the network"
+            )
         if self.mode_e and self.device is None:
             raise ConfigurationError("mode_e (IEC 62056-21 sign-on) needs a serial device")
         if self.device is None and not 0 < self.port <= 0xFFFF:

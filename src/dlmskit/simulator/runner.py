@@ -105,9 +105,11 @@ async def serve(
     port: int = 4059,
     serial: str | None = None,
     baudrate: int = 9600,
+    udp: bool = False,
     ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve ``meter`` until cancelled: on TCP ``host:port``, or on the serial line ``serial``.
+    """Serve ``meter`` until cancelled: on TCP ``host:port`` (UDP with ``udp``: the wrapper only), or on the
+    serial line ``serial``.
 
     ``ready`` is called with where the meter listens (``"127.0.0.1:4059"``, or the serial line) once it does.
     """
@@ -122,6 +124,11 @@ async def serve(
                 await server.serve_transport(transport)
             finally:
                 await transport.close()
+        elif udp:
+            datagrams = await server.start_udp(host, port)
+            if ready is not None:
+                ready(f"udp {host}:{datagrams.get_extra_info('sockname')[1]}")
+            await asyncio.Event().wait()
         else:
             listener = await server.start_tcp(host, port)
             if ready is not None:

@@ -9,13 +9,14 @@ on. Connections idle for longer than ``inactivity_timeout`` are closed, like a m
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dlmskit.errors import TimeoutError_
+from dlmskit.errors import ConfigurationError, TimeoutError_
 from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_link import LARGEST_PARAMETERS, HdlcServerLink
@@ -29,6 +30,9 @@ __all__ = ["LinkKind", "MeterServer", "ServerStats"]
 log = logging.getLogger("dlmskit.simulator")
 
 LinkKind = Literal["hdlc", "wrapper"]
+
+MAX_UDP_PEERS = 10_000
+"""Client addresses the UDP server remembers (links and sessions) before forgetting the oldest."""
 
 
 @dataclass
@@ -71,6 +75,7 @@ class MeterServer:
         self.challenge_factory = challenge_factory
         self.stats = ServerStats()
         self._servers: list[asyncio.AbstractServer] = []
+        self._datagram_transports: list[asyncio.DatagramTransport] = []
         self._handlers: set[asyncio.Task[Any]] = set()
 
     # -- per connection ----------------------------------------------------------------------------------
@@ -125,9 +130,21 @@ class MeterServer:
             self.stats.active -= 1
             log.info("connection from %s closed", peer)
 
-    def _handle(self, link: Link, sessions: dict[int, ServerSession], data: bytes, peer: str) -> bool:
-        """Feed bytes to the link and the sessions; False when the connection must end."""
-        for event in link.receive_data(data):
+    def _handle(
+        self,
+        link: Link,
+        sessions: dict[int, ServerSession],
+        data: bytes,
+        peer: str,
+        *,
+        datagram: bool = False,
+    ) -> bool:
+        """Feed bytes (one datagram) to the link and the sessions; False when the connection must end."""
+        if datagram and isinstance(link, WrapperServerLink):
+            events = link.receive_datagram(data)
+        else:
+            events = link.receive_data(data)
+        for event in events:
             if isinstance(event, LinkOpened):
                 sessions.clear()  # a new SNRM resets everything on this link
             elif isinstance(event, ApduReceived):
@@ -184,6 +201,48 @@ class MeterServer:
         self._servers.append(server)
         return server
 
+    # -- UDP (the wrapper only) ------------------------------------------------------------------------------
+
+    async def start_udp(self, host: str = "127.0.0.1", port: int = 4059) -> asyncio.DatagramTransport:
+        """Serve the wrapper over UDP: each datagram is one wrapper frame; every client address
+        (host, port) has its own link and sessions. At most ``MAX_UDP_PEERS`` are remembered (the oldest
+        is forgotten first), so a flood of spoofed sources cannot grow memory without bound."""
+        if self.link_kind != "wrapper":
+            raise ConfigurationError("UDP carries the wrapper (IEC 62056-47), not HDLC")
+        server = self
+        peers: collections.OrderedDict[tuple[str, int], tuple[WrapperServerLink, dict[int, ServerSession]]]
+        peers = collections.OrderedDict()
+
+        class _Protocol(asyncio.DatagramProtocol):
+            transport: asyncio.DatagramTransport
+
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport = transport  # type: ignore[assignment]
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                state = peers.get(addr)
+                if state is None:
+                    if len(peers) >= MAX_UDP_PEERS:
+                        peers.popitem(last=False)
+                    state = peers[addr] = (WrapperServerLink(server.wrapper_port), {})
+                    server.stats.connections += 1
+                peers.move_to_end(addr)
+                link, sessions = state
+                try:
+                    server._handle(link, sessions, data, f"udp {addr[0]}:{addr[1]}", datagram=True)
+                except Exception:  # one bad datagram must never take the server down
+                    server.stats.connection_errors += 1
+                    log.exception("udp %s:%s: datagram failed", *addr)
+                    peers.pop(addr, None)
+                    return
+                for reply in link.datagrams_to_send():
+                    self.transport.sendto(reply, addr)
+
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(_Protocol, local_addr=(host, port))
+        self._datagram_transports.append(transport)
+        return transport
+
     # -- serial ----------------------------------------------------------------------------------------------
 
     async def serve_transport(self, transport: AsyncTransport, *, forever: bool = True) -> None:
@@ -210,6 +269,9 @@ class MeterServer:
         """Stop listening and end every open connection (their handlers are cancelled and awaited)."""
         for server in self._servers:
             server.close()
+        for datagrams in self._datagram_transports:
+            datagrams.close()
+        self._datagram_transports.clear()
         for task in list(self._handlers):
             task.cancel()
         if self._handlers:

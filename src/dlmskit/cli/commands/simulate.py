@@ -28,6 +28,7 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
     show_default=True,
     help="Data link: HDLC (IEC 62056-46) or the wrapper (IEC 62056-47).",
 )
+@click.option("--udp", is_flag=True, help="With --transport wrapper: serve UDP datagrams instead of TCP.")
 @click.option("--serial", "device", metavar="DEVICE", help="Serve on a serial line instead of TCP.")
 @click.option("--baud", "baudrate", default=9600, show_default=True, type=int, help="Serial baud rate.")
 @click.option(
@@ -48,6 +49,7 @@ def simulate(
     host: str,
     port: int,
     link: str,
+    udp: bool,
     device: str | None,
     baudrate: int,
     model_file: Path | None,
@@ -85,6 +87,7 @@ def simulate(
                 port=port,
                 serial=device,
                 baudrate=baudrate,
+                udp=udp,
                 ready=ready,
             )
         )
