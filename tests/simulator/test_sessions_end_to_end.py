@@ -105,7 +105,7 @@ def test_sync_get_of_ten_thousand_blocks_from_the_load_profile(
     simulator: tuple[str, SimulatedMeter, int],
 ) -> None:
     link_kind, _meter, port = simulator
-    link, session = _parts("hls-gmac", link_kind, max_receive_pdu_size=48)
+    link, session = _parts("hls-gmac", link_kind, max_receive_pdu_size=72)
     with Connection(TcpTransport("127.0.0.1", port), link, session, timeout=10) as conn:
         got = conn.request(session.get(PROFILE, SelectiveAccessDescriptor.entry_descriptor(1, 10_000)))
     assert isinstance(got, GetCompleted)
