@@ -583,14 +583,20 @@ class ServerSession:
     def _on_rlrq(self, data: bytes) -> bytes:
         rlrq = acse.RLRQ.decode(data)
         user_information = None
-        if self.protection is not None and self.protection.ciphering and self.context is not None:
+        # The RLRE carries a ciphered InitiateResponse only in answer to an RLRQ that carried a ciphered
+        # InitiateRequest (a client that released without one gets a plain RLRE).
+        if (
+            rlrq.user_information
+            and self.protection is not None
+            and self.protection.ciphering
+            and self.context is not None
+        ):
             response = InitiateResponse(
                 negotiated_conformance=self.context.conformance,
                 server_max_receive_pdu_size=self.context.settings.max_receive_pdu_size,
             ).encode()
             try:
-                if rlrq.user_information:
-                    self.protection.unwrap(rlrq.user_information)
+                self.protection.unwrap(rlrq.user_information)
                 user_information = self.protection.wrap(response, kind="glo")
             except DlmsError:
                 user_information = None

@@ -76,6 +76,7 @@ class MeterServer:
         self.stats = ServerStats()
         self._servers: list[asyncio.AbstractServer] = []
         self._datagram_transports: list[asyncio.DatagramTransport] = []
+        self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[Any]] = set()
 
     # -- per connection ----------------------------------------------------------------------------------
@@ -183,6 +184,7 @@ class MeterServer:
             if task is not None:
                 self._handlers.add(task)
                 task.add_done_callback(self._handlers.discard)
+            self._writers.add(writer)
             host, port = writer.get_extra_info("peername")[:2]
             peer = f"{host}:{port}"
 
@@ -193,6 +195,7 @@ class MeterServer:
             try:
                 await self.serve_stream(lambda: reader.read(65536), write, peer)
             finally:
+                self._writers.discard(writer)
                 writer.close()
                 with contextlib.suppress(ConnectionError, OSError):
                     await writer.wait_closed()
@@ -272,10 +275,16 @@ class MeterServer:
         for datagrams in self._datagram_transports:
             datagrams.close()
         self._datagram_transports.clear()
-        for task in list(self._handlers):
-            task.cancel()
+        # Close the connections: each handler sees the end of its stream and finishes on its own; only
+        # the ones still running after a grace period are cancelled.
+        for writer in list(self._writers):
+            writer.close()
         if self._handlers:
-            await asyncio.gather(*self._handlers, return_exceptions=True)
+            _done, pending = await asyncio.wait(set(self._handlers), timeout=2.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
