@@ -19,16 +19,6 @@ from dlmskit.simulator import SimulatorThread
 LOGICAL_DEVICE_NAME = "0.0.42.0.0.255"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason=(
-        "HdlcServerLink._receive_sequenced (src/dlmskit/link/hdlc_link.py) drops an I-frame whose N(R) "
-        "names a frame the meter never sent and leaves its poll unanswered, so the client waits for its "
-        "timeout; ISO/IEC 13239, which IEC 62056-46 applies, has the secondary station answer FRMR with "
-        "the Z bit (invalid N(R)), repeated on every poll until SNRM or DISC"
-    ),
-)
 def test_a_frame_with_an_invalid_receive_sequence_number_is_answered_with_frmr(
     simulator: Callable[..., SimulatorThread], gurux: Callable[..., GuruxSession]
 ) -> None:

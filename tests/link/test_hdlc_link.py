@@ -1025,3 +1025,34 @@ def test_oversized_segmented_apdu_is_dropped_not_buffered() -> None:
         events += server.receive_data(data)
         client.receive_data(server.data_to_send())
     assert any(isinstance(e, ApduReceived) and e.apdu == b"\xc0\x01\xc1" for e in events)
+
+
+def test_server_answers_an_invalid_receive_number_with_frmr_until_snrm() -> None:
+    """ISO/IEC 13239 (applied by IEC 62056-46): an N(R) naming a frame never sent is a frame reject (Z)."""
+    from dlmskit.link.events import LinkFailed, LinkOpened
+    from dlmskit.link.hdlc_address import HdlcAddress
+    from dlmskit.link.hdlc_frame import Control, FrameType, HdlcFrame
+    from dlmskit.link.hdlc_link import HdlcClientLink, HdlcServerLink
+
+    server_address, client_address = HdlcAddress(1, 17), HdlcAddress(16)
+    server = HdlcServerLink(server_address)
+    server.receive_data(HdlcFrame(server_address, client_address, Control(FrameType.SNRM, True)).encode())
+    server.data_to_send()
+    bad = HdlcFrame(
+        server_address, client_address, Control(FrameType.I, True, ns=0, nr=3), b"\xe6\xe6\x00\xc0"
+    )
+    server.receive_data(bad.encode())
+    answer = HdlcFrame.decode(server.data_to_send())
+    assert answer.control.kind is FrameType.FRMR
+    assert answer.information == bytes((bad.control.encode(), 0x00, 0x08))  # control, V(R)/V(S), Z
+    server.receive_data(HdlcFrame(server_address, client_address, Control(FrameType.RR, True, nr=0)).encode())
+    assert HdlcFrame.decode(server.data_to_send()).control.kind is FrameType.FRMR  # repeated on every poll
+    # Our client reports the FRMR as a failed link, with the reason in words.
+    client = HdlcClientLink(16, server_address)
+    client.open()
+    server.receive_data(client.data_to_send())  # SNRM: the reject condition ends
+    events = client.receive_data(server.data_to_send())
+    assert any(isinstance(e, LinkOpened) for e in events)
+    frmr = HdlcFrame(client_address, server_address, Control(FrameType.FRMR, True), answer.information)
+    failed = [e for e in client.receive_data(frmr.encode()) if isinstance(e, LinkFailed)]
+    assert failed and "invalid N(R)" in str(failed[0].error)

@@ -100,6 +100,7 @@ _FRMR_REASONS: Final = (
     (0x08, "invalid N(R) (Z)"),
 )
 """Bits of the third byte of the FRMR information field (ISO/IEC 13239, modulo 8)."""
+_FRMR_INVALID_NR: Final = 0x08
 
 
 class _Segment(NamedTuple):
@@ -593,6 +594,8 @@ class HdlcServerLink(_HdlcStation):
         """An APDU was completed in the current chunk."""
         self._owe_final = False
         """The poll that completed the last APDU is still unanswered: the response will answer it."""
+        self._reject: bytes | None = None
+        """The FRMR information field while in the frame-reject condition (until SNRM or DISC)."""
         super().__init__(trace, max_apdu_length)
 
     @property
@@ -680,8 +683,10 @@ class HdlcServerLink(_HdlcStation):
             busy = f"busy with client {self._client.logical}"
             events.append(FrameDiscarded(f"{kind.name} frame from client {frame.src.logical}: {busy}"))
         elif kind is FrameType.SNRM:
+            self._reject = None
             self._snrm(frame, events)
         elif kind is FrameType.DISC:
+            self._reject = None
             if self._state is LinkState.CONNECTED:
                 self._answer(frame.src, FrameType.UA)
                 self._disconnect()
@@ -694,6 +699,11 @@ class HdlcServerLink(_HdlcStation):
             if control.poll_final:
                 self._answer(frame.src, FrameType.DM)
             events.append(FrameDiscarded(f"{kind.name} frame while disconnected"))
+        elif self._reject is not None:
+            # ISO/IEC 13239: in the frame-reject condition every poll is answered with the FRMR again.
+            if control.poll_final:
+                self._answer(frame.src, FrameType.FRMR, self._reject)
+            events.append(FrameDiscarded(f"{kind.name} frame ignored: frame rejected until SNRM or DISC"))
         elif kind in (FrameType.I, FrameType.RR, FrameType.RNR):
             self._receive_sequenced(frame, events)
         else:
@@ -721,8 +731,13 @@ class HdlcServerLink(_HdlcStation):
     def _receive_sequenced(self, frame: HdlcFrame, events: list[LinkEvent]) -> None:
         control = frame.control
         if self._acknowledge(control.nr) is None:
+            # An N(R) naming a frame never sent: the frame-reject condition (Z bit), answered with FRMR
+            # (rejected control field, V(S) and V(R), reason bits) now and on every poll until SNRM or DISC.
+            self._reject = bytes((control.encode(), (self._vr << 5) | (self._vs << 1), _FRMR_INVALID_NR))
+            if control.poll_final:
+                self._answer(frame.src, FrameType.FRMR, self._reject)
             events.append(
-                FrameDiscarded(f"{control.kind.name} frame N(R)={control.nr} names a frame never sent")
+                FrameDiscarded(f"{control.kind.name} frame N(R)={control.nr} names a frame never sent: FRMR")
             )
             return
         if control.kind is FrameType.I:
