@@ -19,7 +19,14 @@ from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import MemoryInvocationCounterStore
 from dlmskit.session.client import ClientSession, ClientSettings, SessionState
 from dlmskit.session.errors import AssociationRejected, ExceptionResponseReceived
-from dlmskit.session.events import ActionCompleted, Associated, GetCompleted, Released, SetCompleted
+from dlmskit.session.events import (
+    ActionCompleted,
+    Associated,
+    GetCompleted,
+    Negotiated,
+    Released,
+    SetCompleted,
+)
 from dlmskit.session.protection import SecurityPolicy, SecuritySettings
 from dlmskit.session.server import ServerAssociationSettings, ServerSession
 
@@ -425,3 +432,27 @@ def test_general_block_transfer_when_agreed(ciphered: bool) -> None:
     assert isinstance(event, GetCompleted) and event.results[0].value == profile
     assert pair.exchanges > 50
     assert pair.last_request[0] == 0xE0  # the last thing the client sent was a GBT acknowledgement
+
+
+def test_pre_established_association_and_release_without_rlrq() -> None:
+    meter = _meter()
+    meter.associations[16] = ServerAssociationSettings(pre_established=True)
+    client = ClientSession(ClientSettings())
+    server = ServerSession(meter, 16)
+    negotiated = Negotiated(
+        conformance=Conformance.default_ln_client(),
+        server_max_receive_pdu_size=0x400,
+        client_max_receive_pdu_size=0xFFFF,
+        dlms_version=6,
+        vaa_name=0x0007,
+        server_system_title=None,
+        mechanism=0,
+    )
+    client.assume_associated(negotiated)  # no AARQ: the association exists already
+    (reply,) = server.receive(client.get(LDN))
+    event = client.receive(reply)
+    assert isinstance(event, GetCompleted) and event.results[0].value == b"DLMSKIT000000001"
+    assert isinstance(client.released_without_rlrq(), Released)
+    assert client.state == SessionState.IDLE and client.negotiated is None
+    with pytest.raises(ProtocolError):
+        client.get(LDN)

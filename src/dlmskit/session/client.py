@@ -157,7 +157,6 @@ class ClientSettings:
 
 
 class _Pending(enum.Enum):
-    NONE = 0
     GET = 1
     SET = 2
     ACTION = 3

@@ -231,10 +231,3 @@ class ApduProtection:
         if self.peer_system_title is None:
             return None
         return self._received.last(self.peer_system_title, key_id=self._global_id)
-
-
-def security_control_of(apdu: bytes) -> SecurityControl | None:
-    """The security control of a ciphered APDU (None for plain ones); for traces and diagnostics."""
-    if not apdu or not is_ciphered_tag(apdu[0]):
-        return None
-    return CipheredApdu.decode(apdu).security_control
