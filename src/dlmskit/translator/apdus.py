@@ -57,7 +57,7 @@ from dlmskit.apdu.get import (
 )
 from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
 from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
-from dlmskit.apdu.parse import UnparsedApdu, decode_apdu
+from dlmskit.apdu.parse import decode_apdu
 from dlmskit.apdu.results import (
     AcseServiceProvider,
     AcseServiceUser,
@@ -362,10 +362,11 @@ class ApduDecoder:
             if data and is_ciphered_tag(data[0]):
                 return self.ciphering.ciphered_node(data, self.line, role, self.node)
             apdu = decode_apdu(data)
-            if isinstance(apdu, UnparsedApdu):
+            converter = self._converters.get(type(apdu))
+            if converter is None:
                 name = RAW_ELEMENTS[ApduTag(data[0])]
                 return Node.leaf(name, data[1:].hex().upper(), "not decoded further: shown as it is")
-            return self._converters[type(apdu)](apdu)
+            return converter(apdu)
         except DecodeError as exc:
             return Node("Apdu", {"Value": data.hex().upper()}, notes=[f"cannot decode this APDU: {exc}"])
 
