@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from tests.tinymeter import AK, CLIENT_TITLE, EK, SERVER_TITLE, secret
 
+from dlmskit.apdu.common import EncodedData
 from dlmskit.apdu.conformance import Conformance
 from dlmskit.apdu.exception import ExceptionResponse
 from dlmskit.apdu.results import ConfirmedServiceErrorService, DataAccessResult
@@ -330,3 +331,13 @@ def test_ciphered_read_and_write_in_blocks() -> None:
     tampered[-1] ^= 1
     with pytest.raises(TagVerificationError):
         server.receive(bytes(tampered))
+
+
+def test_pre_encoded_value_in_blocks() -> None:
+    encoded = EncodedData(axdr.encode(ROWS))
+    server = ShortNameServer(
+        lambda variable: ReadResult(encoded), SnMeter().write, conformance=ALL, max_send=128
+    )
+    client = ShortNameClient(conformance=ALL, max_send=128)
+    event, _ = run(client, server, client.read([0x3008]))
+    assert isinstance(event, ReadCompleted) and event.results == (ReadResult(ROWS),)

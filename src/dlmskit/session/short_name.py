@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from dlmskit.apdu.common import encode_data
 from dlmskit.apdu.conformance import Conformance
 from dlmskit.apdu.exception import ConfirmedServiceError, ExceptionResponse
 from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
@@ -378,7 +379,7 @@ class ShortNameServer:
             return ReadResponse(
                 tuple(ReadResult(error=DataAccessResult.OTHER_REASON) for _ in results)
             ).encode()
-        raw = axdr.encode(results[0].value) if len(results) == 1 else answer[1:]
+        raw = encode_data(results[0].value) if len(results) == 1 else answer[1:]
         size = self._room - _BLOCK_HEADER
         if size < 1:
             return ReadResponse((ReadResult(error=DataAccessResult.OTHER_REASON),)).encode()
