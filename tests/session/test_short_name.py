@@ -341,3 +341,15 @@ def test_pre_encoded_value_in_blocks() -> None:
     client = ShortNameClient(conformance=ALL, max_send=128)
     event, _ = run(client, server, client.read([0x3008]))
     assert isinstance(event, ReadCompleted) and event.results == (ReadResult(ROWS),)
+
+
+def test_object_list_read_in_blocks_builds_the_map() -> None:
+    # What a client does first on an SN meter: read attribute 2 of the Association SN (FA08), build the map.
+    meter = SnMeter()
+    meter.values[(ASSOCIATION, 2)] = axdr.Array(entry.encode() for entry in NAMES)
+    client, server = pair(meter, max_pdu=64)
+    event, exchanges = run(client, server, client.read([0xFA08]))
+    assert isinstance(event, ReadCompleted) and exchanges > 1
+    names = ShortNameMap.from_object_list(event.results[0].value)
+    assert list(names) == list(NAMES)
+    assert names.method(DISCONNECT, 1) == 0x4020
