@@ -19,6 +19,17 @@ from dlmskit.apdu.common import (
     SelectiveAccessDescriptor,
 )
 from dlmskit.apdu.results import DataAccessResult
+from dlmskit.apdu.sn import (
+    BlockNumberAccess,
+    DataBlockResult,
+    ParameterizedAccess,
+    ReadDataBlockAccess,
+    ReadResult,
+    VariableAccessSpecification,
+    VariableName,
+    WriteDataBlockAccess,
+    WriteResult,
+)
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
 from dlmskit.errors import DecodeError
@@ -105,6 +116,48 @@ def block_numbers() -> st.SearchStrategy[int]:
 
 def data_blocks_sa() -> st.SearchStrategy[DataBlockSA]:
     return st.builds(DataBlockSA, st.booleans(), block_numbers(), st.binary(max_size=300))
+
+
+def variable_names() -> st.SearchStrategy[int]:
+    return st.integers(0, 0xFFFF)
+
+
+def short_block_numbers() -> st.SearchStrategy[int]:
+    """Block numbers of the short-name services (Unsigned16)."""
+    return st.integers(0, 0xFFFF)
+
+
+def variable_access_specifications() -> st.SearchStrategy[VariableAccessSpecification]:
+    """Every choice of the SN Variable-Access-Specification."""
+    return st.one_of(
+        st.builds(VariableName, variable_names()),
+        st.builds(ParameterizedAccess, variable_names(), st.integers(0, 255), axdr_data(max_leaves=6)),
+        st.builds(BlockNumberAccess, short_block_numbers()),
+        st.builds(ReadDataBlockAccess, st.booleans(), short_block_numbers(), st.binary(max_size=60)),
+        st.builds(WriteDataBlockAccess, st.booleans(), short_block_numbers()),
+    )
+
+
+def read_results() -> st.SearchStrategy[ReadResult]:
+    """Every choice of a ReadResponse result."""
+    return st.one_of(
+        st.builds(ReadResult, axdr_data(max_leaves=6)),
+        st.builds(ReadResult, error=data_access_results()),
+        st.builds(
+            ReadResult,
+            block=st.builds(DataBlockResult, st.booleans(), short_block_numbers(), st.binary(max_size=60)),
+        ),
+        st.builds(ReadResult, block_number=short_block_numbers()),
+    )
+
+
+def write_results() -> st.SearchStrategy[WriteResult]:
+    """Every choice of a WriteResponse result."""
+    return st.one_of(
+        st.just(WriteResult()),
+        st.builds(WriteResult, error=data_access_results()),
+        st.builds(WriteResult, block_number=short_block_numbers()),
+    )
 
 
 # -- checks shared by the APDU tests -------------------------------------------------------------------------

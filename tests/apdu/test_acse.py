@@ -21,7 +21,7 @@ from dlmskit.apdu.acse import (
     ReleaseResponseReason,
 )
 from dlmskit.apdu.conformance import Conformance
-from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
+from dlmskit.apdu.initiate import VAA_NAME_SN, InitiateRequest, InitiateResponse
 from dlmskit.errors import DecodeError, EncodeError
 
 USER = DiagnosticSource.ACSE_SERVICE_USER
@@ -473,3 +473,67 @@ def test_every_single_byte_corruption_raises_only_decode_error(encoded: bytes) -
         for replacement in (0x00, 0x01, 0x04, 0x7F, 0x80, 0x81, 0x82, 0xFF):
             with contextlib.suppress(DecodeError):
                 decode(encoded[:position] + bytes((replacement,)) + encoded[position + 1 :])
+
+
+# --- short-name contexts ---------------------------------------------------------------------------
+
+# https://pastebin.com/Vvs6PqXK: the gurux_dlms example client (SN mode) and an SN meter, HDLC payloads.
+SN_TRACE_AARQ = bytes.fromhex("601DA109060760857405080102BE10040E01000000065F1F04001C0320FFFF")
+# The meter's AARE in that trace is 43 bytes but says 61 28, BE 0F, 04 0D (each length one short; the
+# HDLC length 0x37 counts the 43). Here with the lengths that match its content, 61 29, BE 10, 04 0E.
+SN_TRACE_AARE_AS_SENT = bytes.fromhex(
+    "6128A109060760857405080102A203020100A305A103020100BE0F040D0800065F1F04001802200960FA00"
+)
+SN_TRACE_AARE = bytes.fromhex(
+    "6129A109060760857405080102A203020100A305A103020100BE10040E0800065F1F04001802200960FA00"
+)
+
+
+def test_short_name_aarq_public_trace() -> None:
+    aarq = AARQ.decode(SN_TRACE_AARQ)
+    assert aarq.application_context_name is ApplicationContextName.SHORT_NAME_NO_CIPHERING
+    assert not aarq.application_context_name.logical_name
+    request = InitiateRequest(
+        proposed_conformance=Conformance.default_sn_client(), client_max_receive_pdu_size=0xFFFF
+    )
+    assert aarq.user_information is not None
+    assert InitiateRequest.decode(aarq.user_information) == request
+    built = AARQ(
+        application_context_name=ApplicationContextName.SHORT_NAME_NO_CIPHERING,
+        user_information=request.encode(),
+    )
+    assert built.encode() == SN_TRACE_AARQ
+
+
+def test_short_name_aare_public_trace() -> None:
+    aare = AARE.decode(SN_TRACE_AARE)
+    assert aare.application_context_name is ApplicationContextName.SHORT_NAME_NO_CIPHERING
+    assert aare.result == 0
+    assert aare.user_information is not None
+    response = InitiateResponse.decode(aare.user_information)
+    assert response.vaa_name == VAA_NAME_SN == 0xFA00
+    assert response.server_max_receive_pdu_size == 2400
+    assert response.negotiated_conformance.names() == [
+        "read",
+        "write",
+        "multiple-references",
+        "parameterized-access",
+    ]
+    built = AARE(
+        application_context_name=ApplicationContextName.SHORT_NAME_NO_CIPHERING,
+        user_information=response.encode(),
+    )
+    assert built.encode() == SN_TRACE_AARE
+    with pytest.raises(DecodeError):  # strict: the lengths as sent do not match the content
+        AARE.decode(SN_TRACE_AARE_AS_SENT)
+
+
+@pytest.mark.parametrize("context", list(ApplicationContextName))
+def test_every_context_builds_and_parses(context: ApplicationContextName) -> None:
+    # 2.16.756.5.8.1.x: x = 1 LN, 2 SN, 3 LN with ciphering, 4 SN with ciphering (facts section 5).
+    name = bytes.fromhex("A109060760857405080100")[:-1] + bytes((context,))
+    aarq = AARQ(application_context_name=context, calling_ap_title=bytes(8))
+    aare = AARE(application_context_name=context, responding_ap_title=bytes(8))
+    assert name in aarq.encode() and name in aare.encode()
+    assert AARQ.decode(aarq.encode()).application_context_name is context
+    assert AARE.decode(aare.encode()).application_context_name is context

@@ -139,3 +139,18 @@ def test_every_truncation_raises_decode_error() -> None:
     for end in range(len(raw)):
         with pytest.raises(DecodeError):
             Conformance.decode_ber(raw[:end])
+
+
+def test_default_sn_client_is_the_six_short_name_bits() -> None:
+    # Proposed by the gurux-dlms client in SN mode: AARQ of https://pastebin.com/Vvs6PqXK, 5F1F 04 00 1C0320.
+    block = Conformance.default_sn_client()
+    assert block.encode_ber() == bytes.fromhex("5F1F0400 1C0320")
+    assert block.names() == [
+        "read",
+        "write",
+        "unconfirmed-write",
+        "multiple-references",
+        "information-report",
+        "parameterized-access",
+    ]
+    assert not block & (Conformance.GET | Conformance.SET | Conformance.ACTION)

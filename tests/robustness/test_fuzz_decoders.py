@@ -24,6 +24,7 @@ from dlmskit.codec import axdr, ber
 from dlmskit.codec.cosem_datetime import CosemDateTime
 from dlmskit.codec.obis import decode_obis
 from dlmskit.cosem import ScalerUnit, TokenStatus, decode_capture_objects, decode_object_list
+from dlmskit.cosem.short_names import decode_access_rights_list, decode_sn_object_list
 from dlmskit.errors import DecodeError
 from dlmskit.link.events import ApduReceived, LinkClosed, LinkOpened
 from dlmskit.link.framer import HdlcFrameReader
@@ -59,6 +60,20 @@ def _valid() -> dict[str, list[bytes]]:
         + [bytes.fromhex("020406000000000600000005120000120000")],
         "frames": frames,
         "wrapper": [WrapperFrame(16, 1, apdu).encode() for apdu in to_server],
+        # Short-name APDUs (tests/apdu/test_sn.py) and an Association SN object list / access rights list.
+        "sn": [
+            bytes.fromhex(text)
+            for text in (
+                "05 02 02FD08 02FF08",
+                "05 01 04 5008 02 0204 0600000001 0600000003 120001 120000",
+                "0C 05 00 06000004D2 01 04 02 00 0001 04 01820125 03 0004 00 00",
+                "0D 03 00 01 03 02 0002",
+                "06 01 02 3008 01 120005",
+                "18 01 0C 07E30C1001073B28FF8000FF 01 02 2008 01 06 00000007",
+                "0102 020410 2BC0 120008 1100 0906 0000010000FF 020410 C738 120014 1100 0906 00000D0000FF",
+                "0101 020310FA00 0102 02030F01160100 02030F0216030101 0F01 0101 02020F031601",
+            )
+        ],
     }
 
 
@@ -111,6 +126,9 @@ DECODERS: dict[str, tuple[Callable[[bytes], Any], str]] = {
     "decode_capture_objects": (lambda data: decode_capture_objects(axdr.decode(data)), "axdr"),
     "ScalerUnit.decode": (lambda data: ScalerUnit.decode(axdr.decode(data)), "axdr"),
     "TokenStatus.decode": (lambda data: TokenStatus.decode(axdr.decode(data)), "axdr"),
+    "decode_apdu (SN)": (decode_apdu, "sn"),
+    "decode_sn_object_list": (lambda data: decode_sn_object_list(axdr.decode(data)), "sn"),
+    "decode_access_rights_list": (lambda data: decode_access_rights_list(axdr.decode(data)), "sn"),
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from dlmskit.apdu import decode_apdu
 from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, SecurityError, TagVerificationError
 from dlmskit.security.ciphering import (
     GENERAL_DED_CIPHERING,
@@ -313,3 +314,31 @@ def test_round_trip(plain: bytes, kind: CipheringKind, sc: int, title: bytes, co
     sender = None if kind.startswith("general") else title
     decrypted = decrypt_apdu(ciphered, system_title=sender, keys=KEYS)
     assert decrypted == DecryptedApdu(plain, SecurityControl(sc), counter, title, ciphered[0])
+
+
+@pytest.mark.parametrize(
+    ("plain", "glo", "ded"),
+    [
+        # The glo- tags [37] [38] [44] [45] from the xDLMS ASN.1 published in OpenMUC jDLMS
+        # (asn1/cosem/cosem.asn); all of them, [46] [54] [56] and the ded- tags [65]..[88], from the
+        # COSEMpdu CHOICE of Green Book 8.3 as transcribed in youserj/COSEMpdu_project (src/COSEMpdu/apdu.py).
+        ("05 01 02 FA08", 0x25, 0x45),  # readRequest 37 / 69
+        ("06 01 02 3008 01 12 0005", 0x26, 0x46),  # writeRequest 38 / 70
+        ("0C 01 00 06 00000007", 0x2C, 0x4C),  # readResponse 44 / 76
+        ("0D 01 00", 0x2D, 0x4D),  # writeResponse 45 / 77
+        ("0E 05 05 01", 0x2E, 0x4E),  # confirmedServiceError 46 / 78
+        ("16 01 02 3008 01 1601", 0x36, 0x56),  # unconfirmedWriteRequest 54 / 86
+        ("18 00 01 02 2008 01 06 00000007", 0x38, 0x58),  # informationReportRequest 56 / 88
+    ],
+)
+def test_short_name_apdus_cipher_with_their_own_tags(plain: str, glo: int, ded: int) -> None:
+    apdu = bytes.fromhex(plain)
+    kinds: tuple[tuple[CipheringKind, int], ...] = (("glo", glo), ("ded", ded))
+    for kind, tag in kinds:
+        ciphered = encrypt_apdu(apdu, kind=kind, sc=0x30, system_title=SERVER_ST, ic=IC, keys=KEYS)
+        assert ciphered[0] == tag
+        envelope = CipheredApdu.decode(ciphered)
+        assert envelope.is_dedicated == (kind == "ded")
+        decrypted = decrypt_apdu(ciphered, system_title=SERVER_ST, keys=KEYS)
+        assert decrypted.plain == apdu and decrypted.tag == tag
+        assert decode_apdu(decrypted.plain).encode() == apdu

@@ -61,6 +61,22 @@ from dlmskit.apdu.set import (
     SetResponseNormal,
     SetResponseWithList,
 )
+from dlmskit.apdu.sn import (
+    BlockNumberAccess,
+    DataBlockResult,
+    InformationReportRequest,
+    ParameterizedAccess,
+    ReadDataBlockAccess,
+    ReadRequest,
+    ReadResponse,
+    ReadResult,
+    UnconfirmedWriteRequest,
+    VariableName,
+    WriteDataBlockAccess,
+    WriteRequest,
+    WriteResponse,
+    WriteResult,
+)
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDate, CosemDateTime, CosemTime
 from dlmskit.codec.obis import Obis
@@ -319,7 +335,37 @@ CORPUS.update(
         "glo_action_seed": bytes.fromhex(
             "CB3230000000 02EAF177DC3B13F86A869AC1E095926ED27D8047586F999ED947C7BD6A842F37037ADC26AE6D6DC060B546BC9389"
         ),
+        # Short-name services: ReadRequest vectors from public traces (pastebin.com/Vvs6PqXK and 7HTFDmEv),
+        # the others built with dlmskit.apdu.sn.
         "read_request_sn": bytes.fromhex("050102FA08"),
+        "read_request_sn_two": bytes.fromhex("050202FD0802FF08"),
+        "read_request_sn_by_entry": ReadRequest(
+            (ParameterizedAccess(0x5008, 2, SelectiveAccessDescriptor.entry_descriptor(1, 3).parameters),)
+        ).encode(),
+        "read_request_sn_next_block": ReadRequest((BlockNumberAccess(2),)).encode(),
+        "read_request_sn_data_block": ReadRequest((ReadDataBlockAccess(False, 1, b"\x02\x00\x01"),)).encode(),
+        "read_request_sn_write_block": ReadRequest((WriteDataBlockAccess(True, 3),)).encode(),
+        "read_response_sn": ReadResponse((ReadResult(axdr.DoubleLongUnsigned(7)),)).encode(),
+        "read_response_sn_error": ReadResponse(
+            (ReadResult(error=DataAccessResult.OBJECT_UNDEFINED), ReadResult(axdr.Unsigned(1)))
+        ).encode(),
+        "read_response_sn_block": ReadResponse(
+            (ReadResult(block=DataBlockResult(False, 1, bytes.fromhex("01820125"))),)
+        ).encode(),
+        "read_response_sn_block_number": ReadResponse((ReadResult(block_number=4),)).encode(),
+        "write_request_sn": WriteRequest((VariableName(0x3008),), (axdr.LongUnsigned(5),)).encode(),
+        "write_response_sn": WriteResponse(
+            (WriteResult(), WriteResult(error=DataAccessResult.READ_WRITE_DENIED))
+        ).encode(),
+        "write_response_sn_block_number": WriteResponse((WriteResult(block_number=2),)).encode(),
+        "unconfirmed_write_sn": UnconfirmedWriteRequest((VariableName(0x3008),), (axdr.Enum(1),)).encode(),
+        "information_report_sn": InformationReportRequest(
+            (VariableName(0x2008),), (axdr.DoubleLongUnsigned(7),)
+        ).encode(),
+        "information_report_sn_time": InformationReportRequest(
+            (VariableName(0x2008),), (axdr.DoubleLongUnsigned(7),), bytes.fromhex("07E30C1001073B28FF8000FF")
+        ).encode(),
+        "confirmed_service_error_read": bytes.fromhex("0E050501"),
         "access_request": bytes.fromhex("D9 00000001 00 00 00"),
     }
 )

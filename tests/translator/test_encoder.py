@@ -145,3 +145,24 @@ _EXTRA = st.one_of(
 def test_any_value_round_trips_through_a_get_response(value: axdr.Data) -> None:
     apdu = GetResponseNormal(InvokeIdAndPriority(1), GetDataResult(value)).encode()
     assert encode_xml(xml_of(apdu)) == [apdu]
+
+
+def test_short_name_raw_form_still_encodes() -> None:
+    # Before the SN APDUs were decoded, the translator wrote them as the hex after the tag.
+    assert encode_xml('<ReadRequest Value="0102FA08" />') == [bytes.fromhex("050102FA08")]
+    assert encode_xml('<WriteResponse Value="0100" />') == [bytes.fromhex("0D0100")]
+
+
+@pytest.mark.parametrize(
+    ("xml", "message"),
+    [
+        ('<ReadRequest Qty="01"><Foo Value="01" /></ReadRequest>', "not a variable access"),
+        ('<ReadResponse Qty="01"><Foo /></ReadResponse>', "not a ReadResponse result"),
+        ('<WriteResponse Qty="01"><Data /></WriteResponse>', "not a WriteResponse result"),
+        ("<WriteRequest><ListOfData /></WriteRequest>", "ListOfVariableAccessSpecification"),
+        ('<ReadRequest><VariableName Value="123456" /></ReadRequest>', "2 bytes"),
+    ],
+)
+def test_short_name_mistakes(xml: str, message: str) -> None:
+    with pytest.raises(EncodeError, match=message):
+        encode_xml(xml)

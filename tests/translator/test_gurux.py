@@ -50,7 +50,13 @@ GURUX_ODDITIES = {
     "rlre": "closes <NegotiatedConformance> with a <ProposedConformance> start tag",
     "general_ded_ciphering_no_title": "calls a general-ded-ciphering APDU (DC) GeneralGloCiphering",
     "set_with_access": "ignores the access selection of a SET and misreads the rest as the value",
-    "read_request_sn": "decodes the SN read request (ours shows it raw)",
+    "read_request_sn_data_block": "leaves the raw-data of a read-data-block-access out",
+    "read_request_sn_write_block": "AttributeError: 'NoneType' object has no attribute 'set'",
+    "read_response_sn_block": "AttributeError: 'GXByteBuffer' object has no attribute 'strip'",
+    "read_response_sn_block_number": "ValueError: Invalid Block number. It is 4 and it should be 1.",
+    "write_response_sn_block_number": "shows a WriteResponse block-number as <DataAccessError Value=Success>",
+    "unconfirmed_write_sn": 'invalid XML <Data="16..." /> for an unconfirmed-write request',
+    "information_report_sn_time": "reads current-time as a length byte, not the A-XDR OPTIONAL marker 01",
     "access_request": "decodes the access request (ours shows it raw)",
 }
 

@@ -85,6 +85,24 @@ class Conformance(enum.IntFlag):
             | cls.ACTION
         )
 
+    @classmethod
+    def default_sn_client(cls) -> Conformance:
+        """The block a short-name client usually proposes: ``1C 03 20``.
+
+        The six short-name bits: read, write, unconfirmed-write, multiple-references,
+        information-report and parameterized-access (what the gurux-dlms client proposes in SN mode; public
+        trace https://pastebin.com/Vvs6PqXK). Add block-transfer-with-get-or-read (and -set-or-write) when
+        the session transfers long values in blocks.
+        """
+        return (
+            cls.READ
+            | cls.WRITE
+            | cls.UNCONFIRMED_WRITE
+            | cls.MULTIPLE_REFERENCES
+            | cls.INFORMATION_REPORT
+            | cls.PARAMETERIZED_ACCESS
+        )
+
     def names(self) -> list[str]:
         """The standard names of the set bits, in bit order (``"block-transfer-with-get-or-read"``...)."""
         return [str(member.name).lower().replace("_", "-") for member in Conformance if member & self]

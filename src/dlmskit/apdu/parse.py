@@ -2,8 +2,9 @@
 
 :func:`decode_apdu` looks at the first byte (and, for GET, SET and ACTION, the CHOICE byte after it) and
 returns the matching dataclass. ACSE APDUs (AARQ, AARE, RLRQ, RLRE) and the xDLMS initiate APDUs are
-decoded by :mod:`dlmskit.apdu.acse` and :mod:`dlmskit.apdu.initiate`. Ciphered APDUs, short-name services
-and access/signing APDUs are returned as :class:`UnparsedApdu` for the layer that handles them (the
+decoded by :mod:`dlmskit.apdu.acse` and :mod:`dlmskit.apdu.initiate`, the short-name services by
+:mod:`dlmskit.apdu.sn`. Ciphered APDUs and access/signing APDUs are returned as :class:`UnparsedApdu` for
+the layer that handles them (the
 security layer deciphers glo-/ded-/general-ciphering APDUs and decodes the plaintext with this function
 again). An unknown tag or choice raises :class:`~dlmskit.errors.DecodeError`.
 """
@@ -52,6 +53,14 @@ from dlmskit.apdu.set import (
     SetResponseNormal,
     SetResponseWithList,
 )
+from dlmskit.apdu.sn import (
+    InformationReportRequest,
+    ReadRequest,
+    ReadResponse,
+    UnconfirmedWriteRequest,
+    WriteRequest,
+    WriteResponse,
+)
 from dlmskit.errors import DecodeError
 
 __all__ = ["Apdu", "UnparsedApdu", "decode_apdu"]
@@ -65,8 +74,8 @@ class Apdu(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class UnparsedApdu:
-    """An APDU of a known type that this package does not decode (ciphered, short-name, access,
-    general-signing): ``data`` is the whole APDU, tag included."""
+    """An APDU of a known type that this package does not decode (ciphered, access, general-signing):
+    ``data`` is the whole APDU, tag included."""
 
     data: bytes
 
@@ -111,6 +120,12 @@ _SERVICE_APDUS: tuple[type[XdlmsApdu], ...] = (
     ExceptionResponse,
     ConfirmedServiceError,
     GeneralBlockTransfer,
+    ReadRequest,
+    ReadResponse,
+    WriteRequest,
+    WriteResponse,
+    UnconfirmedWriteRequest,
+    InformationReportRequest,
 )
 _BY_CHOICE: dict[tuple[int, int | None], type[XdlmsApdu]] = {
     (cls.TAG, cls.CHOICE): cls for cls in _SERVICE_APDUS if cls.CHOICE is not None

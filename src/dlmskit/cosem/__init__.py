@@ -4,6 +4,8 @@
   Python values into the typed A-XDR values a meter expects (:func:`encode_attribute_value`,
   :func:`encode_method_parameter`);
 - :mod:`~dlmskit.cosem.classes`: the classes themselves (:func:`get_class`, :func:`class_for`);
+- :mod:`~dlmskit.cosem.short_names`: short-name referencing: base names, the Association SN object list
+  and :class:`ShortNameMap` between logical names and variable names;
 - :mod:`~dlmskit.cosem.units`: units, scalers and quantities;
 - :mod:`~dlmskit.cosem.values`: object list entries, capture objects, token status and STS tokens.
 """
@@ -31,6 +33,13 @@ from dlmskit.cosem.model import (
     encode_method_parameter,
     generic_class,
     type_name,
+)
+from dlmskit.cosem.short_names import (
+    ShortNameAccess,
+    ShortNameEntry,
+    ShortNameMap,
+    ShortNameTarget,
+    decode_sn_object_list,
 )
 from dlmskit.cosem.units import Quantity, ScalerUnit, Unit, scaled, unit_symbol
 from dlmskit.cosem.values import (
@@ -76,6 +85,10 @@ __all__ = [
     "ScalerUnit",
     "SecurityPolicy",
     "SecuritySuite",
+    "ShortNameAccess",
+    "ShortNameEntry",
+    "ShortNameMap",
+    "ShortNameTarget",
     "StructureSpec",
     "TokenDeliveryMethod",
     "TokenStatus",
@@ -88,6 +101,7 @@ __all__ = [
     "class_name",
     "decode_capture_objects",
     "decode_object_list",
+    "decode_sn_object_list",
     "encode_attribute_value",
     "encode_method_parameter",
     "generic_class",

@@ -57,7 +57,7 @@ from dlmskit.apdu.get import (
 )
 from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
 from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
-from dlmskit.apdu.parse import UnparsedApdu, decode_apdu
+from dlmskit.apdu.parse import decode_apdu
 from dlmskit.apdu.results import (
     AcseServiceProvider,
     AcseServiceUser,
@@ -81,6 +81,21 @@ from dlmskit.apdu.set import (
     SetResponseNormal,
     SetResponseWithList,
 )
+from dlmskit.apdu.sn import (
+    BlockNumberAccess,
+    InformationReportRequest,
+    ParameterizedAccess,
+    ReadDataBlockAccess,
+    ReadRequest,
+    ReadResponse,
+    ReadResult,
+    UnconfirmedWriteRequest,
+    VariableAccessSpecification,
+    VariableName,
+    WriteRequest,
+    WriteResponse,
+    WriteResult,
+)
 from dlmskit.codec.obis import Obis
 from dlmskit.errors import DecodeError
 from dlmskit.security.ciphering import is_ciphered_tag
@@ -92,18 +107,12 @@ from dlmskit.translator.tree import Node
 __all__ = ["RAW_ELEMENTS", "ApduDecoder", "invoke_comment"]
 
 RAW_ELEMENTS = {
-    ApduTag.READ_REQUEST: "ReadRequest",
-    ApduTag.WRITE_REQUEST: "WriteRequest",
-    ApduTag.READ_RESPONSE: "ReadResponse",
-    ApduTag.WRITE_RESPONSE: "WriteResponse",
-    ApduTag.UNCONFIRMED_WRITE_REQUEST: "UnconfirmedWriteRequest",
-    ApduTag.INFORMATION_REPORT_REQUEST: "InformationReportRequest",
     ApduTag.ACCESS_REQUEST: "AccessRequest",
     ApduTag.ACCESS_RESPONSE: "AccessResponse",
     ApduTag.GENERAL_CIPHERING: "GeneralCiphering",
     ApduTag.GENERAL_SIGNING: "GeneralSigning",
 }
-"""APDUs shown as their hex (the bytes after the tag): short-name services, access, general-ciphering."""
+"""APDUs shown as their hex (the bytes after the tag): access, general-ciphering, general-signing."""
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -288,6 +297,84 @@ def _data_block_g(block: DataBlockG) -> Node:
     )
 
 
+def _short_block_number(number: int) -> Node:
+    """A block number of the short-name services (Unsigned16)."""
+    return Node.leaf("BlockNumber", _hex(number, 2), str(number))
+
+
+def _variable_name(name: int) -> Node:
+    return Node.leaf("VariableName", _hex(name, 2))
+
+
+def _variable_access(access: VariableAccessSpecification) -> Node:
+    """One Variable-Access-Specification, named as the Gurux translator names it."""
+    if isinstance(access, VariableName):
+        return _variable_name(access.name)
+    if isinstance(access, ParameterizedAccess):
+        kind = {1: "by range", 2: "by entry"}.get(access.selector)
+        return Node(
+            "ParameterisedAccess",
+            children=[
+                _variable_name(access.name),
+                Node.leaf("Selector", _hex(access.selector, 1), kind),
+                Node("Parameter", children=[data_node(access.parameter)]),
+            ],
+        )
+    if isinstance(access, BlockNumberAccess):
+        return Node("BlockNumberAccess", children=[_short_block_number(access.block_number)])
+    if isinstance(access, ReadDataBlockAccess):
+        return Node(
+            "ReadDataBlockAccess",
+            children=[
+                _last_block(access.last_block),
+                _short_block_number(access.block_number),
+                Node.leaf("RawData", access.raw_data.hex().upper(), f"{len(access.raw_data)} bytes"),
+            ],
+        )
+    return Node(
+        "WriteDataBlockAccess",
+        children=[_last_block(access.last_block), _short_block_number(access.block_number)],
+    )
+
+
+def _variable_accesses(variables: Sequence[VariableAccessSpecification]) -> Node:
+    return Node(
+        "ListOfVariableAccessSpecification",
+        {"Qty": quantity(len(variables))},
+        children=[_variable_access(v) for v in variables],
+    )
+
+
+def _list_of_data(values: Sequence[Any]) -> Node:
+    return Node("ListOfData", {"Qty": quantity(len(values))}, children=[data_node(v) for v in values])
+
+
+def _read_result(result: ReadResult) -> Node:
+    if result.error is not None:
+        return _data_access_result("DataAccessError", int(result.error))
+    if result.block is not None:
+        block = result.block
+        return Node(
+            "DataBlockResult",
+            children=[
+                _last_block(block.last_block),
+                _short_block_number(block.block_number),
+                Node.leaf("RawData", block.raw_data.hex().upper(), f"{len(block.raw_data)} bytes"),
+            ],
+        )
+    if result.block_number is not None:
+        return _short_block_number(result.block_number)
+    return Node("Data", children=[data_node(result.value)])
+
+
+def _write_result(result: WriteResult) -> Node:
+    if result.error is not None:
+        return _data_access_result("DataAccessError", int(result.error))
+    if result.block_number is not None:
+        return _short_block_number(result.block_number)
+    return Node("Success")
+
+
 def _service(outer: str, inner: str, children: list[Node]) -> Node:
     return Node(outer, children=[Node(inner, children=children)])
 
@@ -351,6 +438,12 @@ class ApduDecoder:
             RLRE: self._rlre,
             InitiateRequest: self._initiate_request,
             InitiateResponse: self._initiate_response,
+            ReadRequest: self._read_request,
+            ReadResponse: self._read_response,
+            WriteRequest: self._write_request,
+            WriteResponse: self._write_response,
+            UnconfirmedWriteRequest: self._unconfirmed_write_request,
+            InformationReportRequest: self._information_report,
         }
 
     def node(self, data: bytes, role: Role | None = None) -> Node:
@@ -362,12 +455,57 @@ class ApduDecoder:
             if data and is_ciphered_tag(data[0]):
                 return self.ciphering.ciphered_node(data, self.line, role, self.node)
             apdu = decode_apdu(data)
-            if isinstance(apdu, UnparsedApdu):
+            converter = self._converters.get(type(apdu))
+            if converter is None:
                 name = RAW_ELEMENTS[ApduTag(data[0])]
                 return Node.leaf(name, data[1:].hex().upper(), "not decoded further: shown as it is")
-            return self._converters[type(apdu)](apdu)
+            return converter(apdu)
         except DecodeError as exc:
             return Node("Apdu", {"Value": data.hex().upper()}, notes=[f"cannot decode this APDU: {exc}"])
+
+    # -- short-name services --------------------------------------------------------------------------
+
+    def _read_request(self, apdu: ReadRequest) -> Node:
+        return Node(
+            "ReadRequest",
+            {"Qty": quantity(len(apdu.variables))},
+            children=[_variable_access(v) for v in apdu.variables],
+        )
+
+    def _read_response(self, apdu: ReadResponse) -> Node:
+        return Node(
+            "ReadResponse",
+            {"Qty": quantity(len(apdu.results))},
+            children=[_read_result(r) for r in apdu.results],
+        )
+
+    def _write_request(self, apdu: WriteRequest) -> Node:
+        return Node("WriteRequest", children=[_variable_accesses(apdu.variables), _list_of_data(apdu.values)])
+
+    def _write_response(self, apdu: WriteResponse) -> Node:
+        return Node(
+            "WriteResponse",
+            {"Qty": quantity(len(apdu.results))},
+            children=[_write_result(r) for r in apdu.results],
+        )
+
+    def _unconfirmed_write_request(self, apdu: UnconfirmedWriteRequest) -> Node:
+        return Node(
+            "UnconfirmedWriteRequest",
+            children=[_variable_accesses(apdu.variables), _list_of_data(apdu.values)],
+        )
+
+    def _information_report(self, apdu: InformationReportRequest) -> Node:
+        children = [_variable_accesses(apdu.variables), _list_of_data(apdu.values)]
+        if apdu.current_time is not None:
+            stamp = apdu.date_time()
+            children.insert(
+                0,
+                Node.leaf(
+                    "CurrentTime", apdu.current_time.hex().upper(), None if stamp is None else str(stamp)
+                ),
+            )
+        return Node("InformationReportRequest", children=children)
 
     # -- GET ------------------------------------------------------------------------------------------
 

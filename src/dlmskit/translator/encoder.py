@@ -1,7 +1,8 @@
 """Translator XML back to APDU bytes: what ``dlmskit encode --xml`` does.
 
 Every element :mod:`dlmskit.translator.apdus` writes is read back (GET, SET and ACTION requests and
-responses in all their variants, event- and data-notification, exception-response,
+responses in all their variants, the short-name READ, WRITE, unconfirmed-write and information-report
+APDUs, event- and data-notification, exception-response,
 confirmed-service-error, general-block-transfer, AARQ, AARE, RLRQ, RLRE, InitiateRequest/Response, every
 A-XDR data type), and so is the XML of the Gurux translator where it uses the same elements. Ciphered
 APDUs (``glo_GetRequest Value=".."``, ``GeneralGloCiphering``) are written back from their ciphered bytes
@@ -67,6 +68,23 @@ from dlmskit.apdu.set import (
     SetResponseLastDatablockWithList,
     SetResponseNormal,
     SetResponseWithList,
+)
+from dlmskit.apdu.sn import (
+    BlockNumberAccess,
+    DataBlockResult,
+    InformationReportRequest,
+    ParameterizedAccess,
+    ReadDataBlockAccess,
+    ReadRequest,
+    ReadResponse,
+    ReadResult,
+    UnconfirmedWriteRequest,
+    VariableAccessSpecification,
+    VariableName,
+    WriteDataBlockAccess,
+    WriteRequest,
+    WriteResponse,
+    WriteResult,
 )
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
@@ -379,6 +397,125 @@ def _action_response(node: Node) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------------------
+# Short-name services
+# --------------------------------------------------------------------------------------------------------
+
+
+def _variable_access(node: Node) -> VariableAccessSpecification:
+    if node.name == "VariableName":
+        return VariableName(hex_int(node, 2))
+    if node.name == "ParameterisedAccess":
+        return ParameterizedAccess(
+            _int(node, "VariableName", 2), _int(node, "Selector", 1), _data_of(node, "Parameter")
+        )
+    if node.name == "BlockNumberAccess":
+        return BlockNumberAccess(_int(node, "BlockNumber", 2))
+    if node.name == "ReadDataBlockAccess":
+        raw = node.find("RawData")  # the Gurux translator leaves the raw data out
+        return ReadDataBlockAccess(
+            _last_block(node), _int(node, "BlockNumber", 2), b"" if raw is None else hex_bytes(raw)
+        )
+    if node.name == "WriteDataBlockAccess":
+        return WriteDataBlockAccess(_last_block(node), _int(node, "BlockNumber", 2))
+    raise EncodeError(
+        f"<{node.name}> is not a variable access (VariableName, ParameterisedAccess, BlockNumberAccess, "
+        f"ReadDataBlockAccess, WriteDataBlockAccess){_at(node)}"
+    )
+
+
+def _variable_accesses(node: Node) -> tuple[VariableAccessSpecification, ...]:
+    return tuple(
+        _variable_access(item) for item in _child(node, "ListOfVariableAccessSpecification").children
+    )
+
+
+def _list_of_data(node: Node) -> tuple[axdr.Data, ...]:
+    return tuple(data_value(item) for item in _child(node, "ListOfData").children)
+
+
+def _raw_short_name(tag: int, node: Node) -> bytes | None:
+    """The older raw form ``<ReadRequest Value="..." />`` (the bytes after the tag)."""
+    if node.value is not None and not node.children:
+        return bytes((tag,)) + hex_bytes(node)
+    return None
+
+
+def _read_result(node: Node) -> ReadResult:
+    if node.name == "Data":
+        return ReadResult(data_value(_only_child(node)))
+    if node.name == "DataAccessError":
+        return ReadResult(error=_result_value(node))
+    if node.name == "DataBlockResult":
+        block = DataBlockResult(
+            _last_block(node), _int(node, "BlockNumber", 2), hex_bytes(_child(node, "RawData"))
+        )
+        return ReadResult(block=block)
+    if node.name == "BlockNumber":
+        return ReadResult(block_number=hex_int(node, 2))
+    raise EncodeError(
+        f"<{node.name}> is not a ReadResponse result (Data, DataAccessError, DataBlockResult, "
+        f"BlockNumber){_at(node)}"
+    )
+
+
+def _write_result(node: Node) -> WriteResult:
+    if node.name == "Success":
+        return WriteResult()
+    if node.name == "DataAccessError":
+        return WriteResult(error=_result_value(node))
+    if node.name == "BlockNumber":
+        return WriteResult(block_number=hex_int(node, 2))
+    raise EncodeError(
+        f"<{node.name}> is not a WriteResponse result (Success, DataAccessError, BlockNumber){_at(node)}"
+    )
+
+
+def _read_request(node: Node) -> bytes:
+    raw = _raw_short_name(ApduTag.READ_REQUEST, node)
+    if raw is not None:
+        return raw
+    return ReadRequest(tuple(_variable_access(item) for item in node.children)).encode()
+
+
+def _read_response(node: Node) -> bytes:
+    raw = _raw_short_name(ApduTag.READ_RESPONSE, node)
+    if raw is not None:
+        return raw
+    return ReadResponse(tuple(_read_result(item) for item in node.children)).encode()
+
+
+def _write_request(node: Node) -> bytes:
+    raw = _raw_short_name(ApduTag.WRITE_REQUEST, node)
+    if raw is not None:
+        return raw
+    return WriteRequest(_variable_accesses(node), _list_of_data(node)).encode()
+
+
+def _write_response(node: Node) -> bytes:
+    raw = _raw_short_name(ApduTag.WRITE_RESPONSE, node)
+    if raw is not None:
+        return raw
+    return WriteResponse(tuple(_write_result(item) for item in node.children)).encode()
+
+
+def _unconfirmed_write_request(node: Node) -> bytes:
+    raw = _raw_short_name(ApduTag.UNCONFIRMED_WRITE_REQUEST, node)
+    if raw is not None:
+        return raw
+    return UnconfirmedWriteRequest(_variable_accesses(node), _list_of_data(node)).encode()
+
+
+def _information_report(node: Node) -> bytes:
+    raw = _raw_short_name(ApduTag.INFORMATION_REPORT_REQUEST, node)
+    if raw is not None:
+        return raw
+    stamp = node.find("CurrentTime")
+    return InformationReportRequest(
+        _variable_accesses(node), _list_of_data(node), None if stamp is None else hex_bytes(stamp)
+    ).encode()
+
+
+# --------------------------------------------------------------------------------------------------------
 # Notifications, errors, block transfer
 # --------------------------------------------------------------------------------------------------------
 
@@ -608,6 +745,12 @@ _ENCODERS: dict[str, Callable[[Node], bytes]] = {
     "ExceptionResponse": _exception_response,
     "ConfirmedServiceError": _confirmed_service_error,
     "GeneralBlockTransfer": _general_block_transfer,
+    "ReadRequest": _read_request,
+    "ReadResponse": _read_response,
+    "WriteRequest": _write_request,
+    "WriteResponse": _write_response,
+    "UnconfirmedWriteRequest": _unconfirmed_write_request,
+    "InformationReportRequest": _information_report,
     "AssociationRequest": _aarq,
     "AssociationResponse": _aare,
     "ReleaseRequest": _rlrq,
