@@ -388,6 +388,7 @@ class Association:
                 title = aare.responding_ap_title
                 if title is not None:
                     self.meter.server_system_title = title
+                self._track(aare.user_information or b"")
                 protection = ApduProtection(self.session.settings.security)
                 protection.peer_system_title = title
                 plain, _ = protection.unwrap(aare.user_information or b"")

@@ -279,6 +279,13 @@ def set_same_value(t: TestContext) -> None:
                 _result_name(int(reply.decoded.result)),
                 got_bytes=reply.raw,
             )
+            after = association.get(entry.class_id, entry.logical_name, index)
+            t.check(
+                after.ok and after.value == before.value,
+                f"{target} reads back as written",
+                repr(after.value)[:60] if after.ok else after.problem or str(after.result),
+                got_bytes=after.raw,
+            )
             return
     t.skip("no attribute that this association may both read and write")
 
