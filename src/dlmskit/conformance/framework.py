@@ -113,6 +113,8 @@ class Finding:
 class TestFailed(Exception):
     """Raised by :meth:`TestContext.fail`."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(self, finding: Finding) -> None:
         super().__init__(finding.expected)
         self.finding = finding
@@ -120,6 +122,8 @@ class TestFailed(Exception):
 
 class TestSkipped(Exception):
     """Raised by :meth:`TestContext.skip`; the argument says why."""
+
+    __test__ = False  # not a pytest test class
 
 
 TestFunction = Callable[["TestContext"], None]
@@ -153,6 +157,8 @@ class TestResult:
     """The result of one test: its outcome, the findings of a failure, why it was skipped or what went
     wrong (``message``), and the transcript of the bytes exchanged (with their decoding)."""
 
+    __test__ = False  # not a pytest test class
+
     test: ConformanceTest
     outcome: Outcome
     message: str = ""
@@ -181,6 +187,8 @@ class TestResult:
 
 class TestContext:
     """What a test gets: the meter under test (:attr:`meter`), and the ways to fail, note or skip."""
+
+    __test__ = False  # not a pytest test class
 
     def __init__(self, test: ConformanceTest, meter: MeterUnderTest, transcript: Transcript) -> None:
         self.test = test
@@ -243,6 +251,10 @@ class Registry:
             raise ValueError(f"a test {test.id!r} is registered already")
         self._tests[test.id] = test
         return test
+
+    def remove(self, test_id: str) -> None:
+        """Forget a test (a vendor's module loaded twice, a test replaced)."""
+        self._tests.pop(test_id, None)
 
     def __iter__(self) -> Iterator[ConformanceTest]:
         order = {group: index for index, group in enumerate(GROUPS)}
