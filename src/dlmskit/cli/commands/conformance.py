@@ -23,6 +23,7 @@ from dlmskit.conformance.report import to_json, to_junit, write_html
 
 __all__ = ["conformance"]
 
+_DECODED_LINES = 12
 _STYLES = {"pass": "green", "fail": "bold red", "error": "yellow", "skip": "dim", "xfail": "dim"}
 
 
@@ -151,6 +152,13 @@ def _print_summary(results: list[TestResult], counts: dict[str, int]) -> None:
             stdout.print(f"  got:      {escape(finding.got)}")
             if finding.got_bytes:
                 stdout.print(f"  bytes:    {finding.got_bytes.hex().upper()}", style="dim")
+            lines = finding.decoded.splitlines()
+            for line in lines[:_DECODED_LINES]:
+                stdout.print(f"          {escape(line)}", style="dim")
+            if len(lines) > _DECODED_LINES:
+                stdout.print(
+                    f"          ... ({len(lines) - _DECODED_LINES} more lines in the reports)", style="dim"
+                )
             if finding.effect:
                 stdout.print(f"  effect:   {escape(finding.effect)}", style="yellow")
     stdout.print("\n" + "  ".join(f"[{_STYLES[k]}]{k} {v}[/]" for k, v in counts.items()))
