@@ -102,7 +102,7 @@ def test_8_rejection_with_an_initiate_response(
     replay: Callable[..., tuple[Recording, int]], run_conformance: Run
 ) -> None:
     _, port = replay("e")
-    results = run_conformance(port, ["association.unknown-context"], server_physical=1, timeout=0.5)
+    results = run_conformance(port, ["association.unknown-context"], server_physical=1, timeout=0.25)
     findings = results["association.unknown-context"].findings
     assert [f.expected for f in findings] == ["no InitiateResponse in a rejected AARE"]
 

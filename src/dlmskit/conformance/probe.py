@@ -383,7 +383,7 @@ class Association:
         self.aare = answer = self.exchange(request)
         self._track(answer)
         if answer[:1] == bytes((acse.AARE.TAG,)):
-            with _suppress_decode():
+            with contextlib.suppress(DlmsError):
                 aare = acse.AARE.decode(answer)
                 title = aare.responding_ap_title
                 if title is not None:
@@ -523,11 +523,3 @@ class Association:
 
 def _problem(error: DlmsError) -> str:
     return f"{type(error).__name__}: {error}"
-
-
-class _suppress_decode:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
-        return exc_type is not None and issubclass(exc_type, DlmsError)
