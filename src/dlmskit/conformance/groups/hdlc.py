@@ -368,3 +368,40 @@ def segmentation(t: TestContext) -> None:
 
 def _control(kind: FrameType) -> Control:
     return Control(kind, True)
+
+
+@conformance_test(
+    "hdlc.rnr",
+    requirement=req(
+        IEC_46,
+        "after RNR the station sends no I-frame until RR; RR then resumes the transfer "
+        "at the acknowledged frame",
+    ),
+    effect="a busy client (full buffer) loses the segments the meter sends anyway",
+)
+def rnr(t: TestContext) -> None:
+    """A segmented answer (the object list in 64-byte frames), paused with RNR and resumed with RR."""
+    raw = _raw_hdlc(t)
+    expect_kind(t, raw.snrm(SMALL), FrameType.UA, "answers SNRM")
+    s = t.meter.settings
+    raw.send(raw.frame(FrameType.I, LLC_REQUEST + plain_aarq()))
+    expect_kind(t, raw.receive(), FrameType.I, "answers the AARQ")
+    get = bytes.fromhex("C001C1000F0000280000FF0200")  # GET 0.0.40.0.0.255:2, the object list
+    raw.send(raw.frame(FrameType.I, LLC_REQUEST + get, ns=1, nr=1))
+    first = expect_kind(t, raw.receive(), FrameType.I, "answers the GET")
+    if not first.segmented:
+        t.skip(f"the answer fits one frame (client {s.client_address})")
+    raw.send(raw.frame(FrameType.RNR, nr=(first.control.ns + 1) % 8))
+    answer = raw.receive()
+    while isinstance(answer, HdlcFrame) and answer.control.kind in (FrameType.RR, FrameType.RNR):
+        answer = raw.silent()
+    t.check(answer is None, "no I-frame after RNR", describe(answer), got_bytes=raw_of(answer))
+    raw.send(raw.frame(FrameType.RR, nr=(first.control.ns + 1) % 8))
+    resumed = expect_kind(t, raw.receive(), FrameType.I, "resumes the transfer after RR")
+    t.check(
+        resumed.control.ns == (first.control.ns + 1) % 8,
+        f"N(S)={(first.control.ns + 1) % 8}",
+        f"N(S)={resumed.control.ns}",
+        got_bytes=resumed.encode(),
+    )
+    raw.disc()

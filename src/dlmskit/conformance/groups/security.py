@@ -108,3 +108,29 @@ def downgrade(t: TestContext) -> None:
     if association.session.protection.policy == 0:
         t.skip("the security policy is none")
     _refused(t, association, _get_request(association), "a plain request")
+
+
+@conformance_test(
+    "security.mechanism-downgrade",
+    requirement=req(
+        GREEN_BOOK,
+        "a client whose association needs authentication is refused when it asks "
+        "for none (each client SAP has one association with its own mechanism)",
+    ),
+    effect="anyone can open the management association without the keys or the password",
+)
+def mechanism_downgrade(t: TestContext) -> None:
+    """The configured client's address with no authentication and no ciphering."""
+    s = t.meter.settings
+    if s.authentication == "none":
+        t.skip("the settings use no authentication")
+    association = t.meter.associate(authentication="none", security_policy="none", password=None)
+    try:
+        association.open()
+    except DlmsError:
+        return
+    t.fail(
+        f"client {s.client_address} without authentication is refused",
+        "the meter accepted it",
+        got_bytes=association.aare,
+    )
