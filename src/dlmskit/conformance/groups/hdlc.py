@@ -301,7 +301,7 @@ def frmr_invalid_nr(t: TestContext) -> None:
     xfail=_ISSUE_12,
 )
 def frmr_unknown_command(t: TestContext) -> None:
-    """A control field DLMS/COSEM does not use (0xFF... here 0xEF: an undefined U-frame with P=1)."""
+    """A control field DLMS/COSEM does not use (F3: an undefined U-frame with P=1)."""
     raw = _connected(t)
     s = t.meter.settings
     body = bytearray(HdlcFrame(raw.server, raw.client, _control(FrameType.UI)).encode())
