@@ -19,10 +19,18 @@ LEVELS = {
     "client": 7,
     "simulator": 7,
     "translator": 7,
-    "cli": 8,
+    "conformance": 8,
+    "cli": 9,
 }
 # Peers on one level that must not lean on each other.
-FORBIDDEN = {("link", "transport"), ("transport", "link"), ("client", "simulator"), ("simulator", "client")}
+FORBIDDEN = {
+    ("link", "transport"),
+    ("transport", "link"),
+    ("client", "simulator"),
+    ("simulator", "client"),
+    ("conformance", "headend"),
+    ("headend", "conformance"),
+}
 
 
 def _layer_of(module: str) -> str | None:
