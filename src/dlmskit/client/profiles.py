@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-__all__ = ["ENV_PREFIX", "default_profiles_path", "load_profile", "profile_names", "resolve_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "default_profiles_path",
+    "load_meter_profile",
+    "load_profile",
+    "profile_names",
+    "resolve_settings",
+]
 
 ENV_PREFIX = "env:"
 """A text value starting with this names an environment variable to read the value from."""
@@ -74,7 +82,7 @@ def profile_names(path: str | os.PathLike[str] | None = None) -> list[str]:
     return sorted(_read(path)[1])
 
 
-def load_profile(
+def load_meter_profile(
     name: str,
     path: str | os.PathLike[str] | None = None,
     *,
@@ -105,6 +113,23 @@ def load_profile(
         raise ConfigurationError(f"{where}: {exc}") from None
     except ValueError as exc:  # a key or system title in the wrong form (KeyFormatError, ObisError)
         raise type(exc)(f"{where}: {exc}") from None
+
+
+def load_profile(
+    name: str,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> MeterSettings:
+    """Deprecated: the old name of :func:`load_meter_profile` (it loads settings, not a meter's load profile)."""
+    warnings.warn(
+        "load_profile() is now load_meter_profile(): it loads a meter's settings from the TOML file, "
+        "not the meter's load profile (that is DlmsClient.profile())",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return load_meter_profile(name, path, environ=environ, **overrides)
 
 
 def _value(where: str, key: str, value: Any, environ: Mapping[str, str]) -> Any:
@@ -143,7 +168,7 @@ def resolve_settings(
     """Settings from settings, a profile name or nothing (the defaults), with ``overrides`` applied."""
     overrides = overrides or {}
     if isinstance(meter, str):
-        return load_profile(meter, profiles, **overrides)
+        return load_meter_profile(meter, profiles, **overrides)
     if meter is not None and not isinstance(meter, MeterSettings):
         raise ConfigurationError(
             f"a meter is given as MeterSettings or a profile name, not {type(meter).__name__}"
