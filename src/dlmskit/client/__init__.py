@@ -30,7 +30,14 @@ from dlmskit.client.profiles import (
     profile_names,
     resolve_settings,
 )
-from dlmskit.client.results import ImageTransferReport, ProfileColumn, ProfileTable, RelayState, TokenResult
+from dlmskit.client.results import (
+    ClockReading,
+    ImageTransferReport,
+    ProfileColumn,
+    ProfileTable,
+    RelayState,
+    TokenResult,
+)
 from dlmskit.client.settings import (
     Authentication,
     MeterOptions,
@@ -60,6 +67,7 @@ __all__ = [
     "AsyncConnecting",
     "AsyncDlmsClient",
     "Authentication",
+    "ClockReading",
     "ConfigurationError",
     "DecodeError",
     "DlmsClient",

@@ -46,7 +46,7 @@ from dlmskit.client.core import (
     Steps,
 )
 from dlmskit.client.profiles import resolve_settings
-from dlmskit.client.results import ImageTransferReport, ProfileTable, RelayState, TokenResult
+from dlmskit.client.results import ClockReading, ImageTransferReport, ProfileTable, RelayState, TokenResult
 from dlmskit.client.settings import MeterOptions, MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.cosem import ObjectListEntry, Quantity
@@ -303,6 +303,11 @@ class DlmsClient(_ClientBase):
     def clock(self, logical_name: ObisLike = CLOCK) -> _dt.datetime:
         """The meter's time (timezone-aware when the meter states its deviation from UTC)."""
         return self._run(self._core.clock(logical_name))
+
+    def clock_reading(self, logical_name: ObisLike = CLOCK) -> ClockReading:
+        """The meter's time with its deviation from UTC, daylight saving time and status bits:
+        ``2026-07-01 12:00:00+02:00 (UTC+02:00, daylight saving time)``."""
+        return self._run(self._core.clock_reading(logical_name))
 
     def set_clock(
         self, when: _dt.datetime, logical_name: ObisLike = CLOCK, *, assume: _dt.tzinfo | None = None
@@ -628,6 +633,10 @@ class AsyncDlmsClient(_ClientBase):
     async def clock(self, logical_name: ObisLike = CLOCK) -> _dt.datetime:
         """See :meth:`DlmsClient.clock`."""
         return await self._run(self._core.clock(logical_name))
+
+    async def clock_reading(self, logical_name: ObisLike = CLOCK) -> ClockReading:
+        """See :meth:`DlmsClient.clock_reading`."""
+        return await self._run(self._core.clock_reading(logical_name))
 
     async def set_clock(
         self, when: _dt.datetime, logical_name: ObisLike = CLOCK, *, assume: _dt.tzinfo | None = None

@@ -37,7 +37,14 @@ from dlmskit.apdu.results import ActionResult, DataAccessResult
 from dlmskit.client.connection import ApduHook, ProgressHook
 from dlmskit.client.errors import MeterRefused, Service, Target, TypeUnmatched, describe_object, refusal
 from dlmskit.client.known_objects import usual_class_id
-from dlmskit.client.results import ImageTransferReport, ProfileColumn, ProfileTable, RelayState, TokenResult
+from dlmskit.client.results import (
+    ClockReading,
+    ImageTransferReport,
+    ProfileColumn,
+    ProfileTable,
+    RelayState,
+    TokenResult,
+)
 from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime, datetimes_of
@@ -70,6 +77,7 @@ from dlmskit.errors import (
     DecodeError,
     DlmsError,
     EncodeError,
+    LinkError,
     ProtocolError,
     TagVerificationError,
 )
@@ -357,6 +365,19 @@ class ClientCore:
                 diagnostic=error.diagnostic,
                 provider=error.provider,
             )
+        if (
+            isinstance(error, LinkError)
+            and "refused the connection (DM)" in str(error)
+            and "Hint:" not in str(error)
+        ):
+            client = s.public_client_address if self._public else s.client_address
+            return LinkError(
+                f"{error}{where}. Hint: an HDLC meter answers DM to a client or server address it does not "
+                f"serve: check the client address ({client}; usual ones are 16 public, 1 management, 32 reader) "
+                f"and the server address (logical {s.server_logical}, usually 1; physical {s.server_physical}, "
+                "often 17 or derived from the serial number; a single server address from Gurux tools such as "
+                "145 is logical 1 and physical 17 combined)"
+            )
         if isinstance(error, TagVerificationError):
             return TagVerificationError(
                 f"{error}{where}. Hint: the meter's answer does not verify with these keys: check the block "
@@ -640,6 +661,17 @@ class ClientCore:
         if not isinstance(value, _dt.datetime):
             raise ProtocolError(f"the meter's clock holds no valid time: {value}")
         return value
+
+    def clock_reading(self, logical_name: ObisLike = CLOCK) -> Steps[ClockReading]:
+        """The meter's time with its deviation from UTC, daylight saving and status bits."""
+        value = yield from self.read(logical_name, 2, class_id=8)
+        stamp = CosemDateTime.from_bytes(value) if isinstance(value, bytes) and len(value) == 12 else value
+        if not isinstance(stamp, CosemDateTime) or not stamp.is_calendar_time:
+            raise ProtocolError(f"the meter's clock holds no valid time: {value!r}")
+        try:
+            return ClockReading.from_cosem(stamp)
+        except ValueError:
+            raise ProtocolError(f"the meter's clock holds no valid time: {stamp}") from None
 
     def set_clock(
         self, when: _dt.datetime, logical_name: ObisLike = CLOCK, *, assume: _dt.tzinfo | None = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from dlmskit.codec import axdr
+from dlmskit.codec.cosem_datetime import NOT_SPECIFIED, ClockStatus, CosemDateTime
 from dlmskit.codec.obis import Obis, describe
 from dlmskit.cosem import Unit, get_class, scaled, unit_symbol
 from dlmskit.cosem.classes import class_name
@@ -20,7 +21,14 @@ from dlmskit.cosem.classes.disconnect import ControlMode, ControlState
 from dlmskit.cosem.classes.image_transfer import ImageTransferStatus
 from dlmskit.cosem.values import CaptureObject, TokenStatus, TokenStatusCode
 
-__all__ = ["ImageTransferReport", "ProfileColumn", "ProfileTable", "RelayState", "TokenResult"]
+__all__ = [
+    "ClockReading",
+    "ImageTransferReport",
+    "ProfileColumn",
+    "ProfileTable",
+    "RelayState",
+    "TokenResult",
+]
 
 
 def _words(member: object) -> str:
@@ -49,6 +57,48 @@ class RelayState:
     def __str__(self) -> str:
         relay = "closed (supply on)" if self.output_state else "open (supply off)"
         return f"relay {relay}, control state {_words(self.control_state)}, control mode {int(self.control_mode)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReading:
+    """The meter's clock as it states it: ``time`` (aware when the meter states its deviation), the offset
+    from UTC, whether daylight saving time is active and the status bits (IEC 62056-6-2 clock_status).
+
+    ``str()``: ``2026-07-01 12:00:00+02:00 (UTC+02:00, daylight saving time)``.
+    """
+
+    time: _dt.datetime
+    utc_offset: _dt.timedelta | None
+    daylight_saving: bool | None
+    status: int | None
+
+    @classmethod
+    def from_cosem(cls, stamp: CosemDateTime) -> ClockReading:
+        """From the clock's time attribute."""
+        status = None if stamp.clock_status == NOT_SPECIFIED else stamp.clock_status
+        dst = None if status is None else bool(status & ClockStatus.DAYLIGHT_SAVING_ACTIVE)
+        time = stamp.to_datetime()
+        return cls(time, time.utcoffset(), dst, status)
+
+    @property
+    def doubtful(self) -> bool:
+        """Whether the meter marks its time invalid or doubtful (status bits 0 and 1)."""
+        return self.status is not None and bool(
+            self.status & (ClockStatus.INVALID_VALUE | ClockStatus.DOUBTFUL_VALUE)
+        )
+
+    def __str__(self) -> str:
+        if self.utc_offset is None:
+            zone = "no deviation stated: the meter's local time"
+        else:
+            minutes = int(self.utc_offset.total_seconds() // 60)
+            sign = "+" if minutes >= 0 else "-"
+            zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        if self.daylight_saving is not None:
+            zone += ", daylight saving time" if self.daylight_saving else ", standard time"
+        if self.doubtful:
+            zone += ", marked invalid or doubtful by the meter"
+        return f"{self.time.isoformat(sep=' ')} ({zone})"
 
 
 _TOKEN_WORDS: Final[dict[int, str]] = {

@@ -252,13 +252,23 @@ def clock(set_to: str | None, shift: int | None, settings: MeterSettings, trace:
             client.set_clock(when)
         if shift is not None:
             client.shift_clock(shift)
-        now = client.clock()
+        reading = client.clock_reading()
+    now = reading.time
     pc = _dt.datetime.now(_dt.timezone.utc)
     drift = (now - pc).total_seconds() if now.tzinfo is not None else None
     if as_json:
-        _emit_json({"clock": now.isoformat(), "drift_seconds": drift})
+        offset = reading.utc_offset.total_seconds() / 60 if reading.utc_offset is not None else None
+        _emit_json(
+            {
+                "clock": now.isoformat(),
+                "drift_seconds": drift,
+                "utc_offset_minutes": offset,
+                "daylight_saving": reading.daylight_saving,
+                "status": reading.status,
+            }
+        )
         return
-    stdout.print(f"meter clock: [bold]{now.isoformat(sep=' ')}[/]")
+    stdout.print(f"meter clock: [bold]{reading}[/]")
     if drift is not None:
         stdout.print(f"difference to this PC: {drift:+.1f} s")
 
