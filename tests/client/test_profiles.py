@@ -8,7 +8,7 @@ import pytest
 
 from dlmskit.client import MeterSettings, load_meter_profile, profile_names, resolve_settings
 from dlmskit.client.profiles import default_profiles_path
-from dlmskit.errors import ConfigurationError, KeyFormatError
+from dlmskit.errors import ArgumentError, ConfigurationError, KeyFormatError
 from dlmskit.security.keys import SecretBytes
 
 PROFILES = """
@@ -76,9 +76,9 @@ def test_overrides_win_over_the_profile(profiles: Path) -> None:
     assert resolve_settings(base) is base
     assert resolve_settings(base, overrides={"host": "h"}).host == "h"
     assert resolve_settings(None, overrides={"port": 7}).port == 7
-    with pytest.raises(ConfigurationError, match=r"unknown setting.*colour"):
+    with pytest.raises(ArgumentError, match=r"unknown setting.*colour"):
         resolve_settings(None, overrides={"colour": "red"})
-    with pytest.raises(ConfigurationError, match="MeterSettings or a profile name"):
+    with pytest.raises(ArgumentError, match="MeterSettings or a profile name"):
         resolve_settings(42)  # type: ignore[arg-type]
 
 

@@ -21,6 +21,7 @@ out of the file and out of the shell history; a variable that is not set is a
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import sys
 import warnings
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from dlmskit.client.settings import MeterSettings
-from dlmskit.errors import ConfigurationError
+from dlmskit.errors import ArgumentError, ConfigurationError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -170,7 +171,7 @@ def resolve_settings(
     if isinstance(meter, str):
         return load_meter_profile(meter, profiles, **overrides)
     if meter is not None and not isinstance(meter, MeterSettings):
-        raise ConfigurationError(
+        raise ArgumentError(
             f"a meter is given as MeterSettings or a profile name, not {type(meter).__name__}"
         )
     _check_names(overrides)
@@ -182,6 +183,8 @@ def resolve_settings(
 def _check_names(overrides: Mapping[str, Any]) -> None:
     unknown = sorted(set(overrides) - set(_FIELDS))
     if unknown:
-        raise ConfigurationError(
-            f"unknown setting(s) {', '.join(unknown)}; the settings are: {', '.join(_FIELDS)}"
+        guesses = [match for name in unknown for match in difflib.get_close_matches(name, _FIELDS, n=1)]
+        meant = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+        raise ArgumentError(
+            f"unknown setting(s) {', '.join(unknown)}{meant}; the settings are: {', '.join(_FIELDS)}"
         )
