@@ -19,6 +19,7 @@ from dlmskit.client import (
     ArgumentError,
     AssociationRejected,
     ConfigurationError,
+    DecodeError,
     ExceptionResponseReceived,
     LinkError,
     MeterSettings,
@@ -146,6 +147,9 @@ def test_call_arguments_are_argument_errors_not_configuration_errors(simulator: 
             ArgumentError, match=r"shift_time moves the clock by -900\.\.900 seconds, not 2000"
         ):
             meter.shift_clock(2000)
+        assert meter.read("0.0.42.0.0.255", expect=bytes) == b"MMM0000012345678"
+        with pytest.raises(DecodeError, match=r"expected int, found OctetString"):
+            meter.read("0.0.42.0.0.255", expect=int)
         with pytest.raises(ArgumentError, match=r"has no attribute 'timezone'; it has: .*time_zone"):
             meter.read(CLOCK, "timezone")
         with pytest.raises(

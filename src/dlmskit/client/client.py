@@ -24,7 +24,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from dlmskit.apdu.common import SelectiveAccessDescriptor
 from dlmskit.client.connection import ApduHook, AsyncConnection, Connection, ProgressHook
@@ -44,6 +44,7 @@ from dlmskit.client.core import (
     ProfileProgress,
     Request,
     Steps,
+    expected,
 )
 from dlmskit.client.profiles import resolve_settings
 from dlmskit.client.results import ClockReading, ImageTransferReport, ProfileTable, RelayState, TokenResult
@@ -220,6 +221,7 @@ class DlmsClient(_ClientBase):
 
     # -- reading, writing, calling ------------------------------------------------------------------------
 
+    @overload
     def read(
         self,
         logical_name: ObisLike,
@@ -228,17 +230,42 @@ class DlmsClient(_ClientBase):
         class_id: int | None = None,
         access: SelectiveAccessDescriptor | None = None,
         progress: ProgressHook | None = None,
-    ) -> axdr.Data:
+    ) -> axdr.Data: ...
+
+    @overload
+    def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = 2,
+        *,
+        expect: type[_T],
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> _T: ...
+
+    def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = 2,
+        *,
+        expect: type[Any] | None = None,
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> Any:
         """Read one attribute (by index or name; the value, attribute 2, by default).
 
         The class id comes from ``class_id``, else from the usual class of the logical name, else from the
         association's object list (read once). ``access`` selects part of the value; ``progress`` is called
         for every block of a long answer. Raises :class:`~dlmskit.client.errors.MeterRefused` (or one of
-        its subclasses) when the meter refuses.
+        its subclasses) when the meter refuses. ``expect=int`` (``bytes``, ``str``, ``list``...) types the
+        result for mypy and checks it: another type from the meter is a :class:`~dlmskit.errors.DecodeError`.
         """
-        return self._run(
+        value = self._run(
             self._core.read(logical_name, attribute, class_id=class_id, access=access, progress=progress)
         )
+        return expected(value, expect, logical_name, attribute)
 
     def read_many(self, items: Sequence[AttributeReference]) -> list[axdr.Data]:
         """Read several attributes, ``[(logical name, attribute), ...]`` (a third element gives the class
@@ -563,6 +590,7 @@ class AsyncDlmsClient(_ClientBase):
 
     # -- reading, writing, calling ------------------------------------------------------------------------
 
+    @overload
     async def read(
         self,
         logical_name: ObisLike,
@@ -571,11 +599,35 @@ class AsyncDlmsClient(_ClientBase):
         class_id: int | None = None,
         access: SelectiveAccessDescriptor | None = None,
         progress: ProgressHook | None = None,
-    ) -> axdr.Data:
+    ) -> axdr.Data: ...
+
+    @overload
+    async def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = 2,
+        *,
+        expect: type[_T],
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> _T: ...
+
+    async def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = 2,
+        *,
+        expect: type[Any] | None = None,
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> Any:
         """See :meth:`DlmsClient.read`."""
-        return await self._run(
+        value = await self._run(
             self._core.read(logical_name, attribute, class_id=class_id, access=access, progress=progress)
         )
+        return expected(value, expect, logical_name, attribute)
 
     async def read_many(self, items: Sequence[AttributeReference]) -> list[axdr.Data]:
         """See :meth:`DlmsClient.read_many`."""

@@ -1036,6 +1036,17 @@ class ClientCore:
         )
 
 
+def expected(value: Any, kind: type[Any] | None, logical_name: ObisLike, attribute: int | str) -> Any:
+    """``value`` when it is a ``kind`` (or no kind is asked for), else a DecodeError naming both types."""
+    if kind is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
+        return value
+    raise DecodeError(
+        f"reading {logical_name} attribute {attribute!r}: expected {kind.__name__}",
+        expected=kind.__name__,
+        found=f"{type(value).__name__} {value!r}"[:80],
+    )
+
+
 def aware(when: _dt.datetime, what: str, assume: _dt.tzinfo | None = None) -> _dt.datetime:
     """``when`` with a timezone: as it is when aware, in ``assume`` when naive; a naive time without
     ``assume`` is an :class:`~dlmskit.errors.ArgumentError` (a meter's clock keeps its own zone: dlmskit
