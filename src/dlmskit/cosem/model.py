@@ -649,7 +649,9 @@ def _octets_of(value: Any, spec: OctetStringSpec) -> bytes:
         if isinstance(value, _dt.time):
             return CosemTime.from_time(value).to_bytes()
     elif isinstance(value, str):  # a token given as text: ASCII digits or BCD? Let the caller say.
-        raise _NoFit("pass token_to_octets(token) or token_to_octets(token, format='bcd') (from dlmskit.client)")
+        raise _NoFit(
+            "pass token_to_octets(token) or token_to_octets(token, format='bcd') (from dlmskit.client)"
+        )
     raise _NoFit
 
 
