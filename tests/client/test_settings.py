@@ -126,3 +126,11 @@ def test_counter_store_follows_xdg_state_home(monkeypatch: pytest.MonkeyPatch, t
         default_counter_store_path()
         == Path.home() / ".local" / "state" / "dlmskit" / "invocation-counters.json"
     )
+
+
+def test_the_keyword_arguments_of_connect_are_the_settings() -> None:
+    # connect(**settings: Unpack[MeterOptions]): a setting added to MeterSettings must be added to
+    # MeterOptions too, or it cannot be passed to connect() without a mypy error.
+    from dlmskit.client import MeterOptions
+
+    assert set(MeterOptions.__annotations__) == {f.name for f in dataclasses.fields(MeterSettings)}
