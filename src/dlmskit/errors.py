@@ -8,6 +8,7 @@ offset in the input, what was expected there and what was found.
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "AssociationError",
     "ConfigurationError",
     "DecodeError",
@@ -16,6 +17,7 @@ __all__ = [
     "InvocationCounterError",
     "KeyFormatError",
     "LinkError",
+    "MeterTimeout",
     "ProtocolError",
     "SecurityError",
     "TagVerificationError",
@@ -66,6 +68,12 @@ class ConfigurationError(DlmsError, ValueError):
     """Settings that cannot work together, or a model/profile file that is wrong."""
 
 
+class ArgumentError(DlmsError, ValueError):
+    """A function or method was called with an argument it cannot take: a setting of the wrong type, an
+    attribute the class does not have, a clock shift out of range, a naive ``datetime``... The message
+    names the argument, what it takes and what it got."""
+
+
 class SecurityError(DlmsError):
     """Ciphering, authentication or key handling failed."""
 
@@ -90,5 +98,9 @@ class AssociationError(ProtocolError):
     """The application association was rejected or could not be completed."""
 
 
-class TimeoutError_(DlmsError, TimeoutError):
-    """No answer from the peer in time."""
+class MeterTimeout(DlmsError, TimeoutError):
+    """No answer from the peer in time (also a built-in :class:`TimeoutError`)."""
+
+
+TimeoutError_ = MeterTimeout
+"""The old name of :class:`MeterTimeout`, kept for one release."""

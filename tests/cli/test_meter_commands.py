@@ -132,6 +132,11 @@ def test_clock_read_set_and_shift(simulator: int) -> None:
     code, out, _ = run(simulator, "clock", *GMAC, "--shift", "60", "--json")
     assert code == 0 and json.loads(out)["clock"].startswith("2026-01-01T12:01")
     run(simulator, "clock", *GMAC, "--set", "now")
+    code, out, _ = run(simulator, "clock", *GMAC, "--json")  # the meter's deviation and DST are shown
+    shown = json.loads(out)
+    assert code == 0 and shown["utc_offset_minutes"] == 420 and shown["daylight_saving"] is False
+    code, out, _ = run(simulator, "clock", *GMAC)
+    assert code == 0 and "(UTC+07:00, standard time)" in out
 
 
 def test_write_and_call_typed_from_the_model(simulator: int) -> None:

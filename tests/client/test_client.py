@@ -31,7 +31,7 @@ from dlmskit.client import (
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
 from dlmskit.cosem import ControlMode, ControlState, MethodAccessMode, Unit
-from dlmskit.errors import ConfigurationError, EncodeError, KeyFormatError, ProtocolError
+from dlmskit.errors import ArgumentError, EncodeError, KeyFormatError, ProtocolError
 from dlmskit.security.ciphering import CipheredApdu, is_ciphered_tag
 from dlmskit.session.errors import AssociationRejected
 from dlmskit.session.server import ServerAssociationSettings
@@ -80,14 +80,14 @@ def test_identity_clock_and_registers(simulator: Any, link: str) -> None:
 def test_seed_disconnect_over_gmac_works_and_over_lls_is_refused_in_words(simulator: Any, link: str) -> None:
     running = simulator(link)
     with connect(port=running.port, link=link, **MANAGEMENT) as meter:
-        state = meter.disconnect()
+        state = meter.remote_disconnect()
         assert (state.output_state, state.control_state, state.control_mode) == (
             False,
             ControlState.DISCONNECTED,
             ControlMode.MODE_2,
         )
         assert running.meter.relay.control_state == ControlState.DISCONNECTED
-        assert meter.reconnect().connected
+        assert meter.remote_reconnect().connected
         assert meter.relay_state().control_state == ControlState.CONNECTED
     with connect(port=running.port, link=link, **READER) as meter:
         assert meter.relay_state().connected  # the reader may read the relay...
@@ -110,7 +110,7 @@ def test_seed_tamper_token(simulator: Any) -> None:
     with connect(port=running.port, on_apdu=lambda direction, apdu: sent.append(apdu), **MANAGEMENT) as meter:
         assert not meter.relay_state().connected
         with pytest.raises(MeterRefused, match=r"temporary-failure \(2\).*tamper token is entered"):
-            meter.reconnect()
+            meter.remote_reconnect()
         before = len(sent)
         with pytest.raises(
             EncodeError, match=r"expects octet-string .* got a visible-string of 20 characters"
@@ -148,7 +148,7 @@ def test_type_unmatched_from_the_meter_names_the_expected_type(serve: Any) -> No
     served = serve(tiny)
     with connect(port=served.port) as meter:
         with pytest.raises(TypeUnmatched, match="Hint: the meter expects integer for remote_disconnect"):
-            meter.disconnect()
+            meter.remote_disconnect()
         with pytest.raises(TypeUnmatched, match=r"\(20 ASCII digits\); some meters take 10 packed BCD bytes"):
             meter.token_enter(TAMPER_TOKEN)
         with pytest.raises(TypeUnmatched, match="some meters take 20 ASCII digits: format='ascii'"):
@@ -196,9 +196,9 @@ def test_profile_by_entry_range_and_chunks(simulator: Any) -> None:
 
         events = meter.profile("0.0.99.98.0.255")
         assert [c.name for c in events.columns] == ["Clock", "0.0.96.11.0.255 value"]
-        with pytest.raises(ConfigurationError, match=r"by time .* or by entry"):
+        with pytest.raises(ArgumentError, match=r"by time .* or by entry"):
             meter.profile(LOAD_PROFILE, start=start, from_entry=1)
-        with pytest.raises(ConfigurationError, match="no column 'power'"):
+        with pytest.raises(ArgumentError, match="no column 'power'"):
             meter.profile(LOAD_PROFILE, columns=["power"])
 
 
@@ -264,9 +264,9 @@ def test_writes_and_calls_take_plain_python(simulator: Any) -> None:
         with pytest.raises(MeterRefused, match=r"other-reason \(250\)") as refused:
             meter.write(DISCONNECT, "control_mode", 7)
         assert refused.value.result == DataAccessResult.OTHER_REASON
-        with pytest.raises(ConfigurationError, match=r"shift_time moves the clock by -900\.\.900 seconds"):
+        with pytest.raises(ArgumentError, match=r"shift_time moves the clock by -900\.\.900 seconds"):
             meter.shift_clock(3600)
-        with pytest.raises(ConfigurationError, match="has no attribute 'colour'"):
+        with pytest.raises(ArgumentError, match="has no attribute 'colour'"):
             meter.read(DISCONNECT, "colour")
 
 
@@ -275,11 +275,11 @@ def test_unknown_objects_are_explained(simulator: Any) -> None:
     with connect(port=running.port, **MANAGEMENT) as meter:
         with pytest.raises(ObjectUndefined, match="the class id 3 was assumed from the OBIS code"):
             meter.read("1.0.3.8.0.255")
-        with pytest.raises(ConfigurationError, match="not in this association's object list"):
+        with pytest.raises(ArgumentError, match="not in this association's object list"):
             meter.read("0.0.200.0.0.255")
         with pytest.raises(ObjectUndefined, match=r"object-undefined \(4\)"):
             meter.read("0.0.200.0.0.255", class_id=1)
-        with pytest.raises(ConfigurationError, match="not a register"):
+        with pytest.raises(ArgumentError, match="not a register"):
             meter.register("0.0.42.0.0.255")
 
 
@@ -325,7 +325,7 @@ def test_change_keys(simulator: Any) -> None:
     new_ek, new_ak = "A0A1A2A3A4A5A6A7A8A9AAABACADAEAF", "B0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF"
     with connect(port=running.port, **MANAGEMENT) as meter:
         changed = meter.change_keys(KEK, block_cipher_key=new_ek, authentication_key=new_ak)
-        with pytest.raises(ConfigurationError, match="at least one new key"):
+        with pytest.raises(ArgumentError, match="at least one new key"):
             meter.change_keys(KEK)
     assert changed.block_cipher_key is not None and "A0A1" not in repr(changed)
     with connect(changed) as meter:

@@ -37,12 +37,12 @@ PLUS7 = _dt.timezone(_dt.timedelta(hours=7))
 async def test_seed_disconnect_over_gmac_works_and_over_lls_is_refused(simulator: Any, link: str) -> None:
     running = simulator(link)
     async with connect_async(port=running.port, link=link, **MANAGEMENT) as meter:
-        assert (await meter.disconnect()).control_state == ControlState.DISCONNECTED
+        assert (await meter.remote_disconnect()).control_state == ControlState.DISCONNECTED
         assert not running.meter.relay.output_state
-        assert (await meter.reconnect()).connected
+        assert (await meter.remote_reconnect()).connected
     async with connect_async(port=running.port, link=link, **READER) as meter:
         with pytest.raises(AccessDenied) as refused:
-            await meter.disconnect()
+            await meter.remote_disconnect()
     assert refused.value.result == ActionResult.READ_WRITE_DENIED
     assert str(refused.value).endswith(
         "Hint: this association (client 32, LLS) has no method access; HLS-GMAC management associations usually do"

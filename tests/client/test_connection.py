@@ -24,7 +24,7 @@ from dlmskit.apdu.results import ActionResult, DataAccessResult
 from dlmskit.client.connection import AsyncConnection, Connection
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
-from dlmskit.errors import LinkError, TimeoutError_
+from dlmskit.errors import LinkError, MeterTimeout
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_link import LARGEST_PARAMETERS, HdlcClientLink
 from dlmskit.link.wrapper_link import WrapperLink
@@ -192,7 +192,7 @@ def test_silent_peer_times_out_with_words() -> None:
     sap, session = _session("none")
     try:
         started = time.monotonic()
-        with pytest.raises((LinkError, TimeoutError_)):
+        with pytest.raises((LinkError, MeterTimeout)):
             Connection(
                 TcpTransport("127.0.0.1", port),
                 HdlcClientLink(sap, HdlcAddress(1, 17), max_retries=1),
@@ -201,7 +201,7 @@ def test_silent_peer_times_out_with_words() -> None:
             ).open()
         assert time.monotonic() - started < 5
         sap, session = _session("none")
-        with pytest.raises(TimeoutError_, match="no answer from the meter"):
+        with pytest.raises(MeterTimeout, match="no answer from the meter"):
             Connection(TcpTransport("127.0.0.1", port), WrapperLink(sap, 1), session, timeout=0.2).open()
     finally:
         listener.close()

@@ -16,7 +16,7 @@ import pytest
 from dlmskit.apdu.action import ActionResponseWithOptionalData
 from dlmskit.apdu.common import CosemAttributeDescriptor, CosemMethodDescriptor, GetDataResult
 from dlmskit.apdu.results import ActionResult, DataAccessResult
-from dlmskit.client import DlmsClient, MeterRefused, connect, connect_async
+from dlmskit.client import DlmsClient, MeterRefused, MeterSettings, connect, connect_async
 from dlmskit.codec import axdr
 from dlmskit.cosem import ImageTransferStatus
 from dlmskit.errors import ProtocolError
@@ -145,7 +145,7 @@ def test_disabled_transfer_and_failed_verification_are_said(serve: Any) -> None:
         client.image_transfer(IMAGE, "x")
     meter = ImageMeter(deaf=True)  # every block lost, every time: the client gives up after its rounds
     served = serve(meter)
-    client = DlmsClient(connect(port=served.port).settings)
+    client = DlmsClient(MeterSettings(port=served.port))
     with client:
         with pytest.raises(ProtocolError, match="still misses block 0 after 3 rounds"):
             client.image_transfer(IMAGE, "x")

@@ -9,7 +9,7 @@ import pytest
 
 from dlmskit.client import MeterSettings, default_counter_store_path
 from dlmskit.codec.obis import Obis
-from dlmskit.errors import ConfigurationError, KeyFormatError
+from dlmskit.errors import ArgumentError, ConfigurationError, KeyFormatError
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import SecretBytes
 from dlmskit.session.protection import SecurityPolicy
@@ -62,8 +62,6 @@ def test_passwords_are_kept_as_secret_bytes() -> None:
         ({"authentication": "md5"}, "needs the secret"),
         ({"authentication": "gmac", "block_cipher_key": EK}, "needs block_cipher_key and authentication_key"),
         ({"security_policy": "auth"}, "needs block_cipher_key"),
-        ({"authentication": "kerberos"}, "unknown authentication 'kerberos'"),
-        ({"security_policy": "strong"}, "unknown security policy"),
         ({"link": "udp"}, "link is 'hdlc' or 'wrapper'"),
         ({"device": "/dev/ttyUSB0", "link": "wrapper"}, "a serial line uses HDLC"),
         ({"mode_e": True}, "needs a serial device"),
@@ -78,6 +76,26 @@ def test_passwords_are_kept_as_secret_bytes() -> None:
 )
 def test_settings_that_cannot_work_are_refused_in_words(options: dict[str, object], words: str) -> None:
     with pytest.raises(ConfigurationError, match=words):
+        MeterSettings(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"authentication": "kerberos"}, "unknown authentication 'kerberos'; use one of: none, low"),
+        ({"security_policy": "strong"}, "unknown security policy"),
+        (
+            {"port": "4777"},
+            "port must be a whole number \\(int\\), not str '4777'; write port=4777 without quotes",
+        ),
+        ({"timeout": "5"}, "timeout must be a number of seconds"),
+        ({"mode_e": 1}, "mode_e must be True or False, not int"),
+    ],
+)
+def test_settings_of_the_wrong_type_or_name_are_argument_errors(
+    options: dict[str, object], words: str
+) -> None:
+    with pytest.raises(ArgumentError, match=words):
         MeterSettings(**options)  # type: ignore[arg-type]
 
 
@@ -108,3 +126,11 @@ def test_counter_store_follows_xdg_state_home(monkeypatch: pytest.MonkeyPatch, t
         default_counter_store_path()
         == Path.home() / ".local" / "state" / "dlmskit" / "invocation-counters.json"
     )
+
+
+def test_the_keyword_arguments_of_connect_are_the_settings() -> None:
+    # connect(**settings: Unpack[MeterOptions]): a setting added to MeterSettings must be added to
+    # MeterOptions too, or it cannot be passed to connect() without a mypy error.
+    from dlmskit.client import MeterOptions
+
+    assert set(MeterOptions.__annotations__) == {f.name for f in dataclasses.fields(MeterSettings)}

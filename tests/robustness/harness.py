@@ -6,7 +6,7 @@ meter (an :class:`~dlmskit.link.hdlc_link.HdlcServerLink` or a wrapper server li
 :class:`~dlmskit.session.server.ServerSession` per client, as the simulator runs them) reached through
 the two :class:`~dlmskit.link.faults.FaultyLine` directions of a :class:`~dlmskit.link.faults.FaultPlan`.
 Time is counted in steps, not seconds: a ``recv`` that sees nothing for ``timeout_steps`` steps raises
-:class:`~dlmskit.errors.TimeoutError_`, so the real :class:`~dlmskit.client.connection.Connection` runs
+:class:`~dlmskit.errors.MeterTimeout`, so the real :class:`~dlmskit.client.connection.Connection` runs
 its response timer and link recovery exactly as over a serial line, without sleeping. A run that
 needs more than ``max_steps`` steps in all is a hang and fails the test.
 """
@@ -29,7 +29,7 @@ from dlmskit.apdu.common import (
 from dlmskit.client.connection import Connection
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
-from dlmskit.errors import DlmsError, TimeoutError_
+from dlmskit.errors import DlmsError, MeterTimeout
 from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkOpened
 from dlmskit.link.faults import FaultPlan, FaultStats, FrameSplitter
 from dlmskit.link.hdlc_address import HdlcAddress
@@ -185,7 +185,7 @@ class SimulatedLine:
             arrived = self.to_client.receive(self.now)
             if arrived:
                 return b"".join(arrived)
-        raise TimeoutError_(f"nothing from the simulated meter in {self.timeout_steps} steps")
+        raise MeterTimeout(f"nothing from the simulated meter in {self.timeout_steps} steps")
 
     def _tick(self) -> None:
         self.now += 1

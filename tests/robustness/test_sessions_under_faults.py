@@ -23,7 +23,7 @@ from tests.tinymeter import TinyMeter, demo_meter
 from dlmskit.apdu.results import ActionResult, DataAccessResult
 from dlmskit.client.connection import Connection
 from dlmskit.codec import axdr
-from dlmskit.errors import DlmsError, LinkError, TimeoutError_
+from dlmskit.errors import DlmsError, LinkError, MeterTimeout
 from dlmskit.link.faults import FaultPlan, FaultStats, FaultyProxy
 from dlmskit.link.hdlc_link import DEFAULT_PARAMETERS, LARGEST_PARAMETERS, HdlcClientLink
 from dlmskit.link.hdlc_parameters import HdlcParameters
@@ -131,7 +131,7 @@ def test_hdlc_sessions_survive_faults(case: Case, fault: str) -> None:
     if fault in RECOVERABLE:
         assert outcomes == {"ok": 2}, outcomes
     else:
-        assert set(outcomes) <= {"ok", "LinkError", "TimeoutError_"}, outcomes
+        assert set(outcomes) <= {"ok", "LinkError", "MeterTimeout"}, outcomes
 
 
 def test_clean_line_applies_no_fault() -> None:
@@ -146,7 +146,7 @@ def test_wrapper_sessions_over_a_slow_line(case: Case) -> None:
     slow = FaultPlan(seed=3, delay=0.3, max_delay=3)
     assert run_in_memory(slow, case, link="wrapper", timeout_steps=8)[0] == "ok"
     lossy = FaultPlan(seed=3, drop=0.05)
-    assert run_in_memory(lossy, case, link="wrapper")[0] in ("ok", "TimeoutError_")
+    assert run_in_memory(lossy, case, link="wrapper")[0] in ("ok", "MeterTimeout")
 
 
 def test_wrapper_with_authenticated_encryption_detects_every_damaged_apdu() -> None:
@@ -160,7 +160,7 @@ def test_wrapper_with_authenticated_encryption_detects_every_damaged_apdu() -> N
         "ok",
         "TagVerificationError",
         "ExceptionResponseReceived",
-        "TimeoutError_",
+        "MeterTimeout",
         "DecodeError",
         "ProtocolError",
         "InvocationCounterError",
@@ -181,7 +181,7 @@ def test_hdlc_sessions_survive_faults_many_seeds(case: Case, fault: str) -> None
     if fault in RECOVERABLE:
         assert outcomes == {"ok": 30}, outcomes
     else:
-        assert set(outcomes) <= {"ok", "LinkError", "TimeoutError_"}, outcomes
+        assert set(outcomes) <= {"ok", "LinkError", "MeterTimeout"}, outcomes
 
 
 @pytest.mark.slow
@@ -276,8 +276,8 @@ def test_tcp_session_through_a_slow_repeating_proxy(meter_behind_proxy: Any) -> 
         with _tcp_connection(port, "hls-gmac", "hdlc", LARGEST_PARAMETERS) as connection:
             full_session(connection, meter, rows=500)
     except TransferInterrupted as interrupted:
-        assert isinstance(interrupted.cause, (LinkError, TimeoutError_))
-    except (LinkError, TimeoutError_):
+        assert isinstance(interrupted.cause, (LinkError, MeterTimeout))
+    except (LinkError, MeterTimeout):
         pass
     stats = FaultStats()
     stats.add(proxy.client_to_server)
@@ -291,13 +291,13 @@ def test_tcp_session_through_a_slow_repeating_proxy(meter_behind_proxy: Any) -> 
 def test_tcp_wrapper_loss_is_a_clear_timeout(meter_behind_proxy: Any) -> None:
     port, meter, _proxy, _server = meter_behind_proxy
     with (
-        pytest.raises((TimeoutError_, TransferInterrupted)) as failure,
+        pytest.raises((MeterTimeout, TransferInterrupted)) as failure,
         _tcp_connection(port, "none", "wrapper") as connection,
     ):
         for _ in range(20):
             full_session(connection, meter, rows=200)
     error = failure.value.cause if isinstance(failure.value, TransferInterrupted) else failure.value
-    assert isinstance(error, TimeoutError_) and "no answer from the meter" in str(error)
+    assert isinstance(error, MeterTimeout) and "no answer from the meter" in str(error)
 
 
 def test_proxy_refuses_addresses_off_the_loopback() -> None:

@@ -54,7 +54,7 @@ def test_sync_client_over_udp(udp_meter: tuple[SimulatedMeter, MeterServer, int]
         **KEYS,
     ) as management:
         assert len(management.profile("1.0.99.1.0.255", from_entry=1, to_entry=200)) == 200  # in blocks
-        management.disconnect()
+        management.remote_disconnect()
         assert meter.relay.output_state is False
     assert server.stats.connection_errors == 0
 

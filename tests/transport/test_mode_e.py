@@ -7,7 +7,7 @@ import threading
 import pytest
 import serial
 
-from dlmskit.errors import LinkError, TimeoutError_
+from dlmskit.errors import LinkError, MeterTimeout
 from dlmskit.transport import (
     AsyncSerialTransport,
     SerialTransport,
@@ -130,7 +130,7 @@ def test_silent_meter_times_out(pty_pair) -> None:
     meter = Meter(pty_pair.b, b"", answer=False)
     try:
         with SerialTransport(pty_pair.a) as transport:
-            with pytest.raises(TimeoutError_, match=r"no identification message within 0\.3 s"):
+            with pytest.raises(MeterTimeout, match=r"no identification message within 0\.3 s"):
                 iec62056_21_mode_e_sign_on(transport, timeout=0.3)
             assert transport.description == f"serial {pty_pair.a} 300 7E1"
     finally:
@@ -160,7 +160,7 @@ async def test_async_silent_meter(pty_pair) -> None:
     meter = Meter(pty_pair.b, b"", answer=False)
     try:
         async with AsyncSerialTransport(pty_pair.a) as transport:
-            with pytest.raises(TimeoutError_, match="no identification message"):
+            with pytest.raises(MeterTimeout, match="no identification message"):
                 await async_iec62056_21_mode_e_sign_on(transport, timeout=0.3)
     finally:
         meter.finish()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from dlmskit.errors import ConfigurationError, LinkError, TimeoutError_
+from dlmskit.errors import ConfigurationError, LinkError, MeterTimeout
 from dlmskit.transport import (
     AsyncSerialTransport,
     AsyncTransport,
@@ -58,7 +58,7 @@ def test_pty_round_trip_both_ways(pty_pair) -> None:
         assert recv_exactly(meter, len(FRAME)) == FRAME
         meter.send(FRAME[::-1])
         assert recv_exactly(client, len(FRAME)) == FRAME[::-1]
-        with pytest.raises(TimeoutError_, match=r"no data within 0\.05 s"):
+        with pytest.raises(MeterTimeout, match=r"no data within 0\.05 s"):
             client.recv(timeout=0.05)
     assert not client.is_open
     assert trace[0] == ("tx", FRAME)
@@ -111,7 +111,7 @@ def test_loop_url() -> None:
         assert transport.description == "serial loop:// 2400 8N1"
         transport.send(FRAME)
         assert recv_exactly(transport, len(FRAME)) == FRAME
-        with pytest.raises(TimeoutError_):
+        with pytest.raises(MeterTimeout):
             transport.recv(timeout=0.02)
 
 
@@ -138,7 +138,7 @@ async def test_async_pty_uses_the_event_loop(pty_pair) -> None:
         assert await async_recv_exactly(meter, len(FRAME)) == FRAME
         await meter.send(FRAME[::-1])
         assert await async_recv_exactly(client, len(FRAME)) == FRAME[::-1]
-        with pytest.raises(TimeoutError_):
+        with pytest.raises(MeterTimeout):
             await client.recv(timeout=0.05)
         await client.configure(baudrate=300, bytesize=7, parity="E")
         assert client.description == f"serial {pty_pair.a} 300 7E1"
@@ -169,7 +169,7 @@ async def test_async_thread_fallback_on_loop_url() -> None:
         assert not transport.uses_event_loop
         await transport.send(FRAME)
         assert await async_recv_exactly(transport, len(FRAME)) == FRAME
-        with pytest.raises(TimeoutError_):
+        with pytest.raises(MeterTimeout):
             await transport.recv(timeout=0.02)
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from dlmskit.errors import LinkError, TimeoutError_
+from dlmskit.errors import LinkError, MeterTimeout
 from dlmskit.transport import AsyncTcpTransport, AsyncTransport, TcpTransport, Transport, TransportClosed
 from dlmskit.transport._inet import connect_error
 
@@ -43,7 +43,7 @@ def test_round_trip_through_an_echo_server(echo_server: int) -> None:
 
 def test_recv_times_out_when_the_peer_is_silent(silent_server: int) -> None:
     with TcpTransport("127.0.0.1", silent_server) as transport:
-        with pytest.raises(TimeoutError_, match=r"no data within 0\.05 s"):
+        with pytest.raises(MeterTimeout, match=r"no data within 0\.05 s"):
             transport.recv(timeout=0.05)
         assert transport.is_open  # a timeout is no reason to drop the connection
 
@@ -115,7 +115,7 @@ async def test_async_round_trip(async_echo_server: int) -> None:
         while len(received) < len(REQUEST):
             received += await transport.recv(timeout=5.0)
         assert received == REQUEST
-        with pytest.raises(TimeoutError_):
+        with pytest.raises(MeterTimeout):
             await transport.recv(timeout=0.05)
     assert not transport.is_open
     assert trace[0] == ("tx", REQUEST)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dlmskit.errors import LinkError, TimeoutError_
+from dlmskit.errors import LinkError, MeterTimeout
 from dlmskit.transport import AsyncTransport, AsyncUdpTransport, Transport, UdpTransport
 
 # Two wrapper PDUs (version 1, source wPort 1, destination wPort 1): an AARQ-sized body and a short one.
@@ -41,7 +41,7 @@ def test_one_datagram_per_send_and_recv(meter_socket: socket.socket) -> None:
         meter_socket.sendto(FIRST, client)
         assert transport.recv(timeout=5.0) == SECOND
         assert transport.recv(timeout=5.0) == FIRST
-        with pytest.raises(TimeoutError_, match=r"no data within 0\.05 s"):
+        with pytest.raises(MeterTimeout, match=r"no data within 0\.05 s"):
             transport.recv(timeout=0.05)
     assert not transport.is_open
     assert trace == [("tx", FIRST), ("tx", SECOND), ("rx", SECOND), ("rx", FIRST)]
@@ -66,7 +66,7 @@ async def test_async_datagrams(meter_socket: socket.socket) -> None:
         meter_socket.sendto(FIRST, client)
         assert await transport.recv(timeout=5.0) == SECOND
         assert await transport.recv(timeout=5.0) == FIRST
-        with pytest.raises(TimeoutError_):
+        with pytest.raises(MeterTimeout):
             await transport.recv(timeout=0.05)
     assert not transport.is_open
 

@@ -10,41 +10,96 @@
         print(meter.register("1.0.1.8.0.255"))    # 1234.56 Wh
         print(meter.relay_state())
 
-The pieces: :class:`MeterSettings` (how to reach a meter), named profiles in a TOML file
-(:func:`load_profile`), :class:`DlmsClient` / :class:`AsyncDlmsClient` (the same methods, blocking or as
-coroutines), the refusals (:class:`MeterRefused`, :class:`AccessDenied`, :class:`ObjectUndefined`,
-:class:`TypeUnmatched`) and what the helpers return (:class:`RelayState`, :class:`TokenResult`,
-:class:`ProfileTable`...). The lower level :class:`~dlmskit.client.connection.Connection` drives one
+The pieces: :class:`MeterSettings` (how to reach a meter), named meter profiles in a TOML file
+(:func:`load_meter_profile`), :class:`DlmsClient` / :class:`AsyncDlmsClient` (the same methods, blocking or
+as coroutines), the refusals (:class:`MeterRefused`, :class:`AccessDenied`, :class:`ObjectUndefined`,
+:class:`TypeUnmatched`, :class:`AssociationRejected`, :class:`ExceptionResponseReceived`), the other
+errors a caller meets (:class:`ArgumentError`, :class:`MeterTimeout`...) and what the helpers return
+(:class:`RelayState`, :class:`TokenResult`, :class:`ProfileTable`, :class:`Quantity`...). The lower level :class:`~dlmskit.client.connection.Connection` drives one
 transport, link and session.
 """
 
 from __future__ import annotations
 
-from dlmskit.client.client import AsyncDlmsClient, DlmsClient, connect, connect_async
+from dlmskit.client.client import AsyncConnecting, AsyncDlmsClient, DlmsClient, connect, connect_async
 from dlmskit.client.errors import AccessDenied, MeterRefused, ObjectUndefined, Target, TypeUnmatched
-from dlmskit.client.profiles import default_profiles_path, load_profile, profile_names, resolve_settings
-from dlmskit.client.results import ImageTransferReport, ProfileColumn, ProfileTable, RelayState, TokenResult
-from dlmskit.client.settings import MeterSettings, default_counter_store_path
+from dlmskit.client.profiles import (
+    default_profiles_path,
+    load_meter_profile,
+    load_profile,
+    profile_names,
+    resolve_settings,
+)
+from dlmskit.client.results import (
+    ClockReading,
+    ImageTransferReport,
+    ProfileColumn,
+    ProfileTable,
+    RelayState,
+    TokenResult,
+)
+from dlmskit.client.settings import (
+    Authentication,
+    MeterOptions,
+    MeterSettings,
+    SecurityPolicyName,
+    default_counter_store_path,
+)
+from dlmskit.cosem import Quantity, Unit, token_to_octets
+from dlmskit.errors import (
+    ArgumentError,
+    ConfigurationError,
+    DecodeError,
+    DlmsError,
+    EncodeError,
+    KeyFormatError,
+    LinkError,
+    MeterTimeout,
+    ProtocolError,
+    TagVerificationError,
+)
+from dlmskit.session.errors import AssociationRejected, ExceptionResponseReceived
 
 __all__ = [
     "AccessDenied",
+    "ArgumentError",
+    "AssociationRejected",
+    "AsyncConnecting",
     "AsyncDlmsClient",
+    "Authentication",
+    "ClockReading",
+    "ConfigurationError",
+    "DecodeError",
     "DlmsClient",
+    "DlmsError",
+    "EncodeError",
+    "ExceptionResponseReceived",
     "ImageTransferReport",
+    "KeyFormatError",
+    "LinkError",
+    "MeterOptions",
     "MeterRefused",
     "MeterSettings",
+    "MeterTimeout",
     "ObjectUndefined",
     "ProfileColumn",
     "ProfileTable",
+    "ProtocolError",
+    "Quantity",
     "RelayState",
+    "SecurityPolicyName",
+    "TagVerificationError",
     "Target",
     "TokenResult",
     "TypeUnmatched",
+    "Unit",
     "connect",
     "connect_async",
     "default_counter_store_path",
     "default_profiles_path",
+    "load_meter_profile",
     "load_profile",
     "profile_names",
     "resolve_settings",
+    "token_to_octets",
 ]

@@ -1,12 +1,12 @@
 """The high-level client: :class:`DlmsClient` (blocking) and :class:`AsyncDlmsClient` (asyncio).
 
 Both have the same methods and run the same logic (:class:`~dlmskit.client.core.ClientCore`); they differ
-only in how they wait for the meter. A client is a context manager that associates on entry, and
-releases the association and disconnects on exit::
+only in how they wait for the meter. :func:`connect` connects and associates (``open()``) and returns the
+client, a context manager that releases the association and hangs up (``close()``) on exit::
 
     with connect(client_address=1, authentication="gmac", block_cipher_key=EK, authentication_key=AK) as meter:
         print(meter.relay_state())
-        meter.disconnect()
+        meter.remote_disconnect()                      # opens the supply relay
 
     async with connect_async("site-a") as meter:       # a profile from ~/.config/dlmskit/meters.toml
         print(await meter.register("1.0.1.8.0.255"))  # 1234.56 Wh
@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+import warnings
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from dlmskit.apdu.common import SelectiveAccessDescriptor
 from dlmskit.client.connection import ApduHook, AsyncConnection, Connection, ProgressHook
@@ -43,10 +44,11 @@ from dlmskit.client.core import (
     ProfileProgress,
     Request,
     Steps,
+    expected,
 )
 from dlmskit.client.profiles import resolve_settings
-from dlmskit.client.results import ImageTransferReport, ProfileTable, RelayState, TokenResult
-from dlmskit.client.settings import MeterSettings
+from dlmskit.client.results import ClockReading, ImageTransferReport, ProfileTable, RelayState, TokenResult
+from dlmskit.client.settings import MeterOptions, MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.cosem import ObjectListEntry, Quantity
 from dlmskit.errors import DlmsError, ProtocolError
@@ -67,14 +69,22 @@ from dlmskit.transport import (
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from os import PathLike
 
-    from typing_extensions import Self
+    from typing_extensions import Unpack
 
-__all__ = ["AsyncDlmsClient", "DlmsClient", "connect", "connect_async"]
+__all__ = ["AsyncConnecting", "AsyncDlmsClient", "DlmsClient", "connect", "connect_async"]
 
 _T = TypeVar("_T")
 KeyInput = SecretBytes | str | bytes
+
+
+def _deprecated(old: str, new: str, why: str) -> None:
+    warnings.warn(f"{old}() is deprecated, use {new}(): {why}", DeprecationWarning, stacklevel=3)
+
+
+_DISCONNECT_WHY = "it opens the supply relay (Disconnect control); close() hangs up the connection"
+_RECONNECT_WHY = "it closes the supply relay (Disconnect control); open() connects to the meter"
 
 
 class _ClientBase:
@@ -84,27 +94,6 @@ class _ClientBase:
         self, settings: MeterSettings, *, on_apdu: ApduHook | None = None, on_frame: TraceHook | None = None
     ) -> None:
         self._core = ClientCore(settings, on_apdu=on_apdu, on_frame=on_frame)
-
-    @classmethod
-    def connect(
-        cls,
-        meter: MeterSettings | str | None = None,
-        /,
-        *,
-        profiles: str | Path | None = None,
-        on_apdu: ApduHook | None = None,
-        on_frame: TraceHook | None = None,
-        **overrides: Any,
-    ) -> Self:
-        """A client for ``meter``: settings, the name of a profile (read from ``profiles``, by default
-        ``$XDG_CONFIG_HOME/dlmskit/meters.toml``) or nothing (the defaults); keyword arguments override
-        single settings. Use it as a context manager, which associates on entry.
-
-        ``on_apdu(direction, apdu)`` sees every APDU as it goes over the wire (ciphered where ciphered; an
-        LLS password is blotted out) and ``on_frame(direction, frame, decoded)`` every HDLC frame or
-        wrapper PDU, for traces.
-        """
-        return cls(resolve_settings(meter, profiles, overrides), on_apdu=on_apdu, on_frame=on_frame)
 
     @property
     def settings(self) -> MeterSettings:
@@ -132,8 +121,31 @@ class DlmsClient(_ClientBase):
 
     # -- connection -------------------------------------------------------------------------------------
 
+    @classmethod
+    def connect(
+        cls,
+        meter: MeterSettings | str | None = None,
+        /,
+        *,
+        profiles: str | PathLike[str] | None = None,
+        on_apdu: ApduHook | None = None,
+        on_frame: TraceHook | None = None,
+        **settings: Unpack[MeterOptions],
+    ) -> DlmsClient:
+        """The same as :func:`connect`."""
+        client = cls(resolve_settings(meter, profiles, settings), on_apdu=on_apdu, on_frame=on_frame)
+        return client.open()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the client is connected and associated."""
+        return self._connection is not None
+
     def open(self) -> DlmsClient:
-        """Connect and associate (first reading the meter's frame counter when the settings ask for it)."""
+        """Connect and associate (first reading the meter's frame counter when the settings ask for it);
+        nothing happens when the client is open already."""
+        if self._connection is not None:
+            return self
         core = self._core
         if core.settings.read_frame_counter_first and core.settings.ciphered:
             self._associate(public=True)
@@ -176,14 +188,14 @@ class DlmsClient(_ClientBase):
         return serial
 
     def close(self) -> None:
-        """Release the association and disconnect (quietly when the meter is gone already)."""
+        """Release the association and hang up (quietly when the meter is gone already)."""
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
         self._core.released()
 
     def __enter__(self) -> DlmsClient:
-        return self.open()
+        return self.open()  # connect() opened it already: then this does nothing
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -209,6 +221,7 @@ class DlmsClient(_ClientBase):
 
     # -- reading, writing, calling ------------------------------------------------------------------------
 
+    @overload
     def read(
         self,
         logical_name: ObisLike,
@@ -217,17 +230,42 @@ class DlmsClient(_ClientBase):
         class_id: int | None = None,
         access: SelectiveAccessDescriptor | None = None,
         progress: ProgressHook | None = None,
-    ) -> axdr.Data:
+    ) -> axdr.Data: ...
+
+    @overload
+    def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = 2,
+        *,
+        expect: type[_T],
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> _T: ...
+
+    def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = 2,
+        *,
+        expect: type[Any] | None = None,
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> Any:
         """Read one attribute (by index or name; the value, attribute 2, by default).
 
         The class id comes from ``class_id``, else from the usual class of the logical name, else from the
         association's object list (read once). ``access`` selects part of the value; ``progress`` is called
         for every block of a long answer. Raises :class:`~dlmskit.client.errors.MeterRefused` (or one of
-        its subclasses) when the meter refuses.
+        its subclasses) when the meter refuses. ``expect=int`` (``bytes``, ``str``, ``list``...) types the
+        result for mypy and checks it: another type from the meter is a :class:`~dlmskit.errors.DecodeError`.
         """
-        return self._run(
+        value = self._run(
             self._core.read(logical_name, attribute, class_id=class_id, access=access, progress=progress)
         )
+        return expected(value, expect, logical_name, attribute)
 
     def read_many(self, items: Sequence[AttributeReference]) -> list[axdr.Data]:
         """Read several attributes, ``[(logical name, attribute), ...]`` (a third element gives the class
@@ -254,20 +292,31 @@ class DlmsClient(_ClientBase):
         """The supply relay: output_state, control_state and control_mode, with names."""
         return self._run(self._core.relay_state(logical_name))
 
-    def disconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
-        """Open the supply relay (Disconnect control remote_disconnect with integer(0)); the relay state after."""
+    def remote_disconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
+        """Open the supply relay: the customer loses supply (Disconnect control remote_disconnect with
+        integer(0)); the relay state after. To hang up the connection, use :meth:`close`."""
         return self._run(self._core.switch("remote_disconnect", logical_name))
 
-    def reconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
+    def remote_reconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
         """Close the supply relay, or make it ready for the customer's button, as the control mode says
         (remote_reconnect with integer(0)); the relay state after."""
         return self._run(self._core.switch("remote_reconnect", logical_name))
 
-    remote_disconnect = disconnect
-    remote_reconnect = reconnect
+    def disconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
+        """Deprecated: :meth:`remote_disconnect` (this opens the supply relay; :meth:`close` hangs up)."""
+        _deprecated("disconnect", "remote_disconnect", _DISCONNECT_WHY)
+        return self.remote_disconnect(logical_name)
+
+    def reconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
+        """Deprecated: :meth:`remote_reconnect` (this closes the supply relay)."""
+        _deprecated("reconnect", "remote_reconnect", _RECONNECT_WHY)
+        return self.remote_reconnect(logical_name)
 
     def token_enter(
-        self, token: str | bytes, format: str = "ascii", logical_name: ObisLike = TOKEN_GATEWAY
+        self,
+        token: str | bytes,
+        format: Literal["ascii", "bcd"] = "ascii",
+        logical_name: ObisLike = TOKEN_GATEWAY,
     ) -> TokenResult:
         """Enter an STS token (20 digits, spaces allowed) into the Token gateway, as 20 ASCII digits
         (``format="ascii"``, what most meters take) or 10 packed BCD bytes (``"bcd"``); then read
@@ -282,9 +331,18 @@ class DlmsClient(_ClientBase):
         """The meter's time (timezone-aware when the meter states its deviation from UTC)."""
         return self._run(self._core.clock(logical_name))
 
-    def set_clock(self, when: _dt.datetime, logical_name: ObisLike = CLOCK) -> None:
-        """Set the meter's time (the deviation from UTC is taken from ``when``'s timezone, if it has one)."""
-        self._run(self._core.set_clock(when, logical_name))
+    def clock_reading(self, logical_name: ObisLike = CLOCK) -> ClockReading:
+        """The meter's time with its deviation from UTC, daylight saving time and status bits:
+        ``2026-07-01 12:00:00+02:00 (UTC+02:00, daylight saving time)``."""
+        return self._run(self._core.clock_reading(logical_name))
+
+    def set_clock(
+        self, when: _dt.datetime, logical_name: ObisLike = CLOCK, *, assume: _dt.tzinfo | None = None
+    ) -> None:
+        """Set the meter's time; the deviation from UTC is taken from ``when``'s timezone. A naive
+        ``when`` is refused (:class:`~dlmskit.errors.ArgumentError`) unless ``assume`` names its zone:
+        ``set_clock(datetime.now(timezone.utc))`` or ``set_clock(naive, assume=ZoneInfo("Europe/Berlin"))``."""
+        self._run(self._core.set_clock(when, logical_name, assume=assume))
 
     def shift_clock(self, seconds: int, logical_name: ObisLike = CLOCK) -> None:
         """Move the meter's time by -900..900 seconds (Clock shift_time)."""
@@ -303,17 +361,30 @@ class DlmsClient(_ClientBase):
         from_entry: int | None = None,
         to_entry: int | None = None,
         columns: Sequence[int | str] | None = None,
+        last: int | None = None,
+        since: _dt.datetime | None = None,
+        assume: _dt.tzinfo | None = None,
     ) -> ProfileTable:
         """Read a profile (load profile, event log, billing profile) into a table.
 
-        Select the entries by time (``start``/``end``, selective access by range on the clock column) or
-        by number (``from_entry``/``to_entry``, 1 is the oldest); nothing reads the whole buffer.
+        Select the entries by time (``start``/``end``, or ``since`` alone: selective access by range on
+        the clock column), by number (``from_entry``/``to_entry``, 1 is the oldest), or the ``last`` N
+        entries; nothing reads the whole buffer. Times must be timezone-aware (the meter's zone need not
+        be this computer's), or ``assume`` names the zone of naive ones.
         ``columns`` picks columns by index (0-based), name or logical name. Clock columns come back as
         ``datetime`` values.
         """
         return self._run(
             self._core.profile(
-                logical_name, start=start, end=end, from_entry=from_entry, to_entry=to_entry, columns=columns
+                logical_name,
+                start=start,
+                end=end,
+                from_entry=from_entry,
+                to_entry=to_entry,
+                columns=columns,
+                last=last,
+                since=since,
+                assume=assume,
             )
         )
 
@@ -328,6 +399,9 @@ class DlmsClient(_ClientBase):
         columns: Sequence[int | str] | None = None,
         chunk_size: int = 1000,
         progress: ProfileProgress | None = None,
+        last: int | None = None,
+        since: _dt.datetime | None = None,
+        assume: _dt.tzinfo | None = None,
     ) -> Iterator[ProfileTable]:
         """Read a big profile in chunks of ``chunk_size`` entries (or capture periods, by time), handing
         each chunk out as soon as it arrived; ``progress(rows so far, rows expected or None)``."""
@@ -340,6 +414,9 @@ class DlmsClient(_ClientBase):
             columns=columns,
             chunk_size=chunk_size,
             progress=progress,
+            last=last,
+            since=since,
+            assume=assume,
         )
         yield from self._chunks(steps)
 
@@ -412,8 +489,31 @@ class AsyncDlmsClient(_ClientBase):
 
     # -- connection -------------------------------------------------------------------------------------
 
+    @classmethod
+    def connect(
+        cls,
+        meter: MeterSettings | str | None = None,
+        /,
+        *,
+        profiles: str | PathLike[str] | None = None,
+        on_apdu: ApduHook | None = None,
+        on_frame: TraceHook | None = None,
+        **settings: Unpack[MeterOptions],
+    ) -> AsyncConnecting:
+        """The same as :func:`connect_async`."""
+        return AsyncConnecting(
+            cls(resolve_settings(meter, profiles, settings), on_apdu=on_apdu, on_frame=on_frame)
+        )
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the client is connected and associated."""
+        return self._connection is not None
+
     async def open(self) -> AsyncDlmsClient:
         """Connect and associate (see :meth:`DlmsClient.open`)."""
+        if self._connection is not None:
+            return self
         core = self._core
         if core.settings.read_frame_counter_first and core.settings.ciphered:
             await self._associate(public=True)
@@ -457,7 +557,7 @@ class AsyncDlmsClient(_ClientBase):
         return serial
 
     async def close(self) -> None:
-        """Release the association and disconnect."""
+        """Release the association and hang up."""
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
@@ -490,6 +590,7 @@ class AsyncDlmsClient(_ClientBase):
 
     # -- reading, writing, calling ------------------------------------------------------------------------
 
+    @overload
     async def read(
         self,
         logical_name: ObisLike,
@@ -498,11 +599,35 @@ class AsyncDlmsClient(_ClientBase):
         class_id: int | None = None,
         access: SelectiveAccessDescriptor | None = None,
         progress: ProgressHook | None = None,
-    ) -> axdr.Data:
+    ) -> axdr.Data: ...
+
+    @overload
+    async def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = 2,
+        *,
+        expect: type[_T],
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> _T: ...
+
+    async def read(
+        self,
+        logical_name: ObisLike,
+        attribute: int | str = 2,
+        *,
+        expect: type[Any] | None = None,
+        class_id: int | None = None,
+        access: SelectiveAccessDescriptor | None = None,
+        progress: ProgressHook | None = None,
+    ) -> Any:
         """See :meth:`DlmsClient.read`."""
-        return await self._run(
+        value = await self._run(
             self._core.read(logical_name, attribute, class_id=class_id, access=access, progress=progress)
         )
+        return expected(value, expect, logical_name, attribute)
 
     async def read_many(self, items: Sequence[AttributeReference]) -> list[axdr.Data]:
         """See :meth:`DlmsClient.read_many`."""
@@ -526,19 +651,29 @@ class AsyncDlmsClient(_ClientBase):
         """See :meth:`DlmsClient.relay_state`."""
         return await self._run(self._core.relay_state(logical_name))
 
-    async def disconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
-        """See :meth:`DlmsClient.disconnect`."""
+    async def remote_disconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
+        """See :meth:`DlmsClient.remote_disconnect`."""
         return await self._run(self._core.switch("remote_disconnect", logical_name))
 
-    async def reconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
-        """See :meth:`DlmsClient.reconnect`."""
+    async def remote_reconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
+        """See :meth:`DlmsClient.remote_reconnect`."""
         return await self._run(self._core.switch("remote_reconnect", logical_name))
 
-    remote_disconnect = disconnect
-    remote_reconnect = reconnect
+    async def disconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
+        """Deprecated: :meth:`remote_disconnect` (this opens the supply relay; :meth:`close` hangs up)."""
+        _deprecated("disconnect", "remote_disconnect", _DISCONNECT_WHY)
+        return await self.remote_disconnect(logical_name)
+
+    async def reconnect(self, logical_name: ObisLike = DISCONNECT_CONTROL) -> RelayState:
+        """Deprecated: :meth:`remote_reconnect` (this closes the supply relay)."""
+        _deprecated("reconnect", "remote_reconnect", _RECONNECT_WHY)
+        return await self.remote_reconnect(logical_name)
 
     async def token_enter(
-        self, token: str | bytes, format: str = "ascii", logical_name: ObisLike = TOKEN_GATEWAY
+        self,
+        token: str | bytes,
+        format: Literal["ascii", "bcd"] = "ascii",
+        logical_name: ObisLike = TOKEN_GATEWAY,
     ) -> TokenResult:
         """See :meth:`DlmsClient.token_enter`."""
         return await self._run(self._core.token_enter(token, format, logical_name))
@@ -551,9 +686,15 @@ class AsyncDlmsClient(_ClientBase):
         """See :meth:`DlmsClient.clock`."""
         return await self._run(self._core.clock(logical_name))
 
-    async def set_clock(self, when: _dt.datetime, logical_name: ObisLike = CLOCK) -> None:
+    async def clock_reading(self, logical_name: ObisLike = CLOCK) -> ClockReading:
+        """See :meth:`DlmsClient.clock_reading`."""
+        return await self._run(self._core.clock_reading(logical_name))
+
+    async def set_clock(
+        self, when: _dt.datetime, logical_name: ObisLike = CLOCK, *, assume: _dt.tzinfo | None = None
+    ) -> None:
         """See :meth:`DlmsClient.set_clock`."""
-        await self._run(self._core.set_clock(when, logical_name))
+        await self._run(self._core.set_clock(when, logical_name, assume=assume))
 
     async def shift_clock(self, seconds: int, logical_name: ObisLike = CLOCK) -> None:
         """See :meth:`DlmsClient.shift_clock`."""
@@ -572,11 +713,22 @@ class AsyncDlmsClient(_ClientBase):
         from_entry: int | None = None,
         to_entry: int | None = None,
         columns: Sequence[int | str] | None = None,
+        last: int | None = None,
+        since: _dt.datetime | None = None,
+        assume: _dt.tzinfo | None = None,
     ) -> ProfileTable:
         """See :meth:`DlmsClient.profile`."""
         return await self._run(
             self._core.profile(
-                logical_name, start=start, end=end, from_entry=from_entry, to_entry=to_entry, columns=columns
+                logical_name,
+                start=start,
+                end=end,
+                from_entry=from_entry,
+                to_entry=to_entry,
+                columns=columns,
+                last=last,
+                since=since,
+                assume=assume,
             )
         )
 
@@ -591,6 +743,9 @@ class AsyncDlmsClient(_ClientBase):
         columns: Sequence[int | str] | None = None,
         chunk_size: int = 1000,
         progress: ProfileProgress | None = None,
+        last: int | None = None,
+        since: _dt.datetime | None = None,
+        assume: _dt.tzinfo | None = None,
     ) -> AsyncIterator[ProfileTable]:
         """See :meth:`DlmsClient.iter_profile` (``async for chunk in meter.iter_profile(...)``)."""
         steps = self._core.profile_chunks(
@@ -602,6 +757,9 @@ class AsyncDlmsClient(_ClientBase):
             columns=columns,
             chunk_size=chunk_size,
             progress=progress,
+            last=last,
+            since=since,
+            assume=assume,
         )
         answer: SessionEvent | None = None
         while True:
@@ -657,7 +815,55 @@ class AsyncDlmsClient(_ClientBase):
         )
 
 
-connect = DlmsClient.connect
-"""A :class:`DlmsClient` for a meter: ``with connect("site-a") as meter:`` (see :meth:`DlmsClient.connect`)."""
-connect_async = AsyncDlmsClient.connect
-"""An :class:`AsyncDlmsClient` for a meter: ``async with connect_async("site-a") as meter:``."""
+class AsyncConnecting:
+    """What :func:`connect_async` returns: ``await`` it for the opened :class:`AsyncDlmsClient`, or use it
+    as ``async with connect_async(...) as meter:``, which opens on entry and closes on exit."""
+
+    def __init__(self, client: AsyncDlmsClient) -> None:
+        self.client = client
+
+    def __await__(self) -> Generator[Any, None, AsyncDlmsClient]:
+        return self.client.open().__await__()
+
+    async def __aenter__(self) -> AsyncDlmsClient:
+        return await self.client.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.client.close()
+
+
+def connect(
+    meter: MeterSettings | str | None = None,
+    /,
+    *,
+    profiles: str | PathLike[str] | None = None,
+    on_apdu: ApduHook | None = None,
+    on_frame: TraceHook | None = None,
+    **settings: Unpack[MeterOptions],
+) -> DlmsClient:
+    """Connect to a meter and associate: the opened :class:`DlmsClient`, which is also a context manager
+    that releases and hangs up on exit (``with connect(...) as meter:``; else call ``meter.close()``).
+
+    ``meter`` is a :class:`MeterSettings`, the name of a profile (read from ``profiles``, by default
+    ``$XDG_CONFIG_HOME/dlmskit/meters.toml``) or nothing (the defaults, which reach ``dlmskit simulate``);
+    keyword arguments set single settings (the fields of :class:`MeterSettings`, type-checked).
+    ``on_apdu(direction, apdu)`` sees every APDU as it goes over the wire (ciphered where ciphered; an LLS
+    password is blotted out) and ``on_frame(direction, frame, decoded)`` every HDLC frame or wrapper PDU.
+    """
+    return DlmsClient.connect(meter, profiles=profiles, on_apdu=on_apdu, on_frame=on_frame, **settings)
+
+
+def connect_async(
+    meter: MeterSettings | str | None = None,
+    /,
+    *,
+    profiles: str | PathLike[str] | None = None,
+    on_apdu: ApduHook | None = None,
+    on_frame: TraceHook | None = None,
+    **settings: Unpack[MeterOptions],
+) -> AsyncConnecting:
+    """:func:`connect` for asyncio: ``meter = await connect_async(...)`` (then ``await meter.close()``) or
+    ``async with connect_async(...) as meter:``."""
+    return AsyncDlmsClient.connect(meter, profiles=profiles, on_apdu=on_apdu, on_frame=on_frame, **settings)

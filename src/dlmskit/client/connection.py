@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
-from dlmskit.errors import DlmsError, LinkError, ProtocolError, TimeoutError_
+from dlmskit.errors import DlmsError, LinkError, MeterTimeout, ProtocolError
 from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened, LinkState
 from dlmskit.session.client import ClientSession, SessionState
 from dlmskit.session.events import Associated, Negotiated, Notification, SendApdu, SessionEvent
@@ -79,9 +79,9 @@ class _Driver:
         """Wait for the next bytes (or the timer) and return the link's events."""
         try:
             data = yield _Recv(self.timeout)
-        except TimeoutError_:
+        except MeterTimeout:
             if not self.link.needs_timer:
-                raise TimeoutError_(
+                raise MeterTimeout(
                     f"no answer from the meter within {self.timeout:g} s"
                     + (f" ({self.context})" if self.context else "")
                     + ": check the address, the client/server addresses and the cable or network"
@@ -187,7 +187,7 @@ def _run_sync(transport: Transport, steps: _Steps[_T]) -> _T:
         else:
             try:
                 value = transport.recv(op.timeout)
-            except TimeoutError_ as exc:
+            except MeterTimeout as exc:
                 error = exc
 
 
@@ -205,7 +205,7 @@ async def _run_async(transport: AsyncTransport, steps: _Steps[_T]) -> _T:
         else:
             try:
                 value = await transport.recv(op.timeout)
-            except TimeoutError_ as exc:
+            except MeterTimeout as exc:
                 error = exc
 
 

@@ -37,7 +37,14 @@ from dlmskit.apdu.results import ActionResult, DataAccessResult
 from dlmskit.client.connection import ApduHook, ProgressHook
 from dlmskit.client.errors import MeterRefused, Service, Target, TypeUnmatched, describe_object, refusal
 from dlmskit.client.known_objects import usual_class_id
-from dlmskit.client.results import ImageTransferReport, ProfileColumn, ProfileTable, RelayState, TokenResult
+from dlmskit.client.results import (
+    ClockReading,
+    ImageTransferReport,
+    ProfileColumn,
+    ProfileTable,
+    RelayState,
+    TokenResult,
+)
 from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime, datetimes_of
@@ -54,6 +61,7 @@ from dlmskit.cosem import (
     Quantity,
     ScalerUnit,
     TokenStatus,
+    Unit,
     decode_capture_objects,
     decode_object_list,
     encode_attribute_value,
@@ -65,10 +73,11 @@ from dlmskit.cosem import (
 )
 from dlmskit.cosem.classes import class_name
 from dlmskit.errors import (
-    ConfigurationError,
+    ArgumentError,
     DecodeError,
     DlmsError,
     EncodeError,
+    LinkError,
     ProtocolError,
     TagVerificationError,
 )
@@ -183,7 +192,7 @@ class _Resolved:
             definition = generic_class(self.model.class_id).attribute(key)
         if definition is None:
             names = ", ".join(a.name for a in self.model.attributes)
-            raise ConfigurationError(f"{self.model} has no attribute {key!r}; it has: {names}")
+            raise ArgumentError(f"{self.model} has no attribute {key!r}; it has: {names}")
         return Target(self.logical_name, self.model.class_id, definition.index, definition.name), definition
 
     def method(self, key: int | str) -> tuple[Target, MethodDef]:
@@ -192,7 +201,7 @@ class _Resolved:
             definition = generic_class(self.model.class_id).method(key)
         if definition is None:
             names = ", ".join(m.name for m in self.model.methods) or "none"
-            raise ConfigurationError(f"{self.model} has no method {key!r}; its methods: {names}")
+            raise ArgumentError(f"{self.model} has no method {key!r}; its methods: {names}")
         target = Target(self.logical_name, self.model.class_id, definition.index, definition.name, True)
         return target, definition
 
@@ -356,6 +365,19 @@ class ClientCore:
                 diagnostic=error.diagnostic,
                 provider=error.provider,
             )
+        if (
+            isinstance(error, LinkError)
+            and "refused the connection (DM)" in str(error)
+            and "Hint:" not in str(error)
+        ):
+            client = s.public_client_address if self._public else s.client_address
+            return LinkError(
+                f"{error}{where}. Hint: an HDLC meter answers DM to a client or server address it does not "
+                f"serve: check the client address ({client}; usual ones are 16 public, 1 management, 32 reader) "
+                f"and the server address (logical {s.server_logical}, usually 1; physical {s.server_physical}, "
+                "often 17 or derived from the serial number; a single server address from Gurux tools such as "
+                "145 is logical 1 and physical 17 combined)"
+            )
         if isinstance(error, TagVerificationError):
             return TagVerificationError(
                 f"{error}{where}. Hint: the meter's answer does not verify with these keys: check the block "
@@ -416,7 +438,7 @@ class ClientCore:
             return _Resolved(name, _model(usual, None), True)
         entry = (yield from self._object_list()).get(name)
         if entry is None:
-            raise ConfigurationError(
+            raise ArgumentError(
                 f"{name} is not in this association's object list and has no usual class: "
                 "pass class_id=... if the meter has it anyway"
             )
@@ -612,7 +634,7 @@ class ClientCore:
         """Enter a token (method 1), then read token_status (attribute 6) and say what happened."""
         if isinstance(token, str) and not isinstance(token, (axdr.VisibleString, axdr.Utf8String)):
             if form not in ("ascii", "bcd"):
-                raise ConfigurationError(f"token format is 'ascii' or 'bcd', not {form!r}")
+                raise ArgumentError(f"token format is 'ascii' or 'bcd', not {form!r}")
             parameter: Any = axdr.OctetString(token_to_octets(token, "bcd" if form == "bcd" else "ascii"))
         else:
             parameter = token
@@ -640,14 +662,27 @@ class ClientCore:
             raise ProtocolError(f"the meter's clock holds no valid time: {value}")
         return value
 
-    def set_clock(self, when: _dt.datetime, logical_name: ObisLike = CLOCK) -> Steps[None]:
-        """Write the clock's time."""
-        yield from self.write(logical_name, 2, when, class_id=8)
+    def clock_reading(self, logical_name: ObisLike = CLOCK) -> Steps[ClockReading]:
+        """The meter's time with its deviation from UTC, daylight saving and status bits."""
+        value = yield from self.read(logical_name, 2, class_id=8)
+        stamp = CosemDateTime.from_bytes(value) if isinstance(value, bytes) and len(value) == 12 else value
+        if not isinstance(stamp, CosemDateTime) or not stamp.is_calendar_time:
+            raise ProtocolError(f"the meter's clock holds no valid time: {value!r}")
+        try:
+            return ClockReading.from_cosem(stamp)
+        except ValueError:
+            raise ProtocolError(f"the meter's clock holds no valid time: {stamp}") from None
+
+    def set_clock(
+        self, when: _dt.datetime, logical_name: ObisLike = CLOCK, *, assume: _dt.tzinfo | None = None
+    ) -> Steps[None]:
+        """Write the clock's time (aware, or naive with ``assume`` naming its zone)."""
+        yield from self.write(logical_name, 2, aware(when, "set_clock", assume), class_id=8)
 
     def shift_clock(self, seconds: int, logical_name: ObisLike = CLOCK) -> Steps[None]:
         """Shift the clock by -900..900 seconds (method 6, shift_time)."""
         if not -900 <= seconds <= 900:
-            raise ConfigurationError(f"shift_time moves the clock by -900..900 seconds, not {seconds}")
+            raise ArgumentError(f"shift_time moves the clock by -900..900 seconds, not {seconds}")
         yield from self.call(logical_name, 6, seconds, class_id=8)
 
     # -- registers ---------------------------------------------------------------------------------------
@@ -657,7 +692,7 @@ class ClientCore:
         resolved = yield from self._resolve(logical_name, class_id)
         scaler_attribute = _SCALER_ATTRIBUTE.get(resolved.model.class_id)
         if scaler_attribute is None:
-            raise ConfigurationError(
+            raise ArgumentError(
                 f"{describe_object(resolved.logical_name, resolved.model.class_id)} is not a register "
                 "(class 3, 4 or 5): read(...) its value instead"
             )
@@ -682,8 +717,41 @@ class ClientCore:
         if logical_name not in self._columns:
             value = yield from self.read(logical_name, 3, class_id=7)
             captured = decode_capture_objects(value)
-            self._columns[logical_name] = tuple(ProfileColumn.from_capture_object(c) for c in captured)
+            scalers = yield from self._scalers(captured)
+            self._columns[logical_name] = tuple(
+                ProfileColumn.from_capture_object(c, *scalers.get(c.logical_name, (None, None)))
+                for c in captured
+            )
         return self._columns[logical_name]
+
+    def _scalers(self, captured: Sequence[CaptureObject]) -> Steps[dict[Obis, tuple[int, Unit | int]]]:
+        """The scaler_unit of every captured register value (class 3, 4, 5 attribute 2): in one GET
+        with-list where the meter allows, else one by one; a scaler the association may not read is left out."""
+        wanted = {
+            c.logical_name: (c.logical_name, _SCALER_ATTRIBUTE[c.class_id], c.class_id)
+            for c in captured
+            if c.class_id in _SCALER_ATTRIBUTE and c.attribute_index == _VALUE_ATTRIBUTE
+        }
+        found: dict[Obis, tuple[int, Unit | int]] = {}
+        if not wanted:
+            return found
+        references: list[AttributeReference] = list(wanted.values())
+        try:
+            values = yield from self.read_many(references)
+        except (MeterRefused, DecodeError):
+            values = []
+            for name, attribute, klass in wanted.values():
+                try:
+                    values.append((yield from self.read(name, attribute, class_id=klass)))
+                except (MeterRefused, DecodeError):
+                    values.append(None)
+        for name, value in zip(wanted, values, strict=True):
+            try:
+                scaler_unit = ScalerUnit.decode(value)
+            except DecodeError:
+                continue
+            found[name] = (scaler_unit.scaler, scaler_unit.unit)
+        return found
 
     def profile_chunks(
         self,
@@ -696,17 +764,50 @@ class ClientCore:
         columns: Sequence[int | str] | None = None,
         chunk_size: int | None = None,
         progress: ProfileProgress | None = None,
+        last: int | None = None,
+        since: _dt.datetime | None = None,
+        assume: _dt.tzinfo | None = None,
     ) -> ChunkSteps:
         """Read a profile by time range, by entries or whole, in one request or in chunks of ``chunk_size``
-        entries (time ranges are cut into windows of ``chunk_size`` capture periods)."""
+        entries (time ranges are cut into windows of ``chunk_size`` capture periods).
+
+        ``last=N``: the N most recent entries; ``since=t``: the entries captured at ``t`` or later
+        (``start=t`` without an end). Times must be timezone-aware, or ``assume`` names their zone."""
         name = obis(logical_name)
+        if since is not None:
+            if start is not None:
+                raise ArgumentError("give since=... or start=..., not both (since is start without an end)")
+            start = since
+        start = aware(start, "start", assume) if start is not None else None
+        end = aware(end, "end", assume) if end is not None else None
         by_time = start is not None or end is not None
-        if by_time and (from_entry is not None or to_entry is not None):
-            raise ConfigurationError(
+        by_entry = from_entry is not None or to_entry is not None
+        if last is not None and (by_time or by_entry):
+            raise ArgumentError(
+                "last=N reads the N most recent entries: give no start/end/since/from_entry/to_entry"
+            )
+        if by_time and by_entry:
+            raise ArgumentError(
                 "read a profile by time (start/end) or by entry (from_entry/to_entry), not both"
             )
+        for what, number in (("from_entry", from_entry), ("to_entry", to_entry)):
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
+                raise ArgumentError(
+                    f"{what} counts entries from 1 (the oldest), not {number!r}; "
+                    "for the most recent entries use last=N"
+                )
+        if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last < 1):
+            raise ArgumentError(
+                f"last=N reads the N most recent entries: N is a whole number >= 1, not {last!r}"
+            )
         if chunk_size is not None and chunk_size < 1:
-            raise ConfigurationError("chunk_size must be at least 1 entry")
+            raise ArgumentError("chunk_size must be at least 1 entry")
+        if last is not None:
+            in_use = _integer((yield from self.read(name, 7, class_id=7)), "entries_in_use")
+            if in_use == 0:
+                yield Chunk(ProfileTable((yield from self._profile_columns(name))))
+                return
+            from_entry, to_entry = max(1, in_use - last + 1), in_use
         all_columns = yield from self._profile_columns(name)
         selected = _select_columns(all_columns, columns)
         picked = tuple(all_columns[i] for i in selected)
@@ -919,7 +1020,7 @@ class ClientCore:
         )
         key_data = [(int(key_id), wrap_key(kek, key)) for key_id, key in wanted if key is not None]
         if not key_data:
-            raise ConfigurationError("change_keys: give at least one new key")
+            raise ArgumentError("change_keys: give at least one new key")
         yield from self.call(logical_name, 2, key_data, class_id=64)
         new_ek, new_ak = wanted[0][1], wanted[2][1]
         return dataclasses.replace(
@@ -933,6 +1034,34 @@ class ClientCore:
                 else self.settings.authentication_key
             ),
         )
+
+
+def expected(value: Any, kind: type[Any] | None, logical_name: ObisLike, attribute: int | str) -> Any:
+    """``value`` when it is a ``kind`` (or no kind is asked for), else a DecodeError naming both types."""
+    if kind is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
+        return value
+    raise DecodeError(
+        f"reading {logical_name} attribute {attribute!r}: expected {kind.__name__}",
+        expected=kind.__name__,
+        found=f"{type(value).__name__} {value!r}"[:80],
+    )
+
+
+def aware(when: _dt.datetime, what: str, assume: _dt.tzinfo | None = None) -> _dt.datetime:
+    """``when`` with a timezone: as it is when aware, in ``assume`` when naive; a naive time without
+    ``assume`` is an :class:`~dlmskit.errors.ArgumentError` (a meter's clock keeps its own zone: dlmskit
+    does not guess which one a naive time means)."""
+    if not isinstance(when, _dt.datetime):
+        raise ArgumentError(f"{what} takes a datetime, not {type(when).__name__} {when!r}")
+    if when.utcoffset() is not None:
+        return when
+    if assume is None:
+        raise ArgumentError(
+            f"{what}: {when.isoformat()} is a naive datetime, and the meter's zone may not be this computer's: "
+            "give an aware time (datetime.now(timezone.utc), datetime.now().astimezone(), "
+            "datetime(..., tzinfo=ZoneInfo('Europe/Berlin'))) or say which zone it is in with assume=..."
+        )
+    return when.replace(tzinfo=assume)
 
 
 def _integer(value: axdr.Data, what: str) -> int:
@@ -968,16 +1097,16 @@ def _select_columns(columns: tuple[ProfileColumn, ...], wanted: Sequence[int | s
     for key in wanted:
         if isinstance(key, int):
             if not 0 <= key < len(columns):
-                raise ConfigurationError(f"the profile has columns 0..{len(columns) - 1}, not {key}")
+                raise ArgumentError(f"the profile has columns 0..{len(columns) - 1}, not {key}")
             chosen.add(key)
             continue
         matches = [i for i, c in enumerate(columns) if key in (c.name, str(c.logical_name))]
         if not matches:
             names = ", ".join(f"{c.name} ({c.logical_name})" for c in columns)
-            raise ConfigurationError(f"the profile has no column {key!r}; its columns: {names}")
+            raise ArgumentError(f"the profile has no column {key!r}; its columns: {names}")
         chosen.add(matches[0])
     if not chosen:
-        raise ConfigurationError("columns=... selects no column")
+        raise ArgumentError("columns=... selects no column")
     return sorted(chosen)
 
 

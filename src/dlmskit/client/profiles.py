@@ -21,21 +21,30 @@ out of the file and out of the shell history; a variable that is not set is a
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from dlmskit.client.settings import MeterSettings
-from dlmskit.errors import ConfigurationError
+from dlmskit.errors import ArgumentError, ConfigurationError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-__all__ = ["ENV_PREFIX", "default_profiles_path", "load_profile", "profile_names", "resolve_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "default_profiles_path",
+    "load_meter_profile",
+    "load_profile",
+    "profile_names",
+    "resolve_settings",
+]
 
 ENV_PREFIX = "env:"
 """A text value starting with this names an environment variable to read the value from."""
@@ -74,7 +83,7 @@ def profile_names(path: str | os.PathLike[str] | None = None) -> list[str]:
     return sorted(_read(path)[1])
 
 
-def load_profile(
+def load_meter_profile(
     name: str,
     path: str | os.PathLike[str] | None = None,
     *,
@@ -105,6 +114,23 @@ def load_profile(
         raise ConfigurationError(f"{where}: {exc}") from None
     except ValueError as exc:  # a key or system title in the wrong form (KeyFormatError, ObisError)
         raise type(exc)(f"{where}: {exc}") from None
+
+
+def load_profile(
+    name: str,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> MeterSettings:
+    """Deprecated: the old name of :func:`load_meter_profile` (it loads settings, not a meter's load profile)."""
+    warnings.warn(
+        "load_profile() is now load_meter_profile(): it loads a meter's settings from the TOML file, "
+        "not the meter's load profile (that is DlmsClient.profile())",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return load_meter_profile(name, path, environ=environ, **overrides)
 
 
 def _value(where: str, key: str, value: Any, environ: Mapping[str, str]) -> Any:
@@ -143,9 +169,9 @@ def resolve_settings(
     """Settings from settings, a profile name or nothing (the defaults), with ``overrides`` applied."""
     overrides = overrides or {}
     if isinstance(meter, str):
-        return load_profile(meter, profiles, **overrides)
+        return load_meter_profile(meter, profiles, **overrides)
     if meter is not None and not isinstance(meter, MeterSettings):
-        raise ConfigurationError(
+        raise ArgumentError(
             f"a meter is given as MeterSettings or a profile name, not {type(meter).__name__}"
         )
     _check_names(overrides)
@@ -157,6 +183,8 @@ def resolve_settings(
 def _check_names(overrides: Mapping[str, Any]) -> None:
     unknown = sorted(set(overrides) - set(_FIELDS))
     if unknown:
-        raise ConfigurationError(
-            f"unknown setting(s) {', '.join(unknown)}; the settings are: {', '.join(_FIELDS)}"
+        guesses = [match for name in unknown for match in difflib.get_close_matches(name, _FIELDS, n=1)]
+        meant = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+        raise ArgumentError(
+            f"unknown setting(s) {', '.join(unknown)}{meant}; the settings are: {', '.join(_FIELDS)}"
         )

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
+import decimal
+import io
+import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import IO, Any, Final
 
+from dlmskit.codec import axdr
+from dlmskit.codec.cosem_datetime import NOT_SPECIFIED, ClockStatus, CosemDateTime
 from dlmskit.codec.obis import Obis, describe
-from dlmskit.cosem import get_class
+from dlmskit.cosem import Unit, get_class, scaled, unit_symbol
 from dlmskit.cosem.classes import class_name
 from dlmskit.cosem.classes.disconnect import ControlMode, ControlState
 from dlmskit.cosem.classes.image_transfer import ImageTransferStatus
 from dlmskit.cosem.values import CaptureObject, TokenStatus, TokenStatusCode
 
-__all__ = ["ImageTransferReport", "ProfileColumn", "ProfileTable", "RelayState", "TokenResult"]
+__all__ = [
+    "ClockReading",
+    "ImageTransferReport",
+    "ProfileColumn",
+    "ProfileTable",
+    "RelayState",
+    "TokenResult",
+]
 
 
 def _words(member: object) -> str:
@@ -43,6 +57,48 @@ class RelayState:
     def __str__(self) -> str:
         relay = "closed (supply on)" if self.output_state else "open (supply off)"
         return f"relay {relay}, control state {_words(self.control_state)}, control mode {int(self.control_mode)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReading:
+    """The meter's clock as it states it: ``time`` (aware when the meter states its deviation), the offset
+    from UTC, whether daylight saving time is active and the status bits (IEC 62056-6-2 clock_status).
+
+    ``str()``: ``2026-07-01 12:00:00+02:00 (UTC+02:00, daylight saving time)``.
+    """
+
+    time: _dt.datetime
+    utc_offset: _dt.timedelta | None
+    daylight_saving: bool | None
+    status: int | None
+
+    @classmethod
+    def from_cosem(cls, stamp: CosemDateTime) -> ClockReading:
+        """From the clock's time attribute."""
+        status = None if stamp.clock_status == NOT_SPECIFIED else stamp.clock_status
+        dst = None if status is None else bool(status & ClockStatus.DAYLIGHT_SAVING_ACTIVE)
+        time = stamp.to_datetime()
+        return cls(time, time.utcoffset(), dst, status)
+
+    @property
+    def doubtful(self) -> bool:
+        """Whether the meter marks its time invalid or doubtful (status bits 0 and 1)."""
+        return self.status is not None and bool(
+            self.status & (ClockStatus.INVALID_VALUE | ClockStatus.DOUBTFUL_VALUE)
+        )
+
+    def __str__(self) -> str:
+        if self.utc_offset is None:
+            zone = "no deviation stated: the meter's local time"
+        else:
+            minutes = int(self.utc_offset.total_seconds() // 60)
+            sign = "+" if minutes >= 0 else "-"
+            zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        if self.daylight_saving is not None:
+            zone += ", daylight saving time" if self.daylight_saving else ", standard time"
+        if self.doubtful:
+            zone += ", marked invalid or doubtful by the meter"
+        return f"{self.time.isoformat(sep=' ')} ({zone})"
 
 
 _TOKEN_WORDS: Final[dict[int, str]] = {
@@ -106,14 +162,43 @@ class ProfileColumn:
     description: str | None
     class_name: str
     attribute: str
+    scaler: int | None = None
+    """The captured register's scaler (value = raw x 10^scaler), or None for columns that have none."""
+    unit: Unit | int | None = None
+    """The captured register's unit (``str(unit)`` is its symbol), or None."""
 
     @classmethod
-    def from_capture_object(cls, capture: CaptureObject) -> ProfileColumn:
+    def from_capture_object(
+        cls, capture: CaptureObject, scaler: int | None = None, unit: Unit | int | None = None
+    ) -> ProfileColumn:
         """Named from the OBIS table and the interface-class model."""
         model = get_class(capture.class_id)
         definition = model.attribute(capture.attribute_index) if model is not None else None
         attribute = definition.name if definition is not None else f"attribute_{capture.attribute_index}"
-        return cls(capture, describe(capture.logical_name), class_name(capture.class_id), attribute)
+        return cls(
+            capture, describe(capture.logical_name), class_name(capture.class_id), attribute, scaler, unit
+        )
+
+    @property
+    def symbol(self) -> str:
+        """The unit's symbol (``V``, ``Wh``), empty without a unit."""
+        return unit_symbol(self.unit) if self.unit is not None else ""
+
+    @property
+    def heading(self) -> str:
+        """The name with the unit, for tables and CSV headers: ``Voltage L1 [V]``."""
+        return f"{self.name} [{self.symbol}]" if self.symbol else self.name
+
+    def scale(self, value: Any) -> Any:
+        """A value of this column with the scaler applied: an int for scalers >= 0, else a float (2288 with
+        scaler -1 is 228.8); values that are not numbers come back unchanged."""
+        if self.scaler is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value
+        if isinstance(value, float):
+            return float(decimal.Decimal(repr(float(value))).scaleb(self.scaler))
+        if self.scaler >= 0:
+            return int(value) * 10**self.scaler
+        return float(scaled(int(value), self.scaler))
 
     @property
     def logical_name(self) -> Obis:
@@ -147,6 +232,10 @@ class ProfileTable:
     deviation); other columns hold the values as the meter sent them (typed A-XDR, usable as ints,
     bytes, ...). An entry whose time the meter left out (null-data, as compressed profiles do) has
     ``None`` there.
+
+    ``rows`` are raw (``2288``); each column knows its register's ``scaler`` and ``unit``, and
+    :attr:`scaled_rows`, :meth:`as_dicts`, :meth:`to_csv` and :meth:`to_json` apply the scaler (``228.8``,
+    in a column headed ``Voltage L1 [V]``).
     """
 
     columns: tuple[ProfileColumn, ...]
@@ -176,6 +265,73 @@ class ProfileTable:
             if column.is_timestamp:
                 return [row[index] for row in self.rows]
         return []
+
+    @property
+    def scaled_rows(self) -> list[tuple[Any, ...]]:
+        """The rows with each register column's scaler applied (228.8, not 2288)."""
+        columns = self.columns
+        if all(c.scaler is None for c in columns):
+            return list(self.rows)
+        return [tuple(c.scale(v) for c, v in zip(columns, row, strict=False)) for row in self.rows]
+
+    def _plain_rows(self, scaled: bool) -> list[list[Any]]:
+        return [[_plain(v) for v in row] for row in (self.scaled_rows if scaled else self.rows)]
+
+    def as_dicts(self, *, scaled: bool = True) -> list[dict[str, Any]]:
+        """One dict per entry, keyed by column name; values scaled (unless ``scaled=False``) and plain
+        Python: datetimes stay datetimes, numbers become int or float, octet-strings hex text."""
+        names = [c.name for c in self.columns]
+        return [
+            dict(
+                zip(
+                    names,
+                    [v if isinstance(v, _dt.datetime) else axdr.to_python(v) for v in row],
+                    strict=False,
+                )
+            )
+            for row in (self.scaled_rows if scaled else self.rows)
+        ]
+
+    def to_csv(self, file: str | os.PathLike[str] | IO[str] | None = None, *, scaled: bool = True) -> str:
+        """The table as CSV (a header of column names with units, then one line per entry; times in ISO
+        8601, bytes in hex). Written to ``file`` (a path or an open text file) when given; returns the text."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([c.heading for c in self.columns])
+        writer.writerows([["" if v is None else v for v in row] for row in self._plain_rows(scaled)])
+        text = buffer.getvalue()
+        _write(file, text)
+        return text
+
+    def to_json(self, file: str | os.PathLike[str] | IO[str] | None = None, *, scaled: bool = True) -> str:
+        """The table as JSON: ``{"columns": [names], "units": [symbols], "logical_names": [...],
+        "rows": [[...]]}`` (times in ISO 8601, bytes in hex). Written to ``file`` when given; returns the text."""
+        document = {
+            "columns": [c.name for c in self.columns],
+            "units": [c.symbol or None for c in self.columns],
+            "logical_names": [str(c.logical_name) for c in self.columns],
+            "rows": self._plain_rows(scaled),
+        }
+        text = json.dumps(document, indent=2)
+        _write(file, text)
+        return text
+
+
+def _plain(value: Any) -> Any:
+    """A cell for CSV and JSON: ISO 8601 for times, hex for bytes, plain numbers and text."""
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return axdr.to_python(value)
+
+
+def _write(file: str | os.PathLike[str] | IO[str] | None, text: str) -> None:
+    if file is None:
+        return
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    else:
+        file.write(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,20 +22,53 @@ refused with an explanation: it is the ASCII spelling of the key, not its hex di
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 from dlmskit.codec.obis import Obis, obis
-from dlmskit.errors import ConfigurationError
+from dlmskit.errors import ArgumentError, ConfigurationError
 from dlmskit.link.hdlc_parameters import MAX_INFO_LENGTH, MAX_WINDOW_SIZE
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
 from dlmskit.session.protection import SecurityPolicy
 
-__all__ = ["AUTHENTICATIONS", "SECURITY_POLICIES", "LinkKind", "MeterSettings", "default_counter_store_path"]
+__all__ = [
+    "AUTHENTICATIONS",
+    "SECURITY_POLICIES",
+    "Authentication",
+    "LinkKind",
+    "MeterOptions",
+    "MeterSettings",
+    "SecurityPolicyName",
+    "default_counter_store_path",
+]
 
 LinkKind = Literal["hdlc", "wrapper"]
+
+Authentication = Literal[
+    "none",
+    "low",
+    "lls",
+    "high",
+    "hls",
+    "md5",
+    "sha1",
+    "sha256",
+    "gmac",
+    "high-md5",
+    "high-sha1",
+    "high-sha256",
+    "high-gmac",
+    "hls-gmac",
+]
+"""The authentication names :class:`MeterSettings` takes: ``none``; ``low`` (also ``lls``: LLS, a password);
+``high`` (also ``hls``), ``md5``, ``sha1``, ``sha256`` (HLS with ``password`` as the secret; also spelt
+``high-md5``...); ``gmac`` (HLS-GMAC with the keys; also ``high-gmac``, ``hls-gmac``). At run time case and
+``_`` are forgiven (``"LLS"``, ``"HIGH_GMAC"``), and the setting holds the short name (``low``, ``gmac``)."""
+
+SecurityPolicyName = Literal["none", "auth", "enc", "auth-enc"]
+"""The security policy names: no protection, authenticated, encrypted, authenticated and encrypted."""
 
 AUTHENTICATIONS: Final[dict[str, Mechanism]] = {
     "none": Mechanism.NONE,
@@ -88,8 +121,58 @@ def _canonical(value: str, names: dict[str, object], aliases: dict[str, str], wh
     key = value.strip().lower().replace("_", "-")
     key = aliases.get(key, key)
     if key not in names:
-        raise ConfigurationError(f"unknown {what} {value!r}; use one of: {', '.join(names)}")
+        spellings = f" (or {', '.join(aliases)})" if aliases else ""
+        raise ArgumentError(f"unknown {what} {value!r}; use one of: {', '.join(names)}{spellings}")
     return key
+
+
+_KINDS: Final[dict[str, tuple[tuple[type, ...], str]]] = {
+    "host": ((str,), "text (a host name or IP address)"),
+    "device": ((str,), "text (a serial device such as /dev/ttyUSB0 or COM3)"),
+    "authentication": ((str,), "text"),
+    "security_policy": ((str,), "text"),
+    "password": ((SecretBytes, str, bytes), "text or bytes"),
+    "system_title": ((str, bytes), "16 hex digits or 8 bytes"),
+    "block_cipher_key": ((SecretBytes, str, bytes), "32 hex digits (or the 16 bytes)"),
+    "authentication_key": ((SecretBytes, str, bytes), "32 hex digits (or the 16 bytes)"),
+    "invocation_counter_path": ((str, Path), "a path"),
+    "frame_counter_obis": ((Obis, str), "an OBIS code"),
+}
+
+
+def _kind(default: object) -> tuple[tuple[type, ...], str] | None:
+    if isinstance(default, bool):
+        return (bool,), "True or False"
+    if isinstance(default, int):
+        return (int,), "a whole number (int)"
+    if isinstance(default, float):
+        return (int, float), "a number of seconds (int or float)"
+    return None
+
+
+def _check_types(settings: MeterSettings) -> None:
+    """Every setting of the type it takes, else an :class:`ArgumentError` in words (never a bare TypeError
+    from a comparison later on). The value is shown only for settings that are not secret."""
+    for definition in fields(settings):
+        value = getattr(settings, definition.name)
+        if value is None:
+            continue
+        kind = _KINDS.get(definition.name) or _kind(definition.default)
+        if kind is None:
+            continue
+        wanted, words = kind
+        if isinstance(value, wanted) and (bool in wanted or not isinstance(value, bool)):
+            continue
+        shown = "" if definition.name in _SECRET_FIELDS else f" {value!r}"
+        hint = ""
+        if isinstance(value, str) and int in wanted and value.strip().isdigit():
+            hint = f"; write {definition.name}={value.strip()} without quotes"
+        raise ArgumentError(
+            f"MeterSettings {definition.name} must be {words}, not {type(value).__name__}{shown}{hint}"
+        )
+
+
+_SECRET_FIELDS: Final = frozenset({"password", "block_cipher_key", "authentication_key"})
 
 
 @dataclass(frozen=True)
@@ -135,9 +218,9 @@ class MeterSettings:
     client_address: int = 16
     server_logical: int = 1
     server_physical: int = 17
-    authentication: str = "none"
+    authentication: Authentication = "none"
     password: SecretBytes | str | bytes | None = field(default=None, repr=False)
-    security_policy: str | None = None
+    security_policy: SecurityPolicyName | None = None
     system_title: bytes | str = DEFAULT_CLIENT_SYSTEM_TITLE
     block_cipher_key: SecretBytes | str | bytes | None = None
     authentication_key: SecretBytes | str | bytes | None = None
@@ -153,6 +236,7 @@ class MeterSettings:
     max_pdu_size: int = 0xFFFF
 
     def __post_init__(self) -> None:
+        _check_types(self)
         set_ = object.__setattr__
         authentication = _canonical(
             self.authentication, dict(AUTHENTICATIONS), _AUTHENTICATION_ALIASES, "authentication"
@@ -264,3 +348,35 @@ class MeterSettings:
         else:
             address = f"wrapper wPort {self.server_logical}"
         return f"{place}, {address}, client {self.client_address} ({self.authentication})"
+
+
+class MeterOptions(TypedDict, total=False):
+    """The settings of :class:`MeterSettings` as keyword arguments of ``connect(...)`` and
+    ``connect_async(...)``: each name and type checked by mypy and completed by an IDE (PEP 692)."""
+
+    host: str
+    port: int
+    device: str | None
+    baudrate: int
+    mode_e: bool
+    link: LinkKind
+    udp: bool
+    client_address: int
+    server_logical: int
+    server_physical: int
+    authentication: Authentication
+    password: SecretBytes | str | bytes | None
+    security_policy: SecurityPolicyName | None
+    system_title: bytes | str
+    block_cipher_key: SecretBytes | str | bytes | None
+    authentication_key: SecretBytes | str | bytes | None
+    dedicated_key: bool
+    invocation_counter_path: Path | str | None
+    read_frame_counter_first: bool
+    frame_counter_obis: Obis | str | None
+    public_client_address: int
+    timeout: float
+    connect_timeout: float
+    hdlc_max_info_length: int
+    hdlc_window_size: int
+    max_pdu_size: int

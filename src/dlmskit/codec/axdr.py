@@ -151,6 +151,10 @@ class _TypedInt(int):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({int(self)})"
 
+    __str__ = (
+        int.__repr__
+    )  # str(), format() and csv show the number: 4661840, not DoubleLongUnsigned(4661840)
+
 
 class Integer(_TypedInt):
     """integer: int8."""
@@ -234,6 +238,9 @@ class Bcd(_TypedInt):
     def __repr__(self) -> str:
         return f"Bcd(0x{int(self):02X})"
 
+    def __str__(self) -> str:
+        return f"{int(self):02X}"
+
 
 class _TypedFloat(float):
     __slots__ = ()
@@ -242,6 +249,8 @@ class _TypedFloat(float):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({float(self)!r})"
+
+    __str__ = float.__repr__
 
 
 class Float32(_TypedFloat):
@@ -268,6 +277,8 @@ class OctetString(bytes):
 
     def __repr__(self) -> str:
         return f"OctetString('{self.hex().upper()}')"
+
+    __str__ = bytes.__repr__
 
 
 class VisibleString(str):

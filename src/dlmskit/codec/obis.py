@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import overload
 
 from dlmskit.errors import DecodeError, DlmsError
 
@@ -40,13 +41,14 @@ class ObisError(DlmsError, ValueError):
     """Text or numbers that do not form a valid OBIS code."""
 
 
-@dataclass(frozen=True, slots=True, order=True, repr=False)
+@dataclass(frozen=True, slots=True, order=True, repr=False, init=False)
 class Obis:
     """An OBIS code (COSEM logical name): six value groups A..F, each 0..255.
 
     Instances are immutable, hashable and ordered like the 6-tuple. ``str()`` gives the dotted form
     ``1.0.1.8.0.255``, :meth:`to_iec` the IEC form ``1-0:1.8.0*255`` and ``bytes()`` the 6 bytes sent on
-    the wire. F defaults to 255 ("not used"), as in ``Obis(1, 0, 1, 8, 0)``.
+    the wire. F defaults to 255 ("not used"), as in ``Obis(1, 0, 1, 8, 0)``. One text argument is parsed
+    as :meth:`parse` does: ``Obis("1.0.1.8.0.255")``, ``Obis("1-0:1.8.0*255")`` (what ``repr()`` shows).
     """
 
     a: int
@@ -54,7 +56,40 @@ class Obis:
     c: int
     d: int
     e: int
-    f: int = 255
+    f: int
+
+    @overload
+    def __init__(self, a: str, /) -> None: ...
+
+    @overload
+    def __init__(self, a: int, b: int, c: int, d: int, e: int, f: int = 255) -> None: ...
+
+    def __init__(
+        self,
+        a: int | str,
+        b: int | None = None,
+        c: int | None = None,
+        d: int | None = None,
+        e: int | None = None,
+        f: int = 255,
+    ) -> None:
+        if isinstance(a, str):
+            if (b, c, d, e, f) != (None, None, None, None, 255):
+                raise ObisError("Obis takes one text (Obis('1.0.1.8.0.255')) or six groups, not both")
+            a, b, c, d, e, f = Obis.parse(a).groups
+        elif b is None or c is None or d is None or e is None:
+            raise ObisError(
+                "Obis takes the groups A, B, C, D, E (and F, 255 when left out) or one text: "
+                f"Obis(1, 0, 1, 8, 0) or Obis('1.0.1.8.0.255'); {_ACCEPTED_FORMS}"
+            )
+        set_ = object.__setattr__
+        set_(self, "a", a)
+        set_(self, "b", b)
+        set_(self, "c", c)
+        set_(self, "d", d)
+        set_(self, "e", e)
+        set_(self, "f", f)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         for group, value in zip(_GROUPS, self.groups, strict=True):

@@ -188,7 +188,7 @@ def type_name(spec: TypeSpec) -> str:
         return spec.standard_name
     if isinstance(spec, OctetStringSpec):
         if spec.form is OctetForm.TOKEN:
-            return "octet-string (a token: 20 ASCII digits or 10 packed BCD bytes, see token_to_octets)"
+            return "octet-string (a token: 20 ASCII digits or 10 packed BCD bytes, see dlmskit.client.token_to_octets)"
         return f"octet-string ({spec.form.value}, {spec.size} bytes)"
     if isinstance(spec, StructureSpec):
         return "structure {" + ", ".join(f"{n}: {type_name(t)}" for n, t in spec.members) + "}"
@@ -649,7 +649,9 @@ def _octets_of(value: Any, spec: OctetStringSpec) -> bytes:
         if isinstance(value, _dt.time):
             return CosemTime.from_time(value).to_bytes()
     elif isinstance(value, str):  # a token given as text: ASCII digits or BCD? Let the caller say.
-        raise _NoFit("pass token_to_octets(token) or token_to_octets(token, format='bcd')")
+        raise _NoFit(
+            "pass token_to_octets(token) or token_to_octets(token, format='bcd') (from dlmskit.client)"
+        )
     raise _NoFit
 
 

@@ -118,6 +118,15 @@ class Unit(IntEnum):
         """The unit with this code, or ``None`` (never raises)."""
         return cls._value2member_map_.get(value)  # type: ignore[return-value]
 
+    def __str__(self) -> str:
+        """The symbol (``Wh``, ``V``); ``int(unit)`` is the code (30, 35)."""
+        return self.symbol
+
+    def __format__(self, spec: str) -> str:
+        return (
+            format(self.symbol, spec) if not spec or spec[-1:] not in "bcdoxXn" else format(int(self), spec)
+        )
+
 
 _PREFIXABLE: Final = frozenset(
     {Unit.WATT, Unit.VOLT_AMPERE, Unit.VAR, Unit.WATT_HOUR, Unit.VOLT_AMPERE_HOUR, Unit.VAR_HOUR}
@@ -164,8 +173,26 @@ class Quantity:
             return f"{_plain(value)} ({symbol})"
         return f"{_plain(value)} {symbol}" if symbol else _plain(value)
 
+    @property
+    def symbol(self) -> str:
+        """The unit's symbol (``Wh``)."""
+        return unit_symbol(self.unit)
+
     def __str__(self) -> str:
         return self.format()
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __int__(self) -> int:
+        return int(self.value)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{q:.1f}"`` formats the number and keeps the unit: ``228.8 V``; no spec is ``str(q)``."""
+        if not spec:
+            return str(self)
+        number = format(self.value, spec)
+        return f"{number} {self.symbol}" if self.symbol else number
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ does no I/O and reads no clock. The caller moves the bytes and runs the timer::
     while True:
         try:
             data = transport.recv(timeout=response_timeout)
-        except TimeoutError_:
+        except MeterTimeout:
             events = link.on_timeout() if link.needs_timer else []
         else:
             events = link.receive_data(data)

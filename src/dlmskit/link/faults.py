@@ -420,6 +420,10 @@ class FaultyProxy:
             await asyncio.gather(*pending, return_exceptions=True)
         except (OSError, asyncio.TimeoutError):
             pass
+        except asyncio.CancelledError:
+            # close() cancels the connections on purpose; ending quietly keeps asyncio's stream callback
+            # (Python 3.11) from logging the cancellation as an error.
+            pass
         finally:
             for writer in (client_writer, server_writer):
                 if writer is not None:

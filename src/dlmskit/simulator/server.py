@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dlmskit.errors import ConfigurationError, TimeoutError_
+from dlmskit.errors import ConfigurationError, MeterTimeout
 from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_link import LARGEST_PARAMETERS, HdlcServerLink
@@ -108,7 +108,7 @@ class MeterServer:
             while True:
                 try:
                     data = await asyncio.wait_for(read(), timeout=self.inactivity_timeout)
-                except (asyncio.TimeoutError, TimeoutError_):
+                except (asyncio.TimeoutError, MeterTimeout):
                     self.stats.closed_for_inactivity += 1
                     log.info("%s: inactive for %.0f s, closing", peer, self.inactivity_timeout)
                     return

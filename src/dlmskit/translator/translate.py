@@ -28,6 +28,7 @@ from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_frame import FLAG, LLC_REQUEST, LLC_RESPONSE, FrameType, HdlcFrame
 from dlmskit.link.wrapper import HEADER_LENGTH, WRAPPER_VERSION, WrapperFrame, WrapperFrameReader
 from dlmskit.security.ciphering import is_ciphered_tag
+from dlmskit.security.keys import KeyInput, SecretBytes, parse_key, parse_system_title
 from dlmskit.translator.apdus import ApduDecoder
 from dlmskit.translator.ciphered import CipheringContext, Role
 from dlmskit.translator.frames import hdlc_node, wrapper_node
@@ -80,18 +81,24 @@ class Translator:
     """Decodes the items of one trace in order, keeping what a trace teaches along the way (system titles,
     the dedicated key, counters, unfinished segments).
 
-    ``keys`` is (block cipher key, authentication key) to decipher ciphered APDUs; ``client_title`` and
-    ``server_title`` are the system titles to use instead of those found in the trace.
+    ``keys`` is (block cipher key, authentication key) to decipher ciphered APDUs, each as the client takes
+    it: 32 hex digits (spaces and colons allowed), 16 bytes or :class:`~dlmskit.security.SecretBytes`;
+    ``client_title`` and ``server_title`` are the system titles to use instead of those found in the trace
+    (16 hex digits or 8 bytes).
     """
 
     def __init__(
         self,
-        keys: tuple[bytes, bytes] | None = None,
+        keys: tuple[KeyInput | SecretBytes, KeyInput | SecretBytes] | None = None,
         *,
-        client_title: bytes | None = None,
-        server_title: bytes | None = None,
+        client_title: bytes | str | None = None,
+        server_title: bytes | str | None = None,
     ) -> None:
-        self._ciphering = CipheringContext(keys, client_title=client_title, server_title=server_title)
+        self._ciphering = CipheringContext(
+            _keys(keys),
+            client_title=parse_system_title(client_title) if client_title is not None else None,
+            server_title=parse_system_title(server_title) if server_title is not None else None,
+        )
         self._apdus = ApduDecoder(self._ciphering)
         self._segments: dict[tuple[HdlcAddress, HdlcAddress], _Segments] = {}
 
@@ -241,12 +248,23 @@ class Translator:
         return node
 
 
+def _keys(keys: tuple[KeyInput | SecretBytes, KeyInput | SecretBytes] | None) -> tuple[bytes, bytes] | None:
+    if keys is None:
+        return None
+    block_cipher_key, authentication_key = keys
+    return (_key(block_cipher_key, "block cipher key"), _key(authentication_key, "authentication key"))
+
+
+def _key(value: KeyInput | SecretBytes, name: str) -> bytes:
+    return value.reveal() if isinstance(value, SecretBytes) else parse_key(value, name=name)
+
+
 def translate(
     items: Iterable[TraceItem],
-    keys: tuple[bytes, bytes] | None = None,
+    keys: tuple[KeyInput | SecretBytes, KeyInput | SecretBytes] | None = None,
     *,
-    client_title: bytes | None = None,
-    server_title: bytes | None = None,
+    client_title: bytes | str | None = None,
+    server_title: bytes | str | None = None,
 ) -> Translation:
-    """Translate a whole trace (see :class:`Translator`)."""
+    """Translate a whole trace (see :class:`Translator`; keys as hex text, bytes or SecretBytes)."""
     return Translator(keys, client_title=client_title, server_title=server_title).translate(items)

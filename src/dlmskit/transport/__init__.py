@@ -6,11 +6,11 @@ A transport moves bytes and knows nothing about DLMS framing; the sans-I/O link 
 
     with TcpTransport("127.0.0.1", 4059, connect_timeout=5.0) as transport:
         transport.send(request)
-        reply = transport.recv(timeout=3.0)  # at least one byte, or TimeoutError_
+        reply = transport.recv(timeout=3.0)  # at least one byte, or MeterTimeout
 
 Errors: :class:`dlmskit.errors.LinkError` when the peer cannot be reached (in words: refused, unknown
 host, device not found, permission denied), :class:`TransportClosed` when the peer closed, and
-:class:`dlmskit.errors.TimeoutError_` when nothing arrived in time.
+:class:`dlmskit.errors.MeterTimeout` when nothing arrived in time.
 """
 
 from __future__ import annotations

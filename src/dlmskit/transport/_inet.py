@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from dlmskit.errors import LinkError, TimeoutError_
+from dlmskit.errors import LinkError, MeterTimeout
 
 _HINT = "is the meter or `dlmskit simulate` running?"
 
@@ -24,9 +24,9 @@ def connect_error(host: str, port: int, exc: OSError) -> LinkError:
     return LinkError(f"{where}: {exc.strerror or exc}")
 
 
-def connect_timeout_error(host: str, port: int, connect_timeout: float) -> TimeoutError_:
+def connect_timeout_error(host: str, port: int, connect_timeout: float) -> MeterTimeout:
     """The error for a connection attempt that got no answer in ``connect_timeout`` seconds."""
-    return TimeoutError_(
+    return MeterTimeout(
         f"cannot connect to {format_endpoint(host, port)}: no answer within {connect_timeout:g} s"
     )
 

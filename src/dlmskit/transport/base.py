@@ -5,7 +5,7 @@ optical probe). It knows nothing of DLMS framing: the sans-I/O link layer above 
 into HDLC frames or wrapper PDUs.
 
 ``recv(timeout)`` returns at least one byte, whatever has arrived (possibly part of a frame, possibly
-several frames); it raises :class:`dlmskit.errors.TimeoutError_` when nothing arrived within ``timeout``
+several frames); it raises :class:`dlmskit.errors.MeterTimeout` when nothing arrived within ``timeout``
 seconds and :class:`TransportClosed` when the peer closed the connection or the device went away.
 
 Every implementation takes an optional ``on_bytes(direction, chunk)`` callback, called with ``"tx"`` for
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from dlmskit.errors import LinkError, TimeoutError_
+from dlmskit.errors import LinkError, MeterTimeout
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -176,9 +176,9 @@ class AsyncTransportBase(ABC):
         await self.close()
 
 
-def no_data_error(description: str, timeout: float) -> TimeoutError_:
+def no_data_error(description: str, timeout: float) -> MeterTimeout:
     """The error ``recv`` raises when nothing arrived within ``timeout`` seconds."""
-    return TimeoutError_(f"{description}: no data within {timeout:g} s")
+    return MeterTimeout(f"{description}: no data within {timeout:g} s")
 
 
 def not_open_error(description: str) -> TransportClosed:

@@ -19,7 +19,7 @@ import asyncio
 import time
 from typing import Final
 
-from dlmskit.errors import DecodeError, LinkError, TimeoutError_
+from dlmskit.errors import DecodeError, LinkError, MeterTimeout
 from dlmskit.transport.iec62056_21 import (
     SignOnResult,
     build_ack_option_select,
@@ -69,8 +69,8 @@ class _IdentificationReader:
         return None
 
 
-def _no_answer(description: str, timeout: float) -> TimeoutError_:
-    return TimeoutError_(
+def _no_answer(description: str, timeout: float) -> MeterTimeout:
+    return MeterTimeout(
         f"{description}: no identification message within {timeout:g} s — "
         "is the optical probe on the meter's optical port, the right way round?"
     )
@@ -101,7 +101,7 @@ def iec62056_21_mode_e_sign_on(
 
     ``device_address`` selects one meter where several share a line (empty: whichever is there);
     ``timeout`` bounds the wait for the identification message. Raises
-    :class:`dlmskit.errors.TimeoutError_` when no identification comes and
+    :class:`dlmskit.errors.MeterTimeout` when no identification comes and
     :class:`dlmskit.errors.LinkError` when the answer is not a mode E identification.
     """
     request = build_request_message(device_address)
@@ -117,7 +117,7 @@ def iec62056_21_mode_e_sign_on(
             raise _no_answer(transport.description, timeout)
         try:
             message = reader.feed(transport.recv(remaining))
-        except TimeoutError_:
+        except MeterTimeout:
             raise _no_answer(transport.description, timeout) from None
     result = _accept(message, transport.description)
     time.sleep(result.min_reaction_time)
@@ -148,7 +148,7 @@ async def async_iec62056_21_mode_e_sign_on(
             raise _no_answer(transport.description, timeout)
         try:
             message = reader.feed(await transport.recv(remaining))
-        except TimeoutError_:
+        except MeterTimeout:
             raise _no_answer(transport.description, timeout) from None
     result = _accept(message, transport.description)
     await asyncio.sleep(result.min_reaction_time)

@@ -90,7 +90,7 @@ def demo(link: str) -> None:
         with DlmsClient.connect(
             client_address=32, authentication="low", password=lls_password, **common
         ) as lls:
-            _refused(lls.disconnect, "remote_disconnect over LLS is refused, and the error says why")
+            _refused(lls.remote_disconnect, "remote_disconnect over LLS is refused, and the error says why")
 
         _step("3. HLS-GMAC management association (client 1), authenticated and encrypted, keys in hex")
         apdus: list[tuple[str, bytes]] = []
@@ -119,7 +119,7 @@ def demo(link: str) -> None:
             _ok(f"relay: {client.relay_state()}")
 
             _step("4. Reconnection is refused while the meter is in its tamper state")
-            _refused(client.reconnect, "remote_reconnect is refused")
+            _refused(client.remote_reconnect, "remote_reconnect is refused")
 
             _step("5. Enter the tamper token as an octet-string of 20 ASCII digits")
             before = len(apdus)
@@ -129,8 +129,8 @@ def demo(link: str) -> None:
             _ok(f"relay: {client.relay_state()}")
 
             _step("6. Disconnect and reconnect the relay")
-            _ok(f"after remote_disconnect: {client.disconnect()}")
-            _ok(f"after remote_reconnect: {client.reconnect()}")
+            _ok(f"after remote_disconnect: {client.remote_disconnect()}")
+            _ok(f"after remote_reconnect: {client.remote_reconnect()}")
             _ok(f"token status: {client.token_status()}")
 
         _step("7. The token exchange as it went over the wire, decrypted with the demo keys")

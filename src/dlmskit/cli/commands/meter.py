@@ -9,11 +9,10 @@ Every command takes the connection options of :mod:`dlmskit.cli.meter_options`; 
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -22,6 +21,7 @@ from rich.table import Table
 from dlmskit.cli.main import cli, stderr, stdout
 from dlmskit.cli.meter_options import meter_options
 from dlmskit.cli.tracing import open_client
+from dlmskit.client.results import ProfileTable
 from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
@@ -237,7 +237,10 @@ def objects(settings: MeterSettings, trace: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--set", "set_to", metavar="now|ISO", help="Set the meter's clock (to the PC's time, or an ISO time)."
+    "--set",
+    "set_to",
+    metavar="now|ISO",
+    help="Set the meter's clock (to the PC's time, or an ISO time; without an offset, the PC's local time).",
 )
 @click.option("--shift", type=int, metavar="SECONDS", help="Shift the clock by -900..900 seconds.")
 @meter_options
@@ -249,20 +252,32 @@ def clock(set_to: str | None, shift: int | None, settings: MeterSettings, trace:
             client.set_clock(when)
         if shift is not None:
             client.shift_clock(shift)
-        now = client.clock()
+        reading = client.clock_reading()
+    now = reading.time
     pc = _dt.datetime.now(_dt.timezone.utc)
     drift = (now - pc).total_seconds() if now.tzinfo is not None else None
     if as_json:
-        _emit_json({"clock": now.isoformat(), "drift_seconds": drift})
+        offset = reading.utc_offset.total_seconds() / 60 if reading.utc_offset is not None else None
+        _emit_json(
+            {
+                "clock": now.isoformat(),
+                "drift_seconds": drift,
+                "utc_offset_minutes": offset,
+                "daylight_saving": reading.daylight_saving,
+                "status": reading.status,
+            }
+        )
         return
-    stdout.print(f"meter clock: [bold]{now.isoformat(sep=' ')}[/]")
+    stdout.print(f"meter clock: [bold]{reading}[/]")
     if drift is not None:
         stdout.print(f"difference to this PC: {drift:+.1f} s")
 
 
 def _iso(text: str) -> _dt.datetime:
+    """An ISO 8601 time; without an offset, this computer's local time."""
     try:
-        return _dt.datetime.fromisoformat(text)
+        when = _dt.datetime.fromisoformat(text)
+        return when if when.utcoffset() is not None else when.astimezone()
     except ValueError:
         raise ConfigurationError(
             f"{text!r} is not an ISO 8601 time such as 2026-01-01T12:00:00+01:00"
@@ -291,15 +306,16 @@ def profile(
     trace: bool,
     as_json: bool,
 ) -> None:
-    """Read a profile (load profile 1.0.99.1.0.255 by default) by time range or the last N entries."""
+    """Read a profile (load profile 1.0.99.1.0.255 by default) by time range or the last N entries.
+
+    Times without an offset (--from 2026-01-01T00:00) are this computer's local time."""
     obis = Obis.parse(reference)
     with open_client(settings, trace=trace, console=stderr) as client:
         selection: dict[str, Any] = {}
         if start or end:
             selection = {"start": _iso(start) if start else None, "end": _iso(end) if end else None}
         elif last is not None:
-            in_use = int(client.read(obis, "entries_in_use", class_id=7))
-            selection = {"from_entry": max(1, in_use - last + 1), "to_entry": in_use}
+            selection = {"last": last}
         with Progress(
             TextColumn("reading"),
             BarColumn(),
@@ -315,28 +331,18 @@ def profile(
 
             chunks = list(client.iter_profile(obis, progress=moved, **selection))
     columns = chunks[0].columns if chunks else ()
-    rows = [row for chunk in chunks for row in chunk.rows]
-    names = [c.name for c in columns]
+    table = ProfileTable(columns, [row for chunk in chunks for row in chunk.rows])
     if csv_file is not None:
-        with csv_file.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(names)
-            writer.writerows([[_cell(v) for v in row] for row in rows])
-        stderr.print(f"{len(rows)} rows written to {csv_file}")
+        table.to_csv(csv_file)
+        stderr.print(f"{len(table)} rows written to {csv_file}")
     if as_json:
-        _emit_json({"columns": names, "rows": [[_cell(v) for v in row] for row in rows]})
+        click.echo(table.to_json())
     elif csv_file is None:
-        table = Table(*names)
-        for row in rows:
-            table.add_row(*(str(_cell(v)) for v in row))
-        stdout.print(table)
-        stdout.print(f"{len(rows)} rows")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
-    return axdr.to_python(value)
+        shown = Table(*(c.heading for c in columns))
+        for row in table.as_dicts():
+            shown.add_row(*(v.isoformat() if isinstance(v, _dt.datetime) else str(v) for v in row.values()))
+        stdout.print(shown)
+        stdout.print(f"{len(table)} rows")
 
 
 # -- relay -------------------------------------------------------------------------------------------------------------
@@ -371,7 +377,7 @@ def relay(settings: MeterSettings, trace: bool, as_json: bool) -> None:
 def disconnect(settings: MeterSettings, trace: bool, as_json: bool) -> None:
     """Open the supply relay (remote_disconnect with integer(0); needs method access, usually HLS)."""
     with open_client(settings, trace=trace, console=stderr) as client:
-        _relay_report(client.disconnect(), as_json)
+        _relay_report(client.remote_disconnect(), as_json)
 
 
 @cli.command()
@@ -379,7 +385,7 @@ def disconnect(settings: MeterSettings, trace: bool, as_json: bool) -> None:
 def reconnect(settings: MeterSettings, trace: bool, as_json: bool) -> None:
     """Close the supply relay, or make it ready for the customer's button, as the control mode says."""
     with open_client(settings, trace=trace, console=stderr) as client:
-        _relay_report(client.reconnect(), as_json)
+        _relay_report(client.remote_reconnect(), as_json)
 
 
 # -- token ---------------------------------------------------------------------------------------------------------------
@@ -428,7 +434,7 @@ def token_enter(
       dlmskit token enter 0571 8854 5901 9721 1241 --auth gmac --key ... --auth-key ...
     """
     with open_client(settings, trace=trace, console=stderr) as client:
-        result = client.token_enter(" ".join(digits), format=token_format)
+        result = client.token_enter(" ".join(digits), format=cast(Literal["ascii", "bcd"], token_format))
     _token_report(result, as_json)
 
 
