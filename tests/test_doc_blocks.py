@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from dlmskit.conformance import REGISTRY
 from dlmskit.simulator import SimulatedMeter, SimulatorThread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,11 +86,15 @@ def test_block_runs_against_the_simulator(
 ) -> None:
     meter = SimulatedMeter(state_dir=isolated / "meter", tamper="--tamper" in block.code)
     running = SimulatorThread(meter, link="hdlc", port=0)
+    registered = {test.id for test in REGISTRY}
     try:
         code = compile(_prepared(block, running.port), block.name, "exec")
         exec(code, {"__name__": "__main__"})
     finally:
         running.stop()
+        for test in list(REGISTRY):  # a block that registers conformance tests leaves the registry as it was
+            if test.id not in registered:
+                REGISTRY.remove(test.id)
     capsys.readouterr()
 
 
