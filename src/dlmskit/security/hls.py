@@ -19,7 +19,8 @@ id     mechanism      f(challenge)
 6      HIGH_SHA256    SHA-256(secret || ST of responder || ST of challenger || challenge ||
                       responder's own challenge): f(StoC) = SHA-256(secret || ST-C || ST-S ||
                       StoC || CtoS), f(CtoS) = SHA-256(secret || ST-S || ST-C || CtoS || StoC)
-7      HIGH_ECDSA     ECDSA signature (suites 1 and 2); not implemented yet
+7      HIGH_ECDSA     ECDSA signature r || s (suites 1 and 2) of ST-responder || ST-challenger ||
+                      challenge || responder's challenge (see dlmskit.security.ecc)
 =====  =============  =====================================================================
 
 The order of the SHA-256 input is the one of the DLMS UA Green Book table of HLS mechanisms, as

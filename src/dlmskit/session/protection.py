@@ -17,6 +17,8 @@ import enum
 import hashlib
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.errors import ConfigurationError, SecurityError
 from dlmskit.security.ciphering import (
     CipheredApdu,
@@ -91,10 +93,21 @@ class SecuritySettings:
     received_counters: ReceivedCounterTracker | None = field(default=None, repr=False)
     """The peer's last counters; share one tracker across associations (a meter does, per client) so that
     an APDU replayed into a new association is refused too. None: a fresh tracker per association."""
+    suite: int = 0
+    """Security suite: 0 (AES-GCM-128), 1 (ECDH/ECDSA P-256, AES-GCM-128), 2 (P-384, AES-GCM-256, 32-byte
+    keys); its id goes into the security control byte of every ciphered APDU."""
+    signing_key: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False)
+    """Our ECDSA key pair (suites 1/2): HLS mechanism 7 signs our answer with it."""
+    peer_signing_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
+    """The peer's ECDSA public key (from its certificate): HLS mechanism 7 checks the peer's answer."""
 
     def __post_init__(self) -> None:
         if len(self.system_title) != 8:
             raise ConfigurationError(f"a system title is 8 bytes, got {len(self.system_title)}")
+        if self.suite not in (0, 1, 2):
+            raise ConfigurationError(f"security suite must be 0, 1 or 2, got {self.suite}")
+        if self.suite == 0 and (self.signing_key is not None or self.peer_signing_key is not None):
+            raise ConfigurationError("ECDSA keys need security suite 1 (P-256) or 2 (P-384), not suite 0")
 
     @property
     def has_keys(self) -> bool:
@@ -173,7 +186,7 @@ class ApduProtection:
             kind = "glo" if kind == "ded" else "general-glo"
         cipher = self._dedicated if dedicated else self.global_cipher
         assert cipher is not None
-        control = self.policy.security_control if self.ciphering else 0x30
+        control = (self.policy.security_control if self.ciphering else 0x30) | self.settings.suite
         return encrypt_apdu(
             apdu,
             kind=kind,

@@ -453,7 +453,8 @@ class ServerSession:
             )
             return self._aare(settings, result=reject, diagnostic=diagnostic, context_name=expected_context)
         client_title = aarq.calling_ap_title
-        if settings.uses_ciphered_context and (client_title is None or len(client_title) != 8):
+        needs_title = settings.uses_ciphered_context or mechanism == Mechanism.HIGH_ECDSA
+        if needs_title and (client_title is None or len(client_title) != 8):
             return self._aare(
                 settings,
                 result=reject,
@@ -525,7 +526,7 @@ class ServerSession:
             response = self.protection.wrap(response, kind="glo")
         own_title = (
             settings.security.system_title
-            if settings.uses_ciphered_context or mechanism == Mechanism.HIGH_GMAC
+            if settings.uses_ciphered_context or mechanism in (Mechanism.HIGH_GMAC, Mechanism.HIGH_ECDSA)
             else None
         )
         if mechanism in (Mechanism.NONE, Mechanism.LOW):

@@ -1,0 +1,136 @@
+"""HLS mechanism 7 (HIGH_ECDSA) with suites 1 and 2: client and server sessions wired in memory."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from dlmskit.apdu.common import CosemAttributeDescriptor
+from dlmskit.codec import axdr
+from dlmskit.codec.obis import Obis
+from dlmskit.errors import ConfigurationError, InvocationCounterError
+from dlmskit.security.ecc import generate_private_key
+from dlmskit.security.hls import Mechanism
+from dlmskit.security.invocation import MemoryInvocationCounterStore
+from dlmskit.session.client import ClientSession, ClientSettings
+from dlmskit.session.errors import AssociationRejected
+from dlmskit.session.events import Associated, GetCompleted
+from dlmskit.session.protection import SecurityPolicy, SecuritySettings
+from dlmskit.session.server import ServerAssociationSettings, ServerSession
+
+from .conftest import CLIENT_TITLE, SERVER_TITLE, Pair, TinyMeter, secret
+
+LDN = CosemAttributeDescriptor(1, Obis(0, 0, 42, 0, 0, 255), 2)
+CLIENT_KEYS = {suite: generate_private_key(suite) for suite in (1, 2)}
+SERVER_KEYS = {suite: generate_private_key(suite) for suite in (1, 2)}
+
+
+def _security(
+    suite: int,
+    title: bytes,
+    own: ec.EllipticCurvePrivateKey,
+    peer: ec.EllipticCurvePublicKey,
+    policy: SecurityPolicy,
+) -> SecuritySettings:
+    size = 16 if suite == 1 else 32
+    return SecuritySettings(
+        policy=policy,
+        system_title=title,
+        block_cipher_key=secret(bytes(range(size))),
+        authentication_key=secret(bytes(range(0xD0, 0xD0 + size))),
+        invocation_counters=MemoryInvocationCounterStore(),
+        suite=suite,
+        signing_key=own,
+        peer_signing_key=peer,
+    )
+
+
+def _pair(
+    suite: int,
+    policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+    *,
+    client_key: ec.EllipticCurvePrivateKey | None = None,
+    server_public: ec.EllipticCurvePublicKey | None = None,
+) -> Pair:
+    meter = TinyMeter(
+        associations={
+            1: ServerAssociationSettings(
+                mechanism=Mechanism.HIGH_ECDSA,
+                security=_security(
+                    suite, SERVER_TITLE, SERVER_KEYS[suite], CLIENT_KEYS[suite].public_key(), policy
+                ),
+            )
+        }
+    )
+    meter.values[(1, "0.0.42.0.0.255", 2)] = axdr.OctetString(b"DLMSKIT000000001")
+    client_security = _security(
+        suite,
+        CLIENT_TITLE,
+        client_key or CLIENT_KEYS[suite],
+        server_public or SERVER_KEYS[suite].public_key(),
+        policy,
+    )
+    settings = ClientSettings(mechanism=Mechanism.HIGH_ECDSA, security=client_security)
+    return Pair(
+        ClientSession(settings, challenge=bytes(range(32))),
+        ServerSession(meter, 1, challenge_factory=lambda: bytes(range(100, 132))),
+    )
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+@pytest.mark.parametrize("policy", [SecurityPolicy.NONE, SecurityPolicy.AUTHENTICATED_ENCRYPTED])
+def test_hls_ecdsa_associates_and_reads(suite: int, policy: SecurityPolicy) -> None:
+    pair = _pair(suite, policy)
+    event = pair.run(pair.client.associate())
+    assert isinstance(event, Associated)
+    assert event.negotiated.mechanism == 7 and event.negotiated.server_system_title == SERVER_TITLE
+    request = pair.client.get(LDN)
+    if policy != SecurityPolicy.NONE:
+        assert request[0] == 0xC8 and request[2] == 0x30 | suite  # glo-get-request, SC names the suite
+    result = pair.run(request)
+    assert isinstance(result, GetCompleted) and result.results[0].value == b"DLMSKIT000000001"
+
+
+def test_pass3_signature_has_curve_size() -> None:
+    pair = _pair(2)
+    pair.run(pair.client.associate())
+    # The last request was pass 3 (glo-action-request); the meter accepted a 96-byte P-384 signature.
+    assert pair.client.negotiated is not None and pair.exchanges == 2
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_wrong_client_key_is_refused_by_the_meter(suite: int) -> None:
+    pair = _pair(suite, client_key=generate_private_key(suite))
+    with pytest.raises(AssociationRejected, match=r"refused our HLS answer.*ECDSA key pair"):
+        pair.run(pair.client.associate())
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_wrong_meter_certificate_is_refused_by_the_client(suite: int) -> None:
+    pair = _pair(suite, server_public=generate_private_key(suite).public_key())
+    with pytest.raises(AssociationRejected, match="ECDSA signature does not verify"):
+        pair.run(pair.client.associate())
+
+
+def test_replayed_counter_is_refused() -> None:
+    pair = _pair(1)
+    pair.run(pair.client.associate())
+    request = pair.client.get(LDN)
+    replies = pair.server.receive(request)
+    assert isinstance(pair.client.receive(replies[0]), GetCompleted)
+    # The meter refuses the same glo-get-request again: exception-response (D8), not an answer.
+    again = pair.server.receive(request)
+    assert len(again) == 1 and again[0][0] == 0xD8
+    # The client refuses a replayed response before deciphering it.
+    with pytest.raises(InvocationCounterError):
+        pair.client.protection.unwrap(replies[0])
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ConfigurationError, match="suite 1"):
+        ClientSettings(mechanism=Mechanism.HIGH_ECDSA)
+    security = SecuritySettings(system_title=CLIENT_TITLE, suite=1, signing_key=CLIENT_KEYS[1])
+    with pytest.raises(ConfigurationError, match="public key or certificate"):
+        ClientSettings(mechanism=Mechanism.HIGH_ECDSA, security=security)
+    with pytest.raises(ConfigurationError, match="not suite 0"):
+        SecuritySettings(signing_key=CLIENT_KEYS[1])
