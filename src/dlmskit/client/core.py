@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.apdu import acse
 from dlmskit.apdu.common import (
     ABSENT,
@@ -306,7 +308,7 @@ class ClientCore:
     def _security(self) -> SecuritySettings:
         s = self.settings
         title = parse_system_title(s.system_title)
-        if not s.ciphered:
+        if not s.ciphered and s.mechanism != Mechanism.HIGH_ECDSA:
             return SecuritySettings(system_title=title)
         if self._store is None:
             path = s.counter_store_path
@@ -324,6 +326,11 @@ class ClientCore:
             dedicated_key=dedicated,
             kind="ded" if dedicated is not None else "glo",
             invocation_counters=counters,
+            suite=s.security_suite,
+            signing_key=s.signing_key if isinstance(s.signing_key, ec.EllipticCurvePrivateKey) else None,
+            peer_signing_key=s.meter_certificate
+            if isinstance(s.meter_certificate, ec.EllipticCurvePublicKey)
+            else None,
         )
 
     def associated(self, negotiated: Negotiated | None) -> None:

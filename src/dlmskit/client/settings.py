@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.codec.obis import Obis, obis
 from dlmskit.errors import ConfigurationError
 from dlmskit.link.hdlc_parameters import MAX_INFO_LENGTH, MAX_WINDOW_SIZE
+from dlmskit.security.certificates import load_private_key, load_public_key, suite_of
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
 from dlmskit.session.protection import SecurityPolicy
@@ -45,6 +48,7 @@ AUTHENTICATIONS: Final[dict[str, Mechanism]] = {
     "sha1": Mechanism.HIGH_SHA1,
     "sha256": Mechanism.HIGH_SHA256,
     "gmac": Mechanism.HIGH_GMAC,
+    "ecdsa": Mechanism.HIGH_ECDSA,
 }
 """The authentication names :class:`MeterSettings` takes, and the mechanism each one means."""
 
@@ -56,6 +60,8 @@ _AUTHENTICATION_ALIASES: Final = {
     "high-sha256": "sha256",
     "high-gmac": "gmac",
     "hls-gmac": "gmac",
+    "high-ecdsa": "ecdsa",
+    "hls-ecdsa": "ecdsa",
 }
 
 SECURITY_POLICIES: Final[dict[str, SecurityPolicy]] = {
@@ -78,10 +84,10 @@ def default_counter_store_path() -> Path:
     return Path(base) / "dlmskit" / "invocation-counters.json"
 
 
-def _secret(value: SecretBytes | str | bytes | None, name: str) -> SecretBytes | None:
+def _secret(value: SecretBytes | str | bytes | None, name: str, length: int = 16) -> SecretBytes | None:
     if value is None or isinstance(value, SecretBytes):
         return value
-    return SecretBytes(parse_key(value, name=name), label=name)
+    return SecretBytes(parse_key(value, name=name, length=length), label=name)
 
 
 def _canonical(value: str, names: dict[str, object], aliases: dict[str, str], what: str) -> str:
@@ -151,6 +157,12 @@ class MeterSettings:
     hdlc_max_info_length: int = MAX_INFO_LENGTH
     hdlc_window_size: int = MAX_WINDOW_SIZE
     max_pdu_size: int = 0xFFFF
+    security_suite: int = 0
+    """0 (AES-GCM-128), 1 (ECDH/ECDSA P-256, AES-GCM-128) or 2 (P-384, AES-GCM-256: 32-byte keys)."""
+    signing_key: ec.EllipticCurvePrivateKey | str | Path | None = field(default=None, repr=False)
+    """The client's own ECDSA private key for ``authentication="ecdsa"``: a key, or a PEM file / PEM text."""
+    meter_certificate: ec.EllipticCurvePublicKey | str | Path | None = None
+    """The meter's certificate or public key (PEM file / PEM text, or a key) for ``authentication="ecdsa"``."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -172,8 +184,17 @@ class MeterSettings:
             set_(self, "system_title", parse_system_title(self.system_title))
         elif len(self.system_title) != 8:
             raise ConfigurationError(f"system_title is 8 bytes, got {len(self.system_title)}")
-        set_(self, "block_cipher_key", _secret(self.block_cipher_key, "block cipher key"))
-        set_(self, "authentication_key", _secret(self.authentication_key, "authentication key"))
+        if self.security_suite not in (0, 1, 2):
+            raise ConfigurationError(f"security_suite is 0, 1 or 2, not {self.security_suite}")
+        length = 32 if self.security_suite == 2 else 16
+        set_(self, "block_cipher_key", _secret(self.block_cipher_key, "block cipher key", length))
+        set_(self, "authentication_key", _secret(self.authentication_key, "authentication key", length))
+        if self.signing_key is not None and not isinstance(self.signing_key, ec.EllipticCurvePrivateKey):
+            set_(self, "signing_key", load_private_key(self.signing_key))
+        if self.meter_certificate is not None and not isinstance(
+            self.meter_certificate, ec.EllipticCurvePublicKey
+        ):
+            set_(self, "meter_certificate", load_public_key(self.meter_certificate))
         if self.frame_counter_obis is not None:
             set_(self, "frame_counter_obis", obis(self.frame_counter_obis))
         self._check()
@@ -208,6 +229,21 @@ class MeterSettings:
                 f"authentication {self.authentication!r} with security policy {self.security_policy!r} needs "
                 "block_cipher_key and authentication_key (32 hex digits each)"
             )
+        if self.authentication == "ecdsa" and (
+            self.security_suite not in (1, 2) or self.signing_key is None or self.meter_certificate is None
+        ):
+            raise ConfigurationError(
+                "authentication 'ecdsa' (HLS mechanism 7) needs security_suite 1 or 2, signing_key (the "
+                "client's PEM private key) and meter_certificate (the meter's PEM certificate or public key)"
+            )
+        for key in (self.signing_key, self.meter_certificate):
+            if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and suite_of(key) != (
+                self.security_suite
+            ):
+                raise ConfigurationError(
+                    f"a {key.curve.name} key belongs to security suite {int(suite_of(key))}, "
+                    f"not security_suite {self.security_suite}"
+                )
         if self.dedicated_key and self.security_policy not in ("enc", "auth-enc"):
             raise ConfigurationError("dedicated_key needs a security policy that encrypts (enc or auth-enc)")
         if self.timeout <= 0 or self.connect_timeout <= 0:

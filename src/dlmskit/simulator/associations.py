@@ -93,6 +93,9 @@ class AssociationState:
             authentication_key=SecretBytes(self.authentication_key) if self.authentication_key else None,
             invocation_counters=self.counters,
             received_counters=self.received_counters,
+            suite=model.security_suite,
+            signing_key=model.signing_key,
+            peer_signing_key=model.client_public_key,
         )
         return ServerAssociationSettings(
             mechanism=model.mechanism,
@@ -121,7 +124,7 @@ class AssociationState:
     @property
     def uses_secret(self) -> bool:
         """Whether the association authenticates with a password or HLS secret (not the keys)."""
-        return self.model.mechanism not in (Mechanism.NONE, Mechanism.HIGH_GMAC)
+        return self.model.mechanism not in (Mechanism.NONE, Mechanism.HIGH_GMAC, Mechanism.HIGH_ECDSA)
 
     def raise_policy(self, policy: SecurityPolicy) -> bool:
         """security_activate: the policy may only get stronger; False when ``policy`` is weaker."""

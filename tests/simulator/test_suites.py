@@ -1,0 +1,129 @@
+"""Suites 1 and 2 end to end: HLS-ECDSA associations of the simulator from the model, our client over TCP."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from dlmskit.client import DlmsClient
+from dlmskit.errors import ConfigurationError, DlmsError
+from dlmskit.security.certificates import private_key_pem, public_key_pem, self_signed_certificate
+from dlmskit.security.ecc import generate_private_key
+from dlmskit.simulator import SimulatedMeter, SimulatorThread
+from dlmskit.simulator.model import load_model, parse_model
+
+SERVER_TITLE = bytes.fromhex("4D4D4D0000BC614E")
+CLIENT_TITLE = bytes.fromhex("444C4B0000000001")
+KEYS = {1: "000102030405060708090A0B0C0D0E0F", 2: "000102030405060708090A0B0C0D0E0F" * 2}
+AKS = {1: "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF", 2: "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF" * 2}
+
+
+def _write_keys(directory: Path, suite: int) -> dict[str, Path]:
+    """Key pairs of both sides as PEM files: private keys, the meter's certificate, the client's public key."""
+    meter_key, client_key = generate_private_key(suite), generate_private_key(suite)
+    paths = {
+        "meter_key": directory / f"meter{suite}.key.pem",
+        "meter_cert": directory / f"meter{suite}.cert.pem",
+        "client_key": directory / f"client{suite}.key.pem",
+        "client_pub": directory / f"client{suite}.pub.pem",
+    }
+    paths["meter_key"].write_bytes(private_key_pem(meter_key))
+    certificate = self_signed_certificate(meter_key, SERVER_TITLE)
+    paths["meter_cert"].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    paths["client_key"].write_bytes(private_key_pem(client_key))
+    paths["client_pub"].write_bytes(public_key_pem(client_key.public_key()))
+    return paths
+
+
+def _association(sap: int, suite: int, paths: dict[str, Path], policy: str) -> str:
+    return f"""
+[[association]]
+client_sap = {sap}
+name = "suite {suite}"
+mechanism = "ecdsa"
+security_suite = {suite}
+security_policy = "{policy}"
+block_cipher_key = "{KEYS[suite]}"
+authentication_key = "{AKS[suite]}"
+signing_key = "{paths["meter_key"].name}"
+client_public_key = "{paths["client_pub"].name}"
+
+[association.access]
+default = {{ read = ["*"] }}
+"""
+
+
+@pytest.fixture
+def ecdsa_meter(tmp_path: Path) -> tuple[Path, dict[int, dict[str, Path]]]:
+    """A model file (default model plus HLS-ECDSA clients 48: suite 1, 49: suite 2) and the key files."""
+    text = resources.files("dlmskit.simulator").joinpath("default_model.toml").read_text(encoding="utf-8")
+    keys = {suite: _write_keys(tmp_path, suite) for suite in (1, 2)}
+    extra = _association(48, 1, keys[1], "auth-enc") + _association(49, 2, keys[2], "auth-enc")
+    text = text.replace("# -- identity", extra + "\n# -- identity", 1)
+    path = tmp_path / "model.toml"
+    path.write_text(text, encoding="utf-8")
+    return path, keys
+
+
+@pytest.mark.parametrize(("sap", "suite"), [(48, 1), (49, 2)])
+def test_our_client_associates_with_hls_ecdsa_and_reads(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path, sap: int, suite: int
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    try:
+        with DlmsClient.connect(
+            port=running.port,
+            link="wrapper",
+            client_address=sap,
+            authentication="ecdsa",
+            security_suite=suite,
+            security_policy="auth-enc",
+            block_cipher_key=KEYS[suite],
+            authentication_key=AKS[suite],
+            signing_key=keys[suite]["client_key"],
+            meter_certificate=keys[suite]["meter_cert"],
+            invocation_counter_path=tmp_path / "counters.json",
+        ) as client:
+            name = client.read("0.0.42.0.0.255")
+            assert isinstance(name, bytes) and len(name) == 16
+            assert client.negotiated is not None and client.negotiated.mechanism == 7
+        # A client whose key the meter does not know is refused, in words.
+        wrong = tmp_path / "wrong.key.pem"
+        wrong.write_bytes(private_key_pem(generate_private_key(suite)))
+        with (
+            pytest.raises(DlmsError, match="refused our HLS answer"),
+            DlmsClient.connect(
+                port=running.port,
+                link="wrapper",
+                client_address=sap,
+                authentication="ecdsa",
+                security_suite=suite,
+                security_policy="auth-enc",
+                block_cipher_key=KEYS[suite],
+                authentication_key=AKS[suite],
+                signing_key=wrong,
+                meter_certificate=keys[suite]["meter_cert"],
+                invocation_counter_path=tmp_path / "counters.json",
+            ),
+        ):
+            pass
+    finally:
+        running.stop()
+
+
+def test_model_checks_ecdsa_associations(ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]]) -> None:
+    model_path, _ = ecdsa_meter
+    text = model_path.read_text(encoding="utf-8")
+    # Suite 1 keys for a suite 2 association are refused with the key's name.
+    broken = text.replace('signing_key = "meter2.key.pem"', 'signing_key = "meter1.key.pem"')
+    with pytest.raises(ConfigurationError, match="signing_key"):
+        parse_model(broken, str(model_path))
+    missing = text.replace('client_public_key = "client1.pub.pem"\n', "")
+    with pytest.raises(ConfigurationError, match='"ecdsa" needs'):
+        parse_model(missing, str(model_path))
