@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dlmskit.apdu.common import CosemAttributeDescriptor
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
-from dlmskit.errors import ConfigurationError, InvocationCounterError
-from dlmskit.security.ecc import generate_private_key
+from dlmskit.errors import ConfigurationError, InvocationCounterError, SecurityError
+from dlmskit.security.ecc import SignatureError, generate_private_key
+from dlmskit.security.general import (
+    AgreedKey,
+    GeneralCiphering,
+    GeneralSigning,
+    KeyAgreementScheme,
+    sign_general,
+)
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import MemoryInvocationCounterStore
 from dlmskit.session.client import ClientSession, ClientSettings
@@ -134,3 +143,81 @@ def test_settings_are_checked() -> None:
         ClientSettings(mechanism=Mechanism.HIGH_ECDSA, security=security)
     with pytest.raises(ConfigurationError, match="not suite 0"):
         SecuritySettings(signing_key=CLIENT_KEYS[1])
+
+
+# -- key agreement through general-ciphering, general-signing --------------------------------------------------
+
+
+def _agreed_pair(
+    suite: int,
+    scheme: KeyAgreementScheme | None,
+    sign: bool,
+    policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+) -> Pair:
+    pair = _pair(suite, policy)
+    security = dataclasses.replace(pair.client.settings.security, key_agreement=scheme, sign_apdus=sign)
+    settings = dataclasses.replace(pair.client.settings, security=security)
+    return Pair(ClientSession(settings, challenge=bytes(range(32))), pair.server)
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+@pytest.mark.parametrize(
+    "scheme", [KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN, KeyAgreementScheme.STATIC_UNIFIED_MODEL]
+)
+@pytest.mark.parametrize("sign", [False, True])
+def test_key_agreement_schemes_signed_and_ciphered(
+    suite: int, scheme: KeyAgreementScheme, sign: bool
+) -> None:
+    pair = _agreed_pair(suite, scheme, sign)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    outer = GeneralSigning.decode(request).content if sign else request
+    assert request[0] == (0xDF if sign else 0xDD)
+    ciphered = GeneralCiphering.decode(outer)
+    assert isinstance(ciphered.key_info, AgreedKey) and ciphered.key_info.scheme == scheme
+    assert ciphered.security_control.suite_id == suite and ciphered.recipient_system_title == SERVER_TITLE
+    replies = pair.server.receive(request)
+    # The meter answers in kind: the same scheme, signed when the request was.
+    assert replies[0][0] == (0xDF if sign else 0xDD)
+    result = pair.client.receive(replies[0])
+    assert isinstance(result, GetCompleted) and result.results[0].value == b"DLMSKIT000000001"
+    # The same request again: its counter is refused.
+    again = pair.server.receive(request)
+    assert again[0][0] == 0xD8
+    with pytest.raises(InvocationCounterError):
+        pair.client.protection.unwrap(replies[0])
+
+
+def test_signed_plain_apdus_and_refusals() -> None:
+    pair = _agreed_pair(1, None, True, SecurityPolicy.NONE)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    message = GeneralSigning.decode(request)
+    assert message.content[0] == 0xC0  # a plain get-request inside
+    assert isinstance(pair.run(request), GetCompleted)
+    # A tampered signature: the meter refuses the APDU (deciphering-error exception response).
+    tampered = bytearray(request)
+    tampered[-1] ^= 1
+    assert pair.server.receive(bytes(tampered))[0][0] == 0xD8
+    # An unsigned APDU where signatures are required is refused on both sides.
+    with pytest.raises(SecurityError, match="not signed"):
+        pair.client.protection.unwrap(bytes.fromhex("C401C100090101"))
+    # A signature by another key is refused with the standard's words.
+    other = sign_general(
+        bytes.fromhex("C401C100090101"),
+        suite=1,
+        private_key=generate_private_key(1),
+        originator_system_title=SERVER_TITLE,
+    )
+    with pytest.raises(SignatureError, match="does not verify"):
+        pair.client.protection.unwrap(other.encode())
+
+
+def test_ephemeral_unified_model_is_not_a_per_apdu_scheme() -> None:
+    with pytest.raises(ConfigurationError, match="key_agreement"):
+        SecuritySettings(
+            suite=1,
+            signing_key=CLIENT_KEYS[1],
+            peer_signing_key=SERVER_KEYS[1].public_key(),
+            key_agreement=KeyAgreementScheme.EPHEMERAL_UNIFIED_MODEL,
+        )

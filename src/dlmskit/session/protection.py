@@ -27,6 +27,17 @@ from dlmskit.security.ciphering import (
     encrypt_apdu,
     is_ciphered_tag,
 )
+from dlmskit.security.general import (
+    GENERAL_CIPHERING,
+    GENERAL_SIGNING,
+    AgreedKey,
+    GeneralCiphering,
+    KeyAgreementScheme,
+    decipher_general,
+    encipher_general,
+    sign_general,
+    verify_general,
+)
 from dlmskit.security.invocation import (
     InvocationCounterStore,
     MemoryInvocationCounterStore,
@@ -39,6 +50,17 @@ __all__ = ["CIPHERING_OVERHEAD", "ApduProtection", "SecurityPolicy", "SecuritySe
 
 CIPHERING_OVERHEAD = 1 + 3 + 5 + 12 + 10
 """Bytes ciphering may add to an APDU (tag, length, SC, IC, GCM tag, general-ciphering system title)."""
+
+
+_AGREED_KEY_ID = "key-agreement"
+"""The counter name of general-ciphering with agreed keys (each APDU has its own key; counters still rise)."""
+_INITIATE_TAGS = frozenset((0x01, 0x08, 0x0E))
+"""Plain xDLMS initiate request/response and confirmed-service-error: ciphered with the global key, unsigned."""
+_UNSIGNED_TAGS = frozenset(
+    (0x01, 0x08, 0x0E, 0x21, 0x28, 0x2E, 0x41, 0x48, 0x4E, 0x60, 0x61, 0x62, 0x63, 0xD8)
+)
+"""What is never signed: the ACSE APDUs (AARQ/AARE/RLRQ/RLRE) with their xDLMS initiate request/response or
+confirmed-service-error (plain, glo-, ded-), and the exception-response, which carries no data."""
 
 
 class SecurityPolicy(enum.IntEnum):
@@ -100,6 +122,13 @@ class SecuritySettings:
     """Our ECDSA key pair (suites 1/2): HLS mechanism 7 signs our answer with it."""
     peer_signing_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
     """The peer's ECDSA public key (from its certificate): HLS mechanism 7 checks the peer's answer."""
+    key_agreement: KeyAgreementScheme | None = None
+    """Suites 1/2: cipher every APDU after the AARQ/AARE as general-ciphering with a key agreed by this
+    scheme (One-Pass Diffie-Hellman or Static Unified Model) from our key pair and the peer's public key.
+    A server answers in the scheme the client used, whatever this says."""
+    sign_apdus: bool = False
+    """Suites 1/2: sign every APDU after the AARQ/AARE with general-signing (our ``signing_key``), and
+    refuse APDUs from the peer that are not signed with its ``peer_signing_key``."""
 
     def __post_init__(self) -> None:
         if len(self.system_title) != 8:
@@ -108,6 +137,18 @@ class SecuritySettings:
             raise ConfigurationError(f"security suite must be 0, 1 or 2, got {self.suite}")
         if self.suite == 0 and (self.signing_key is not None or self.peer_signing_key is not None):
             raise ConfigurationError("ECDSA keys need security suite 1 (P-256) or 2 (P-384), not suite 0")
+        if (self.key_agreement is not None or self.sign_apdus) and (
+            self.signing_key is None or self.peer_signing_key is None
+        ):
+            raise ConfigurationError(
+                "key agreement and signed APDUs (suites 1/2) need our own key pair (signing_key) and the "
+                "peer's public key (peer_signing_key)"
+            )
+        if self.key_agreement == KeyAgreementScheme.EPHEMERAL_UNIFIED_MODEL:
+            raise ConfigurationError(
+                "the Ephemeral Unified Model agrees keys through Security setup key_agreement; per APDU, use "
+                "One-Pass Diffie-Hellman or the Static Unified Model"
+            )
 
     @property
     def has_keys(self) -> bool:
@@ -143,6 +184,8 @@ class ApduProtection:
             counter_key_id(settings.block_cipher_key.reveal()) if settings.block_cipher_key else "unicast"
         )
         self._received = settings.received_counters or ReceivedCounterTracker()
+        self._peer_scheme: KeyAgreementScheme | None = None
+        self._peer_signed = False
         if settings.dedicated_key is not None:
             self.use_dedicated_key(settings.dedicated_key.reveal())
 
@@ -169,6 +212,11 @@ class ApduProtection:
         """True when the policy protects APDUs."""
         return self.policy != SecurityPolicy.NONE
 
+    @property
+    def signing(self) -> bool:
+        """True when APDUs go out signed (general-signing): our settings ask, or the peer signs its own."""
+        return self.settings.sign_apdus or self._peer_signed
+
     def next_counter(self, *, dedicated: bool = False) -> int:
         """Our next invocation counter, already persisted by the store."""
         key_id = self._dedicated_id if dedicated else self._global_id
@@ -177,9 +225,111 @@ class ApduProtection:
     # -- wrap / unwrap ----------------------------------------------------------------------------------
 
     def wrap(self, apdu: bytes, *, kind: CipheringKind | None = None, force: bool = False) -> bytes:
-        """Protect ``apdu`` as the policy says (unchanged when the policy is NONE and ``force`` is not set)."""
-        if not (self.ciphering or force):
-            return apdu
+        """Protect ``apdu`` as the policy says (unchanged when the policy is NONE and ``force`` is not set).
+
+        With suites 1/2 settings (``key_agreement``, ``sign_apdus``, or a peer that used them) every APDU but
+        the xDLMS initiate request/response of the AARQ/AARE goes out as general-ciphering and/or
+        general-signing.
+        """
+        settings = self.settings
+        agreed = settings.key_agreement or self._peer_scheme
+        initiate = bool(apdu) and apdu[0] in _INITIATE_TAGS
+        if not initiate and agreed is not None and (self.ciphering or force):
+            apdu = self._encipher_agreed(
+                apdu, agreed, self.policy.security_control if self.ciphering else 0x30
+            )
+        elif self.ciphering or force:
+            apdu = self._cipher(apdu, kind=kind)
+        if not initiate and self.signing:
+            apdu = self._sign(apdu)
+        return apdu
+
+    # -- suites 1 and 2: general-ciphering with an agreed key, general-signing ------------------------------
+
+    def _peer_key(self) -> ec.EllipticCurvePublicKey:
+        key = self.settings.peer_signing_key
+        if key is None:
+            raise ConfigurationError(
+                "suites 1/2 need the peer's public key or certificate (peer_signing_key)"
+            )
+        return key
+
+    def _own_key(self) -> ec.EllipticCurvePrivateKey:
+        key = self.settings.signing_key
+        if key is None:
+            raise ConfigurationError("suites 1/2 need our own key pair (signing_key)")
+        return key
+
+    def _authentication_key(self) -> bytes:
+        ak = self.settings.authentication_key
+        return ak.reveal() if ak is not None else b""
+
+    def _encipher_agreed(self, apdu: bytes, scheme: KeyAgreementScheme, security_control: int) -> bytes:
+        if self.peer_system_title is None:
+            raise SecurityError("general-ciphering needs the peer's system title (recipient-system-title)")
+        message = encipher_general(
+            apdu,
+            suite=self.settings.suite,
+            security_control=security_control,
+            originator_system_title=self.own_system_title,
+            recipient_system_title=self.peer_system_title,
+            invocation_counter=self.settings.invocation_counters.next(self.own_system_title, _AGREED_KEY_ID),
+            authentication_key=self._authentication_key(),
+            key_info=scheme,
+            own_private_key=self._own_key(),
+            peer_public_key=self._peer_key(),
+        )
+        return message.encode()
+
+    def _sign(self, apdu: bytes) -> bytes:
+        return sign_general(
+            apdu,
+            suite=self.settings.suite,
+            private_key=self._own_key(),
+            originator_system_title=self.own_system_title,
+            recipient_system_title=self.peer_system_title or b"",
+        ).encode()
+
+    def _unwrap_signed(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
+        message = verify_general(apdu, suite=self.settings.suite, public_key=self._peer_key())
+        sender = message.originator_system_title
+        if self.peer_system_title is not None and sender and sender != self.peer_system_title:
+            raise SecurityError(
+                f"the signed APDU comes from system title {sender.hex().upper()}, not from the peer "
+                f"{self.peer_system_title.hex().upper()}"
+            )
+        self._peer_signed = True
+        return self._unwrap_content(message.content)
+
+    def _unwrap_agreed(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
+        message = GeneralCiphering.decode(apdu)
+        sender = message.originator_system_title
+        if self.peer_system_title is not None and sender != self.peer_system_title:
+            raise SecurityError(
+                f"the general-ciphering APDU comes from system title {sender.hex().upper()}, not from the "
+                f"peer {self.peer_system_title.hex().upper()}"
+            )
+        if message.recipient_system_title not in (b"", self.own_system_title):
+            raise SecurityError(
+                f"the general-ciphering APDU is for system title {message.recipient_system_title.hex().upper()}, "
+                "not for us"
+            )
+        if not isinstance(message.key_info, AgreedKey):
+            raise SecurityError("general-ciphering without an agreed key is not accepted in this association")
+        self._received.check(sender, message.invocation_counter, key_id=_AGREED_KEY_ID)
+        counter, plain = decipher_general(
+            message,
+            suite=self.settings.suite,
+            authentication_key=self._authentication_key(),
+            own_private_key=self._own_key(),
+            peer_public_key=self._peer_key(),
+        )
+        self._require_policy(message.security_control)
+        self._received.accept(sender, counter, key_id=_AGREED_KEY_ID)
+        self._peer_scheme = message.key_info.scheme
+        return plain, "general-glo"
+
+    def _cipher(self, apdu: bytes, *, kind: CipheringKind | None) -> bytes:
         kind = kind or self.settings.kind
         dedicated = kind in ("ded", "general-ded") and self._dedicated is not None
         if kind in ("ded", "general-ded") and self._dedicated is None:
@@ -200,8 +350,21 @@ class ApduProtection:
         """The plain APDU and the ciphering kind it came in (None for a plain APDU).
 
         Raises :class:`InvocationCounterError` for a replayed counter and :class:`TagVerificationError`
-        for a tag that does not verify.
+        for a tag that does not verify; a signature that does not verify raises
+        :class:`~dlmskit.security.ecc.SignatureError`, and an unsigned APDU where ``sign_apdus`` asks for
+        signatures a :class:`~dlmskit.errors.SecurityError`.
         """
+        if apdu and apdu[0] == GENERAL_SIGNING:
+            return self._unwrap_signed(apdu)
+        if self.settings.sign_apdus and apdu and apdu[0] not in _UNSIGNED_TAGS:
+            raise SecurityError(
+                "the APDU is not signed (general-signing), and this association requires signatures"
+            )
+        return self._unwrap_content(apdu)
+
+    def _unwrap_content(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
+        if apdu and apdu[0] == GENERAL_CIPHERING:
+            return self._unwrap_agreed(apdu)
         if not apdu or not is_ciphered_tag(apdu[0]):
             return apdu, None
         ciphered = CipheredApdu.decode(apdu)

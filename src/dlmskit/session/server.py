@@ -261,7 +261,7 @@ class ServerSession:
         self._incoming = None
 
     def _wrap(self, apdu: bytes) -> bytes:
-        if self.protection is None or not self.protection.ciphering:
+        if self.protection is None or not (self.protection.ciphering or self.protection.signing):
             return apdu
         kind = self._reply_kind or self.protection.settings.kind
         return self.protection.wrap(apdu, kind=kind)  # type: ignore[arg-type]
