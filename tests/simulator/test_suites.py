@@ -117,6 +117,39 @@ def test_our_client_associates_with_hls_ecdsa_and_reads(
         running.stop()
 
 
+@pytest.mark.parametrize(("sap", "suite"), [(48, 1), (49, 2)])
+@pytest.mark.parametrize("scheme", ["one-pass-dh", "static-unified"])
+def test_key_agreement_schemes_signed_and_ciphered(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path, sap: int, suite: int, scheme: str
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="hdlc", port=0)
+    frames: list[bytes] = []
+    try:
+        with DlmsClient.connect(
+            port=running.port,
+            client_address=sap,
+            authentication="ecdsa",
+            security_suite=suite,
+            security_policy="auth-enc",
+            block_cipher_key=KEYS[suite],
+            authentication_key=AKS[suite],
+            signing_key=keys[suite]["client_key"],
+            meter_certificate=keys[suite]["meter_cert"],
+            key_agreement=scheme,
+            sign_apdus=True,
+            invocation_counter_path=tmp_path / "counters.json",
+            on_apdu=lambda direction, apdu: frames.append(bytes(apdu)),
+        ) as client:
+            assert client.read("0.0.96.1.0.255")
+            assert client.read("0.0.1.0.0.255", 2)
+    finally:
+        running.stop()
+    # After the AARQ/AARE, every APDU both ways was general-signing around general-ciphering.
+    tags = {apdu[0] for apdu in frames}
+    assert 0xDF in tags and not tags & {0xC0, 0xC4, 0xC8, 0xCC}
+
+
 def test_model_checks_ecdsa_associations(ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]]) -> None:
     model_path, _ = ecdsa_meter
     text = model_path.read_text(encoding="utf-8")

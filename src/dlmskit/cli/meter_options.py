@@ -92,6 +92,18 @@ _OPTIONS: list[Callable[[Any], Any]] = [
         type=click.Path(dir_okay=False, path_type=Path),
         help="The meter's certificate or public key, a PEM file (--auth ecdsa).",
     ),
+    click.option(
+        "--key-agreement",
+        type=click.Choice(["one-pass-dh", "static-unified"]),
+        help="Suites 1/2: general-ciphering with keys agreed per APDU (needs --signing-key, --meter-cert).",
+    ),
+    click.option(
+        "--sign",
+        "sign_apdus",
+        is_flag=True,
+        default=None,
+        help="Suites 1/2: sign every APDU (general-signing) and require the meter's to be signed.",
+    ),
     click.option("--timeout", type=float, help="Seconds to wait for each answer.  [default: 5]"),
     click.option(
         "--trace",
@@ -124,6 +136,8 @@ _SETTING_NAMES = (
     "security_suite",
     "signing_key",
     "meter_certificate",
+    "key_agreement",
+    "sign_apdus",
     "timeout",
 )
 

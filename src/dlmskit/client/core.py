@@ -40,7 +40,7 @@ from dlmskit.client.connection import ApduHook, ProgressHook
 from dlmskit.client.errors import MeterRefused, Service, Target, TypeUnmatched, describe_object, refusal
 from dlmskit.client.known_objects import usual_class_id
 from dlmskit.client.results import ImageTransferReport, ProfileColumn, ProfileTable, RelayState, TokenResult
-from dlmskit.client.settings import MeterSettings
+from dlmskit.client.settings import KEY_AGREEMENTS, MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime, datetimes_of
 from dlmskit.codec.obis import Obis, obis
@@ -308,7 +308,7 @@ class ClientCore:
     def _security(self) -> SecuritySettings:
         s = self.settings
         title = parse_system_title(s.system_title)
-        if not s.ciphered and s.mechanism != Mechanism.HIGH_ECDSA:
+        if not s.ciphered and s.mechanism != Mechanism.HIGH_ECDSA and not s.sign_apdus:
             return SecuritySettings(system_title=title)
         if self._store is None:
             path = s.counter_store_path
@@ -331,6 +331,8 @@ class ClientCore:
             peer_signing_key=s.meter_certificate
             if isinstance(s.meter_certificate, ec.EllipticCurvePublicKey)
             else None,
+            key_agreement=KEY_AGREEMENTS[s.key_agreement] if s.key_agreement else None,
+            sign_apdus=s.sign_apdus,
         )
 
     def associated(self, negotiated: Negotiated | None) -> None:

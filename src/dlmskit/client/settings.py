@@ -32,6 +32,7 @@ from dlmskit.codec.obis import Obis, obis
 from dlmskit.errors import ConfigurationError
 from dlmskit.link.hdlc_parameters import MAX_INFO_LENGTH, MAX_WINDOW_SIZE
 from dlmskit.security.certificates import load_private_key, load_public_key, suite_of
+from dlmskit.security.general import KeyAgreementScheme
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
 from dlmskit.session.protection import SecurityPolicy
@@ -71,6 +72,12 @@ SECURITY_POLICIES: Final[dict[str, SecurityPolicy]] = {
     "auth-enc": SecurityPolicy.AUTHENTICATED_ENCRYPTED,
 }
 """The security policy names :class:`MeterSettings` takes."""
+
+KEY_AGREEMENTS: Final[dict[str, KeyAgreementScheme]] = {
+    "one-pass-dh": KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN,
+    "static-unified": KeyAgreementScheme.STATIC_UNIFIED_MODEL,
+}
+"""The key agreement names :class:`MeterSettings` takes (suites 1/2, general-ciphering per APDU)."""
 
 _NEEDS_SECRET: Final = frozenset({"low", "high", "md5", "sha1", "sha256"})
 DEFAULT_CLIENT_SYSTEM_TITLE: Final = bytes.fromhex("444C4B0000000001")
@@ -163,6 +170,11 @@ class MeterSettings:
     """The client's own ECDSA private key for ``authentication="ecdsa"``: a key, or a PEM file / PEM text."""
     meter_certificate: ec.EllipticCurvePublicKey | str | Path | None = None
     """The meter's certificate or public key (PEM file / PEM text, or a key) for ``authentication="ecdsa"``."""
+    key_agreement: str | None = None
+    """Suites 1/2: ``one-pass-dh`` or ``static-unified``: every APDU after the AARQ as general-ciphering with
+    a key agreed from ``signing_key`` and ``meter_certificate``."""
+    sign_apdus: bool = False
+    """Suites 1/2: sign every APDU after the AARQ (general-signing) and require the meter's to be signed."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -244,6 +256,21 @@ class MeterSettings:
                     f"a {key.curve.name} key belongs to security suite {int(suite_of(key))}, "
                     f"not security_suite {self.security_suite}"
                 )
+        if self.key_agreement is not None and self.key_agreement not in KEY_AGREEMENTS:
+            raise ConfigurationError(
+                f"unknown key_agreement {self.key_agreement!r}; use one of: {', '.join(KEY_AGREEMENTS)}"
+            )
+        if self.key_agreement is not None and self.security_policy == "none":
+            raise ConfigurationError(
+                "key_agreement ciphers APDUs: give a security_policy (auth, enc or auth-enc)"
+            )
+        if (self.key_agreement is not None or self.sign_apdus) and (
+            self.signing_key is None or self.meter_certificate is None
+        ):
+            raise ConfigurationError(
+                "key_agreement and sign_apdus (suites 1/2) need signing_key (the client's PEM private key) and "
+                "meter_certificate (the meter's PEM certificate or public key)"
+            )
         if self.dedicated_key and self.security_policy not in ("enc", "auth-enc"):
             raise ConfigurationError("dedicated_key needs a security policy that encrypts (enc or auth-enc)")
         if self.timeout <= 0 or self.connect_timeout <= 0:
