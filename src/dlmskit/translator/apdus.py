@@ -84,6 +84,7 @@ from dlmskit.apdu.set import (
 from dlmskit.codec.obis import Obis
 from dlmskit.errors import DecodeError
 from dlmskit.security.ciphering import is_ciphered_tag
+from dlmskit.security.general import GENERAL_CIPHERING, GENERAL_SIGNING
 from dlmskit.translator import names
 from dlmskit.translator.ciphered import CipheringContext, Role
 from dlmskit.translator.data import data_node, obis_comment, quantity
@@ -361,6 +362,10 @@ class ApduDecoder:
         try:
             if data and is_ciphered_tag(data[0]):
                 return self.ciphering.ciphered_node(data, self.line, role, self.node)
+            if data and data[0] == GENERAL_SIGNING:
+                return self.ciphering.signed_node(data, role, self.node)
+            if data and data[0] == GENERAL_CIPHERING:
+                return self.ciphering.agreed_node(data, role, self.node)
             apdu = decode_apdu(data)
             if isinstance(apdu, UnparsedApdu):
                 name = RAW_ELEMENTS[ApduTag(data[0])]

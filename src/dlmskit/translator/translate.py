@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.apdu.common import ApduTag
 from dlmskit.link.framer import HdlcFrameReader
 from dlmskit.link.hdlc_address import HdlcAddress
@@ -81,7 +83,9 @@ class Translator:
     the dedicated key, counters, unfinished segments).
 
     ``keys`` is (block cipher key, authentication key) to decipher ciphered APDUs; ``client_title`` and
-    ``server_title`` are the system titles to use instead of those found in the trace.
+    ``server_title`` are the system titles to use instead of those found in the trace. Suites 1/2:
+    ``public_keys`` verify general-signing signatures, and ``private_keys`` (with ``public_keys`` for the
+    Static Unified Model) decipher general-ciphering with agreed keys.
     """
 
     def __init__(
@@ -90,8 +94,16 @@ class Translator:
         *,
         client_title: bytes | None = None,
         server_title: bytes | None = None,
+        private_keys: tuple[ec.EllipticCurvePrivateKey, ...] = (),
+        public_keys: tuple[ec.EllipticCurvePublicKey, ...] = (),
     ) -> None:
-        self._ciphering = CipheringContext(keys, client_title=client_title, server_title=server_title)
+        self._ciphering = CipheringContext(
+            keys,
+            client_title=client_title,
+            server_title=server_title,
+            private_keys=private_keys,
+            public_keys=public_keys,
+        )
         self._apdus = ApduDecoder(self._ciphering)
         self._segments: dict[tuple[HdlcAddress, HdlcAddress], _Segments] = {}
 
@@ -247,6 +259,14 @@ def translate(
     *,
     client_title: bytes | None = None,
     server_title: bytes | None = None,
+    private_keys: tuple[ec.EllipticCurvePrivateKey, ...] = (),
+    public_keys: tuple[ec.EllipticCurvePublicKey, ...] = (),
 ) -> Translation:
     """Translate a whole trace (see :class:`Translator`)."""
-    return Translator(keys, client_title=client_title, server_title=server_title).translate(items)
+    return Translator(
+        keys,
+        client_title=client_title,
+        server_title=server_title,
+        private_keys=private_keys,
+        public_keys=public_keys,
+    ).translate(items)
