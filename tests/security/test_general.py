@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlmskit.errors import ConfigurationError, DecodeError, SecurityError, TagVerificationError
+from dlmskit.security import agreement
 from dlmskit.security.ecc import SecuritySuite, SignatureError, generate_private_key
 from dlmskit.security.general import (
     AgreedKey,
@@ -253,3 +254,38 @@ def test_general_signing(suite: SecuritySuite) -> None:
         verify_general(bytes(tampered), suite=suite, public_key=key.public_key())
     with pytest.raises(SignatureError):
         verify_general(apdu, suite=suite, public_key=generate_private_key(suite).public_key())
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_ephemeral_unified_model(suite: SecuritySuite) -> None:
+    client_signing, server_signing = generate_private_key(suite), generate_private_key(suite)
+    ephemeral, request = agreement.start(suite, client_signing)
+    assert len(request) == 4 * suite.parameters.size
+    key, response = agreement.respond(
+        suite,
+        request,
+        client_signing_key=client_signing.public_key(),
+        server_signing_key=server_signing,
+        client_system_title=CLIENT,
+        server_system_title=SERVER,
+    )
+    finished = agreement.finish(
+        suite,
+        ephemeral,
+        response,
+        server_signing_key=server_signing.public_key(),
+        client_system_title=CLIENT,
+        server_system_title=SERVER,
+    )
+    assert finished == key and len(key) == suite.parameters.key_length
+    # A man in the middle with his own ephemeral key cannot sign it as the client.
+    _, forged = agreement.start(suite, generate_private_key(suite))
+    with pytest.raises(SignatureError):
+        agreement.respond(
+            suite,
+            forged,
+            client_signing_key=client_signing.public_key(),
+            server_signing_key=server_signing,
+            client_system_title=CLIENT,
+            server_system_title=SERVER,
+        )
