@@ -6,12 +6,22 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from dlmskit.client import DlmsClient
+from dlmskit.codec import axdr
 from dlmskit.errors import ConfigurationError, DlmsError
-from dlmskit.security.certificates import private_key_pem, public_key_pem, self_signed_certificate
-from dlmskit.security.ecc import generate_private_key
+from dlmskit.security import agreement
+from dlmskit.security.certificates import (
+    certificate_public_key,
+    load_private_key,
+    load_public_key,
+    private_key_pem,
+    public_key_pem,
+    self_signed_certificate,
+)
+from dlmskit.security.ecc import encode_public_key, generate_private_key
 from dlmskit.simulator import SimulatedMeter, SimulatorThread
 from dlmskit.simulator.model import load_model, parse_model
 
@@ -52,7 +62,14 @@ signing_key = "{paths["meter_key"].name}"
 client_public_key = "{paths["client_pub"].name}"
 
 [association.access]
-default = {{ read = ["*"] }}
+default = {{ read = ["*"], methods = ["*"] }}
+
+[[object]]
+class_id = 64
+version = 1
+logical_name = "0.0.43.0.{sap}.255"
+name = "Security setup (suite {suite})"
+association = {sap}
 """
 
 
@@ -160,3 +177,113 @@ def test_model_checks_ecdsa_associations(ecdsa_meter: tuple[Path, dict[int, dict
     missing = text.replace('client_public_key = "client1.pub.pem"\n', "")
     with pytest.raises(ConfigurationError, match='"ecdsa" needs'):
         parse_model(missing, str(model_path))
+
+
+def _connect(
+    running: SimulatorThread, tmp_path: Path, key: Path, cert: Path, ek: str = KEYS[1]
+) -> DlmsClient:
+    return DlmsClient.connect(
+        port=running.port,
+        link="wrapper",
+        client_address=48,
+        authentication="ecdsa",
+        security_suite=1,
+        security_policy="auth-enc",
+        block_cipher_key=ek,
+        authentication_key=AKS[1],
+        signing_key=key,
+        meter_certificate=cert,
+        invocation_counter_path=tmp_path / "counters.json",
+    )
+
+
+def test_security_setup_v1_key_agreement_and_certificates(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path
+) -> None:
+    model_path, keys = ecdsa_meter
+    paths = keys[1]
+    setup = "0.0.43.0.48.255"
+    client_key = load_private_key(paths["client_key"])
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    try:
+        with _connect(running, tmp_path, paths["client_key"], paths["meter_cert"]) as client:
+            assert client.read(setup, 3) == 1  # security_suite
+            assert client.read(setup, 2) == 0x6C  # requests and responses authenticated and encrypted
+            listed = client.read(setup, 6)
+            assert len(listed) == 1 and listed[0][0] == 0 and listed[0][4] == b"CN=4D4D4D0000BC614E"
+            # Ephemeral Unified Model: a new global unicast key for the next association.
+            ephemeral, data = agreement.start(1, client_key)
+            answer = client.call(
+                setup, 3, axdr.Array([axdr.Structure([axdr.Enum(0), axdr.OctetString(data)])])
+            )
+            new_ek = agreement.finish(
+                1,
+                ephemeral,
+                bytes(answer[0][1]),
+                server_signing_key=load_public_key(paths["meter_cert"]),
+                client_system_title=CLIENT_TITLE,
+                server_system_title=SERVER_TITLE,
+            )
+            # The meter's certificate, exported by entity (server), type (signature) and system title.
+            der = client.call(
+                setup,
+                7,
+                axdr.Structure(
+                    [
+                        axdr.Enum(0),
+                        axdr.Structure([axdr.Enum(0), axdr.Enum(0), axdr.OctetString(SERVER_TITLE)]),
+                    ]
+                ),
+            )
+            exported = x509.load_der_x509_certificate(bytes(der))
+            assert encode_public_key(certificate_public_key(exported)) == encode_public_key(
+                load_public_key(paths["meter_cert"])
+            )
+            # A new client key pair: its certificate imported, used from the next association on.
+            new_client = generate_private_key(1)
+            certificate = self_signed_certificate(new_client, CLIENT_TITLE)
+            client.call(setup, 6, axdr.OctetString(certificate.public_bytes(serialization.Encoding.DER)))
+        (tmp_path / "new.key.pem").write_bytes(private_key_pem(new_client))
+        with (  # the old global key is gone
+            pytest.raises(DlmsError),
+            _connect(running, tmp_path, tmp_path / "new.key.pem", paths["meter_cert"]),
+        ):
+            pass
+        with _connect(
+            running, tmp_path, tmp_path / "new.key.pem", paths["meter_cert"], new_ek.hex()
+        ) as client:
+            # generate_key_pair(digital signature): the meter's key and certificate change; a CSR for it.
+            client.call(setup, 4, axdr.Enum(0))
+            csr = x509.load_der_x509_csr(bytes(client.call(setup, 5, axdr.Enum(0))))
+            assert csr.is_signature_valid
+            der = client.call(
+                setup,
+                7,
+                axdr.Structure(
+                    [
+                        axdr.Enum(0),
+                        axdr.Structure([axdr.Enum(0), axdr.Enum(0), axdr.OctetString(SERVER_TITLE)]),
+                    ]
+                ),
+            )
+            (tmp_path / "meter-new.pem").write_bytes(
+                x509.load_der_x509_certificate(bytes(der)).public_bytes(serialization.Encoding.PEM)
+            )
+            # remove_certificate by serial number and issuer: the imported client certificate.
+            listed = client.read(setup, 6)
+            entry = next(e for e in listed if e[0] == 1)
+            client.call(setup, 8, axdr.Structure([axdr.Enum(1), axdr.Structure([entry[2], entry[3]])]))
+            assert all(e[0] != 1 for e in client.read(setup, 6))
+        with (  # the meter's old certificate no longer fits
+            pytest.raises(DlmsError, match="does not verify"),
+            _connect(running, tmp_path, tmp_path / "new.key.pem", paths["meter_cert"], new_ek.hex()),
+        ):
+            pass
+        with _connect(
+            running, tmp_path, tmp_path / "new.key.pem", tmp_path / "meter-new.pem", new_ek.hex()
+        ) as client:
+            assert client.read("0.0.96.1.0.255")
+    finally:
+        running.stop()
