@@ -48,7 +48,7 @@ def _write_keys(directory: Path, suite: int) -> dict[str, Path]:
     return paths
 
 
-def _association(sap: int, suite: int, paths: dict[str, Path], policy: str) -> str:
+def _association(sap: int, suite: int, paths: dict[str, Path], policy: str, signed: bool = False) -> str:
     return f"""
 [[association]]
 client_sap = {sap}
@@ -60,6 +60,7 @@ block_cipher_key = "{KEYS[suite]}"
 authentication_key = "{AKS[suite]}"
 signing_key = "{paths["meter_key"].name}"
 client_public_key = "{paths["client_pub"].name}"
+signed_apdus = {"true" if signed else "false"}
 
 [association.access]
 default = {{ read = ["*"], methods = ["*"] }}
@@ -78,7 +79,11 @@ def ecdsa_meter(tmp_path: Path) -> tuple[Path, dict[int, dict[str, Path]]]:
     """A model file (default model plus HLS-ECDSA clients 48: suite 1, 49: suite 2) and the key files."""
     text = resources.files("dlmskit.simulator").joinpath("default_model.toml").read_text(encoding="utf-8")
     keys = {suite: _write_keys(tmp_path, suite) for suite in (1, 2)}
-    extra = _association(48, 1, keys[1], "auth-enc") + _association(49, 2, keys[2], "auth-enc")
+    extra = (
+        _association(48, 1, keys[1], "auth-enc")
+        + _association(49, 2, keys[2], "auth-enc")
+        + _association(51, 2, keys[2], "auth-enc", signed=True)
+    )
     text = text.replace("# -- identity", extra + "\n# -- identity", 1)
     path = tmp_path / "model.toml"
     path.write_text(text, encoding="utf-8")
@@ -285,5 +290,37 @@ def test_security_setup_v1_key_agreement_and_certificates(
             running, tmp_path, tmp_path / "new.key.pem", tmp_path / "meter-new.pem", new_ek.hex()
         ) as client:
             assert client.read("0.0.96.1.0.255")
+    finally:
+        running.stop()
+
+
+def test_signed_apdus_required_by_the_model(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    options = {
+        "port": running.port,
+        "link": "wrapper",
+        "client_address": 51,
+        "authentication": "ecdsa",
+        "security_suite": 2,
+        "security_policy": "auth-enc",
+        "block_cipher_key": KEYS[2],
+        "authentication_key": AKS[2],
+        "signing_key": keys[2]["client_key"],
+        "meter_certificate": keys[2]["meter_cert"],
+        "invocation_counter_path": tmp_path / "counters.json",
+    }
+    try:
+        with DlmsClient.connect(**options, sign_apdus=True) as client:  # type: ignore[arg-type]
+            assert client.read("0.0.43.0.51.255", 2) == 0xFC  # authenticated, encrypted and signed, both ways
+        with (
+            pytest.raises(DlmsError, match="requires signed APDUs"),
+            DlmsClient.connect(**options),  # type: ignore[arg-type]
+        ):
+            pass  # unsigned HLS pass 3: the meter refuses it
     finally:
         running.stop()

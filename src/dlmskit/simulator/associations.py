@@ -131,6 +131,7 @@ class AssociationState:
             suite=model.security_suite,
             signing_key=self.signing_key,
             peer_signing_key=self.client_public_key,
+            sign_apdus=model.signed_apdus,
         )
         return ServerAssociationSettings(
             mechanism=model.mechanism,

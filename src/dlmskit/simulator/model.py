@@ -174,6 +174,8 @@ class AssociationModel:
     """The meter's own ECDSA key pair (suites 1/2, HLS-ECDSA)."""
     client_public_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
     """The client's public key, from its certificate or PEM public key (HLS-ECDSA)."""
+    signed_apdus: bool = False
+    """Suites 1/2: every APDU after the AARQ must come signed (general-signing); answers are signed too."""
 
 
 @dataclass(frozen=True)
@@ -419,6 +421,7 @@ _ASSOCIATION_KEYS = {
     "security_suite",
     "signing_key",
     "client_public_key",
+    "signed_apdus",
 }
 
 
@@ -475,6 +478,14 @@ def _association(
             raise source.error(
                 t, index, name, f"{name} is on {value.curve.name}, security_suite {suite} needs another curve"
             )
+    signed = get("signed_apdus", bool, False)
+    if signed and (suite == 0 or signing_key is None or client_public_key is None):
+        raise source.error(
+            t,
+            index,
+            "signed_apdus",
+            "signed_apdus needs security_suite = 1 or 2, signing_key and client_public_key",
+        )
     if mechanism == Mechanism.HIGH_ECDSA and (suite == 0 or signing_key is None or client_public_key is None):
         raise source.error(
             t,
@@ -526,6 +537,7 @@ def _association(
         security_suite=suite,
         signing_key=signing_key,
         client_public_key=client_public_key,
+        signed_apdus=signed,
     )
 
 

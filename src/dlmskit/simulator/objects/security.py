@@ -13,7 +13,8 @@ Behaviour: ``association = 1``, the client address of the association the object
 
 Version 1 (suites 1 and 2) adds, for an association with ECDSA keys in the model:
 
-- security_policy (2) bit coded (0x24 authenticated, 0x48 encrypted, 0x6C both, requests and responses),
+- security_policy (2) bit coded (0x24 authenticated, 0x48 encrypted, 0x6C both, requests and responses;
+  0x90 more with ``signed_apdus``: digitally signed requests and responses),
   security_suite (3), certificates (6): the meter's own self-signed certificate and those imported.
 - Method 3 key_agreement (Ephemeral Unified Model, :mod:`dlmskit.security.agreement`): for each
   ``{key_id, Q_e,U || signature}`` the client's signature is checked with its public key, the new key
@@ -87,7 +88,8 @@ class SecuritySetup(SimObject):
         state = self.state
         if attribute == 2:
             if self.model.version >= 1:
-                return axdr.Enum(_POLICY_BITS[int(state.policy)])
+                signed = 0x90 if state.model.signed_apdus else 0  # bits 4 and 7: signed requests, responses
+                return axdr.Enum(_POLICY_BITS[int(state.policy)] | signed)
             return axdr.Enum(state.policy)
         if attribute == 4:
             own = context is not None and context.client_sap == self.client_sap
