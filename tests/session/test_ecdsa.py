@@ -221,3 +221,22 @@ def test_ephemeral_unified_model_is_not_a_per_apdu_scheme() -> None:
             peer_signing_key=SERVER_KEYS[1].public_key(),
             key_agreement=KeyAgreementScheme.EPHEMERAL_UNIFIED_MODEL,
         )
+
+
+def test_signed_and_agreed_apdus_fit_the_negotiated_pdu_size() -> None:
+    pair = _agreed_pair(2, KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN, True)
+    settings = dataclasses.replace(pair.client.settings, max_receive_pdu_size=512)
+    pair = Pair(ClientSession(settings, challenge=bytes(range(32))), pair.server)
+    pair.server.application.values[(1, "0.0.42.0.0.255", 2)] = axdr.OctetString(bytes(1500))  # type: ignore[attr-defined]
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    sizes = []
+    while True:
+        reply = pair.server.receive(request)[0]
+        sizes.append(len(reply))
+        event = pair.client.receive(reply)
+        if not hasattr(event, "apdu"):
+            break
+        request = event.apdu  # type: ignore[attr-defined]
+    assert isinstance(event, GetCompleted) and event.results[0].value == bytes(1500)
+    assert len(sizes) > 3 and max(sizes) <= 512

@@ -94,7 +94,7 @@ from dlmskit.session.events import (
     SessionEvent,
     SetCompleted,
 )
-from dlmskit.session.protection import CIPHERING_OVERHEAD, ApduProtection, SecurityPolicy, SecuritySettings
+from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
 
 __all__ = ["ClientSession", "ClientSettings", "SessionState"]
 
@@ -225,7 +225,7 @@ class ClientSession:
         size = self.negotiated.server_max_receive_pdu_size if self.negotiated else 0xFFFF
         if size == 0:  # "no limit"
             size = 0xFFFF
-        return size - (CIPHERING_OVERHEAD if self.protection.ciphering else 0)
+        return size - self.protection.overhead
 
     def _has(self, flag: Conformance) -> bool:
         return self.negotiated is not None and bool(self.negotiated.conformance & flag)

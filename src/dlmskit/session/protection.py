@@ -213,6 +213,19 @@ class ApduProtection:
         return self.policy != SecurityPolicy.NONE
 
     @property
+    def overhead(self) -> int:
+        """Bytes protection may add to an APDU: :data:`CIPHERING_OVERHEAD` for suite 0 ciphering, more for
+        general-ciphering with key information and general-signing (suites 1/2)."""
+        size = 48 if self.settings.suite == 2 else 32
+        header = 5 * (1 + 8) + 4  # five octet strings of at most 8 bytes, a long content length
+        extra = 0
+        if self.ciphering and (self.settings.key_agreement or self._peer_scheme):
+            extra += header + 4 + 2 * size
+        if self.signing:
+            extra += 1 + header + 2 + 2 * size
+        return (CIPHERING_OVERHEAD if self.ciphering else 0) + extra
+
+    @property
     def signing(self) -> bool:
         """True when APDUs go out signed (general-signing): our settings ask, or the peer signs its own."""
         return self.settings.sign_apdus or self._peer_signed

@@ -78,7 +78,7 @@ from dlmskit.codec.obis import Obis
 from dlmskit.errors import DecodeError, DlmsError, InvocationCounterError, SecurityError, TagVerificationError
 from dlmskit.security.hls import Mechanism, new_challenge
 from dlmskit.session import authentication
-from dlmskit.session.protection import CIPHERING_OVERHEAD, ApduProtection, SecurityPolicy, SecuritySettings
+from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
 
 __all__ = [
     "AssociationContext",
@@ -270,8 +270,8 @@ class ServerSession:
     def _max_send(self) -> int:
         assert self.context is not None
         size = min(self.context.client_max_receive_pdu_size or 0xFFFF, 0xFFFF)
-        if self.protection is not None and self.protection.ciphering:
-            size -= CIPHERING_OVERHEAD
+        if self.protection is not None:
+            size -= self.protection.overhead
         return size
 
     @staticmethod
