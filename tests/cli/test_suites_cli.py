@@ -42,3 +42,45 @@ def test_read_with_hls_ecdsa_suite_2(
         assert "secp256r1" in bad.output and "Traceback" not in bad.output
     finally:
         running.stop()
+
+
+def test_decode_verifies_signatures_and_deciphers_agreed_keys(tmp_path: Path) -> None:
+    from tests.session.test_ecdsa import CLIENT_KEYS, SERVER_KEYS
+    from tests.translator.test_suites_trace import KEYS as SESSION_KEYS
+    from tests.translator.test_suites_trace import _trace
+
+    from dlmskit.security.certificates import private_key_pem, public_key_pem
+    from dlmskit.security.general import KeyAgreementScheme
+
+    items = _trace(KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN)
+    trace = tmp_path / "trace.txt"
+    trace.write_text(
+        "\n".join(f"{'TX' if item.line % 2 else 'RX'}: {item.data.hex(' ').upper()}" for item in items) + "\n"
+    )
+    (tmp_path / "meter.key.pem").write_bytes(private_key_pem(SERVER_KEYS[1]))
+    (tmp_path / "client.key.pem").write_bytes(private_key_pem(CLIENT_KEYS[1]))
+    (tmp_path / "client.pub.pem").write_bytes(public_key_pem(CLIENT_KEYS[1].public_key()))
+    (tmp_path / "meter.pub.pem").write_bytes(public_key_pem(SERVER_KEYS[1].public_key()))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "decode",
+            "--file",
+            str(trace),
+            "--key",
+            SESSION_KEYS[0].hex(),
+            "--auth-key",
+            SESSION_KEYS[1].hex(),
+            "--private-key",
+            str(tmp_path / "meter.key.pem"),
+            "--private-key",
+            str(tmp_path / "client.key.pem"),
+            "--public-key",
+            str(tmp_path / "client.pub.pem"),
+            "--public-key",
+            str(tmp_path / "meter.pub.pem"),
+        ],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "signature verifies" in result.stdout and "GetResponseNormal" in result.stdout
