@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dlmskit.apdu.common import CosemAttributeDescriptor
 from dlmskit.codec import axdr
@@ -240,3 +243,48 @@ def test_signed_and_agreed_apdus_fit_the_negotiated_pdu_size() -> None:
         request = event.apdu  # type: ignore[attr-defined]
     assert isinstance(event, GetCompleted) and event.results[0].value == bytes(1500)
     assert len(sizes) > 3 and max(sizes) <= 512
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=200), tag=st.sampled_from([0xDD, 0xDF]))
+def test_garbage_general_apdus_get_exception_responses(
+    body: bytes, tag: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    pair = _agreed_pair(1, KeyAgreementScheme.STATIC_UNIFIED_MODEL, True)
+    pair.run(pair.client.associate())
+    with caplog.at_level(logging.ERROR):
+        replies = pair.server.receive(bytes((tag,)) + body)
+    assert len(replies) == 1 and replies[0][0] == 0xD8
+    assert not caplog.records  # refused as bad input, never as a failure of the meter
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    scheme=st.sampled_from(
+        [KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN, KeyAgreementScheme.STATIC_UNIFIED_MODEL]
+    ),
+    sign=st.booleans(),
+    position=st.integers(min_value=0),
+    flip=st.integers(1, 255),
+    cut=st.booleans(),
+)
+def test_damaged_general_apdus_get_exception_responses(
+    scheme: KeyAgreementScheme,
+    sign: bool,
+    position: int,
+    flip: int,
+    cut: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pair = _agreed_pair(1, scheme, sign)
+    pair.run(pair.client.associate())
+    request = bytearray(pair.client.get(LDN))
+    index = 1 + position % (len(request) - 1)  # the tag stays: another tag is another service
+    if cut:
+        del request[index:]
+    else:
+        request[index] ^= flip
+    with caplog.at_level(logging.ERROR):
+        replies = pair.server.receive(bytes(request))
+    assert len(replies) == 1 and replies[0][0] == 0xD8
+    assert not caplog.records
