@@ -324,3 +324,43 @@ def test_signed_apdus_required_by_the_model(
             pass  # unsigned HLS pass 3: the meter refuses it
     finally:
         running.stop()
+
+
+def test_key_agreement_suite_2_gives_a_256_bit_key(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path
+) -> None:
+    model_path, keys = ecdsa_meter
+    paths = keys[2]
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    options = {
+        "port": running.port,
+        "link": "wrapper",
+        "client_address": 49,
+        "authentication": "ecdsa",
+        "security_suite": 2,
+        "security_policy": "auth-enc",
+        "authentication_key": AKS[2],
+        "signing_key": paths["client_key"],
+        "meter_certificate": paths["meter_cert"],
+        "invocation_counter_path": tmp_path / "counters.json",
+    }
+    try:
+        with DlmsClient.connect(**options, block_cipher_key=KEYS[2]) as client:  # type: ignore[arg-type]
+            ephemeral, data = agreement.start(2, load_private_key(paths["client_key"]))
+            request = axdr.Array([axdr.Structure([axdr.Enum(0), axdr.OctetString(data)])])
+            answer = client.call("0.0.43.0.49.255", "key_agreement", request)
+        new_ek = agreement.finish(
+            2,
+            ephemeral,
+            bytes(answer[0][1]),
+            server_signing_key=load_public_key(paths["meter_cert"]),
+            client_system_title=CLIENT_TITLE,
+            server_system_title=SERVER_TITLE,
+        )
+        assert len(new_ek) == 32
+        with DlmsClient.connect(**options, block_cipher_key=new_ek.hex()) as client:  # type: ignore[arg-type]
+            assert client.read("0.0.96.1.0.255")
+    finally:
+        running.stop()
