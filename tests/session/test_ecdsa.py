@@ -288,3 +288,33 @@ def test_damaged_general_apdus_get_exception_responses(
         replies = pair.server.receive(bytes(request))
     assert len(replies) == 1 and replies[0][0] == 0xD8
     assert not caplog.records
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_hls_gmac_with_suite_1_and_2_keys(suite: int) -> None:
+    size = 16 if suite == 1 else 32
+
+    def security(title: bytes) -> SecuritySettings:
+        return SecuritySettings(
+            policy=SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+            system_title=title,
+            block_cipher_key=secret(bytes(range(size))),
+            authentication_key=secret(bytes(range(0xD0, 0xD0 + size))),
+            invocation_counters=MemoryInvocationCounterStore(),
+            suite=suite,
+        )
+
+    meter = TinyMeter(
+        associations={
+            1: ServerAssociationSettings(mechanism=Mechanism.HIGH_GMAC, security=security(SERVER_TITLE))
+        }
+    )
+    meter.values[(1, "0.0.42.0.0.255", 2)] = axdr.OctetString(b"DLMSKIT000000001")
+    client = ClientSession(
+        ClientSettings(mechanism=Mechanism.HIGH_GMAC, security=security(CLIENT_TITLE)), challenge=bytes(16)
+    )
+    pair = Pair(client, ServerSession(meter, 1, challenge_factory=lambda: bytes(range(16))))
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    assert request[2] == 0x30 | suite
+    assert isinstance(pair.run(request), GetCompleted)

@@ -63,6 +63,7 @@ def respond(
             cipher=protection.global_cipher,
             system_title=protection.own_system_title,
             invocation_counter=protection.next_counter(),
+            suite=protection.settings.suite,
         )
     if mechanism == Mechanism.HIGH:
         return aes128_ecb_response(peer_challenge, secret)
@@ -108,6 +109,7 @@ def verify(
             own_challenge,
             cipher=protection.global_cipher,
             system_title=_peer_title(protection, mechanism),
+            suite=protection.settings.suite,
         )
     if mechanism == Mechanism.HIGH:
         return verify_aes128_ecb_response(reply, own_challenge, secret)
