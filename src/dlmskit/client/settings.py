@@ -132,6 +132,12 @@ class MeterSettings:
     continues above it, which meters that refuse old counters require; by default the frame counter is
     ``0.0.43.1.<client_address>.255``.
 
+    **Suites 1 and 2** (docs/security-suites.md): ``security_suite`` 1 (P-256, AES-GCM-128) or 2 (P-384,
+    AES-GCM-256 with 64-hex-digit keys); ``authentication="ecdsa"`` (HLS mechanism 7) with ``signing_key``
+    (the client's PEM private key) and ``meter_certificate`` (the meter's PEM certificate or public key);
+    ``key_agreement`` (``one-pass-dh``, ``static-unified``) and ``sign_apdus`` for general-ciphering with
+    agreed keys and general-signing of every APDU after the AARQ.
+
     **Sizes and times**: ``timeout`` for every answer, ``connect_timeout`` for the TCP connection,
     ``hdlc_max_info_length`` and ``hdlc_window_size`` as proposed in the SNRM, ``max_pdu_size`` as proposed
     in the AARQ.
