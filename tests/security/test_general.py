@@ -289,3 +289,24 @@ def test_ephemeral_unified_model(suite: SecuritySuite) -> None:
             client_system_title=CLIENT,
             server_system_title=SERVER,
         )
+
+
+def test_public_general_signing_vector() -> None:
+    """A general-signing APDU from a working DLMS application talking to a Sagemcom T-210D with suite 1,
+    posted in the public Gurux forum thread 'GeneralSigning for pass 3 "Reply to HLS authentication" in
+    Suite 1' (gurux.fi, June 2025): HLS pass 3 (an ACTION on 0.0.40.0.0.255 method 1 carrying the suite 1
+    GMAC, SC 0x11) signed by the client. No public key is published, so only the layout is checked."""
+    raw = bytes.fromhex(
+        "DF 00 08 0F0E0D0C0B0A0908 08 5341476770067A23 00 00"
+        "20 C301C1000F0000280000FF01010911 11000005927050C667AFCAE335FFE491EB"
+        "40 E0DDC8E69B5AB6FCBEDD260B743F98405CEA8C5283C225C9576481DC3DE07363"
+        "DAE8A6655AFBBFE7E9B0E5B19FC97A5CB4404858A85988091CD62DEB43AE4B0F"
+    )
+    apdu = GeneralSigning.decode(raw)
+    assert apdu.transaction_id == b"" and apdu.date_time == b"" and apdu.other_information == b""
+    assert apdu.originator_system_title == bytes.fromhex("0F0E0D0C0B0A0908")
+    assert apdu.recipient_system_title == b"SAGgp\x06z#"  # Sagemcom's FLAG id SAG
+    assert apdu.content[:15] == bytes.fromhex("C301C1000F0000280000FF01010911")  # action-request, pass 3
+    assert apdu.content[15] == 0x11  # the GMAC's security control: authenticated, suite 1
+    assert len(apdu.signature) == 64  # P-256 r || s
+    assert apdu.encode() == raw
