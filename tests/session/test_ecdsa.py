@@ -318,3 +318,38 @@ def test_hls_gmac_with_suite_1_and_2_keys(suite: int) -> None:
     request = pair.client.get(LDN)
     assert request[2] == 0x30 | suite
     assert isinstance(pair.run(request), GetCompleted)
+
+
+@pytest.mark.parametrize("scheme", [None, KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN])
+def test_signed_then_ciphered(scheme: KeyAgreementScheme | None) -> None:
+    """Sign first, then cipher (general-glo-ciphering, or general-ciphering with an agreed key), as the
+    Sagemcom trace of the public Gurux forum shows; the meter answers in the same order."""
+    pair = _agreed_pair(1, scheme, True)
+    security = dataclasses.replace(pair.client.settings.security, sign_before_ciphering=True)
+    settings = dataclasses.replace(pair.client.settings, security=security)
+    pair = Pair(ClientSession(settings, challenge=bytes(range(32))), pair.server)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    outer = 0xDD if scheme else 0xDB
+    assert request[0] == outer
+    reply = pair.server.receive(request)[0]
+    assert reply[0] == outer
+    event = pair.client.receive(reply)
+    assert isinstance(event, GetCompleted) and event.results[0].value == b"DLMSKIT000000001"
+    # Deciphered, the content is a general-signing APDU whose signature was checked.
+    assert pair.client.protection.signing
+    with pytest.raises(InvocationCounterError):  # and a replayed answer is refused
+        pair.client.protection.unwrap(reply)
+
+
+def test_signed_then_ciphered_with_a_wrong_signature_is_refused() -> None:
+    pair = _agreed_pair(1, None, False)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    forged = sign_general(
+        bytes.fromhex("C001C100080000010000FF0200"),
+        suite=1,
+        private_key=generate_private_key(1),
+        originator_system_title=CLIENT_TITLE,
+    ).encode()
+    ciphered = pair.client.protection.wrap(forged, kind="general-glo")
+    assert pair.server.receive(ciphered)[0][0] == 0xD8  # deciphering-error: the signature does not verify

@@ -141,8 +141,14 @@ def test_our_client_associates_with_hls_ecdsa_and_reads(
 
 @pytest.mark.parametrize(("sap", "suite"), [(48, 1), (49, 2)])
 @pytest.mark.parametrize("scheme", ["one-pass-dh", "static-unified"])
+@pytest.mark.parametrize("sign_first", [False, True])
 def test_key_agreement_schemes_signed_and_ciphered(
-    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path, sap: int, suite: int, scheme: str
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]],
+    tmp_path: Path,
+    sap: int,
+    suite: int,
+    scheme: str,
+    sign_first: bool,
 ) -> None:
     model_path, keys = ecdsa_meter
     running = SimulatorThread(SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="hdlc", port=0)
@@ -160,6 +166,7 @@ def test_key_agreement_schemes_signed_and_ciphered(
             meter_certificate=keys[suite]["meter_cert"],
             key_agreement=scheme,
             sign_apdus=True,
+            sign_before_ciphering=sign_first,
             invocation_counter_path=tmp_path / "counters.json",
             on_apdu=lambda direction, apdu: frames.append(bytes(apdu)),
         ) as client:
@@ -169,7 +176,7 @@ def test_key_agreement_schemes_signed_and_ciphered(
         running.stop()
     # After the AARQ/AARE, every APDU both ways was general-signing around general-ciphering.
     tags = {apdu[0] for apdu in frames}
-    assert 0xDF in tags and not tags & {0xC0, 0xC4, 0xC8, 0xCC}
+    assert (0xDD if sign_first else 0xDF) in tags and not tags & {0xC0, 0xC4, 0xC8, 0xCC}
 
 
 def test_model_checks_ecdsa_associations(ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]]) -> None:

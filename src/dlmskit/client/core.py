@@ -333,6 +333,7 @@ class ClientCore:
             else None,
             key_agreement=KEY_AGREEMENTS[s.key_agreement] if s.key_agreement else None,
             sign_apdus=s.sign_apdus,
+            sign_before_ciphering=s.sign_before_ciphering,
         )
 
     def associated(self, negotiated: Negotiated | None) -> None:

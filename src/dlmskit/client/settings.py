@@ -181,6 +181,9 @@ class MeterSettings:
     a key agreed from ``signing_key`` and ``meter_certificate``."""
     sign_apdus: bool = False
     """Suites 1/2: sign every APDU after the AARQ (general-signing) and require the meter's to be signed."""
+    sign_before_ciphering: bool = False
+    """With ``sign_apdus``: sign first, then cipher the general-signing APDU (what some meters expect),
+    instead of signing the ciphered APDU."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -129,6 +129,10 @@ class SecuritySettings:
     sign_apdus: bool = False
     """Suites 1/2: sign every APDU after the AARQ/AARE with general-signing (our ``signing_key``), and
     refuse APDUs from the peer that are not signed with its ``peer_signing_key``."""
+    sign_before_ciphering: bool = False
+    """Sign first and cipher the general-signing APDU (general-glo-/general-ded-ciphering or
+    general-ciphering), instead of signing the ciphered APDU. Peers may do either; both are accepted, and a
+    server answers in the order the client used."""
 
     def __post_init__(self) -> None:
         if len(self.system_title) != 8:
@@ -186,6 +190,7 @@ class ApduProtection:
         self._received = settings.received_counters or ReceivedCounterTracker()
         self._peer_scheme: KeyAgreementScheme | None = None
         self._peer_signed = False
+        self._peer_signed_inside = False
         if settings.dedicated_key is not None:
             self.use_dedicated_key(settings.dedicated_key.reveal())
 
@@ -247,13 +252,18 @@ class ApduProtection:
         settings = self.settings
         agreed = settings.key_agreement or self._peer_scheme
         initiate = bool(apdu) and apdu[0] in _INITIATE_TAGS
+        sign_first = settings.sign_before_ciphering or self._peer_signed_inside
+        if not initiate and self.signing and sign_first:
+            apdu = self._sign(apdu)
+            if kind in (None, "glo", "ded"):  # a general-signing APDU has no service-specific ciphered tag
+                kind = "general-ded" if (kind or settings.kind) == "ded" else "general-glo"
         if not initiate and agreed is not None and (self.ciphering or force):
             apdu = self._encipher_agreed(
                 apdu, agreed, self.policy.security_control if self.ciphering else 0x30
             )
         elif self.ciphering or force:
             apdu = self._cipher(apdu, kind=kind)
-        if not initiate and self.signing:
+        if not initiate and self.signing and not sign_first:
             apdu = self._sign(apdu)
         return apdu
 
@@ -304,6 +314,10 @@ class ApduProtection:
         ).encode()
 
     def _unwrap_signed(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
+        return self._unwrap_content(self._verified_content(apdu))
+
+    def _verified_content(self, apdu: bytes) -> bytes:
+        """The content of a general-signing APDU whose signature verifies with the peer's key."""
         message = verify_general(apdu, suite=self.settings.suite, public_key=self._peer_key())
         sender = message.originator_system_title
         if self.peer_system_title is not None and sender and sender != self.peer_system_title:
@@ -312,7 +326,7 @@ class ApduProtection:
                 f"{self.peer_system_title.hex().upper()}"
             )
         self._peer_signed = True
-        return self._unwrap_content(message.content)
+        return message.content
 
     def _unwrap_agreed(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
         message = GeneralCiphering.decode(apdu)
@@ -369,11 +383,17 @@ class ApduProtection:
         """
         if apdu and apdu[0] == GENERAL_SIGNING:
             return self._unwrap_signed(apdu)
+        plain, kind = self._unwrap_content(apdu)
+        if kind is not None and plain and plain[0] == GENERAL_SIGNING:
+            # Signed, then ciphered (as some meters do it): the signature is checked after deciphering.
+            content = self._verified_content(plain)
+            self._peer_signed_inside = True
+            return content, kind
         if self.settings.sign_apdus and apdu and apdu[0] not in _UNSIGNED_TAGS:
             raise SecurityError(
                 "the APDU is not signed (general-signing), and this association requires signatures"
             )
-        return self._unwrap_content(apdu)
+        return plain, kind
 
     def _unwrap_content(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
         if apdu and apdu[0] == GENERAL_CIPHERING:
