@@ -50,7 +50,7 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--auth",
         "authentication",
-        type=click.Choice(["none", "low", "high", "md5", "sha1", "sha256", "gmac"]),
+        type=click.Choice(["none", "low", "high", "md5", "sha1", "sha256", "gmac", "ecdsa"]),
         help="Authentication.  [default: none]",
     ),
     click.option(
@@ -74,6 +74,35 @@ _OPTIONS: list[Callable[[Any], Any]] = [
         "security_policy",
         type=click.Choice(["none", "auth", "enc", "auth-enc"]),
         help="Security policy.",
+    ),
+    click.option(
+        "--suite",
+        "security_suite",
+        type=click.IntRange(0, 2),
+        help="Security suite: 0 AES-GCM-128, 1 ECDSA/ECDH P-256, 2 P-384 with AES-GCM-256 (64 hex digit keys).",
+    ),
+    click.option(
+        "--signing-key",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The client's ECDSA private key, a PEM file (--auth ecdsa).",
+    ),
+    click.option(
+        "--meter-cert",
+        "meter_certificate",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The meter's certificate or public key, a PEM file (--auth ecdsa).",
+    ),
+    click.option(
+        "--key-agreement",
+        type=click.Choice(["one-pass-dh", "static-unified"]),
+        help="Suites 1/2: general-ciphering with keys agreed per APDU (needs --signing-key, --meter-cert).",
+    ),
+    click.option(
+        "--sign",
+        "sign_apdus",
+        is_flag=True,
+        default=None,
+        help="Suites 1/2: sign every APDU (general-signing) and require the meter's to be signed.",
     ),
     click.option("--timeout", type=float, help="Seconds to wait for each answer.  [default: 5]"),
     click.option(
@@ -104,6 +133,11 @@ _SETTING_NAMES = (
     "block_cipher_key",
     "authentication_key",
     "security_policy",
+    "security_suite",
+    "signing_key",
+    "meter_certificate",
+    "key_agreement",
+    "sign_apdus",
     "timeout",
 )
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.apdu import acse
 from dlmskit.apdu.common import (
     ABSENT,
@@ -45,7 +47,7 @@ from dlmskit.client.results import (
     RelayState,
     TokenResult,
 )
-from dlmskit.client.settings import MeterSettings
+from dlmskit.client.settings import KEY_AGREEMENTS, MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime, datetimes_of
 from dlmskit.codec.obis import Obis, obis
@@ -315,7 +317,7 @@ class ClientCore:
     def _security(self) -> SecuritySettings:
         s = self.settings
         title = parse_system_title(s.system_title)
-        if not s.ciphered:
+        if not s.ciphered and s.mechanism != Mechanism.HIGH_ECDSA and not s.sign_apdus:
             return SecuritySettings(system_title=title)
         if self._store is None:
             path = s.counter_store_path
@@ -333,6 +335,14 @@ class ClientCore:
             dedicated_key=dedicated,
             kind="ded" if dedicated is not None else "glo",
             invocation_counters=counters,
+            suite=s.security_suite,
+            signing_key=s.signing_key if isinstance(s.signing_key, ec.EllipticCurvePrivateKey) else None,
+            peer_signing_key=s.meter_certificate
+            if isinstance(s.meter_certificate, ec.EllipticCurvePublicKey)
+            else None,
+            key_agreement=KEY_AGREEMENTS[s.key_agreement] if s.key_agreement else None,
+            sign_apdus=s.sign_apdus,
+            sign_before_ciphering=s.sign_before_ciphering,
         )
 
     def associated(self, negotiated: Negotiated | None) -> None:

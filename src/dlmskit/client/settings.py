@@ -26,9 +26,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Final, Literal, TypedDict
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.codec.obis import Obis, obis
 from dlmskit.errors import ArgumentError, ConfigurationError
 from dlmskit.link.hdlc_parameters import MAX_INFO_LENGTH, MAX_WINDOW_SIZE
+from dlmskit.security.certificates import load_private_key, load_public_key, suite_of
+from dlmskit.security.general import KeyAgreementScheme
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
 from dlmskit.session.protection import SecurityPolicy
@@ -61,11 +65,18 @@ Authentication = Literal[
     "high-sha256",
     "high-gmac",
     "hls-gmac",
+    "ecdsa",
+    "high-ecdsa",
+    "hls-ecdsa",
 ]
 """The authentication names :class:`MeterSettings` takes: ``none``; ``low`` (also ``lls``: LLS, a password);
 ``high`` (also ``hls``), ``md5``, ``sha1``, ``sha256`` (HLS with ``password`` as the secret; also spelt
-``high-md5``...); ``gmac`` (HLS-GMAC with the keys; also ``high-gmac``, ``hls-gmac``). At run time case and
+``high-md5``...); ``gmac`` (HLS-GMAC with the keys; also ``high-gmac``, ``hls-gmac``); ``ecdsa`` (HLS
+mechanism 7, suites 1/2; also ``high-ecdsa``, ``hls-ecdsa``). At run time case and
 ``_`` are forgiven (``"LLS"``, ``"HIGH_GMAC"``), and the setting holds the short name (``low``, ``gmac``)."""
+
+KeyAgreementName = Literal["one-pass-dh", "static-unified"]
+"""The key agreement schemes for general-ciphering per APDU (suites 1/2)."""
 
 SecurityPolicyName = Literal["none", "auth", "enc", "auth-enc"]
 """The security policy names: no protection, authenticated, encrypted, authenticated and encrypted."""
@@ -78,6 +89,7 @@ AUTHENTICATIONS: Final[dict[str, Mechanism]] = {
     "sha1": Mechanism.HIGH_SHA1,
     "sha256": Mechanism.HIGH_SHA256,
     "gmac": Mechanism.HIGH_GMAC,
+    "ecdsa": Mechanism.HIGH_ECDSA,
 }
 """The authentication names :class:`MeterSettings` takes, and the mechanism each one means."""
 
@@ -89,6 +101,8 @@ _AUTHENTICATION_ALIASES: Final = {
     "high-sha256": "sha256",
     "high-gmac": "gmac",
     "hls-gmac": "gmac",
+    "high-ecdsa": "ecdsa",
+    "hls-ecdsa": "ecdsa",
 }
 
 SECURITY_POLICIES: Final[dict[str, SecurityPolicy]] = {
@@ -98,6 +112,12 @@ SECURITY_POLICIES: Final[dict[str, SecurityPolicy]] = {
     "auth-enc": SecurityPolicy.AUTHENTICATED_ENCRYPTED,
 }
 """The security policy names :class:`MeterSettings` takes."""
+
+KEY_AGREEMENTS: Final[dict[str, KeyAgreementScheme]] = {
+    "one-pass-dh": KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN,
+    "static-unified": KeyAgreementScheme.STATIC_UNIFIED_MODEL,
+}
+"""The key agreement names :class:`MeterSettings` takes (suites 1/2, general-ciphering per APDU)."""
 
 _NEEDS_SECRET: Final = frozenset({"low", "high", "md5", "sha1", "sha256"})
 DEFAULT_CLIENT_SYSTEM_TITLE: Final = bytes.fromhex("444C4B0000000001")
@@ -111,10 +131,10 @@ def default_counter_store_path() -> Path:
     return Path(base) / "dlmskit" / "invocation-counters.json"
 
 
-def _secret(value: SecretBytes | str | bytes | None, name: str) -> SecretBytes | None:
+def _secret(value: SecretBytes | str | bytes | None, name: str, length: int = 16) -> SecretBytes | None:
     if value is None or isinstance(value, SecretBytes):
         return value
-    return SecretBytes(parse_key(value, name=name), label=name)
+    return SecretBytes(parse_key(value, name=name, length=length), label=name)
 
 
 def _canonical(value: str, names: dict[str, object], aliases: dict[str, str], what: str) -> str:
@@ -202,6 +222,12 @@ class MeterSettings:
     continues above it, which meters that refuse old counters require; by default the frame counter is
     ``0.0.43.1.<client_address>.255``.
 
+    **Suites 1 and 2** (docs/security-suites.md): ``security_suite`` 1 (P-256, AES-GCM-128) or 2 (P-384,
+    AES-GCM-256 with 64-hex-digit keys); ``authentication="ecdsa"`` (HLS mechanism 7) with ``signing_key``
+    (the client's PEM private key) and ``meter_certificate`` (the meter's PEM certificate or public key);
+    ``key_agreement`` (``one-pass-dh``, ``static-unified``) and ``sign_apdus`` for general-ciphering with
+    agreed keys and general-signing of every APDU after the AARQ.
+
     **Sizes and times**: ``timeout`` for every answer, ``connect_timeout`` for the TCP connection,
     ``hdlc_max_info_length`` and ``hdlc_window_size`` as proposed in the SNRM, ``max_pdu_size`` as proposed
     in the AARQ.
@@ -234,6 +260,20 @@ class MeterSettings:
     hdlc_max_info_length: int = MAX_INFO_LENGTH
     hdlc_window_size: int = MAX_WINDOW_SIZE
     max_pdu_size: int = 0xFFFF
+    security_suite: int = 0
+    """0 (AES-GCM-128), 1 (ECDH/ECDSA P-256, AES-GCM-128) or 2 (P-384, AES-GCM-256: 32-byte keys)."""
+    signing_key: ec.EllipticCurvePrivateKey | str | Path | None = field(default=None, repr=False)
+    """The client's own ECDSA private key for ``authentication="ecdsa"``: a key, or a PEM file / PEM text."""
+    meter_certificate: ec.EllipticCurvePublicKey | str | Path | None = None
+    """The meter's certificate or public key (PEM file / PEM text, or a key) for ``authentication="ecdsa"``."""
+    key_agreement: KeyAgreementName | None = None
+    """Suites 1/2: ``one-pass-dh`` or ``static-unified``: every APDU after the AARQ as general-ciphering with
+    a key agreed from ``signing_key`` and ``meter_certificate``."""
+    sign_apdus: bool = False
+    """Suites 1/2: sign every APDU after the AARQ (general-signing) and require the meter's to be signed."""
+    sign_before_ciphering: bool = False
+    """With ``sign_apdus``: sign first, then cipher the general-signing APDU (what some meters expect),
+    instead of signing the ciphered APDU."""
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -256,8 +296,17 @@ class MeterSettings:
             set_(self, "system_title", parse_system_title(self.system_title))
         elif len(self.system_title) != 8:
             raise ConfigurationError(f"system_title is 8 bytes, got {len(self.system_title)}")
-        set_(self, "block_cipher_key", _secret(self.block_cipher_key, "block cipher key"))
-        set_(self, "authentication_key", _secret(self.authentication_key, "authentication key"))
+        if self.security_suite not in (0, 1, 2):
+            raise ConfigurationError(f"security_suite is 0, 1 or 2, not {self.security_suite}")
+        length = 32 if self.security_suite == 2 else 16
+        set_(self, "block_cipher_key", _secret(self.block_cipher_key, "block cipher key", length))
+        set_(self, "authentication_key", _secret(self.authentication_key, "authentication key", length))
+        if self.signing_key is not None and not isinstance(self.signing_key, ec.EllipticCurvePrivateKey):
+            set_(self, "signing_key", load_private_key(self.signing_key))
+        if self.meter_certificate is not None and not isinstance(
+            self.meter_certificate, ec.EllipticCurvePublicKey
+        ):
+            set_(self, "meter_certificate", load_public_key(self.meter_certificate))
         if self.frame_counter_obis is not None:
             set_(self, "frame_counter_obis", obis(self.frame_counter_obis))
         self._check()
@@ -291,6 +340,36 @@ class MeterSettings:
             raise ConfigurationError(
                 f"authentication {self.authentication!r} with security policy {self.security_policy!r} needs "
                 "block_cipher_key and authentication_key (32 hex digits each)"
+            )
+        if self.authentication == "ecdsa" and (
+            self.security_suite not in (1, 2) or self.signing_key is None or self.meter_certificate is None
+        ):
+            raise ConfigurationError(
+                "authentication 'ecdsa' (HLS mechanism 7) needs security_suite 1 or 2, signing_key (the "
+                "client's PEM private key) and meter_certificate (the meter's PEM certificate or public key)"
+            )
+        for key in (self.signing_key, self.meter_certificate):
+            if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and suite_of(key) != (
+                self.security_suite
+            ):
+                raise ConfigurationError(
+                    f"a {key.curve.name} key belongs to security suite {int(suite_of(key))}, "
+                    f"not security_suite {self.security_suite}"
+                )
+        if self.key_agreement is not None and self.key_agreement not in KEY_AGREEMENTS:
+            raise ConfigurationError(
+                f"unknown key_agreement {self.key_agreement!r}; use one of: {', '.join(KEY_AGREEMENTS)}"
+            )
+        if self.key_agreement is not None and self.security_policy == "none":
+            raise ConfigurationError(
+                "key_agreement ciphers APDUs: give a security_policy (auth, enc or auth-enc)"
+            )
+        if (self.key_agreement is not None or self.sign_apdus) and (
+            self.signing_key is None or self.meter_certificate is None
+        ):
+            raise ConfigurationError(
+                "key_agreement and sign_apdus (suites 1/2) need signing_key (the client's PEM private key) and "
+                "meter_certificate (the meter's PEM certificate or public key)"
             )
         if self.dedicated_key and self.security_policy not in ("enc", "auth-enc"):
             raise ConfigurationError("dedicated_key needs a security policy that encrypts (enc or auth-enc)")
@@ -380,3 +459,9 @@ class MeterOptions(TypedDict, total=False):
     hdlc_max_info_length: int
     hdlc_window_size: int
     max_pdu_size: int
+    security_suite: int
+    signing_key: ec.EllipticCurvePrivateKey | str | Path | None
+    meter_certificate: ec.EllipticCurvePublicKey | str | Path | None
+    key_agreement: KeyAgreementName | None
+    sign_apdus: bool
+    sign_before_ciphering: bool

@@ -1,4 +1,4 @@
-"""dlmskit.security: key parsing, suite 0 AES-GCM, ciphered APDUs, HLS, key wrap, invocation counters.
+"""dlmskit.security: key parsing, suite 0 AES-GCM, suites 1/2 ECDSA and ECDH, ciphered APDUs, HLS, key wrap, counters.
 
 Level 3 of dlmskit: imports only :mod:`dlmskit.errors` (and ``cryptography``). Everything here is
 sans-I/O except :mod:`dlmskit.security.invocation`, whose stores persist counters to files.
@@ -18,6 +18,7 @@ from dlmskit.security.ciphering import (
     is_ciphered_tag,
     plain_tag_for,
 )
+from dlmskit.security.ecc import SecuritySuite, SignatureError
 from dlmskit.security.hls import (
     Mechanism,
     aes128_ecb_response,
@@ -61,6 +62,8 @@ __all__ = [
     "ReceivedCounterTracker",
     "SecretBytes",
     "SecurityControl",
+    "SecuritySuite",
+    "SignatureError",
     "SqliteInvocationCounterStore",
     "aes128_ecb_response",
     "ciphered_tag_for",

@@ -19,7 +19,8 @@ id     mechanism      f(challenge)
 6      HIGH_SHA256    SHA-256(secret || ST of responder || ST of challenger || challenge ||
                       responder's own challenge): f(StoC) = SHA-256(secret || ST-C || ST-S ||
                       StoC || CtoS), f(CtoS) = SHA-256(secret || ST-S || ST-C || CtoS || StoC)
-7      HIGH_ECDSA     ECDSA signature (suites 1 and 2); not implemented yet
+7      HIGH_ECDSA     ECDSA signature r || s (suites 1 and 2) of ST-responder || ST-challenger ||
+                      challenge || responder's challenge (see dlmskit.security.ecc)
 =====  =============  =====================================================================
 
 The order of the SHA-256 input is the one of the DLMS UA Green Book table of HLS mechanisms, as
@@ -175,15 +176,17 @@ def sha256_response(
 
 
 def gmac_response(
-    challenge: BytesLike, *, cipher: GcmCipher, system_title: bytes, invocation_counter: int
+    challenge: BytesLike, *, cipher: GcmCipher, system_title: bytes, invocation_counter: int, suite: int = 0
 ) -> bytes:
-    """Mechanism 5 (HIGH_GMAC): ``0x10 || IC || GMAC`` (17 bytes).
+    """Mechanism 5 (HIGH_GMAC): ``SC || IC || GMAC`` (17 bytes), SC = ``0x10`` with the suite id (0x10 in
+    suite 0, 0x11 and 0x12 in suites 1 and 2).
 
     ``system_title`` and ``invocation_counter`` are the responder's own (the counter is used up like
     any other protected message); ``cipher`` holds the global block cipher and authentication keys.
     """
-    tag = cipher.authentication_tag(_GMAC_SECURITY_CONTROL, system_title, invocation_counter, challenge)
-    return bytes((_GMAC_SECURITY_CONTROL,)) + invocation_counter.to_bytes(4, "big") + tag
+    control = _GMAC_SECURITY_CONTROL | suite
+    tag = cipher.authentication_tag(control, system_title, invocation_counter, challenge)
+    return bytes((control,)) + invocation_counter.to_bytes(4, "big") + tag
 
 
 def verify_aes128_ecb_response(response: BytesLike, challenge: BytesLike, secret: BytesLike) -> bool:
@@ -226,7 +229,7 @@ def verify_sha256_response(
 
 
 def verify_gmac_response(
-    response: BytesLike, challenge: BytesLike, *, cipher: GcmCipher, system_title: bytes
+    response: BytesLike, challenge: BytesLike, *, cipher: GcmCipher, system_title: bytes, suite: int = 0
 ) -> bool:
     """The peer's f(challenge) for mechanism 5 is right.
 
@@ -234,12 +237,13 @@ def verify_gmac_response(
     response (bytes 1-4), and the caller may check it against replays.
     """
     raw = bytes(response)
-    if len(raw) != SECURITY_HEADER_LENGTH + TAG_LENGTH or raw[0] != _GMAC_SECURITY_CONTROL:
+    if len(raw) != SECURITY_HEADER_LENGTH + TAG_LENGTH or raw[0] != _GMAC_SECURITY_CONTROL | suite:
         return False
     expected = gmac_response(
         challenge,
         cipher=cipher,
         system_title=system_title,
         invocation_counter=int.from_bytes(raw[1:5], "big"),
+        suite=suite,
     )
     return hmac.compare_digest(raw, expected)

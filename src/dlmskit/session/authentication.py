@@ -1,5 +1,8 @@
 """HLS passes 3 and 4, the same on both sides of an association.
 
+Mechanism 7 (HIGH_ECDSA, suites 1 and 2) answers with an ECDSA signature made with our own key pair
+(``SecuritySettings.signing_key``) and checks the peer's with its public key (``peer_signing_key``).
+
 Each side sends a challenge (the client CtoS in the AARQ, the server StoC in the AARE) and answers the other's
 with f(challenge). :func:`respond` computes our f(peer's challenge); :func:`verify` checks the peer's
 f(our challenge) in constant time. Both pick the function of the association's mechanism.
@@ -8,6 +11,8 @@ f(our challenge) in constant time. Both pick the function of the association's m
 from __future__ import annotations
 
 from dlmskit.errors import ConfigurationError, ProtocolError
+from dlmskit.security.ecc import SignatureError, ecdsa_hls_data, sign
+from dlmskit.security.ecc import verify as verify_signature
 from dlmskit.security.hls import (
     Mechanism,
     aes128_ecb_response,
@@ -34,6 +39,15 @@ def _peer_title(protection: ApduProtection, mechanism: Mechanism) -> bytes:
     return protection.peer_system_title
 
 
+def _ecdsa_data(*, responder: bytes, challenger: bytes, challenge: bytes, own: bytes) -> bytes:
+    return ecdsa_hls_data(
+        responder_system_title=responder,
+        challenger_system_title=challenger,
+        challenge=challenge,
+        responder_challenge=own,
+    )
+
+
 def respond(
     mechanism: Mechanism,
     peer_challenge: bytes,
@@ -49,6 +63,7 @@ def respond(
             cipher=protection.global_cipher,
             system_title=protection.own_system_title,
             invocation_counter=protection.next_counter(),
+            suite=protection.settings.suite,
         )
     if mechanism == Mechanism.HIGH:
         return aes128_ecb_response(peer_challenge, secret)
@@ -64,6 +79,17 @@ def respond(
             challenger_system_title=_peer_title(protection, mechanism),
             responder_challenge=own_challenge,
         )
+    if mechanism == Mechanism.HIGH_ECDSA:
+        key = protection.settings.signing_key
+        if key is None:
+            raise ConfigurationError("HIGH_ECDSA (mechanism 7) needs our own ECDSA key pair (signing_key)")
+        data = _ecdsa_data(
+            responder=protection.own_system_title,
+            challenger=_peer_title(protection, mechanism),
+            challenge=peer_challenge,
+            own=own_challenge,
+        )
+        return sign(protection.settings.suite, key, data)
     raise ConfigurationError(f"no HLS function for mechanism {mechanism.name}")
 
 
@@ -83,6 +109,7 @@ def verify(
             own_challenge,
             cipher=protection.global_cipher,
             system_title=_peer_title(protection, mechanism),
+            suite=protection.settings.suite,
         )
     if mechanism == Mechanism.HIGH:
         return verify_aes128_ecb_response(reply, own_challenge, secret)
@@ -99,4 +126,21 @@ def verify(
             challenger_system_title=protection.own_system_title,
             responder_challenge=peer_challenge,
         )
+    if mechanism == Mechanism.HIGH_ECDSA:
+        peer_key = protection.settings.peer_signing_key
+        if peer_key is None:
+            raise ConfigurationError(
+                "HIGH_ECDSA (mechanism 7) needs the peer's public key or certificate (peer_signing_key)"
+            )
+        data = _ecdsa_data(
+            responder=_peer_title(protection, mechanism),
+            challenger=protection.own_system_title,
+            challenge=own_challenge,
+            own=peer_challenge,
+        )
+        try:
+            verify_signature(protection.settings.suite, peer_key, data, reply)
+        except SignatureError:
+            return False
+        return True
     return False

@@ -94,7 +94,7 @@ from dlmskit.session.events import (
     SessionEvent,
     SetCompleted,
 )
-from dlmskit.session.protection import CIPHERING_OVERHEAD, ApduProtection, SecurityPolicy, SecuritySettings
+from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
 
 __all__ = ["ClientSession", "ClientSettings", "SessionState"]
 
@@ -145,7 +145,15 @@ class ClientSettings:
                 "a security policy other than none needs the block cipher and authentication keys"
             )
         if self.mechanism == Mechanism.HIGH_ECDSA:
-            raise ConfigurationError("HLS with ECDSA (mechanism 7, suites 1/2) is not supported yet")
+            if self.security.suite not in (1, 2):
+                raise ConfigurationError(
+                    "HLS-ECDSA (mechanism 7) needs security suite 1 (P-256) or 2 (P-384)"
+                )
+            if self.security.signing_key is None or self.security.peer_signing_key is None:
+                raise ConfigurationError(
+                    "HLS-ECDSA (mechanism 7) needs our own ECDSA private key and the meter's public key "
+                    "or certificate"
+                )
         if not 12 <= self.max_receive_pdu_size <= 0xFFFF:
             raise ConfigurationError("max_receive_pdu_size must be 12..65535")
 
@@ -217,7 +225,7 @@ class ClientSession:
         size = self.negotiated.server_max_receive_pdu_size if self.negotiated else 0xFFFF
         if size == 0:  # "no limit"
             size = 0xFFFF
-        return size - (CIPHERING_OVERHEAD if self.protection.ciphering else 0)
+        return size - self.protection.overhead
 
     def _has(self, flag: Conformance) -> bool:
         return self.negotiated is not None and bool(self.negotiated.conformance & flag)
@@ -257,7 +265,7 @@ class ClientSession:
         aarq = acse.AARQ(
             application_context_name=context,
             calling_ap_title=settings.security.system_title
-            if ciphered or mechanism == Mechanism.HIGH_GMAC
+            if ciphered or mechanism in (Mechanism.HIGH_GMAC, Mechanism.HIGH_ECDSA)
             else None,
             sender_acse_requirements=mechanism != Mechanism.NONE,
             mechanism_name=int(mechanism) if mechanism != Mechanism.NONE else None,
@@ -343,9 +351,13 @@ class ClientSession:
         if result != ActionResult.SUCCESS:
             self.state = SessionState.IDLE
             name = ActionResult.lookup(result)
+            cause = (
+                "our ECDSA key pair, or the client public key/certificate the meter holds, is wrong"
+                if self.settings.mechanism == Mechanism.HIGH_ECDSA
+                else "the HLS secret or the keys are wrong"
+            )
             raise AssociationRejected(
-                "the meter refused our HLS answer f(StoC) "
-                f"({name.standard_name if name else result}): the HLS secret or the keys are wrong"
+                f"the meter refused our HLS answer f(StoC) ({name.standard_name if name else result}): {cause}"
             )
         returned = response.return_parameters
         reply = returned.value if returned is not None and returned.ok else None
@@ -358,9 +370,14 @@ class ClientSession:
             peer_challenge=self._server_challenge or b"",
         ):
             self.state = SessionState.IDLE
+            cause = (
+                "its ECDSA signature does not verify with the meter public key/certificate we were given"
+                if self.settings.mechanism == Mechanism.HIGH_ECDSA
+                else "it does not know our keys/secret"
+            )
             raise AssociationRejected(
-                "the meter's answer to our challenge f(CtoS) does not verify: "
-                "it does not know our keys/secret, or it is not the meter we think"
+                f"the meter's answer to our challenge f(CtoS) does not verify: {cause}, "
+                "or it is not the meter we think"
             )
         self.state = SessionState.ASSOCIATED
         assert self.negotiated is not None

@@ -38,7 +38,8 @@ class ExceptionResponseReceived(ProtocolError):
         if self.service_error in (ServiceError.OTHER_REASON, ServiceError.DECIPHERING_ERROR):
             hint = (
                 "check the keys (block cipher and authentication key, as 32 hex digits), the system title, "
-                "the security policy and the invocation counter"
+                "the security policy and the invocation counter; with suites 1/2 also the key pairs and "
+                "whether the meter requires signed APDUs"
             )
         if hint:
             text += f". Hint: {hint}"

@@ -17,6 +17,8 @@ import enum
 import hashlib
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.errors import ConfigurationError, SecurityError
 from dlmskit.security.ciphering import (
     CipheredApdu,
@@ -24,6 +26,17 @@ from dlmskit.security.ciphering import (
     decrypt_apdu,
     encrypt_apdu,
     is_ciphered_tag,
+)
+from dlmskit.security.general import (
+    GENERAL_CIPHERING,
+    GENERAL_SIGNING,
+    AgreedKey,
+    GeneralCiphering,
+    KeyAgreementScheme,
+    decipher_general,
+    encipher_general,
+    sign_general,
+    verify_general,
 )
 from dlmskit.security.invocation import (
     InvocationCounterStore,
@@ -37,6 +50,17 @@ __all__ = ["CIPHERING_OVERHEAD", "ApduProtection", "SecurityPolicy", "SecuritySe
 
 CIPHERING_OVERHEAD = 1 + 3 + 5 + 12 + 10
 """Bytes ciphering may add to an APDU (tag, length, SC, IC, GCM tag, general-ciphering system title)."""
+
+
+_AGREED_KEY_ID = "key-agreement"
+"""The counter name of general-ciphering with agreed keys (each APDU has its own key; counters still rise)."""
+_INITIATE_TAGS = frozenset((0x01, 0x08, 0x0E))
+"""Plain xDLMS initiate request/response and confirmed-service-error: ciphered with the global key, unsigned."""
+_UNSIGNED_TAGS = frozenset(
+    (0x01, 0x08, 0x0E, 0x21, 0x28, 0x2E, 0x41, 0x48, 0x4E, 0x60, 0x61, 0x62, 0x63, 0xD8)
+)
+"""What is never signed: the ACSE APDUs (AARQ/AARE/RLRQ/RLRE) with their xDLMS initiate request/response or
+confirmed-service-error (plain, glo-, ded-), and the exception-response, which carries no data."""
 
 
 class SecurityPolicy(enum.IntEnum):
@@ -91,10 +115,44 @@ class SecuritySettings:
     received_counters: ReceivedCounterTracker | None = field(default=None, repr=False)
     """The peer's last counters; share one tracker across associations (a meter does, per client) so that
     an APDU replayed into a new association is refused too. None: a fresh tracker per association."""
+    suite: int = 0
+    """Security suite: 0 (AES-GCM-128), 1 (ECDH/ECDSA P-256, AES-GCM-128), 2 (P-384, AES-GCM-256, 32-byte
+    keys); its id goes into the security control byte of every ciphered APDU."""
+    signing_key: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False)
+    """Our ECDSA key pair (suites 1/2): HLS mechanism 7 signs our answer with it."""
+    peer_signing_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
+    """The peer's ECDSA public key (from its certificate): HLS mechanism 7 checks the peer's answer."""
+    key_agreement: KeyAgreementScheme | None = None
+    """Suites 1/2: cipher every APDU after the AARQ/AARE as general-ciphering with a key agreed by this
+    scheme (One-Pass Diffie-Hellman or Static Unified Model) from our key pair and the peer's public key.
+    A server answers in the scheme the client used, whatever this says."""
+    sign_apdus: bool = False
+    """Suites 1/2: sign every APDU after the AARQ/AARE with general-signing (our ``signing_key``), and
+    refuse APDUs from the peer that are not signed with its ``peer_signing_key``."""
+    sign_before_ciphering: bool = False
+    """Sign first and cipher the general-signing APDU (general-glo-/general-ded-ciphering or
+    general-ciphering), instead of signing the ciphered APDU. Peers may do either; both are accepted, and a
+    server answers in the order the client used."""
 
     def __post_init__(self) -> None:
         if len(self.system_title) != 8:
             raise ConfigurationError(f"a system title is 8 bytes, got {len(self.system_title)}")
+        if self.suite not in (0, 1, 2):
+            raise ConfigurationError(f"security suite must be 0, 1 or 2, got {self.suite}")
+        if self.suite == 0 and (self.signing_key is not None or self.peer_signing_key is not None):
+            raise ConfigurationError("ECDSA keys need security suite 1 (P-256) or 2 (P-384), not suite 0")
+        if (self.key_agreement is not None or self.sign_apdus) and (
+            self.signing_key is None or self.peer_signing_key is None
+        ):
+            raise ConfigurationError(
+                "key agreement and signed APDUs (suites 1/2) need our own key pair (signing_key) and the "
+                "peer's public key (peer_signing_key)"
+            )
+        if self.key_agreement == KeyAgreementScheme.EPHEMERAL_UNIFIED_MODEL:
+            raise ConfigurationError(
+                "the Ephemeral Unified Model agrees keys through Security setup key_agreement; per APDU, use "
+                "One-Pass Diffie-Hellman or the Static Unified Model"
+            )
 
     @property
     def has_keys(self) -> bool:
@@ -130,6 +188,9 @@ class ApduProtection:
             counter_key_id(settings.block_cipher_key.reveal()) if settings.block_cipher_key else "unicast"
         )
         self._received = settings.received_counters or ReceivedCounterTracker()
+        self._peer_scheme: KeyAgreementScheme | None = None
+        self._peer_signed = False
+        self._peer_signed_inside = False
         if settings.dedicated_key is not None:
             self.use_dedicated_key(settings.dedicated_key.reveal())
 
@@ -156,6 +217,24 @@ class ApduProtection:
         """True when the policy protects APDUs."""
         return self.policy != SecurityPolicy.NONE
 
+    @property
+    def overhead(self) -> int:
+        """Bytes protection may add to an APDU: :data:`CIPHERING_OVERHEAD` for suite 0 ciphering, more for
+        general-ciphering with key information and general-signing (suites 1/2)."""
+        size = 48 if self.settings.suite == 2 else 32
+        header = 5 * (1 + 8) + 4  # five octet strings of at most 8 bytes, a long content length
+        extra = 0
+        if self.ciphering and (self.settings.key_agreement or self._peer_scheme):
+            extra += header + 4 + 2 * size
+        if self.signing:
+            extra += 1 + header + 2 + 2 * size
+        return (CIPHERING_OVERHEAD if self.ciphering else 0) + extra
+
+    @property
+    def signing(self) -> bool:
+        """True when APDUs go out signed (general-signing): our settings ask, or the peer signs its own."""
+        return self.settings.sign_apdus or self._peer_signed
+
     def next_counter(self, *, dedicated: bool = False) -> int:
         """Our next invocation counter, already persisted by the store."""
         key_id = self._dedicated_id if dedicated else self._global_id
@@ -164,16 +243,127 @@ class ApduProtection:
     # -- wrap / unwrap ----------------------------------------------------------------------------------
 
     def wrap(self, apdu: bytes, *, kind: CipheringKind | None = None, force: bool = False) -> bytes:
-        """Protect ``apdu`` as the policy says (unchanged when the policy is NONE and ``force`` is not set)."""
-        if not (self.ciphering or force):
-            return apdu
+        """Protect ``apdu`` as the policy says (unchanged when the policy is NONE and ``force`` is not set).
+
+        With suites 1/2 settings (``key_agreement``, ``sign_apdus``, or a peer that used them) every APDU but
+        the xDLMS initiate request/response of the AARQ/AARE goes out as general-ciphering and/or
+        general-signing.
+        """
+        settings = self.settings
+        agreed = settings.key_agreement or self._peer_scheme
+        initiate = bool(apdu) and apdu[0] in _INITIATE_TAGS
+        sign_first = settings.sign_before_ciphering or self._peer_signed_inside
+        if not initiate and self.signing and sign_first:
+            apdu = self._sign(apdu)
+            if kind in (None, "glo", "ded"):  # a general-signing APDU has no service-specific ciphered tag
+                kind = "general-ded" if (kind or settings.kind) == "ded" else "general-glo"
+        if not initiate and agreed is not None and (self.ciphering or force):
+            apdu = self._encipher_agreed(
+                apdu, agreed, self.policy.security_control if self.ciphering else 0x30
+            )
+        elif self.ciphering or force:
+            apdu = self._cipher(apdu, kind=kind)
+        if not initiate and self.signing and not sign_first:
+            apdu = self._sign(apdu)
+        return apdu
+
+    # -- suites 1 and 2: general-ciphering with an agreed key, general-signing ------------------------------
+
+    def _peer_key(self) -> ec.EllipticCurvePublicKey:
+        key = self.settings.peer_signing_key
+        if key is None:
+            raise ConfigurationError(
+                "suites 1/2 need the peer's public key or certificate (peer_signing_key)"
+            )
+        return key
+
+    def _own_key(self) -> ec.EllipticCurvePrivateKey:
+        key = self.settings.signing_key
+        if key is None:
+            raise ConfigurationError("suites 1/2 need our own key pair (signing_key)")
+        return key
+
+    def _authentication_key(self) -> bytes:
+        ak = self.settings.authentication_key
+        return ak.reveal() if ak is not None else b""
+
+    def _encipher_agreed(self, apdu: bytes, scheme: KeyAgreementScheme, security_control: int) -> bytes:
+        if self.peer_system_title is None:
+            raise SecurityError("general-ciphering needs the peer's system title (recipient-system-title)")
+        message = encipher_general(
+            apdu,
+            suite=self.settings.suite,
+            security_control=security_control,
+            originator_system_title=self.own_system_title,
+            recipient_system_title=self.peer_system_title,
+            invocation_counter=self.settings.invocation_counters.next(self.own_system_title, _AGREED_KEY_ID),
+            authentication_key=self._authentication_key(),
+            key_info=scheme,
+            own_private_key=self._own_key(),
+            peer_public_key=self._peer_key(),
+        )
+        return message.encode()
+
+    def _sign(self, apdu: bytes) -> bytes:
+        return sign_general(
+            apdu,
+            suite=self.settings.suite,
+            private_key=self._own_key(),
+            originator_system_title=self.own_system_title,
+            recipient_system_title=self.peer_system_title or b"",
+        ).encode()
+
+    def _unwrap_signed(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
+        return self._unwrap_content(self._verified_content(apdu))
+
+    def _verified_content(self, apdu: bytes) -> bytes:
+        """The content of a general-signing APDU whose signature verifies with the peer's key."""
+        message = verify_general(apdu, suite=self.settings.suite, public_key=self._peer_key())
+        sender = message.originator_system_title
+        if self.peer_system_title is not None and sender and sender != self.peer_system_title:
+            raise SecurityError(
+                f"the signed APDU comes from system title {sender.hex().upper()}, not from the peer "
+                f"{self.peer_system_title.hex().upper()}"
+            )
+        self._peer_signed = True
+        return message.content
+
+    def _unwrap_agreed(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
+        message = GeneralCiphering.decode(apdu)
+        sender = message.originator_system_title
+        if self.peer_system_title is not None and sender != self.peer_system_title:
+            raise SecurityError(
+                f"the general-ciphering APDU comes from system title {sender.hex().upper()}, not from the "
+                f"peer {self.peer_system_title.hex().upper()}"
+            )
+        if message.recipient_system_title not in (b"", self.own_system_title):
+            raise SecurityError(
+                f"the general-ciphering APDU is for system title {message.recipient_system_title.hex().upper()}, "
+                "not for us"
+            )
+        if not isinstance(message.key_info, AgreedKey):
+            raise SecurityError("general-ciphering without an agreed key is not accepted in this association")
+        self._received.check(sender, message.invocation_counter, key_id=_AGREED_KEY_ID)
+        counter, plain = decipher_general(
+            message,
+            suite=self.settings.suite,
+            authentication_key=self._authentication_key(),
+            own_private_key=self._own_key(),
+            peer_public_key=self._peer_key(),
+        )
+        self._require_policy(message.security_control)
+        self._received.accept(sender, counter, key_id=_AGREED_KEY_ID)
+        self._peer_scheme = message.key_info.scheme
+        return plain, "general-glo"
+
+    def _cipher(self, apdu: bytes, *, kind: CipheringKind | None) -> bytes:
         kind = kind or self.settings.kind
         dedicated = kind in ("ded", "general-ded") and self._dedicated is not None
         if kind in ("ded", "general-ded") and self._dedicated is None:
             kind = "glo" if kind == "ded" else "general-glo"
         cipher = self._dedicated if dedicated else self.global_cipher
         assert cipher is not None
-        control = self.policy.security_control if self.ciphering else 0x30
+        control = (self.policy.security_control if self.ciphering else 0x30) | self.settings.suite
         return encrypt_apdu(
             apdu,
             kind=kind,
@@ -187,8 +377,27 @@ class ApduProtection:
         """The plain APDU and the ciphering kind it came in (None for a plain APDU).
 
         Raises :class:`InvocationCounterError` for a replayed counter and :class:`TagVerificationError`
-        for a tag that does not verify.
+        for a tag that does not verify; a signature that does not verify raises
+        :class:`~dlmskit.security.ecc.SignatureError`, and an unsigned APDU where ``sign_apdus`` asks for
+        signatures a :class:`~dlmskit.errors.SecurityError`.
         """
+        if apdu and apdu[0] == GENERAL_SIGNING:
+            return self._unwrap_signed(apdu)
+        plain, kind = self._unwrap_content(apdu)
+        if kind is not None and plain and plain[0] == GENERAL_SIGNING:
+            # Signed, then ciphered (as some meters do it): the signature is checked after deciphering.
+            content = self._verified_content(plain)
+            self._peer_signed_inside = True
+            return content, kind
+        if self.settings.sign_apdus and apdu and apdu[0] not in _UNSIGNED_TAGS:
+            raise SecurityError(
+                "the APDU is not signed (general-signing), and this association requires signatures"
+            )
+        return plain, kind
+
+    def _unwrap_content(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
+        if apdu and apdu[0] == GENERAL_CIPHERING:
+            return self._unwrap_agreed(apdu)
         if not apdu or not is_ciphered_tag(apdu[0]):
             return apdu, None
         ciphered = CipheredApdu.decode(apdu)

@@ -78,7 +78,7 @@ from dlmskit.codec.obis import Obis
 from dlmskit.errors import DecodeError, DlmsError, InvocationCounterError, SecurityError, TagVerificationError
 from dlmskit.security.hls import Mechanism, new_challenge
 from dlmskit.session import authentication
-from dlmskit.session.protection import CIPHERING_OVERHEAD, ApduProtection, SecurityPolicy, SecuritySettings
+from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
 
 __all__ = [
     "AssociationContext",
@@ -261,7 +261,7 @@ class ServerSession:
         self._incoming = None
 
     def _wrap(self, apdu: bytes) -> bytes:
-        if self.protection is None or not self.protection.ciphering:
+        if self.protection is None or not (self.protection.ciphering or self.protection.signing):
             return apdu
         kind = self._reply_kind or self.protection.settings.kind
         return self.protection.wrap(apdu, kind=kind)  # type: ignore[arg-type]
@@ -270,8 +270,8 @@ class ServerSession:
     def _max_send(self) -> int:
         assert self.context is not None
         size = min(self.context.client_max_receive_pdu_size or 0xFFFF, 0xFFFF)
-        if self.protection is not None and self.protection.ciphering:
-            size -= CIPHERING_OVERHEAD
+        if self.protection is not None:
+            size -= self.protection.overhead
         return size
 
     @staticmethod
@@ -453,7 +453,8 @@ class ServerSession:
             )
             return self._aare(settings, result=reject, diagnostic=diagnostic, context_name=expected_context)
         client_title = aarq.calling_ap_title
-        if settings.uses_ciphered_context and (client_title is None or len(client_title) != 8):
+        needs_title = settings.uses_ciphered_context or mechanism == Mechanism.HIGH_ECDSA
+        if needs_title and (client_title is None or len(client_title) != 8):
             return self._aare(
                 settings,
                 result=reject,
@@ -525,7 +526,7 @@ class ServerSession:
             response = self.protection.wrap(response, kind="glo")
         own_title = (
             settings.security.system_title
-            if settings.uses_ciphered_context or mechanism == Mechanism.HIGH_GMAC
+            if settings.uses_ciphered_context or mechanism in (Mechanism.HIGH_GMAC, Mechanism.HIGH_ECDSA)
             else None
         )
         if mechanism in (Mechanism.NONE, Mechanism.LOW):

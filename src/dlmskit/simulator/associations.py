@@ -14,7 +14,11 @@ using it up (the frame counter objects show it).
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
+from cryptography import x509
+
+from dlmskit.security.certificates import CertificateUsage, self_signed_certificate
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import InvocationCounterStore, ReceivedCounterTracker
 from dlmskit.security.keys import SecretBytes
@@ -23,7 +27,24 @@ from dlmskit.session.protection import SecurityPolicy, SecuritySettings, counter
 from dlmskit.session.server import ServerAssociationSettings
 from dlmskit.simulator.model import AssociationModel
 
-__all__ = ["AssociationState", "CounterStore"]
+__all__ = ["AssociationState", "CounterStore", "StoredCertificate"]
+
+
+class CertificateEntity:
+    """Security setup certificate_entity values."""
+
+    SERVER = 0
+    CLIENT = 1
+    CERTIFICATION_AUTHORITY = 2
+
+
+@dataclass
+class StoredCertificate:
+    """One certificate the meter holds: whose (entity), what for (type), and the certificate."""
+
+    entity: int
+    usage: int
+    certificate: x509.Certificate
 
 
 class CounterStore:
@@ -73,6 +94,20 @@ class AssociationState:
         self.master_key = model.master_key
         self.received_counters = ReceivedCounterTracker()
         """The client's last invocation counters, kept across its associations (replays are refused)."""
+        self.signing_key = model.signing_key
+        """The meter's ECDSA key pair (suites 1/2); Security setup generate_key_pair replaces it."""
+        self.client_public_key = model.client_public_key
+        """The client's public key; an imported client certificate replaces it."""
+        self.certificates: list[StoredCertificate] = []
+        """The certificates the meter holds (Security setup v1 attribute 6), its own first."""
+        if self.signing_key is not None:
+            self.certificates.append(
+                StoredCertificate(
+                    CertificateEntity.SERVER,
+                    CertificateUsage.DIGITAL_SIGNATURE,
+                    self_signed_certificate(self.signing_key, model.server_system_title),
+                )
+            )
 
     @property
     def client_sap(self) -> int:
@@ -93,6 +128,10 @@ class AssociationState:
             authentication_key=SecretBytes(self.authentication_key) if self.authentication_key else None,
             invocation_counters=self.counters,
             received_counters=self.received_counters,
+            suite=model.security_suite,
+            signing_key=self.signing_key,
+            peer_signing_key=self.client_public_key,
+            sign_apdus=model.signed_apdus,
         )
         return ServerAssociationSettings(
             mechanism=model.mechanism,
@@ -121,7 +160,7 @@ class AssociationState:
     @property
     def uses_secret(self) -> bool:
         """Whether the association authenticates with a password or HLS secret (not the keys)."""
-        return self.model.mechanism not in (Mechanism.NONE, Mechanism.HIGH_GMAC)
+        return self.model.mechanism not in (Mechanism.NONE, Mechanism.HIGH_GMAC, Mechanism.HIGH_ECDSA)
 
     def raise_policy(self, policy: SecurityPolicy) -> bool:
         """security_activate: the policy may only get stronger; False when ``policy`` is weaker."""

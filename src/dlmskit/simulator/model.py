@@ -26,10 +26,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.apdu.conformance import Conformance
 from dlmskit.codec.obis import Obis, ObisError
 from dlmskit.cosem.values import STS_TOKEN_MAX
 from dlmskit.errors import ConfigurationError, KeyFormatError
+from dlmskit.security.certificates import load_private_key, load_public_key, suite_of
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import parse_key, parse_system_title
 from dlmskit.session.protection import SecurityPolicy
@@ -57,6 +60,7 @@ MECHANISMS = {
     "sha1": Mechanism.HIGH_SHA1,
     "sha256": Mechanism.HIGH_SHA256,
     "gmac": Mechanism.HIGH_GMAC,
+    "ecdsa": Mechanism.HIGH_ECDSA,
 }
 """Mechanism names of the model file."""
 
@@ -164,6 +168,14 @@ class AssociationModel:
     )
     max_pdu_size: int = 1024
     access: AccessModel = field(default_factory=AccessModel)
+    security_suite: int = 0
+    """0 (AES-GCM-128), 1 (ECDH/ECDSA P-256) or 2 (P-384, AES-GCM-256 with 32-byte keys)."""
+    signing_key: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False)
+    """The meter's own ECDSA key pair (suites 1/2, HLS-ECDSA)."""
+    client_public_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
+    """The client's public key, from its certificate or PEM public key (HLS-ECDSA)."""
+    signed_apdus: bool = False
+    """Suites 1/2: every APDU after the AARQ must come signed (general-signing); answers are signed too."""
 
 
 @dataclass(frozen=True)
@@ -406,6 +418,10 @@ _ASSOCIATION_KEYS = {
     "conformance",
     "max_pdu_size",
     "access",
+    "security_suite",
+    "signing_key",
+    "client_public_key",
+    "signed_apdus",
 }
 
 
@@ -436,9 +452,48 @@ def _association(
         source, t, index, "security_policy", lambda: SecurityPolicy.parse(get("security_policy", str, "none"))
     )
 
+    suite = _range(source, t, index, "security_suite", get("security_suite", int, 0), 0, 2)
+    key_length = 32 if suite == 2 else 16
+
     def key(name: str, label: str) -> bytes | None:
         text = get(name, str, None)
-        return None if text is None else _parse(source, t, index, name, lambda: parse_key(text, name=label))
+        return (
+            None
+            if text is None
+            else _parse(source, t, index, name, lambda: parse_key(text, name=label, length=key_length))
+        )
+
+    def pem(name: str, load: Any) -> Any:
+        text = get(name, str, None)
+        if text is None:
+            return None
+        where = Path(source.name).parent
+        path_or_text = text if text.lstrip().startswith("-----BEGIN") else str(where / text)
+        return _parse(source, t, index, name, lambda: load(path_or_text))
+
+    signing_key = pem("signing_key", load_private_key)
+    client_public_key = pem("client_public_key", load_public_key)
+    for value, name in ((signing_key, "signing_key"), (client_public_key, "client_public_key")):
+        if value is not None and suite_of(value) != suite:
+            raise source.error(
+                t, index, name, f"{name} is on {value.curve.name}, security_suite {suite} needs another curve"
+            )
+    signed = get("signed_apdus", bool, False)
+    if signed and (suite == 0 or signing_key is None or client_public_key is None):
+        raise source.error(
+            t,
+            index,
+            "signed_apdus",
+            "signed_apdus needs security_suite = 1 or 2, signing_key and client_public_key",
+        )
+    if mechanism == Mechanism.HIGH_ECDSA and (suite == 0 or signing_key is None or client_public_key is None):
+        raise source.error(
+            t,
+            index,
+            "mechanism",
+            'mechanism "ecdsa" needs security_suite = 1 or 2, signing_key (PEM) and client_public_key '
+            "(PEM public key or certificate)",
+        )
 
     ek = key("block_cipher_key", "block cipher key")
     ak = key("authentication_key", "authentication key")
@@ -479,6 +534,10 @@ def _association(
         conformance=_conformance(source, index, raw.get("conformance")),
         max_pdu_size=pdu,
         access=_access(source, index, raw.get("access", {})),
+        security_suite=suite,
+        signing_key=signing_key,
+        client_public_key=client_public_key,
+        signed_apdus=signed,
     )
 
 

@@ -99,6 +99,7 @@ from dlmskit.apdu.sn import (
 from dlmskit.codec.obis import Obis
 from dlmskit.errors import DecodeError
 from dlmskit.security.ciphering import is_ciphered_tag
+from dlmskit.security.general import GENERAL_CIPHERING, GENERAL_SIGNING
 from dlmskit.translator import names
 from dlmskit.translator.ciphered import CipheringContext, Role
 from dlmskit.translator.data import data_node, obis_comment, quantity
@@ -454,6 +455,10 @@ class ApduDecoder:
         try:
             if data and is_ciphered_tag(data[0]):
                 return self.ciphering.ciphered_node(data, self.line, role, self.node)
+            if data and data[0] == GENERAL_SIGNING:
+                return self.ciphering.signed_node(data, role, self.node)
+            if data and data[0] == GENERAL_CIPHERING:
+                return self.ciphering.agreed_node(data, role, self.node)
             apdu = decode_apdu(data)
             converter = self._converters.get(type(apdu))
             if converter is None:

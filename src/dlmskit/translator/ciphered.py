@@ -23,9 +23,22 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.apdu.common import ApduTag
 from dlmskit.errors import DlmsError, TagVerificationError
 from dlmskit.security.ciphering import CipheredApdu, decrypt_apdu, plain_tag_for
+from dlmskit.security.ecc import SignatureError
+from dlmskit.security.general import (
+    AgreedKey,
+    GeneralCiphering,
+    GeneralSigning,
+    IdentifiedKey,
+    KeyAgreementScheme,
+    WrappedKey,
+    decipher_general,
+    verify_general,
+)
 from dlmskit.security.keys import SecretBytes
 from dlmskit.security.suite0 import SECURITY_HEADER_LENGTH, TAG_LENGTH, GcmCipher, SecurityControl
 from dlmskit.translator.tree import Node
@@ -146,7 +159,12 @@ class CipheringContext:
         *,
         client_title: bytes | None = None,
         server_title: bytes | None = None,
+        private_keys: tuple[ec.EllipticCurvePrivateKey, ...] = (),
+        public_keys: tuple[ec.EllipticCurvePublicKey, ...] = (),
     ) -> None:
+        self._keys = keys
+        self._private_keys = private_keys
+        self._public_keys = public_keys
         self._cipher = None if keys is None else GcmCipher(keys[0], keys[1])
         self._authentication_key = None if keys is None else SecretBytes(keys[1], label="authentication key")
         self._dedicated: GcmCipher | None = None
@@ -277,6 +295,142 @@ class CipheringContext:
                 f"then {counter} on line {line}; a meter must refuse counters that do not increase"
             )
         self._last[stream] = (counter, line)
+
+    # -- suites 1 and 2: general-signing and general-ciphering -------------------------------------------
+
+    def signed_node(self, raw: bytes, role: Role | None, decode_any: DecodePlain) -> Node:
+        """The element of a general-signing APDU: its header, its content decoded, the signature checked
+        against the public keys given (``--public-key``)."""
+        apdu = GeneralSigning.decode(raw)
+        node = Node("GeneralSigning", children=_general_header(apdu))
+        node.add(_with_comment(decode_any(apdu.content, role), "the signed content"))
+        node.add(Node.leaf("Signature", apdu.signature.hex().upper(), self._signature_comment(raw, apdu)))
+        return node
+
+    def _signature_comment(self, raw: bytes, apdu: GeneralSigning) -> str:
+        if not self._public_keys:
+            return f"ECDSA r || s, {len(apdu.signature)} bytes; not verified (no public key given)"
+        for key in self._public_keys:
+            suite = 1 if key.curve.name == "secp256r1" else 2
+            try:
+                verify_general(apdu, suite=suite, public_key=key)
+            except (SignatureError, DlmsError):
+                continue
+            return f"ECDSA ({key.curve.name}) signature verifies with a given public key"
+        return "the signature does NOT verify with any given public key: wrong key, or tampered APDU"
+
+    def agreed_node(self, raw: bytes, role: Role | None, decode_plain: DecodePlain) -> Node:
+        """The element of a general-ciphering APDU; deciphered when the private keys given (``--private-key``)
+        and public keys (``--public-key``) let the agreed key be found again."""
+        apdu = GeneralCiphering.decode(raw)
+        node = Node("GeneralCiphering", children=_general_header(apdu))
+        node.add(_key_info_node(apdu))
+        control = apdu.security_control
+        node.add(
+            Node.leaf(
+                "CipheredContent",
+                apdu.ciphered_content.hex().upper(),
+                f"security control {control.value:02X}: {describe_security_control(control)}; "
+                f"invocation counter {apdu.invocation_counter} ({apdu.invocation_counter:08X})",
+            )
+        )
+        plain = self._agreed_plaintext(apdu, node)
+        if plain is not None:
+            plain_role = role if role is not None else sender_role(plain[0]) if plain else None
+            node.add(
+                _with_comment(decode_plain(plain, plain_role), "deciphered; the authentication tag verifies")
+            )
+        return node
+
+    def _agreed_plaintext(self, apdu: GeneralCiphering, node: Node) -> bytes | None:
+        info = apdu.key_info
+        suite = apdu.security_control.suite_id
+        ak = self._keys[1] if self._keys is not None else b""
+        attempts: list[dict[str, object]] = []
+        if info is None or isinstance(info, IdentifiedKey):
+            if self._keys is not None:
+                attempts.append({"key": self._keys[0]})
+        elif isinstance(info, WrappedKey):
+            node.notes.append(
+                "wrapped key: give the master key to unwrap it (not supported by the translator)"
+            )
+            return None
+        elif isinstance(info, AgreedKey):
+            try:
+                scheme = info.scheme
+            except DlmsError as exc:
+                node.notes.append(f"cannot decipher: {exc}")
+                return None
+            for private in self._private_keys:
+                if scheme is KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN:
+                    attempts.append({"own_private_key": private})
+                else:
+                    attempts += [
+                        {"own_private_key": private, "peer_public_key": public}
+                        for public in self._public_keys
+                    ]
+        if not attempts:
+            node.notes.append(
+                "not deciphered: give the recipient's private key (--private-key) and, for the Static Unified "
+                "Model, the other party's public key (--public-key)"
+            )
+            return None
+        for attempt in attempts:
+            try:
+                return decipher_general(apdu, suite=suite, authentication_key=ak, **attempt)[1]  # type: ignore[arg-type]
+            except DlmsError:
+                continue
+        node.notes.append(
+            "cannot decipher: no given key verifies the authentication tag (the authentication key, "
+            "--auth-key, is part of it too)"
+        )
+        return None
+
+
+def _general_header(apdu: GeneralSigning | GeneralCiphering) -> list[Node]:
+    return [
+        Node.leaf("TransactionId", apdu.transaction_id.hex().upper()),
+        Node.leaf(
+            "OriginatorSystemTitle",
+            apdu.originator_system_title.hex().upper(),
+            _title_comment(apdu.originator_system_title),
+        ),
+        Node.leaf(
+            "RecipientSystemTitle",
+            apdu.recipient_system_title.hex().upper(),
+            _title_comment(apdu.recipient_system_title),
+        ),
+        Node.leaf("DateTime", apdu.date_time.hex().upper()),
+        Node.leaf("OtherInformation", apdu.other_information.hex().upper()),
+    ]
+
+
+def _key_info_node(apdu: GeneralCiphering) -> Node:
+    info = apdu.key_info
+    if info is None:
+        return Node.leaf("KeyInfo", "", "absent: the global key")
+    if isinstance(info, IdentifiedKey):
+        return Node.leaf(
+            "IdentifiedKey", str(info.key_id), "0 global unicast, 1 global broadcast encryption key"
+        )
+    if isinstance(info, WrappedKey):
+        return Node.leaf(
+            "WrappedKey", info.key_ciphered_data.hex().upper(), f"kek-id {info.kek_id} (master key)"
+        )
+    scheme = {1: "One-Pass Diffie-Hellman C(1e, 1s)", 2: "Static Unified Model C(0e, 2s)"}.get(
+        info.key_parameters[0] if len(info.key_parameters) == 1 else -1, "unknown scheme"
+    )
+    return Node(
+        "AgreedKey",
+        children=[
+            Node.leaf("KeyParameters", info.key_parameters.hex().upper(), scheme),
+            Node.leaf(
+                "KeyCipheredData",
+                info.key_ciphered_data.hex().upper(),
+                "the sender's ephemeral public key X || Y" if info.key_ciphered_data else None,
+            ),
+        ],
+    )
 
 
 def _title_comment(title: bytes) -> str | None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dlmskit.apdu.common import ApduTag
 from dlmskit.link.framer import HdlcFrameReader
 from dlmskit.link.hdlc_address import HdlcAddress
@@ -82,9 +84,11 @@ class Translator:
     the dedicated key, counters, unfinished segments).
 
     ``keys`` is (block cipher key, authentication key) to decipher ciphered APDUs, each as the client takes
-    it: 32 hex digits (spaces and colons allowed), 16 bytes or :class:`~dlmskit.security.SecretBytes`;
-    ``client_title`` and ``server_title`` are the system titles to use instead of those found in the trace
-    (16 hex digits or 8 bytes).
+    it: hex text (spaces and colons allowed), bytes (16, or 32 for suite 2) or
+    :class:`~dlmskit.security.SecretBytes`; ``client_title`` and ``server_title`` are the system titles to
+    use instead of those found in the trace (16 hex digits or 8 bytes). Suites 1/2: ``public_keys`` verify
+    general-signing signatures, and ``private_keys`` (with ``public_keys`` for the Static Unified Model)
+    decipher general-ciphering with agreed keys.
     """
 
     def __init__(
@@ -93,11 +97,15 @@ class Translator:
         *,
         client_title: bytes | str | None = None,
         server_title: bytes | str | None = None,
+        private_keys: tuple[ec.EllipticCurvePrivateKey, ...] = (),
+        public_keys: tuple[ec.EllipticCurvePublicKey, ...] = (),
     ) -> None:
         self._ciphering = CipheringContext(
             _keys(keys),
             client_title=parse_system_title(client_title) if client_title is not None else None,
             server_title=parse_system_title(server_title) if server_title is not None else None,
+            private_keys=private_keys,
+            public_keys=public_keys,
         )
         self._apdus = ApduDecoder(self._ciphering)
         self._segments: dict[tuple[HdlcAddress, HdlcAddress], _Segments] = {}
@@ -256,7 +264,10 @@ def _keys(keys: tuple[KeyInput | SecretBytes, KeyInput | SecretBytes] | None) ->
 
 
 def _key(value: KeyInput | SecretBytes, name: str) -> bytes:
-    return value.reveal() if isinstance(value, SecretBytes) else parse_key(value, name=name)
+    if isinstance(value, SecretBytes):
+        return value.reveal()
+    digits = len(value.replace(" ", "").replace(":", "")) // 2 if isinstance(value, str) else len(value)
+    return parse_key(value, name=name, length=32 if digits == 32 else 16)  # 32 bytes: a suite 2 key
 
 
 def translate(
@@ -265,6 +276,14 @@ def translate(
     *,
     client_title: bytes | str | None = None,
     server_title: bytes | str | None = None,
+    private_keys: tuple[ec.EllipticCurvePrivateKey, ...] = (),
+    public_keys: tuple[ec.EllipticCurvePublicKey, ...] = (),
 ) -> Translation:
     """Translate a whole trace (see :class:`Translator`; keys as hex text, bytes or SecretBytes)."""
-    return Translator(keys, client_title=client_title, server_title=server_title).translate(items)
+    return Translator(
+        keys,
+        client_title=client_title,
+        server_title=server_title,
+        private_keys=private_keys,
+        public_keys=public_keys,
+    ).translate(items)

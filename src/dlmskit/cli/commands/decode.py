@@ -22,6 +22,7 @@ from typing import IO
 import click
 
 from dlmskit.cli.main import cli, stdout
+from dlmskit.security.certificates import load_private_key, load_public_key
 from dlmskit.security.keys import parse_key, parse_system_title
 from dlmskit.translator import (
     Translation,
@@ -65,6 +66,20 @@ _FORMATS: dict[str, Callable[[Translation, str], str]] = {"text": to_text, "xml"
 @click.option("--auth-key", help="Authentication key (hex), given with --key.")
 @click.option("--client-title", help="Client system title (hex), when the trace has no AARQ carrying it.")
 @click.option("--server-title", help="Server system title (hex), when the trace has no AARE carrying it.")
+@click.option(
+    "--private-key",
+    "private_key_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Suites 1/2: a party's private key (PEM) to decipher general-ciphering with agreed keys (repeatable).",
+)
+@click.option(
+    "--public-key",
+    "public_key_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Suites 1/2: a party's certificate or public key (PEM) to verify general-signing (repeatable).",
+)
 def decode(
     hex_text: tuple[str, ...],
     file: IO[str] | None,
@@ -74,6 +89,8 @@ def decode(
     auth_key: str | None,
     client_title: str | None,
     server_title: str | None,
+    private_key_files: tuple[Path, ...],
+    public_key_files: tuple[Path, ...],
 ) -> None:
     """Decode a DLMS/COSEM trace: HDLC frames, wrapper frames or APDUs, given as hex.
 
@@ -109,6 +126,8 @@ def decode(
         keys,
         client_title=None if client_title is None else parse_system_title(client_title),
         server_title=None if server_title is None else parse_system_title(server_title),
+        private_keys=tuple(load_private_key(path) for path in private_key_files),
+        public_keys=tuple(load_public_key(path) for path in public_key_files),
     )
     shown = _FORMATS[output_format](translation, unit)
     if output_format == "text":

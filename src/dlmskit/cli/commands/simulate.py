@@ -127,6 +127,9 @@ def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *
             credentials.append(f"server title {association.server_system_title.hex().upper()}")
         if association.master_key:
             credentials.append(f"master key {association.master_key.hex().upper()}")
+        if association.security_suite:
+            signed = ", signed APDUs" if association.signed_apdus else ""
+            credentials.append(f"suite {association.security_suite} (key pairs from the model{signed})")
         clients.add_row(
             str(association.client_sap),
             association.name,

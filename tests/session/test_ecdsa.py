@@ -1,0 +1,355 @@
+"""HLS mechanism 7 (HIGH_ECDSA) with suites 1 and 2: client and server sessions wired in memory."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dlmskit.apdu.common import CosemAttributeDescriptor
+from dlmskit.codec import axdr
+from dlmskit.codec.obis import Obis
+from dlmskit.errors import ConfigurationError, InvocationCounterError, SecurityError
+from dlmskit.security.ecc import SignatureError, generate_private_key
+from dlmskit.security.general import (
+    AgreedKey,
+    GeneralCiphering,
+    GeneralSigning,
+    KeyAgreementScheme,
+    sign_general,
+)
+from dlmskit.security.hls import Mechanism
+from dlmskit.security.invocation import MemoryInvocationCounterStore
+from dlmskit.session.client import ClientSession, ClientSettings
+from dlmskit.session.errors import AssociationRejected
+from dlmskit.session.events import Associated, GetCompleted
+from dlmskit.session.protection import SecurityPolicy, SecuritySettings
+from dlmskit.session.server import ServerAssociationSettings, ServerSession
+
+from .conftest import CLIENT_TITLE, SERVER_TITLE, Pair, TinyMeter, secret
+
+LDN = CosemAttributeDescriptor(1, Obis(0, 0, 42, 0, 0, 255), 2)
+CLIENT_KEYS = {suite: generate_private_key(suite) for suite in (1, 2)}
+SERVER_KEYS = {suite: generate_private_key(suite) for suite in (1, 2)}
+
+
+def _security(
+    suite: int,
+    title: bytes,
+    own: ec.EllipticCurvePrivateKey,
+    peer: ec.EllipticCurvePublicKey,
+    policy: SecurityPolicy,
+) -> SecuritySettings:
+    size = 16 if suite == 1 else 32
+    return SecuritySettings(
+        policy=policy,
+        system_title=title,
+        block_cipher_key=secret(bytes(range(size))),
+        authentication_key=secret(bytes(range(0xD0, 0xD0 + size))),
+        invocation_counters=MemoryInvocationCounterStore(),
+        suite=suite,
+        signing_key=own,
+        peer_signing_key=peer,
+    )
+
+
+def _pair(
+    suite: int,
+    policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+    *,
+    client_key: ec.EllipticCurvePrivateKey | None = None,
+    server_public: ec.EllipticCurvePublicKey | None = None,
+) -> Pair:
+    meter = TinyMeter(
+        associations={
+            1: ServerAssociationSettings(
+                mechanism=Mechanism.HIGH_ECDSA,
+                security=_security(
+                    suite, SERVER_TITLE, SERVER_KEYS[suite], CLIENT_KEYS[suite].public_key(), policy
+                ),
+            )
+        }
+    )
+    meter.values[(1, "0.0.42.0.0.255", 2)] = axdr.OctetString(b"DLMSKIT000000001")
+    client_security = _security(
+        suite,
+        CLIENT_TITLE,
+        client_key or CLIENT_KEYS[suite],
+        server_public or SERVER_KEYS[suite].public_key(),
+        policy,
+    )
+    settings = ClientSettings(mechanism=Mechanism.HIGH_ECDSA, security=client_security)
+    return Pair(
+        ClientSession(settings, challenge=bytes(range(32))),
+        ServerSession(meter, 1, challenge_factory=lambda: bytes(range(100, 132))),
+    )
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+@pytest.mark.parametrize("policy", [SecurityPolicy.NONE, SecurityPolicy.AUTHENTICATED_ENCRYPTED])
+def test_hls_ecdsa_associates_and_reads(suite: int, policy: SecurityPolicy) -> None:
+    pair = _pair(suite, policy)
+    event = pair.run(pair.client.associate())
+    assert isinstance(event, Associated)
+    assert event.negotiated.mechanism == 7 and event.negotiated.server_system_title == SERVER_TITLE
+    request = pair.client.get(LDN)
+    if policy != SecurityPolicy.NONE:
+        assert request[0] == 0xC8 and request[2] == 0x30 | suite  # glo-get-request, SC names the suite
+    result = pair.run(request)
+    assert isinstance(result, GetCompleted) and result.results[0].value == b"DLMSKIT000000001"
+
+
+def test_pass3_signature_has_curve_size() -> None:
+    pair = _pair(2)
+    pair.run(pair.client.associate())
+    # The last request was pass 3 (glo-action-request); the meter accepted a 96-byte P-384 signature.
+    assert pair.client.negotiated is not None and pair.exchanges == 2
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_wrong_client_key_is_refused_by_the_meter(suite: int) -> None:
+    pair = _pair(suite, client_key=generate_private_key(suite))
+    with pytest.raises(AssociationRejected, match=r"refused our HLS answer.*ECDSA key pair"):
+        pair.run(pair.client.associate())
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_wrong_meter_certificate_is_refused_by_the_client(suite: int) -> None:
+    pair = _pair(suite, server_public=generate_private_key(suite).public_key())
+    with pytest.raises(AssociationRejected, match="ECDSA signature does not verify"):
+        pair.run(pair.client.associate())
+
+
+def test_replayed_counter_is_refused() -> None:
+    pair = _pair(1)
+    pair.run(pair.client.associate())
+    request = pair.client.get(LDN)
+    replies = pair.server.receive(request)
+    assert isinstance(pair.client.receive(replies[0]), GetCompleted)
+    # The meter refuses the same glo-get-request again: exception-response (D8), not an answer.
+    again = pair.server.receive(request)
+    assert len(again) == 1 and again[0][0] == 0xD8
+    # The client refuses a replayed response before deciphering it.
+    with pytest.raises(InvocationCounterError):
+        pair.client.protection.unwrap(replies[0])
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ConfigurationError, match="suite 1"):
+        ClientSettings(mechanism=Mechanism.HIGH_ECDSA)
+    security = SecuritySettings(system_title=CLIENT_TITLE, suite=1, signing_key=CLIENT_KEYS[1])
+    with pytest.raises(ConfigurationError, match="public key or certificate"):
+        ClientSettings(mechanism=Mechanism.HIGH_ECDSA, security=security)
+    with pytest.raises(ConfigurationError, match="not suite 0"):
+        SecuritySettings(signing_key=CLIENT_KEYS[1])
+
+
+# -- key agreement through general-ciphering, general-signing --------------------------------------------------
+
+
+def _agreed_pair(
+    suite: int,
+    scheme: KeyAgreementScheme | None,
+    sign: bool,
+    policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+) -> Pair:
+    pair = _pair(suite, policy)
+    security = dataclasses.replace(pair.client.settings.security, key_agreement=scheme, sign_apdus=sign)
+    settings = dataclasses.replace(pair.client.settings, security=security)
+    return Pair(ClientSession(settings, challenge=bytes(range(32))), pair.server)
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+@pytest.mark.parametrize(
+    "scheme", [KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN, KeyAgreementScheme.STATIC_UNIFIED_MODEL]
+)
+@pytest.mark.parametrize("sign", [False, True])
+def test_key_agreement_schemes_signed_and_ciphered(
+    suite: int, scheme: KeyAgreementScheme, sign: bool
+) -> None:
+    pair = _agreed_pair(suite, scheme, sign)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    outer = GeneralSigning.decode(request).content if sign else request
+    assert request[0] == (0xDF if sign else 0xDD)
+    ciphered = GeneralCiphering.decode(outer)
+    assert isinstance(ciphered.key_info, AgreedKey) and ciphered.key_info.scheme == scheme
+    assert ciphered.security_control.suite_id == suite and ciphered.recipient_system_title == SERVER_TITLE
+    replies = pair.server.receive(request)
+    # The meter answers in kind: the same scheme, signed when the request was.
+    assert replies[0][0] == (0xDF if sign else 0xDD)
+    result = pair.client.receive(replies[0])
+    assert isinstance(result, GetCompleted) and result.results[0].value == b"DLMSKIT000000001"
+    # The same request again: its counter is refused.
+    again = pair.server.receive(request)
+    assert again[0][0] == 0xD8
+    with pytest.raises(InvocationCounterError):
+        pair.client.protection.unwrap(replies[0])
+
+
+def test_signed_plain_apdus_and_refusals() -> None:
+    pair = _agreed_pair(1, None, True, SecurityPolicy.NONE)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    message = GeneralSigning.decode(request)
+    assert message.content[0] == 0xC0  # a plain get-request inside
+    assert isinstance(pair.run(request), GetCompleted)
+    # A tampered signature: the meter refuses the APDU (deciphering-error exception response).
+    tampered = bytearray(request)
+    tampered[-1] ^= 1
+    assert pair.server.receive(bytes(tampered))[0][0] == 0xD8
+    # An unsigned APDU where signatures are required is refused on both sides.
+    with pytest.raises(SecurityError, match="not signed"):
+        pair.client.protection.unwrap(bytes.fromhex("C401C100090101"))
+    # A signature by another key is refused with the standard's words.
+    other = sign_general(
+        bytes.fromhex("C401C100090101"),
+        suite=1,
+        private_key=generate_private_key(1),
+        originator_system_title=SERVER_TITLE,
+    )
+    with pytest.raises(SignatureError, match="does not verify"):
+        pair.client.protection.unwrap(other.encode())
+
+
+def test_ephemeral_unified_model_is_not_a_per_apdu_scheme() -> None:
+    with pytest.raises(ConfigurationError, match="key_agreement"):
+        SecuritySettings(
+            suite=1,
+            signing_key=CLIENT_KEYS[1],
+            peer_signing_key=SERVER_KEYS[1].public_key(),
+            key_agreement=KeyAgreementScheme.EPHEMERAL_UNIFIED_MODEL,
+        )
+
+
+def test_signed_and_agreed_apdus_fit_the_negotiated_pdu_size() -> None:
+    pair = _agreed_pair(2, KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN, True)
+    settings = dataclasses.replace(pair.client.settings, max_receive_pdu_size=512)
+    pair = Pair(ClientSession(settings, challenge=bytes(range(32))), pair.server)
+    pair.server.application.values[(1, "0.0.42.0.0.255", 2)] = axdr.OctetString(bytes(1500))  # type: ignore[attr-defined]
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    sizes = []
+    while True:
+        reply = pair.server.receive(request)[0]
+        sizes.append(len(reply))
+        event = pair.client.receive(reply)
+        if not hasattr(event, "apdu"):
+            break
+        request = event.apdu  # type: ignore[attr-defined]
+    assert isinstance(event, GetCompleted) and event.results[0].value == bytes(1500)
+    assert len(sizes) > 3 and max(sizes) <= 512
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=200), tag=st.sampled_from([0xDD, 0xDF]))
+def test_garbage_general_apdus_get_exception_responses(
+    body: bytes, tag: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    pair = _agreed_pair(1, KeyAgreementScheme.STATIC_UNIFIED_MODEL, True)
+    pair.run(pair.client.associate())
+    with caplog.at_level(logging.ERROR):
+        replies = pair.server.receive(bytes((tag,)) + body)
+    assert len(replies) == 1 and replies[0][0] == 0xD8
+    assert not caplog.records  # refused as bad input, never as a failure of the meter
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    scheme=st.sampled_from(
+        [KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN, KeyAgreementScheme.STATIC_UNIFIED_MODEL]
+    ),
+    sign=st.booleans(),
+    position=st.integers(min_value=0),
+    flip=st.integers(1, 255),
+    cut=st.booleans(),
+)
+def test_damaged_general_apdus_get_exception_responses(
+    scheme: KeyAgreementScheme,
+    sign: bool,
+    position: int,
+    flip: int,
+    cut: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pair = _agreed_pair(1, scheme, sign)
+    pair.run(pair.client.associate())
+    request = bytearray(pair.client.get(LDN))
+    index = 1 + position % (len(request) - 1)  # the tag stays: another tag is another service
+    if cut:
+        del request[index:]
+    else:
+        request[index] ^= flip
+    with caplog.at_level(logging.ERROR):
+        replies = pair.server.receive(bytes(request))
+    assert len(replies) == 1 and replies[0][0] == 0xD8
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_hls_gmac_with_suite_1_and_2_keys(suite: int) -> None:
+    size = 16 if suite == 1 else 32
+
+    def security(title: bytes) -> SecuritySettings:
+        return SecuritySettings(
+            policy=SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+            system_title=title,
+            block_cipher_key=secret(bytes(range(size))),
+            authentication_key=secret(bytes(range(0xD0, 0xD0 + size))),
+            invocation_counters=MemoryInvocationCounterStore(),
+            suite=suite,
+        )
+
+    meter = TinyMeter(
+        associations={
+            1: ServerAssociationSettings(mechanism=Mechanism.HIGH_GMAC, security=security(SERVER_TITLE))
+        }
+    )
+    meter.values[(1, "0.0.42.0.0.255", 2)] = axdr.OctetString(b"DLMSKIT000000001")
+    client = ClientSession(
+        ClientSettings(mechanism=Mechanism.HIGH_GMAC, security=security(CLIENT_TITLE)), challenge=bytes(16)
+    )
+    pair = Pair(client, ServerSession(meter, 1, challenge_factory=lambda: bytes(range(16))))
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    assert request[2] == 0x30 | suite
+    assert isinstance(pair.run(request), GetCompleted)
+
+
+@pytest.mark.parametrize("scheme", [None, KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN])
+def test_signed_then_ciphered(scheme: KeyAgreementScheme | None) -> None:
+    """Sign first, then cipher (general-glo-ciphering, or general-ciphering with an agreed key), as the
+    Sagemcom trace of the public Gurux forum shows; the meter answers in the same order."""
+    pair = _agreed_pair(1, scheme, True)
+    security = dataclasses.replace(pair.client.settings.security, sign_before_ciphering=True)
+    settings = dataclasses.replace(pair.client.settings, security=security)
+    pair = Pair(ClientSession(settings, challenge=bytes(range(32))), pair.server)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    outer = 0xDD if scheme else 0xDB
+    assert request[0] == outer
+    reply = pair.server.receive(request)[0]
+    assert reply[0] == outer
+    event = pair.client.receive(reply)
+    assert isinstance(event, GetCompleted) and event.results[0].value == b"DLMSKIT000000001"
+    # Deciphered, the content is a general-signing APDU whose signature was checked.
+    assert pair.client.protection.signing
+    with pytest.raises(InvocationCounterError):  # and a replayed answer is refused
+        pair.client.protection.unwrap(reply)
+
+
+def test_signed_then_ciphered_with_a_wrong_signature_is_refused() -> None:
+    pair = _agreed_pair(1, None, False)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    forged = sign_general(
+        bytes.fromhex("C001C100080000010000FF0200"),
+        suite=1,
+        private_key=generate_private_key(1),
+        originator_system_title=CLIENT_TITLE,
+    ).encode()
+    ciphered = pair.client.protection.wrap(forged, kind="general-glo")
+    assert pair.server.receive(ciphered)[0][0] == 0xD8  # deciphering-error: the signature does not verify

@@ -1,0 +1,373 @@
+"""Suites 1 and 2 end to end: HLS-ECDSA associations of the simulator from the model, our client over TCP."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from dlmskit.client import DlmsClient
+from dlmskit.codec import axdr
+from dlmskit.errors import ConfigurationError, DlmsError
+from dlmskit.security import agreement
+from dlmskit.security.certificates import (
+    certificate_public_key,
+    load_private_key,
+    load_public_key,
+    private_key_pem,
+    public_key_pem,
+    self_signed_certificate,
+)
+from dlmskit.security.ecc import encode_public_key, generate_private_key
+from dlmskit.simulator import SimulatedMeter, SimulatorThread
+from dlmskit.simulator.model import load_model, parse_model
+
+SERVER_TITLE = bytes.fromhex("4D4D4D0000BC614E")
+CLIENT_TITLE = bytes.fromhex("444C4B0000000001")
+KEYS = {1: "000102030405060708090A0B0C0D0E0F", 2: "000102030405060708090A0B0C0D0E0F" * 2}
+AKS = {1: "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF", 2: "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF" * 2}
+
+
+def _write_keys(directory: Path, suite: int) -> dict[str, Path]:
+    """Key pairs of both sides as PEM files: private keys, the meter's certificate, the client's public key."""
+    meter_key, client_key = generate_private_key(suite), generate_private_key(suite)
+    paths = {
+        "meter_key": directory / f"meter{suite}.key.pem",
+        "meter_cert": directory / f"meter{suite}.cert.pem",
+        "client_key": directory / f"client{suite}.key.pem",
+        "client_pub": directory / f"client{suite}.pub.pem",
+    }
+    paths["meter_key"].write_bytes(private_key_pem(meter_key))
+    certificate = self_signed_certificate(meter_key, SERVER_TITLE)
+    paths["meter_cert"].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    paths["client_key"].write_bytes(private_key_pem(client_key))
+    paths["client_pub"].write_bytes(public_key_pem(client_key.public_key()))
+    return paths
+
+
+def _association(sap: int, suite: int, paths: dict[str, Path], policy: str, signed: bool = False) -> str:
+    return f"""
+[[association]]
+client_sap = {sap}
+name = "suite {suite}"
+mechanism = "ecdsa"
+security_suite = {suite}
+security_policy = "{policy}"
+block_cipher_key = "{KEYS[suite]}"
+authentication_key = "{AKS[suite]}"
+signing_key = "{paths["meter_key"].name}"
+client_public_key = "{paths["client_pub"].name}"
+signed_apdus = {"true" if signed else "false"}
+
+[association.access]
+default = {{ read = ["*"], methods = ["*"] }}
+
+[[object]]
+class_id = 64
+version = 1
+logical_name = "0.0.43.0.{sap}.255"
+name = "Security setup (suite {suite})"
+association = {sap}
+"""
+
+
+@pytest.fixture
+def ecdsa_meter(tmp_path: Path) -> tuple[Path, dict[int, dict[str, Path]]]:
+    """A model file (default model plus HLS-ECDSA clients 48: suite 1, 49: suite 2) and the key files."""
+    text = resources.files("dlmskit.simulator").joinpath("default_model.toml").read_text(encoding="utf-8")
+    keys = {suite: _write_keys(tmp_path, suite) for suite in (1, 2)}
+    extra = (
+        _association(48, 1, keys[1], "auth-enc")
+        + _association(49, 2, keys[2], "auth-enc")
+        + _association(51, 2, keys[2], "auth-enc", signed=True)
+    )
+    text = text.replace("# -- identity", extra + "\n# -- identity", 1)
+    path = tmp_path / "model.toml"
+    path.write_text(text, encoding="utf-8")
+    return path, keys
+
+
+@pytest.mark.parametrize(("sap", "suite"), [(48, 1), (49, 2)])
+def test_our_client_associates_with_hls_ecdsa_and_reads(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path, sap: int, suite: int
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    try:
+        with DlmsClient.connect(
+            port=running.port,
+            link="wrapper",
+            client_address=sap,
+            authentication="ecdsa",
+            security_suite=suite,
+            security_policy="auth-enc",
+            block_cipher_key=KEYS[suite],
+            authentication_key=AKS[suite],
+            signing_key=keys[suite]["client_key"],
+            meter_certificate=keys[suite]["meter_cert"],
+            invocation_counter_path=tmp_path / "counters.json",
+        ) as client:
+            name = client.read("0.0.42.0.0.255")
+            assert isinstance(name, bytes) and len(name) == 16
+            assert client.negotiated is not None and client.negotiated.mechanism == 7
+        # A client whose key the meter does not know is refused, in words.
+        wrong = tmp_path / "wrong.key.pem"
+        wrong.write_bytes(private_key_pem(generate_private_key(suite)))
+        with (
+            pytest.raises(DlmsError, match="refused our HLS answer"),
+            DlmsClient.connect(
+                port=running.port,
+                link="wrapper",
+                client_address=sap,
+                authentication="ecdsa",
+                security_suite=suite,
+                security_policy="auth-enc",
+                block_cipher_key=KEYS[suite],
+                authentication_key=AKS[suite],
+                signing_key=wrong,
+                meter_certificate=keys[suite]["meter_cert"],
+                invocation_counter_path=tmp_path / "counters.json",
+            ),
+        ):
+            pass
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize(("sap", "suite"), [(48, 1), (49, 2)])
+@pytest.mark.parametrize("scheme", ["one-pass-dh", "static-unified"])
+@pytest.mark.parametrize("sign_first", [False, True])
+def test_key_agreement_schemes_signed_and_ciphered(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]],
+    tmp_path: Path,
+    sap: int,
+    suite: int,
+    scheme: str,
+    sign_first: bool,
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="hdlc", port=0)
+    frames: list[bytes] = []
+    try:
+        with DlmsClient.connect(
+            port=running.port,
+            client_address=sap,
+            authentication="ecdsa",
+            security_suite=suite,
+            security_policy="auth-enc",
+            block_cipher_key=KEYS[suite],
+            authentication_key=AKS[suite],
+            signing_key=keys[suite]["client_key"],
+            meter_certificate=keys[suite]["meter_cert"],
+            key_agreement=scheme,
+            sign_apdus=True,
+            sign_before_ciphering=sign_first,
+            invocation_counter_path=tmp_path / "counters.json",
+            on_apdu=lambda direction, apdu: frames.append(bytes(apdu)),
+        ) as client:
+            assert client.read("0.0.96.1.0.255")
+            assert client.read("0.0.1.0.0.255", 2)
+    finally:
+        running.stop()
+    # After the AARQ/AARE, every APDU both ways was general-signing around general-ciphering.
+    tags = {apdu[0] for apdu in frames}
+    assert (0xDD if sign_first else 0xDF) in tags and not tags & {0xC0, 0xC4, 0xC8, 0xCC}
+
+
+def test_model_checks_ecdsa_associations(ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]]) -> None:
+    model_path, _ = ecdsa_meter
+    text = model_path.read_text(encoding="utf-8")
+    # Suite 1 keys for a suite 2 association are refused with the key's name.
+    broken = text.replace('signing_key = "meter2.key.pem"', 'signing_key = "meter1.key.pem"')
+    with pytest.raises(ConfigurationError, match="signing_key"):
+        parse_model(broken, str(model_path))
+    missing = text.replace('client_public_key = "client1.pub.pem"\n', "")
+    with pytest.raises(ConfigurationError, match='"ecdsa" needs'):
+        parse_model(missing, str(model_path))
+
+
+def _connect(
+    running: SimulatorThread, tmp_path: Path, key: Path, cert: Path, ek: str = KEYS[1]
+) -> DlmsClient:
+    return DlmsClient.connect(
+        port=running.port,
+        link="wrapper",
+        client_address=48,
+        authentication="ecdsa",
+        security_suite=1,
+        security_policy="auth-enc",
+        block_cipher_key=ek,
+        authentication_key=AKS[1],
+        signing_key=key,
+        meter_certificate=cert,
+        invocation_counter_path=tmp_path / "counters.json",
+    )
+
+
+def test_security_setup_v1_key_agreement_and_certificates(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path
+) -> None:
+    model_path, keys = ecdsa_meter
+    paths = keys[1]
+    setup = "0.0.43.0.48.255"
+    client_key = load_private_key(paths["client_key"])
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    try:
+        with _connect(running, tmp_path, paths["client_key"], paths["meter_cert"]) as client:
+            assert client.read(setup, 3) == 1  # security_suite
+            assert client.read(setup, 2) == 0x6C  # requests and responses authenticated and encrypted
+            listed = client.read(setup, 6)
+            assert len(listed) == 1 and listed[0][0] == 0 and listed[0][4] == b"CN=4D4D4D0000BC614E"
+            # Ephemeral Unified Model: a new global unicast key for the next association.
+            ephemeral, data = agreement.start(1, client_key)
+            answer = client.call(
+                setup, 3, axdr.Array([axdr.Structure([axdr.Enum(0), axdr.OctetString(data)])])
+            )
+            new_ek = agreement.finish(
+                1,
+                ephemeral,
+                bytes(answer[0][1]),
+                server_signing_key=load_public_key(paths["meter_cert"]),
+                client_system_title=CLIENT_TITLE,
+                server_system_title=SERVER_TITLE,
+            )
+            # The meter's certificate, exported by entity (server), type (signature) and system title.
+            der = client.call(
+                setup,
+                7,
+                axdr.Structure(
+                    [
+                        axdr.Enum(0),
+                        axdr.Structure([axdr.Enum(0), axdr.Enum(0), axdr.OctetString(SERVER_TITLE)]),
+                    ]
+                ),
+            )
+            exported = x509.load_der_x509_certificate(bytes(der))
+            assert encode_public_key(certificate_public_key(exported)) == encode_public_key(
+                load_public_key(paths["meter_cert"])
+            )
+            # A new client key pair: its certificate imported, used from the next association on.
+            new_client = generate_private_key(1)
+            certificate = self_signed_certificate(new_client, CLIENT_TITLE)
+            client.call(setup, 6, axdr.OctetString(certificate.public_bytes(serialization.Encoding.DER)))
+        (tmp_path / "new.key.pem").write_bytes(private_key_pem(new_client))
+        with (  # the old global key is gone
+            pytest.raises(DlmsError),
+            _connect(running, tmp_path, tmp_path / "new.key.pem", paths["meter_cert"]),
+        ):
+            pass
+        with _connect(
+            running, tmp_path, tmp_path / "new.key.pem", paths["meter_cert"], new_ek.hex()
+        ) as client:
+            # generate_key_pair(digital signature): the meter's key and certificate change; a CSR for it.
+            client.call(setup, 4, axdr.Enum(0))
+            csr = x509.load_der_x509_csr(bytes(client.call(setup, 5, axdr.Enum(0))))
+            assert csr.is_signature_valid
+            der = client.call(
+                setup,
+                7,
+                axdr.Structure(
+                    [
+                        axdr.Enum(0),
+                        axdr.Structure([axdr.Enum(0), axdr.Enum(0), axdr.OctetString(SERVER_TITLE)]),
+                    ]
+                ),
+            )
+            (tmp_path / "meter-new.pem").write_bytes(
+                x509.load_der_x509_certificate(bytes(der)).public_bytes(serialization.Encoding.PEM)
+            )
+            # remove_certificate by serial number and issuer: the imported client certificate.
+            listed = client.read(setup, 6)
+            entry = next(e for e in listed if e[0] == 1)
+            client.call(setup, 8, axdr.Structure([axdr.Enum(1), axdr.Structure([entry[2], entry[3]])]))
+            assert all(e[0] != 1 for e in client.read(setup, 6))
+        with (  # the meter's old certificate no longer fits
+            pytest.raises(DlmsError, match="does not verify"),
+            _connect(running, tmp_path, tmp_path / "new.key.pem", paths["meter_cert"], new_ek.hex()),
+        ):
+            pass
+        with _connect(
+            running, tmp_path, tmp_path / "new.key.pem", tmp_path / "meter-new.pem", new_ek.hex()
+        ) as client:
+            assert client.read("0.0.96.1.0.255")
+    finally:
+        running.stop()
+
+
+def test_signed_apdus_required_by_the_model(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    options = {
+        "port": running.port,
+        "link": "wrapper",
+        "client_address": 51,
+        "authentication": "ecdsa",
+        "security_suite": 2,
+        "security_policy": "auth-enc",
+        "block_cipher_key": KEYS[2],
+        "authentication_key": AKS[2],
+        "signing_key": keys[2]["client_key"],
+        "meter_certificate": keys[2]["meter_cert"],
+        "invocation_counter_path": tmp_path / "counters.json",
+    }
+    try:
+        with DlmsClient.connect(**options, sign_apdus=True) as client:  # type: ignore[arg-type]
+            assert client.read("0.0.43.0.51.255", 2) == 0xFC  # authenticated, encrypted and signed, both ways
+        with (
+            pytest.raises(DlmsError, match="requires signed APDUs"),
+            DlmsClient.connect(**options),  # type: ignore[arg-type]
+        ):
+            pass  # unsigned HLS pass 3: the meter refuses it
+    finally:
+        running.stop()
+
+
+def test_key_agreement_suite_2_gives_a_256_bit_key(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path
+) -> None:
+    model_path, keys = ecdsa_meter
+    paths = keys[2]
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    options = {
+        "port": running.port,
+        "link": "wrapper",
+        "client_address": 49,
+        "authentication": "ecdsa",
+        "security_suite": 2,
+        "security_policy": "auth-enc",
+        "authentication_key": AKS[2],
+        "signing_key": paths["client_key"],
+        "meter_certificate": paths["meter_cert"],
+        "invocation_counter_path": tmp_path / "counters.json",
+    }
+    try:
+        with DlmsClient.connect(**options, block_cipher_key=KEYS[2]) as client:  # type: ignore[arg-type]
+            ephemeral, data = agreement.start(2, load_private_key(paths["client_key"]))
+            request = axdr.Array([axdr.Structure([axdr.Enum(0), axdr.OctetString(data)])])
+            answer = client.call("0.0.43.0.49.255", "key_agreement", request)
+        new_ek = agreement.finish(
+            2,
+            ephemeral,
+            bytes(answer[0][1]),
+            server_signing_key=load_public_key(paths["meter_cert"]),
+            client_system_title=CLIENT_TITLE,
+            server_system_title=SERVER_TITLE,
+        )
+        assert len(new_ek) == 32
+        with DlmsClient.connect(**options, block_cipher_key=new_ek.hex()) as client:  # type: ignore[arg-type]
+            assert client.read("0.0.96.1.0.255")
+    finally:
+        running.stop()
