@@ -49,6 +49,7 @@ from dlmskit.client.results import ImageTransferReport, ProfileTable, RelayState
 from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.cosem import ObjectListEntry, Quantity
+from dlmskit.deviations import Deviation, DeviationHook
 from dlmskit.errors import DlmsError, ProtocolError
 from dlmskit.link.events import TraceHook
 from dlmskit.security.keys import SecretBytes
@@ -112,6 +113,17 @@ class _ClientBase:
         return self._core.settings
 
     @property
+    def deviations(self) -> list[Deviation]:
+        """What the meter sent during the last call that the standard does not allow but this client
+        accepted (docs/tolerance.md); empty when the meter kept to the standard, always so with
+        ``strict=True``, where each deviation is an error."""
+        return self._core.deviations
+
+    def on_deviation(self, hook: DeviationHook | None) -> None:
+        """Call ``hook`` with every deviation as it is accepted (a trace, a log of the meter's habits)."""
+        self._core._on_deviation = hook
+
+    @property
     def negotiated(self) -> Negotiated | None:
         """What the current association agreed on (conformance, PDU sizes), or None when not associated."""
         return self._core.negotiated
@@ -133,8 +145,15 @@ class DlmsClient(_ClientBase):
     # -- connection -------------------------------------------------------------------------------------
 
     def open(self) -> DlmsClient:
-        """Connect and associate (first reading the meter's frame counter when the settings ask for it)."""
+        """Connect and associate (first reading the meter's frame counter when the settings ask for it).
+
+        On a client that is open already (or whose association was lost), the old connection is closed
+        first: ``open()`` is also how to reconnect.
+        """
+        if self._connection is not None:
+            self.close()
         core = self._core
+        core.begin()
         if core.settings.read_frame_counter_first and core.settings.ciphered:
             self._associate(public=True)
             try:
@@ -199,6 +218,7 @@ class DlmsClient(_ClientBase):
         return self._connection.request(step.apdu, context=step.context, progress=step.progress)
 
     def _run(self, steps: Steps[_T]) -> _T:
+        self._core.begin()
         answer: SessionEvent | None = None
         while True:
             try:
@@ -414,7 +434,10 @@ class AsyncDlmsClient(_ClientBase):
 
     async def open(self) -> AsyncDlmsClient:
         """Connect and associate (see :meth:`DlmsClient.open`)."""
+        if self._connection is not None:
+            await self.close()
         core = self._core
+        core.begin()
         if core.settings.read_frame_counter_first and core.settings.ciphered:
             await self._associate(public=True)
             try:
@@ -480,6 +503,7 @@ class AsyncDlmsClient(_ClientBase):
         return await self._connection.request(step.apdu, context=step.context, progress=step.progress)
 
     async def _run(self, steps: Steps[_T]) -> _T:
+        self._core.begin()
         answer: SessionEvent | None = None
         while True:
             try:

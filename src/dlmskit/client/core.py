@@ -64,6 +64,7 @@ from dlmskit.cosem import (
     type_name,
 )
 from dlmskit.cosem.classes import class_name
+from dlmskit.deviations import Deviation, DeviationHook, emit
 from dlmskit.errors import (
     ConfigurationError,
     DecodeError,
@@ -267,6 +268,9 @@ class ClientCore:
         self._columns: dict[Obis, tuple[ProfileColumn, ...]] = {}
         self._store: InvocationCounterStore | None = None
         self._counter_minimum: int | None = None
+        self.deviations: list[Deviation] = []
+        """The deviations accepted during the last operation (docs/tolerance.md)."""
+        self._on_deviation: DeviationHook | None = None
 
     # -- association ---------------------------------------------------------------------------------
 
@@ -286,7 +290,9 @@ class ClientCore:
                 trace=self._on_frame,
             )
         if public:
-            session_settings = ClientSettings(max_receive_pdu_size=s.max_pdu_size)
+            session_settings = ClientSettings(
+                max_receive_pdu_size=s.max_pdu_size, strict=s.strict, invoke_id=s.fixed_invoke_id
+            )
         else:
             password = _secret(s.password)
             session_settings = ClientSettings(
@@ -294,9 +300,14 @@ class ClientCore:
                 secret=password.reveal() if password is not None else None,
                 security=self._security(),
                 max_receive_pdu_size=s.max_pdu_size,
+                strict=s.strict,
+                invoke_id=s.fixed_invoke_id,
             )
-        challenge = secrets.token_bytes(16) if session_settings.mechanism > Mechanism.LOW else None
+        challenge = None
+        if session_settings.mechanism > Mechanism.LOW:
+            challenge = s.test_client_challenge or secrets.token_bytes(16)
         self._session = ClientSession(session_settings, challenge=challenge)
+        self._session.on_deviation = self._accept_deviation
         self._public = public
         self.negotiated = None
         self._objects = None
@@ -325,6 +336,17 @@ class ClientCore:
             kind="ded" if dedicated is not None else "glo",
             invocation_counters=counters,
         )
+
+    def _accept_deviation(self, deviation: Deviation) -> None:
+        """A deviation the session accepted: kept for ``client.deviations``, logged and warned about."""
+        self.deviations.append(deviation)
+        emit(deviation)
+        if self._on_deviation is not None:
+            self._on_deviation(deviation)
+
+    def begin(self) -> None:
+        """A new operation starts: forget the deviations of the last one."""
+        self.deviations = []
 
     def associated(self, negotiated: Negotiated | None) -> None:
         """Record what the association agreed on."""
