@@ -107,6 +107,10 @@ __all__ = ["ClientSession", "ClientSettings", "SessionState"]
 
 ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
 """The current association object (class 15), whose method 1 carries HLS pass 3/4."""
+_SHORT_NAME_CONTEXTS = (
+    acse.ApplicationContextName.SHORT_NAME_NO_CIPHERING,
+    acse.ApplicationContextName.SHORT_NAME_WITH_CIPHERING,
+)
 _ASSOCIATION_LN_CLASS = 15
 _REPLY_TO_HLS_AUTHENTICATION = 1
 
@@ -357,16 +361,22 @@ class ClientSession:
                 extra = str(ConfirmedServiceErrorReceived(error, "xDLMS initiate"))
         if aare.result != AssociationResult.ACCEPTED:
             self.state = SessionState.IDLE
-            if aare.application_context_name in (
-                acse.ApplicationContextName.SHORT_NAME_NO_CIPHERING,
-                acse.ApplicationContextName.SHORT_NAME_WITH_CIPHERING,
-            ):
+            if aare.application_context_name in _SHORT_NAME_CONTEXTS:
                 extra = (
                     "This meter uses short-name referencing (SN): its AARE names the short-name application "
                     "context, and this client speaks logical-name referencing (LN) only"
                     + (f". {extra}" if extra else "")
                 )
             raise AssociationRejected.from_aare(aare.result, diagnostic.value, provider, extra)
+        if aare.application_context_name in _SHORT_NAME_CONTEXTS:
+            self.state = SessionState.IDLE
+            raise AssociationRejected(
+                "the meter accepted the association with the short-name application context: this meter uses "
+                "short-name referencing (SN), and this client speaks logical-name referencing (LN) only",
+                result=aare.result,
+                diagnostic=diagnostic.value,
+                provider=provider,
+            )
         if initiate_response is None:
             self.state = SessionState.IDLE
             raise ProtocolError("the meter accepted the association but sent no InitiateResponse")
