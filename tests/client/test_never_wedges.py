@@ -10,6 +10,7 @@ reads the clock, or, after a failed release, the client reconnects when asked to
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socket
 import threading
@@ -106,10 +107,8 @@ class SpoilingProxy:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 end.close()
 
     def close(self) -> None:
