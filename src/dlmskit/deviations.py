@@ -38,7 +38,6 @@ CODES: Final[dict[str, str]] = {
     "padding-after-aare": "bytes after a complete AARE inside the link frame (ignored)",
     "rlre-lengths": "the RLRE's BER lengths do not add up (the release is done; the RLRE's content is not used)",
     "ungranted-block-transfer": "a block transfer the negotiated conformance does not grant",
-    "sn-rejection-with-initiate-response": "an AARE rejecting an LN association carries an InitiateResponse",
 }
 """The deviations dlmskit accepts, by code, in words (docs/tolerance.md gives the source of each)."""
 

@@ -331,12 +331,29 @@ class ClientSession:
                 "padding-after-aare",
                 end,
                 f"{len(data) - end} bytes after the AARE (ignored)",
-                "jDLMS test vectors (an Iskra-like meter's AARE with one padding byte); see docs/tolerance.md",
+                "jDLMS HdlcFrameTest.decode3 (a meter's AARE followed by one byte); see docs/tolerance.md",
             )
             data = data[:end]
         aare = acse.AARE.decode(data)
         diagnostic = aare.result_source_diagnostic
         provider = int(diagnostic.source) == int(acse.DiagnosticSource.ACSE_SERVICE_PROVIDER)
+        if aare.application_context_name in _SHORT_NAME_CONTEXTS:
+            # Decided before the user-information, which an SN meter fills in its own way.
+            self.state = SessionState.IDLE
+            sn = (
+                "this meter uses short-name referencing (SN): its AARE names the short-name application "
+                "context, and this client speaks logical-name referencing (LN) only"
+            )
+            if aare.result != AssociationResult.ACCEPTED:
+                raise AssociationRejected.from_aare(
+                    aare.result, diagnostic.value, provider, sn[0].upper() + sn[1:]
+                )
+            raise AssociationRejected(
+                f"the meter accepted the association with the short-name application context: {sn}",
+                result=aare.result,
+                diagnostic=diagnostic.value,
+                provider=provider,
+            )
         if aare.responding_ap_title is not None:
             if len(aare.responding_ap_title) != 8:
                 raise ProtocolError(
@@ -361,22 +378,7 @@ class ClientSession:
                 extra = str(ConfirmedServiceErrorReceived(error, "xDLMS initiate"))
         if aare.result != AssociationResult.ACCEPTED:
             self.state = SessionState.IDLE
-            if aare.application_context_name in _SHORT_NAME_CONTEXTS:
-                extra = (
-                    "This meter uses short-name referencing (SN): its AARE names the short-name application "
-                    "context, and this client speaks logical-name referencing (LN) only"
-                    + (f". {extra}" if extra else "")
-                )
             raise AssociationRejected.from_aare(aare.result, diagnostic.value, provider, extra)
-        if aare.application_context_name in _SHORT_NAME_CONTEXTS:
-            self.state = SessionState.IDLE
-            raise AssociationRejected(
-                "the meter accepted the association with the short-name application context: this meter uses "
-                "short-name referencing (SN), and this client speaks logical-name referencing (LN) only",
-                result=aare.result,
-                diagnostic=diagnostic.value,
-                provider=provider,
-            )
         if initiate_response is None:
             self.state = SessionState.IDLE
             raise ProtocolError("the meter accepted the association but sent no InitiateResponse")
