@@ -133,6 +133,10 @@ _VALUE_ATTRIBUTE: Final = 2
 _DEFAULT_CLOCK_COLUMN: Final = CaptureObject(8, CLOCK, 2)
 _OPEN_START: Final = _dt.datetime(2000, 1, 1)
 _OPEN_END: Final = _dt.datetime(2099, 12, 31, 23, 59, 59)
+_UNKNOWN_OBJECT_NOTE: Final = (
+    ". Or the meter does not have this object: some meters (the Gurux C server) answer read-write-denied "
+    "for an unknown object instead of object-undefined"
+)
 _COUNTER_BLOCK: Final = 16
 """Invocation counters reserved per write of the counter file: one file write per 16 ciphered APDUs; after a
 crash at most 15 counters are skipped (never reused)."""
@@ -456,10 +460,26 @@ class ClientCore:
                     f"this association ({who}, {level}) has no method access; "
                     "HLS-GMAC management associations usually do"
                 )
-            return (
+            hint = (
                 f"this association ({who}, {level}) may not {service} this attribute; a management association "
                 "(HLS-GMAC) usually may; client.objects() lists this association's access rights"
             )
+            if service == "read":
+                hint += f"{_UNKNOWN_OBJECT_NOTE}"
+            return hint
+        if code in (DataAccessResult.READ_WRITE_DENIED, DataAccessResult.SCOPE_OF_ACCESS_VIOLATED):
+            # A strong association (HLS) was refused: advising HLS would be wrong.
+            level = s.mechanism.name.replace("_", "-")
+            what = "this method" if service == "call" else "this attribute"
+            verb = "call" if service == "call" else service
+            hint = (
+                f"this association ({who}, {level}) may not {verb} {what}: it may be reserved to another client "
+                "address or not allowed to any client (read-only, or a method the meter does not offer); "
+                "client.objects() lists this association's access rights"
+            )
+            if service == "read":
+                hint += _UNKNOWN_OBJECT_NOTE
+            return hint
         if code == ActionResult.TEMPORARY_FAILURE and target.is_method and target.class_id == 70:
             return (
                 "a meter in its tamper state keeps the relay open until the tamper token is entered "

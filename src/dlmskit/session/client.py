@@ -239,6 +239,14 @@ class ClientSession:
             raise ProtocolError(f"a request ({self._request.context}) is still waiting for its answer")
         self.deviations = []
 
+    def _require_action(self) -> None:
+        """Refuse a method call before sending it when the association did not agree to ACTION."""
+        if self.negotiated is not None and not self._has(Conformance.ACTION):
+            raise ProtocolError(
+                "no method can be called in this association: the conformance the meter agreed to has no "
+                "'action' (connect as a client whose association allows methods, e.g. the management client)"
+            )
+
     def _deviate(self, code: str, offset: int, text: str, source: str) -> None:
         """Accept a deviation (record it, tell the hook), or refuse it in strict mode."""
         deviation = Deviation(code, offset, text, source)
@@ -661,6 +669,7 @@ class ClientSession:
     def action(self, method: CosemMethodDescriptor, parameters: axdr.Data = ABSENT) -> bytes:
         """Invoke one method; ``ABSENT`` sends no method-invocation-parameters."""
         self._require(SessionState.ASSOCIATED)
+        self._require_action()
         invoke = self._next_invoke()
         context = f"ACTION {method.class_id}/{method.instance_id}/{method.method_id}"
         request = _Request(_Pending.ACTION, invoke.invoke_id, context=context)
@@ -683,6 +692,7 @@ class ClientSession:
     ) -> bytes:
         """Invoke several methods in one request."""
         self._require(SessionState.ASSOCIATED)
+        self._require_action()
         if len(methods) != len(parameters):
             raise EncodeError("action_with_list needs one parameter per method")
         invoke = self._next_invoke()
