@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger("dlmskit.deviations")
+_LOG.addHandler(logging.NullHandler())  # shown where the application configures logging; warnings.warn too
 
 CODES: Final[dict[str, str]] = {
     "trailing-bytes": "bytes after a complete APDU or value (ignored)",

@@ -85,6 +85,13 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--json", "as_json", is_flag=True, default=False, help="Print machine-readable JSON on stdout."
     ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        default=None,
+        help="Refuse every deviation from the standard instead of accepting it with a warning "
+        "(docs/tolerance.md).",
+    ),
 ]
 
 _SETTING_NAMES = (
@@ -105,6 +112,7 @@ _SETTING_NAMES = (
     "authentication_key",
     "security_policy",
     "timeout",
+    "strict",
 )
 
 

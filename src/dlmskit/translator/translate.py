@@ -81,7 +81,9 @@ class Translator:
     the dedicated key, counters, unfinished segments).
 
     ``keys`` is (block cipher key, authentication key) to decipher ciphered APDUs; ``client_title`` and
-    ``server_title`` are the system titles to use instead of those found in the trace.
+    ``server_title`` are the system titles to use instead of those found in the trace. Deviations from the
+    standard that dlmskit accepts (docs/tolerance.md) are shown as warnings; ``strict=True`` makes them
+    errors.
     """
 
     def __init__(
@@ -90,9 +92,11 @@ class Translator:
         *,
         client_title: bytes | None = None,
         server_title: bytes | None = None,
+        strict: bool = False,
     ) -> None:
         self._ciphering = CipheringContext(keys, client_title=client_title, server_title=server_title)
         self._apdus = ApduDecoder(self._ciphering)
+        self._apdus.strict = strict
         self._segments: dict[tuple[HdlcAddress, HdlcAddress], _Segments] = {}
 
     @property
@@ -247,6 +251,9 @@ def translate(
     *,
     client_title: bytes | None = None,
     server_title: bytes | None = None,
+    strict: bool = False,
 ) -> Translation:
     """Translate a whole trace (see :class:`Translator`)."""
-    return Translator(keys, client_title=client_title, server_title=server_title).translate(items)
+    return Translator(keys, client_title=client_title, server_title=server_title, strict=strict).translate(
+        items
+    )

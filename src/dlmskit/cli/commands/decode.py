@@ -65,6 +65,11 @@ _FORMATS: dict[str, Callable[[Translation, str], str]] = {"text": to_text, "xml"
 @click.option("--auth-key", help="Authentication key (hex), given with --key.")
 @click.option("--client-title", help="Client system title (hex), when the trace has no AARQ carrying it.")
 @click.option("--server-title", help="Server system title (hex), when the trace has no AARE carrying it.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Deviations from the standard that are accepted with a warning (docs/tolerance.md) are errors.",
+)
 def decode(
     hex_text: tuple[str, ...],
     file: IO[str] | None,
@@ -74,11 +79,13 @@ def decode(
     auth_key: str | None,
     client_title: str | None,
     server_title: str | None,
+    strict: bool,
 ) -> None:
     """Decode a DLMS/COSEM trace: HDLC frames, wrapper frames or APDUs, given as hex.
 
     HEX is one message (its bytes may be spread over several arguments). Use --file or '-' for several
-    messages, one per line; log lines such as "[DEBUG][TX] : 7E A0 ..." or "RX: ..." are understood.
+    messages, one per line; log lines such as "[DEBUG][TX] : 7E A0 ..." or "RX: ..." are understood, and
+    so is the output of --trace (its decoded lines are skipped).
     With --key and --auth-key, ciphered APDUs are deciphered and their authentication tag checked (the
     plaintext is shown because you asked for it). Exit code 1 when something did not decode.
     """
@@ -109,6 +116,7 @@ def decode(
         keys,
         client_title=None if client_title is None else parse_system_title(client_title),
         server_title=None if server_title is None else parse_system_title(server_title),
+        strict=strict,
     )
     shown = _FORMATS[output_format](translation, unit)
     if output_format == "text":
