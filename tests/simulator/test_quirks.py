@@ -147,3 +147,11 @@ def test_a_method_call_without_action_in_the_conformance_is_refused_before_sendi
             assert isinstance(meter.clock(), dt.datetime)
     finally:
         running.stop()
+
+
+def test_a_write_refused_on_hls_gmac_does_not_advise_hls(quirky: Any) -> None:
+    with quirky(gmac=True) as meter, pytest.raises(AccessDenied) as refused:
+        meter.write("0.0.42.0.0.255", 2, b"MMM0000000000000", class_id=1)
+    text = str(refused.value)
+    assert "HLS instead of public or LLS" not in text and "management association (HLS-GMAC)" not in text
+    assert "client 1, HLS-GMAC" in text and "read-only" in text

@@ -469,13 +469,13 @@ class ClientCore:
             return hint
         if code in (DataAccessResult.READ_WRITE_DENIED, DataAccessResult.SCOPE_OF_ACCESS_VIOLATED):
             # A strong association (HLS) was refused: advising HLS would be wrong.
-            level = s.mechanism.name.replace("_", "-")
+            level = "HLS-GMAC" if s.mechanism == Mechanism.HIGH_GMAC else f"HLS ({s.authentication})"
             what = "this method" if service == "call" else "this attribute"
-            verb = "call" if service == "call" else service
+            nobody = {"read": "", "write": " (a read-only attribute)", "call": ""}[service]
             hint = (
-                f"this association ({who}, {level}) may not {verb} {what}: it may be reserved to another client "
-                "address or not allowed to any client (read-only, or a method the meter does not offer); "
-                "client.objects() lists this association's access rights"
+                f"this association ({who}, {level}) may not {service} {what}: the right may belong to another "
+                f"client address, or to no client at all{nobody}; client.objects() lists this association's "
+                "access rights"
             )
             if service == "read":
                 hint += _UNKNOWN_OBJECT_NOTE
