@@ -194,3 +194,14 @@ def test_an_error_never_wedges_the_session(
         assert proxy.spoiled == 1
         assert isinstance(meter.clock(), dt.datetime)
         assert meter.deviations == []
+
+
+@pytest.mark.filterwarnings("ignore::dlmskit.deviations.DeviationWarning")
+async def test_the_asyncio_client_does_not_wedge_either(proxy: SpoilingProxy) -> None:
+    from dlmskit.client import AsyncDlmsClient
+
+    async with AsyncDlmsClient.connect(host="127.0.0.1", port=proxy.port, link="wrapper") as meter:
+        proxy.arm("decode")
+        with pytest.raises(DlmsError):
+            await meter.clock()
+        assert isinstance(await meter.clock(), dt.datetime)

@@ -155,3 +155,35 @@ def test_a_write_refused_on_hls_gmac_does_not_advise_hls(quirky: Any) -> None:
     text = str(refused.value)
     assert "HLS instead of public or LLS" not in text and "management association (HLS-GMAC)" not in text
     assert "client 1, HLS-GMAC" in text and "read-only" in text
+
+
+@pytest.mark.parametrize("link", ["hdlc", "wrapper"])
+def test_a_gurux_like_meter_end_to_end(tmp_path: Path, link: str) -> None:
+    """Every quirk of the Gurux C server at once (README items 1, 2, 3 and 9, and the jDLMS AARE padding):
+    clock, register with scaler and unit, profile by entry and by range, relay, unknown object, release."""
+    meter_model = SimulatedMeter(now=lambda: PINNED, quirks=sorted(QUIRKS))
+    running = SimulatorThread(meter_model, link=link, port=0)
+    seen: list[str] = []
+    try:
+        client = DlmsClient.connect(
+            host="127.0.0.1",
+            port=running.port,
+            link=link,
+            invocation_counter_path=tmp_path / "counters.json",
+            **GMAC,
+        )
+        client.on_deviation(lambda deviation: seen.append(deviation.code))
+        with client as meter:
+            assert isinstance(meter.clock(), dt.datetime)
+            assert "Wh" in str(meter.register("1.0.1.8.0.255"))
+            rows = meter.profile(LOAD_PROFILE, from_entry=1, to_entry=3).rows
+            assert len(rows) == 3
+            assert meter.profile(LOAD_PROFILE, start=rows[0][0], end=rows[-1][0]).rows
+            meter.disconnect()
+            meter.reconnect()
+            with pytest.raises(AccessDenied, match="does not have this object"):
+                meter.read("1.2.3.4.5.6", 2, class_id=1)
+    finally:
+        running.stop()
+    assert seen[0] == "padding-after-aare" and seen[-1] == "rlre-lengths"
+    assert {"trailing-bytes"} <= set(seen)
