@@ -187,3 +187,22 @@ def test_a_gurux_like_meter_end_to_end(tmp_path: Path, link: str) -> None:
         running.stop()
     assert seen[0] == "padding-after-aare" and seen[-1] == "rlre-lengths"
     assert {"trailing-bytes"} <= set(seen)
+
+
+def test_profile_empty_last_block_after_several_blocks(tmp_path: Path) -> None:
+    running = SimulatorThread(
+        SimulatedMeter(now=lambda: PINNED, quirks=["profile-empty-last-block"]), link="wrapper", port=0
+    )
+    try:
+        with DlmsClient.connect(
+            host="127.0.0.1",
+            port=running.port,
+            link="wrapper",
+            max_pdu_size=256,
+            invocation_counter_path=tmp_path / "counters.json",
+            **GMAC,
+        ) as meter:
+            assert len(meter.profile(LOAD_PROFILE, from_entry=1, to_entry=60).rows) == 60
+            assert [d.code for d in meter.deviations] == ["trailing-bytes"]
+    finally:
+        running.stop()

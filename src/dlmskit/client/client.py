@@ -196,6 +196,7 @@ class DlmsClient(_ClientBase):
 
     def close(self) -> None:
         """Release the association and disconnect (quietly when the meter is gone already)."""
+        self._core.begin()
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
@@ -481,6 +482,7 @@ class AsyncDlmsClient(_ClientBase):
 
     async def close(self) -> None:
         """Release the association and disconnect."""
+        self._core.begin()
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()

@@ -768,7 +768,8 @@ class ServerSession:
         if "profile-empty-last-block" in self.quirks and profile and result.error is None:
             # As the Gurux C server: every buffer in blocks; the last one empty, with 11 bytes after it.
             self._empty_last_block = True
-            self._outgoing = _Outgoing(request.invoke, response[4:], max(1, len(response) - 4))
+            overhead = len(GetResponseWithDatablock(request.invoke, DataBlockG(False, 1, b"")).encode()) + 5
+            self._outgoing = _Outgoing(request.invoke, response[4:], max(1, self._max_send - overhead))
             return self._send_block(1)
         if len(response) <= self._max_send or result.error is not None or self._general_block_transfer:
             if "trailing-bytes" in self.quirks and result.error is None:
