@@ -99,6 +99,8 @@ class SpoilingProxy:
                         if kind == "hold":
                             self._held = pdu
                             continue
+                        if kind == "close":
+                            raise EOFError  # the meter hangs up instead of answering
                         pdu = _spoil(kind, pdu)
                 if answers and self._held:
                     pdu, self._held = self._held + pdu, b""
@@ -205,3 +207,15 @@ async def test_the_asyncio_client_does_not_wedge_either(proxy: SpoilingProxy) ->
         with pytest.raises(DlmsError):
             await meter.clock()
         assert isinstance(await meter.clock(), dt.datetime)
+
+
+def test_a_lost_connection_says_so_and_open_reconnects(proxy: SpoilingProxy) -> None:
+    with DlmsClient.connect(host="127.0.0.1", port=proxy.port, link="wrapper") as meter:
+        proxy.arm("close")
+        with pytest.raises(DlmsError) as lost:
+            meter.clock()
+        assert "open the client again" in str(lost.value)
+        with pytest.raises(DlmsError, match="open the client again"):
+            meter.clock()
+        meter.open()
+        assert isinstance(meter.clock(), dt.datetime)

@@ -202,12 +202,16 @@ def _run_sync(transport: Transport, steps: _Steps[_T]) -> _T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
+        # Transport errors go into the exchange, so that it can leave the session defined.
         if isinstance(op, _Send):
-            transport.send(op.data)
+            try:
+                transport.send(op.data)
+            except LinkError as exc:
+                error = exc
         else:
             try:
                 value = transport.recv(op.timeout)
-            except TimeoutError_ as exc:
+            except (TimeoutError_, LinkError) as exc:
                 error = exc
 
 
@@ -220,12 +224,16 @@ async def _run_async(transport: AsyncTransport, steps: _Steps[_T]) -> _T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
+        # Transport errors go into the exchange, so that it can leave the session defined.
         if isinstance(op, _Send):
-            await transport.send(op.data)
+            try:
+                await transport.send(op.data)
+            except LinkError as exc:
+                error = exc
         else:
             try:
                 value = await transport.recv(op.timeout)
-            except TimeoutError_ as exc:
+            except (TimeoutError_, LinkError) as exc:
                 error = exc
 
 
