@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,3 +100,37 @@ def test_objects_wide_prints_plain_lines(quirky_port: int) -> None:
     lines = result.output.splitlines()
     assert any(line.startswith("0.0.1.0.0.255 ") and "Clock (8)" in line for line in lines)
     assert not any("│" in line or "┃" in line for line in lines)
+
+
+def test_simulate_quirk_then_clock_set_reads_back(tmp_path: Path) -> None:
+    """The issue's first complaint: `clock --set now` succeeded on the meter, then failed on the read-back.
+    Against `dlmskit simulate --quirk trailing-bytes` (a real process) it now sets, reads back and warns."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [sys.executable, "-m", "dlmskit", "simulate", "--port", str(port), "--quirk", "trailing-bytes"]
+    process = subprocess.Popen(
+        [*command, "--state-dir", str(tmp_path / "meter")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "dlmskit simulate did not start listening"
+                time.sleep(0.1)
+        keys = ["--key", "000102030405060708090A0B0C0D0E0F", "--auth-key", "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"]
+        result = CliRunner().invoke(
+            cli,
+            ["clock", "--set", "now", "--port", str(port), "--client", "1", "--auth", "gmac", *keys],
+            env={"XDG_STATE_HOME": str(tmp_path / "client"), "COLUMNS": "200"},  # counters away from home
+        )
+        assert result.exit_code == 0, result.output
+        assert "warning: deviation trailing-bytes" in result.output
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
