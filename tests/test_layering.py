@@ -9,6 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "dlmskit"
 
 LEVELS = {
     "errors": 0,
+    "deviations": 0,
     "codec": 1,
     "apdu": 2,
     "security": 3,

@@ -113,3 +113,18 @@ def test_random_bytes_raise_only_decode_error(data: bytes) -> None:
 )
 def test_random_bodies_raise_only_decode_error(tag: ApduTag, body: bytes) -> None:
     check_garbage(bytes((tag,)) + body)
+
+
+def test_decode_apdu_prefix_says_where_the_apdu_ends() -> None:
+    # The Gurux C server's clock answer (shared/interop/gurux-c-server a line 20): 18 bytes after the value.
+    from dlmskit.apdu.get import GetResponseNormal
+    from dlmskit.apdu.parse import decode_apdu_prefix
+
+    apdu = bytes.fromhex("C401C100090C07EA0C070102371700000000090F090C07EA0C070102371700000000090F")
+    decoded, end = decode_apdu_prefix(apdu)
+    assert isinstance(decoded, GetResponseNormal) and end == 18
+    assert decode_apdu_prefix(apdu[:18]) == (decoded, 18)
+    aare = bytes.fromhex(
+        "6129A109060760857405080101A203020100A305A103020100BE10040E0800065F1F0400001E1D04000007"
+    )
+    assert decode_apdu_prefix(aare + b"\x00")[1] == len(aare)

@@ -19,7 +19,7 @@ from tests.tinymeter import TinyMeter, demo_meter
 
 from dlmskit.apdu.acse import AARE, AARQ, RLRE, RLRQ
 from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
-from dlmskit.apdu.parse import decode_apdu
+from dlmskit.apdu.parse import decode_apdu, decode_apdu_prefix
 from dlmskit.codec import axdr, ber
 from dlmskit.codec.cosem_datetime import CosemDateTime
 from dlmskit.codec.obis import decode_obis
@@ -108,6 +108,7 @@ def _only_decode_errors(decode: Callable[[bytes], Any], data: bytes) -> None:
 DECODERS: dict[str, tuple[Callable[[bytes], Any], str]] = {
     "axdr.decode": (axdr.decode, "axdr"),
     "decode_apdu": (decode_apdu, "apdus"),
+    "decode_apdu_prefix": (decode_apdu_prefix, "apdus"),
     "CipheredApdu.decode": (CipheredApdu.decode, "apdus"),
     "AARQ.decode": (AARQ.decode, "to_server"),
     "AARE.decode": (AARE.decode, "apdus"),

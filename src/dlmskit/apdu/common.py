@@ -693,6 +693,15 @@ class XdlmsApdu(ABC):
         return apdu
 
     @classmethod
+    def decode_prefix(cls: type[_A], data: bytes | bytearray | memoryview) -> tuple[_A, int]:
+        """Decode one APDU of this type from the start of ``data``; return it and the offset where it ends.
+
+        Bytes after that offset are left to the caller to judge (see :mod:`dlmskit.deviations`).
+        """
+        raw = bytes(data)
+        return cls._decode_body(raw, cls._skip_header(raw))
+
+    @classmethod
     def _skip_header(cls, data: bytes) -> int:
         """Check the tag (and choice) bytes; return the offset of the body."""
         header = (cls.TAG,) if cls.CHOICE is None else (cls.TAG, cls.CHOICE)

@@ -61,9 +61,10 @@ from dlmskit.apdu.sn import (
     WriteRequest,
     WriteResponse,
 )
+from dlmskit.codec import ber
 from dlmskit.errors import DecodeError
 
-__all__ = ["Apdu", "UnparsedApdu", "decode_apdu"]
+__all__ = ["Apdu", "UnparsedApdu", "decode_apdu", "decode_apdu_prefix"]
 
 
 class Apdu(Protocol):
@@ -173,3 +174,32 @@ def decode_apdu(data: bytes | bytearray | memoryview, *, decode_value: bool = Tr
     raise DecodeError(
         "unknown APDU tag", offset=0, expected="an xDLMS or ACSE APDU tag", found=f"0x{tag:02X}"
     )
+
+
+_ACSE_TAGS = frozenset((AARQ.TAG, AARE.TAG, RLRQ.TAG, RLRE.TAG))
+
+
+def decode_apdu_prefix(data: bytes | bytearray | memoryview) -> tuple[Apdu, int]:
+    """Decode the APDU at the start of ``data``; return it and the offset where it ends.
+
+    Like :func:`decode_apdu`, but bytes after a complete xDLMS or ACSE APDU are not an error here: the
+    caller sees where the APDU ended and decides (the client session accepts them with a
+    :class:`~dlmskit.deviations.Deviation`, or refuses them in strict mode). Everything inside the APDU is
+    checked as strictly as by :func:`decode_apdu`; no length may point past the data.
+    """
+    raw = bytes(data)
+    if not raw:
+        raise DecodeError("empty APDU", offset=0, expected="an APDU tag", found="end of data")
+    tag = raw[0]
+    if tag in _CHOICE_TAGS and len(raw) >= 2:
+        service = _BY_CHOICE.get((tag, raw[1]))
+        if service is not None:
+            return service.decode_prefix(raw)
+    else:
+        for cls in _SERVICE_APDUS:
+            if cls.CHOICE is None and tag == cls.TAG:
+                return cls.decode_prefix(raw)
+        if tag in _ACSE_TAGS:
+            _tag, _start, end = ber.read_header(raw)
+            return decode_apdu(raw[:end]), end
+    return decode_apdu(raw), len(raw)

@@ -114,6 +114,13 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--json", "as_json", is_flag=True, default=False, help="Print machine-readable JSON on stdout."
     ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        default=None,
+        help="Refuse every deviation from the standard instead of accepting it with a warning "
+        "(docs/tolerance.md).",
+    ),
 ]
 
 _SETTING_NAMES = (
@@ -139,6 +146,7 @@ _SETTING_NAMES = (
     "key_agreement",
     "sign_apdus",
     "timeout",
+    "strict",
 )
 
 

@@ -7,13 +7,16 @@ for by giving ``--trace``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 
 from dlmskit.client.client import DlmsClient
 from dlmskit.client.settings import MeterSettings
+from dlmskit.deviations import DeviationWarning
 from dlmskit.translator import Direction, TraceItem, Translation, Translator, to_text
 
 __all__ = ["FrameTracer", "open_client", "redact"]
@@ -65,8 +68,16 @@ class FrameTracer:
 
 @contextmanager
 def open_client(settings: MeterSettings, *, trace: bool, console: Console) -> Iterator[DlmsClient]:
-    """Connect, associate, and release/disconnect at the end (with frames traced when asked)."""
+    """Connect, associate, and release/disconnect at the end (with frames traced when asked).
+
+    Deviations the client accepts (docs/tolerance.md) are printed as one ``warning:`` line each (the trace
+    shows them under their frame as well); ``--strict`` makes them errors.
+    """
     tracer = FrameTracer(settings, console) if trace else None
     client = DlmsClient(settings, on_frame=tracer)
-    with client:
-        yield client
+    if not trace:
+        client.on_deviation(lambda deviation: console.print(f"[yellow]warning:[/] {escape(str(deviation))}"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeviationWarning)
+        with client:
+            yield client

@@ -51,9 +51,11 @@ from dlmskit.client.results import ClockReading, ImageTransferReport, ProfileTab
 from dlmskit.client.settings import MeterOptions, MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.cosem import ObjectListEntry, Quantity
+from dlmskit.deviations import Deviation, DeviationHook
 from dlmskit.errors import DlmsError, ProtocolError
 from dlmskit.link.events import TraceHook
 from dlmskit.security.keys import SecretBytes
+from dlmskit.session.client import SessionState
 from dlmskit.session.events import Negotiated, SessionEvent
 from dlmskit.transport import (
     AsyncSerialTransport,
@@ -101,6 +103,17 @@ class _ClientBase:
         return self._core.settings
 
     @property
+    def deviations(self) -> list[Deviation]:
+        """What the meter sent during the last call that the standard does not allow but this client
+        accepted (docs/tolerance.md); empty when the meter kept to the standard, always so with
+        ``strict=True``, where each deviation is an error."""
+        return self._core.deviations
+
+    def on_deviation(self, hook: DeviationHook | None) -> None:
+        """Call ``hook`` with every deviation as it is accepted (a trace, a log of the meter's habits)."""
+        self._core._on_deviation = hook
+
+    @property
     def negotiated(self) -> Negotiated | None:
         """What the current association agreed on (conformance, PDU sizes), or None when not associated."""
         return self._core.negotiated
@@ -142,11 +155,18 @@ class DlmsClient(_ClientBase):
         return self._connection is not None
 
     def open(self) -> DlmsClient:
-        """Connect and associate (first reading the meter's frame counter when the settings ask for it);
-        nothing happens when the client is open already."""
+        """Connect and associate (first reading the meter's frame counter when the settings ask for it).
+
+        Nothing happens when the client is open and associated already; on a client whose association was
+        lost (the link broke, the meter closed it), the old connection is closed first: ``open()`` is also
+        how to reconnect.
+        """
         if self._connection is not None:
-            return self
+            if self._connection.session.state == SessionState.ASSOCIATED:
+                return self
+            self.close()
         core = self._core
+        core.begin()
         if core.settings.read_frame_counter_first and core.settings.ciphered:
             self._associate(public=True)
             try:
@@ -189,6 +209,7 @@ class DlmsClient(_ClientBase):
 
     def close(self) -> None:
         """Release the association and hang up (quietly when the meter is gone already)."""
+        self._core.begin()
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
@@ -211,6 +232,7 @@ class DlmsClient(_ClientBase):
         return self._connection.request(step.apdu, context=step.context, progress=step.progress)
 
     def _run(self, steps: Steps[_T]) -> _T:
+        self._core.begin()
         answer: SessionEvent | None = None
         while True:
             try:
@@ -513,8 +535,11 @@ class AsyncDlmsClient(_ClientBase):
     async def open(self) -> AsyncDlmsClient:
         """Connect and associate (see :meth:`DlmsClient.open`)."""
         if self._connection is not None:
-            return self
+            if self._connection.session.state == SessionState.ASSOCIATED:
+                return self
+            await self.close()
         core = self._core
+        core.begin()
         if core.settings.read_frame_counter_first and core.settings.ciphered:
             await self._associate(public=True)
             try:
@@ -558,6 +583,7 @@ class AsyncDlmsClient(_ClientBase):
 
     async def close(self) -> None:
         """Release the association and hang up."""
+        self._core.begin()
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
@@ -580,6 +606,7 @@ class AsyncDlmsClient(_ClientBase):
         return await self._connection.request(step.apdu, context=step.context, progress=step.progress)
 
     async def _run(self, steps: Steps[_T]) -> _T:
+        self._core.begin()
         answer: SessionEvent | None = None
         while True:
             try:

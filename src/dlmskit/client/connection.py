@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from dlmskit.errors import DlmsError, LinkError, MeterTimeout, ProtocolError
 from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened, LinkState
 from dlmskit.session.client import ClientSession, SessionState
-from dlmskit.session.events import Associated, Negotiated, Notification, SendApdu, SessionEvent
+from dlmskit.session.events import Associated, Discarded, Negotiated, Notification, SendApdu, SessionEvent
 from dlmskit.transport.base import AsyncTransport, Transport
 
 __all__ = ["ApduHook", "AsyncConnection", "Connection", "ProgressHook"]
@@ -128,7 +128,25 @@ class _Driver:
         return apdu
 
     def request(self, apdu: bytes, progress: ProgressHook | None = None) -> _Steps[SessionEvent]:
-        """Send ``apdu`` and run the exchange (block transfer, HLS) until the session has an answer."""
+        """Send ``apdu`` and run the exchange (block transfer, HLS) until the session has an answer.
+
+        On any error (a timeout included) the session's request is abandoned, so the next request can go
+        out; when the link failed or the meter closed it, the association is gone and the error says so.
+        """
+        try:
+            return (yield from self._request(apdu, progress))
+        except LinkError as exc:
+            was_associated = self.session.state == SessionState.ASSOCIATED
+            self.session.abandon()
+            self.session.released_without_rlrq()
+            if not was_associated:
+                raise
+            raise LinkError(f"{exc}; the association is gone: open the client again to reconnect") from exc
+        except BaseException:
+            self.session.abandon()
+            raise
+
+    def _request(self, apdu: bytes, progress: ProgressHook | None) -> _Steps[SessionEvent]:
         while True:
             if apdu:
                 if self.on_apdu is not None:
@@ -140,6 +158,8 @@ class _Driver:
                 if isinstance(event, Notification):
                     if self.on_notification is not None:
                         self.on_notification(event)
+                    continue
+                if isinstance(event, Discarded):
                     continue
                 break
             if isinstance(event, SendApdu):
@@ -182,12 +202,16 @@ def _run_sync(transport: Transport, steps: _Steps[_T]) -> _T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
+        # Transport errors go into the exchange, so that it can leave the session defined.
         if isinstance(op, _Send):
-            transport.send(op.data)
+            try:
+                transport.send(op.data)
+            except LinkError as exc:
+                error = exc
         else:
             try:
                 value = transport.recv(op.timeout)
-            except MeterTimeout as exc:
+            except (MeterTimeout, LinkError) as exc:
                 error = exc
 
 
@@ -200,12 +224,16 @@ async def _run_async(transport: AsyncTransport, steps: _Steps[_T]) -> _T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
+        # Transport errors go into the exchange, so that it can leave the session defined.
         if isinstance(op, _Send):
-            await transport.send(op.data)
+            try:
+                await transport.send(op.data)
+            except LinkError as exc:
+                error = exc
         else:
             try:
                 value = await transport.recv(op.timeout)
-            except MeterTimeout as exc:
+            except (MeterTimeout, LinkError) as exc:
                 error = exc
 
 

@@ -74,6 +74,7 @@ from dlmskit.cosem import (
     type_name,
 )
 from dlmskit.cosem.classes import class_name
+from dlmskit.deviations import Deviation, DeviationHook, emit
 from dlmskit.errors import (
     ArgumentError,
     DecodeError,
@@ -143,6 +144,10 @@ _VALUE_ATTRIBUTE: Final = 2
 _DEFAULT_CLOCK_COLUMN: Final = CaptureObject(8, CLOCK, 2)
 _OPEN_START: Final = _dt.datetime(2000, 1, 1)
 _OPEN_END: Final = _dt.datetime(2099, 12, 31, 23, 59, 59)
+_UNKNOWN_OBJECT_NOTE: Final = (
+    ". Or the meter does not have this object: some meters (the Gurux C server) answer read-write-denied "
+    "for an unknown object instead of object-undefined"
+)
 _COUNTER_BLOCK: Final = 16
 """Invocation counters reserved per write of the counter file: one file write per 16 ciphered APDUs; after a
 crash at most 15 counters are skipped (never reused)."""
@@ -278,6 +283,9 @@ class ClientCore:
         self._columns: dict[Obis, tuple[ProfileColumn, ...]] = {}
         self._store: InvocationCounterStore | None = None
         self._counter_minimum: int | None = None
+        self.deviations: list[Deviation] = []
+        """The deviations accepted during the last operation (docs/tolerance.md)."""
+        self._on_deviation: DeviationHook | None = None
 
     # -- association ---------------------------------------------------------------------------------
 
@@ -297,7 +305,9 @@ class ClientCore:
                 trace=self._on_frame,
             )
         if public:
-            session_settings = ClientSettings(max_receive_pdu_size=s.max_pdu_size)
+            session_settings = ClientSettings(
+                max_receive_pdu_size=s.max_pdu_size, strict=s.strict, invoke_id=s.fixed_invoke_id
+            )
         else:
             password = _secret(s.password)
             session_settings = ClientSettings(
@@ -305,9 +315,14 @@ class ClientCore:
                 secret=password.reveal() if password is not None else None,
                 security=self._security(),
                 max_receive_pdu_size=s.max_pdu_size,
+                strict=s.strict,
+                invoke_id=s.fixed_invoke_id,
             )
-        challenge = secrets.token_bytes(16) if session_settings.mechanism > Mechanism.LOW else None
+        challenge = None
+        if session_settings.mechanism > Mechanism.LOW:
+            challenge = s.test_client_challenge or secrets.token_bytes(16)
         self._session = ClientSession(session_settings, challenge=challenge)
+        self._session.on_deviation = self._accept_deviation
         self._public = public
         self.negotiated = None
         self._objects = None
@@ -344,6 +359,17 @@ class ClientCore:
             sign_apdus=s.sign_apdus,
             sign_before_ciphering=s.sign_before_ciphering,
         )
+
+    def _accept_deviation(self, deviation: Deviation) -> None:
+        """A deviation the session accepted: kept for ``client.deviations``, logged and warned about."""
+        self.deviations.append(deviation)
+        emit(deviation)
+        if self._on_deviation is not None:
+            self._on_deviation(deviation)
+
+    def begin(self) -> None:
+        """A new operation starts: forget the deviations of the last one."""
+        self.deviations = []
 
     def associated(self, negotiated: Negotiated | None) -> None:
         """Record what the association agreed on."""
@@ -466,10 +492,26 @@ class ClientCore:
                     f"this association ({who}, {level}) has no method access; "
                     "HLS-GMAC management associations usually do"
                 )
-            return (
+            hint = (
                 f"this association ({who}, {level}) may not {service} this attribute; a management association "
                 "(HLS-GMAC) usually may; client.objects() lists this association's access rights"
             )
+            if service == "read":
+                hint += f"{_UNKNOWN_OBJECT_NOTE}"
+            return hint
+        if code in (DataAccessResult.READ_WRITE_DENIED, DataAccessResult.SCOPE_OF_ACCESS_VIOLATED):
+            # A strong association (HLS) was refused: advising HLS would be wrong.
+            level = "HLS-GMAC" if s.mechanism == Mechanism.HIGH_GMAC else f"HLS ({s.authentication})"
+            what = "this method" if service == "call" else "this attribute"
+            nobody = {"read": "", "write": " (a read-only attribute)", "call": ""}[service]
+            hint = (
+                f"this association ({who}, {level}) may not {service} {what}: the right may belong to another "
+                f"client address, or to no client at all{nobody}; client.objects() lists this association's "
+                "access rights"
+            )
+            if service == "read":
+                hint += _UNKNOWN_OBJECT_NOTE
+            return hint
         if code == ActionResult.TEMPORARY_FAILURE and target.is_method and target.class_id == 70:
             return (
                 "a meter in its tamper state keeps the relay open until the tamper token is entered "

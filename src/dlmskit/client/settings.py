@@ -231,6 +231,13 @@ class MeterSettings:
     **Sizes and times**: ``timeout`` for every answer, ``connect_timeout`` for the TCP connection,
     ``hdlc_max_info_length`` and ``hdlc_window_size`` as proposed in the SNRM, ``max_pdu_size`` as proposed
     in the AARQ.
+
+    **Tolerance** (docs/tolerance.md): by default deviations of the meter that are unambiguous and not
+    security-relevant (stray bytes after a value, padding after the AARE...) are accepted with a warning;
+    ``strict=True`` makes each of them an error, for conformance work.
+
+    **Test hooks** (never for a real meter): ``test_client_challenge`` fixes the HLS challenge CtoS and
+    ``fixed_invoke_id`` the invoke-id of every request, so that a recorded conversation can be replayed.
     """
 
     host: str = "127.0.0.1"
@@ -274,6 +281,12 @@ class MeterSettings:
     sign_before_ciphering: bool = False
     """With ``sign_apdus``: sign first, then cipher the general-signing APDU (what some meters expect),
     instead of signing the ciphered APDU."""
+    strict: bool = False
+    """Refuse every deviation from the standard instead of accepting it with a warning."""
+    test_client_challenge: bytes | None = field(default=None, repr=False)
+    """Tests only: a fixed HLS challenge CtoS (to replay recordings). Challenges must be fresh otherwise."""
+    fixed_invoke_id: int | None = None
+    """Tests only: the invoke-id of every request (gurux-dlms uses 1), to replay its recordings."""
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -381,6 +394,8 @@ class MeterSettings:
             raise ConfigurationError(f"hdlc_window_size must be 1..{MAX_WINDOW_SIZE}")
         if not 12 <= self.max_pdu_size <= 0xFFFF:
             raise ConfigurationError("max_pdu_size must be 12..65535")
+        if self.fixed_invoke_id is not None and not 0 <= self.fixed_invoke_id <= 15:
+            raise ConfigurationError("fixed_invoke_id must be 0..15")
 
     # -- the parsed forms ------------------------------------------------------------------------------
 
@@ -465,3 +480,6 @@ class MeterOptions(TypedDict, total=False):
     key_agreement: KeyAgreementName | None
     sign_apdus: bool
     sign_before_ciphering: bool
+    strict: bool
+    test_client_challenge: bytes | None
+    fixed_invoke_id: int | None

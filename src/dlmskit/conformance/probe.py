@@ -37,7 +37,7 @@ from dlmskit.client.core import ClientCore
 from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis, obis
-from dlmskit.errors import DecodeError, DlmsError, LinkError, ProtocolError, TimeoutError_
+from dlmskit.errors import DecodeError, DlmsError, LinkError, ProtocolError, MeterTimeout
 from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened, LinkState
 from dlmskit.link.framer import HdlcFrameReader
 from dlmskit.link.hdlc_address import HdlcAddress
@@ -234,7 +234,7 @@ class RawLink:
         while not self._pending:
             try:
                 data = self.transport.recv(wait)
-            except TimeoutError_:
+            except MeterTimeout:
                 return None
             except LinkError:
                 self.closed_by_peer = True
@@ -325,9 +325,9 @@ class Association:
         assert self.transport is not None
         try:
             data = self.transport.recv(self.settings.timeout)
-        except TimeoutError_:
+        except MeterTimeout:
             if not self.link.needs_timer:
-                raise TimeoutError_(f"no answer within {self.settings.timeout:g} s") from None
+                raise MeterTimeout(f"no answer within {self.settings.timeout:g} s") from None
             events: list[object] = list(self.link.on_timeout())
         else:
             if not data:

@@ -15,7 +15,12 @@ What it takes care of:
   blocks (SET with datablocks, ACTION with pblocks) when the conformance allows, else an error says so;
 - GET with-datablock: blocks are collected (thousands of them if needed) and the value decoded once;
 - long ACTION responses with pblocks; general-block-transfer from the meter;
-- ciphering as the security policy says (:mod:`dlmskit.session.protection`).
+- ciphering as the security policy says (:mod:`dlmskit.session.protection`);
+- tolerance (docs/tolerance.md): bytes after a complete APDU, padding after the AARE, an RLRE whose lengths
+  do not add up and block transfers the conformance did not grant are accepted, each recorded as a
+  :class:`~dlmskit.deviations.Deviation` in :attr:`ClientSession.deviations` (an error in strict mode);
+- a session never wedges: after any error while digesting an answer, or :meth:`ClientSession.abandon`
+  after a timeout, no request is pending any more, and a late answer to the abandoned request is discarded.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ from dlmskit.apdu.get import (
 )
 from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
 from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
-from dlmskit.apdu.parse import decode_apdu
+from dlmskit.apdu.parse import decode_apdu_prefix
 from dlmskit.apdu.results import ActionResult, AssociationResult
 from dlmskit.apdu.set import (
     SetRequestNormal,
@@ -73,8 +78,9 @@ from dlmskit.apdu.set import (
     SetResponseNormal,
     SetResponseWithList,
 )
-from dlmskit.codec import axdr
+from dlmskit.codec import axdr, ber
 from dlmskit.codec.obis import Obis
+from dlmskit.deviations import Deviation, DeviationError, DeviationHook
 from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, ProtocolError
 from dlmskit.security.hls import Mechanism
 from dlmskit.session import authentication
@@ -86,6 +92,7 @@ from dlmskit.session.errors import (
 from dlmskit.session.events import (
     ActionCompleted,
     Associated,
+    Discarded,
     GetCompleted,
     Negotiated,
     Notification,
@@ -100,6 +107,10 @@ __all__ = ["ClientSession", "ClientSettings", "SessionState"]
 
 ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
 """The current association object (class 15), whose method 1 carries HLS pass 3/4."""
+_SHORT_NAME_CONTEXTS = (
+    acse.ApplicationContextName.SHORT_NAME_NO_CIPHERING,
+    acse.ApplicationContextName.SHORT_NAME_WITH_CIPHERING,
+)
 _ASSOCIATION_LN_CLASS = 15
 _REPLY_TO_HLS_AUTHENTICATION = 1
 
@@ -129,6 +140,10 @@ class ClientSettings:
     """Use the LN-with-ciphering application context; None: when the policy ciphers or HLS-GMAC is used."""
     high_priority: bool = True
     confirmed: bool = True
+    strict: bool = False
+    """Strict mode: every deviation from the standard is an error (docs/tolerance.md), none is accepted."""
+    invoke_id: int | None = None
+    """A fixed invoke-id for every request (tests replaying gurux-dlms recordings); None: 1..15 in turn."""
 
     def __post_init__(self) -> None:
         if self.mechanism == Mechanism.LOW and not self.secret:
@@ -205,19 +220,68 @@ class ClientSession:
         self._request: _Request | None = None
         self._gbt_buffer = bytearray()
         self._gbt_expected = 1
+        self._stale: set[int] = set()
+        self.deviations: list[Deviation] = []
+        """The deviations accepted since the last request started (docs/tolerance.md)."""
+        self.on_deviation: DeviationHook | None = None
+        """Called with every accepted deviation as it is met (the trace)."""
 
     # -- helpers -----------------------------------------------------------------------------------------
 
     def _next_invoke(self) -> InvokeIdAndPriority:
         self._invoke_id = (self._invoke_id + 1) % 16
+        if self.settings.invoke_id is not None:
+            self._invoke_id = self.settings.invoke_id
+        self._stale.discard(self._invoke_id)
         return InvokeIdAndPriority(self._invoke_id, self.settings.confirmed, self.settings.high_priority)
 
     def _require(self, *states: SessionState) -> None:
         if self.state not in states:
             wanted = " or ".join(s.value for s in states)
+            if self.state == SessionState.IDLE and SessionState.ASSOCIATED in states:
+                raise ProtocolError(
+                    "not associated: the association was released or lost; open the client again to reconnect"
+                )
             raise ProtocolError(f"the session is {self.state.value}; this needs it {wanted}")
         if self._request is not None:
             raise ProtocolError(f"a request ({self._request.context}) is still waiting for its answer")
+        self.deviations = []
+
+    def _require_action(self) -> None:
+        """Refuse a method call before sending it when the association did not agree to ACTION."""
+        if self.negotiated is not None and not self._has(Conformance.ACTION):
+            raise ProtocolError(
+                "no method can be called in this association: the conformance the meter agreed to has no "
+                "'action' (connect as a client whose association allows methods, e.g. the management client)"
+            )
+
+    def _deviate(self, code: str, offset: int, text: str, source: str) -> None:
+        """Accept a deviation (record it, tell the hook), or refuse it in strict mode."""
+        deviation = Deviation(code, offset, text, source)
+        if self.settings.strict:
+            raise DeviationError(deviation)
+        self.deviations.append(deviation)
+        if self.on_deviation is not None:
+            self.on_deviation(deviation)
+
+    def abandon(self) -> None:
+        """Give up the request in progress (after an error or a timeout), leaving the session defined.
+
+        An association being opened or released is over (the session is idle); an established one stays
+        usable, and a late answer to the abandoned request (its invoke-id) is discarded when it comes.
+        """
+        if self._request is not None:
+            self._stale.add(self._request.invoke_id)
+        self._request = None
+        self._gbt_buffer.clear()
+        self._gbt_expected = 1
+        if self.state in (
+            SessionState.AWAITING_AARE,
+            SessionState.AWAITING_HLS_REPLY,
+            SessionState.AWAITING_RLRE,
+        ):
+            self.state = SessionState.IDLE
+            self.negotiated = None
 
     @property
     def _max_send(self) -> int:
@@ -273,12 +337,39 @@ class ClientSession:
             user_information=initiate,
         )
         self.state = SessionState.AWAITING_AARE
+        self.deviations = []
         return aarq.encode()
 
     def _on_aare(self, data: bytes) -> SessionEvent:
+        _tag, _start, end = ber.read_header(data)
+        if end < len(data):
+            self._deviate(
+                "padding-after-aare",
+                end,
+                f"{len(data) - end} bytes after the AARE (ignored)",
+                "jDLMS HdlcFrameTest.decode3 (a meter's AARE followed by one byte); see docs/tolerance.md",
+            )
+            data = data[:end]
         aare = acse.AARE.decode(data)
         diagnostic = aare.result_source_diagnostic
         provider = int(diagnostic.source) == int(acse.DiagnosticSource.ACSE_SERVICE_PROVIDER)
+        if aare.application_context_name in _SHORT_NAME_CONTEXTS:
+            # Decided before the user-information, which an SN meter fills in its own way.
+            self.state = SessionState.IDLE
+            sn = (
+                "this meter uses short-name referencing (SN): its AARE names the short-name application "
+                "context, and this client speaks logical-name referencing (LN) only"
+            )
+            if aare.result != AssociationResult.ACCEPTED:
+                raise AssociationRejected.from_aare(
+                    aare.result, diagnostic.value, provider, sn[0].upper() + sn[1:]
+                )
+            raise AssociationRejected(
+                f"the meter accepted the association with the short-name application context: {sn}",
+                result=aare.result,
+                diagnostic=diagnostic.value,
+                provider=provider,
+            )
         if aare.responding_ap_title is not None:
             if len(aare.responding_ap_title) != 8:
                 raise ProtocolError(
@@ -454,6 +545,14 @@ class ClientSession:
         if isinstance(apdu, GetResponseWithDatablock):
             block = apdu.block
             expected = request.blocks + 1
+            if expected == 1 and not self._has(Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ):
+                self._deviate(
+                    "ungranted-block-transfer",
+                    -1,
+                    f"{request.context}: the meter answers in blocks, but the association did not grant "
+                    "block-transfer-with-get (the blocks are read all the same)",
+                    "Gurux C server, client 16 (shared/interop/gurux-c-server README item 7)",
+                )
             if block.block_number != expected:
                 self._request = None
                 raise ProtocolError(
@@ -587,6 +686,7 @@ class ClientSession:
     def action(self, method: CosemMethodDescriptor, parameters: axdr.Data = ABSENT) -> bytes:
         """Invoke one method; ``ABSENT`` sends no method-invocation-parameters."""
         self._require(SessionState.ASSOCIATED)
+        self._require_action()
         invoke = self._next_invoke()
         context = f"ACTION {method.class_id}/{method.instance_id}/{method.method_id}"
         request = _Request(_Pending.ACTION, invoke.invoke_id, context=context)
@@ -609,6 +709,7 @@ class ClientSession:
     ) -> bytes:
         """Invoke several methods in one request."""
         self._require(SessionState.ASSOCIATED)
+        self._require_action()
         if len(methods) != len(parameters):
             raise EncodeError("action_with_list needs one parameter per method")
         invoke = self._next_invoke()
@@ -658,7 +759,19 @@ class ClientSession:
     # -- receive ------------------------------------------------------------------------------------------------
 
     def receive(self, apdu: bytes) -> SessionEvent:
-        """Digest one APDU from the meter and say what happens next."""
+        """Digest one APDU from the meter and say what happens next.
+
+        Whatever goes wrong here (an APDU that does not decode, a tag that does not verify, a block out of
+        order, an unexpected answer) leaves the session defined: the request is abandoned (see
+        :meth:`abandon`) before the error is raised.
+        """
+        try:
+            return self._receive(apdu)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _receive(self, apdu: bytes) -> SessionEvent:
         plain, _kind = self.protection.unwrap(apdu)
         if not plain:
             raise DecodeError("empty APDU", offset=0, expected="an APDU tag")
@@ -670,16 +783,43 @@ class ClientSession:
         if tag == acse.RLRE.TAG:
             if self.state != SessionState.AWAITING_RLRE:
                 raise ProtocolError(f"an RLRE arrived while the session is {self.state.value}")
-            rlre = acse.RLRE.decode(plain)
             self.state = SessionState.IDLE
             self.negotiated = None
+            try:
+                rlre = acse.RLRE.decode(plain)
+            except DecodeError as exc:
+                # The release is done either way (we asked for it, and this is the meter's RLRE); its content
+                # is not used for anything else, so lengths that do not add up cost nothing but a warning.
+                self._deviate(
+                    "rlre-lengths",
+                    exc.offset,
+                    f"the RLRE does not decode ({exc}); the association is released all the same",
+                    "Gurux C server, protected release (shared/interop/gurux-c-server README item 3)",
+                )
+                reason = plain[4] if plain[2:4] == b"\x80\x01" and len(plain) > 4 else None
+                return Released(reason)
             return Released(rlre.reason)
         if tag == GeneralBlockTransfer.TAG:
             return self._on_general_block_transfer(plain)
-        decoded = decode_apdu(plain)
+        decoded, end = decode_apdu_prefix(plain)
+        if end < len(plain):
+            self._deviate(
+                "trailing-bytes",
+                end,
+                f"{len(plain) - end} bytes after the {type(decoded).__name__} (ignored)",
+                "Gurux C server: 18 bytes after the clock value, 11 after the last GET block "
+                "(shared/interop/gurux-c-server README items 1 and 2); see docs/tolerance.md",
+            )
         if isinstance(decoded, (DataNotification, EventNotificationRequest)):
             return Notification(decoded)
         request = self._request
+        invoke = getattr(decoded, "invoke", None)
+        if (
+            isinstance(invoke, InvokeIdAndPriority)
+            and invoke.invoke_id in self._stale
+            and (request is None or invoke.invoke_id != request.invoke_id)
+        ):
+            return Discarded(f"a late answer to an abandoned request (invoke-id {invoke.invoke_id})")
         if isinstance(decoded, ExceptionResponse):
             self._request = None
             if self.state == SessionState.AWAITING_HLS_REPLY:
@@ -690,7 +830,6 @@ class ClientSession:
             raise ConfirmedServiceErrorReceived(decoded, request.context if request else "")
         if request is None:
             raise ProtocolError(f"the meter sent {type(decoded).__name__} but no request is waiting")
-        invoke = getattr(decoded, "invoke", None)
         if isinstance(invoke, InvokeIdAndPriority) and invoke.invoke_id != request.invoke_id:
             raise ProtocolError(
                 f"{request.context}: the answer has invoke-id {invoke.invoke_id}, the request had {request.invoke_id}"

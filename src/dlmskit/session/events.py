@@ -3,7 +3,8 @@
 A driver (sync or asyncio) sends the APDU a request method returned, then feeds every answer to
 ``session.receive(apdu)`` and acts on the event: :class:`SendApdu` means "send this and keep waiting"
 (the next block, HLS pass 3, an acknowledgement); :class:`Notification` means an unsolicited push arrived
-(keep waiting); every other event completes the request.
+(keep waiting); :class:`Discarded` that a late answer to an abandoned request was dropped (keep waiting);
+every other event completes the request.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dlmskit.apdu.results import DataAccessResult
 __all__ = [
     "ActionCompleted",
     "Associated",
+    "Discarded",
     "GetCompleted",
     "Negotiated",
     "Notification",
@@ -61,6 +63,13 @@ class Notification:
 
 
 @dataclass(frozen=True, slots=True)
+class Discarded:
+    """An APDU was dropped (a late answer to an abandoned request); keep waiting for the answer."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Associated:
     """The association is established (after HLS pass 4 where HLS is used)."""
 
@@ -96,4 +105,13 @@ class Released:
     reason: int | None = None
 
 
-SessionEvent = SendApdu | Notification | Associated | GetCompleted | SetCompleted | ActionCompleted | Released
+SessionEvent = (
+    SendApdu
+    | Notification
+    | Discarded
+    | Associated
+    | GetCompleted
+    | SetCompleted
+    | ActionCompleted
+    | Released
+)

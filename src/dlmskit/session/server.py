@@ -6,6 +6,9 @@ replayed counters and plain APDUs where ciphering is required are refused with t
 standard names), GET responses split in datablocks, SET and ACTION requests reassembled from blocks, long
 ACTION responses in pblocks, RLRQ/RLRE — and asks a :class:`ServerApplication` (the simulator, or your own
 meter model) only for what a meter decides: which associations exist, object values, writes, methods.
+
+``quirks`` make the session behave like a real meter that deviates from the standard (:data:`QUIRKS`,
+docs/tolerance.md): off by default, for tests of clients against field behaviour.
 """
 
 from __future__ import annotations
@@ -75,7 +78,14 @@ from dlmskit.apdu.set import (
 )
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
-from dlmskit.errors import DecodeError, DlmsError, InvocationCounterError, SecurityError, TagVerificationError
+from dlmskit.errors import (
+    ConfigurationError,
+    DecodeError,
+    DlmsError,
+    InvocationCounterError,
+    SecurityError,
+    TagVerificationError,
+)
 from dlmskit.security.hls import Mechanism, new_challenge
 from dlmskit.session import authentication
 from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
@@ -200,11 +210,28 @@ class _Incoming:
     received: int
 
 
+QUIRKS: dict[str, str] = {
+    "trailing-bytes": "18 bytes after every Get-Response-Normal value (Gurux C server, README item 1)",
+    "aare-padding": "one 00 byte after the AARE (jDLMS HdlcFrameTest.decode3)",
+    "profile-empty-last-block": (
+        "profile buffers in blocks, the last one empty and followed by 11 bytes (Gurux C server, item 2)"
+    ),
+    "rlre-bad-lengths": "a protected RLRE whose outer lengths are 4 and 1 short (Gurux C server, item 3)",
+    "denied-for-unknown": "read-write-denied instead of object-undefined (Gurux C server, item 9)",
+}
+"""The real-meter behaviours a :class:`ServerSession` can imitate, by name. (The Gurux C server's restart of
+its invocation counter is deliberately not one of them: a simulator never reuses GCM nonces.)"""
+
+_PROFILE_CLASS = 7
+_BUFFER = 2
+
+
 class ServerSession:
     """One client association on one link connection.
 
     ``challenge_factory`` makes the server challenge StoC (default: :func:`new_challenge`, from
-    ``secrets``); tests pass a fixed one.
+    ``secrets``); tests pass a fixed one. ``quirks`` names behaviours of real meters to imitate
+    (:data:`QUIRKS`).
     """
 
     def __init__(
@@ -213,7 +240,15 @@ class ServerSession:
         client_sap: int,
         *,
         challenge_factory: Callable[[], bytes] = new_challenge,
+        quirks: frozenset[str] = frozenset(),
     ) -> None:
+        unknown = quirks - QUIRKS.keys()
+        if unknown:
+            raise ConfigurationError(
+                f"unknown quirk(s): {', '.join(sorted(unknown))}; known: {', '.join(QUIRKS)}"
+            )
+        self.quirks = quirks
+        self._empty_last_block = False
         self.application = application
         self.client_sap = client_sap
         self._challenge_factory = challenge_factory
@@ -297,7 +332,8 @@ class ServerSession:
             raise DecodeError("empty APDU", offset=0)
         tag = apdu[0]
         if tag == acse.AARQ.TAG:
-            return [self._on_aarq(apdu)]
+            aare = self._on_aarq(apdu)
+            return [aare + b"\x00" if "aare-padding" in self.quirks and aare[:1] == b"\x61" else aare]
         if tag == acse.RLRQ.TAG:
             return [self._on_rlrq(apdu)]
         if self.state == ServerState.IDLE or self.protection is None or self.context is None:
@@ -420,8 +456,24 @@ class ServerSession:
 
     def _on_aarq(self, data: bytes) -> bytes:
         self._reset()
-        aarq = acse.AARQ.decode(data)
         settings = self.application.association_settings(self.client_sap)
+        try:
+            aarq = acse.AARQ.decode(data)
+        except DecodeError as exc:
+            if "application-context-name" not in str(exc):
+                raise
+            # An application context that is not a DLMS UA name: an AARE says so (not an exception-response).
+            expected = (
+                acse.ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
+                if settings is not None and settings.uses_ciphered_context
+                else acse.ApplicationContextName.LOGICAL_NAME_NO_CIPHERING
+            )
+            return self._aare(
+                settings,
+                result=AssociationResult.REJECTED_PERMANENT,
+                diagnostic=AcseServiceUser.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED,
+                context_name=expected,
+            )
         reject = AssociationResult.REJECTED_PERMANENT
         requested_context = int(aarq.application_context_name)
         if settings is None:
@@ -602,7 +654,11 @@ class ServerSession:
             except DlmsError:
                 user_information = None
         self._reset()
-        return acse.RLRE(reason=acse.ReleaseResponseReason.NORMAL, user_information=user_information).encode()
+        rlre = acse.RLRE(reason=acse.ReleaseResponseReason.NORMAL, user_information=user_information).encode()
+        if "rlre-bad-lengths" in self.quirks and user_information is not None and rlre[1] < 0x80:
+            # As the Gurux C server: the RLRE's length 4 short, the user-information's 1 short.
+            rlre = bytes((rlre[0], rlre[1] - 4)) + rlre[2:6] + bytes((rlre[6] - 1,)) + rlre[7:]
+        return rlre
 
     # -- the application, guarded: its failures become result codes, not lost connections ------------------
 
@@ -611,7 +667,10 @@ class ServerSession:
     ) -> GetDataResult:
         assert self.context is not None
         try:
-            return self.application.get(self.context, attribute, access)
+            result = self.application.get(self.context, attribute, access)
+            if "denied-for-unknown" in self.quirks and result.error == DataAccessResult.OBJECT_UNDEFINED:
+                return GetDataResult(error=DataAccessResult.READ_WRITE_DENIED)
+            return result
         except Exception:
             log.exception("the meter application failed to read %s", attribute)
             return GetDataResult(error=DataAccessResult.OTHER_REASON)
@@ -706,7 +765,17 @@ class ServerSession:
         self._outgoing = None
         result = self._app_get(request.attribute, request.access)
         response = GetResponseNormal(request.invoke, result).encode()
+        profile = (request.attribute.class_id, request.attribute.attribute_id) == (_PROFILE_CLASS, _BUFFER)
+        if "profile-empty-last-block" in self.quirks and profile and result.error is None:
+            # As the Gurux C server: every buffer in blocks; the last one empty, with 11 bytes after it.
+            self._empty_last_block = True
+            overhead = len(GetResponseWithDatablock(request.invoke, DataBlockG(False, 1, b"")).encode()) + 5
+            self._outgoing = _Outgoing(request.invoke, response[4:], max(1, self._max_send - overhead))
+            return self._send_block(1)
         if len(response) <= self._max_send or result.error is not None or self._general_block_transfer:
+            if "trailing-bytes" in self.quirks and result.error is None:
+                # As the Gurux C server: 09 0F, the start of the value again, 09 0F (18 bytes in all).
+                response += b"\x09\x0f" + response[4:18].ljust(14, b"\x00") + b"\x09\x0f"
             return response
         if not self.context.conformance & Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ:
             return GetResponseNormal(
@@ -723,6 +792,16 @@ class ServerSession:
     def _send_block(self, number: int) -> bytes:
         outgoing = self._outgoing
         assert outgoing is not None
+        if self._empty_last_block:
+            if number <= outgoing.blocks:
+                outgoing.sent = number
+                return GetResponseWithDatablock(
+                    outgoing.invoke, DataBlockG(False, number, outgoing.block(number)[1])
+                ).encode()
+            self._outgoing = None
+            self._empty_last_block = False
+            block = GetResponseWithDatablock(outgoing.invoke, DataBlockG(True, number, b"")).encode()
+            return block + b"\x00" + block
         last, data = outgoing.block(number)
         outgoing.sent = number
         if last:

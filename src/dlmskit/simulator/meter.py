@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,8 @@ class SimulatedMeter:
     """A meter built from a model (the built-in one by default).
 
     ``now`` replaces the measurement timeline (tests pin time with it); ``seed`` and ``tamper`` override the
-    model's ``[meter]`` values; ``state_dir`` keeps the invocation counters across restarts.
+    model's ``[meter]`` values; ``quirks`` adds real-meter behaviours to the model's (docs/tolerance.md);
+    ``state_dir`` keeps the invocation counters across restarts.
     """
 
     def __init__(
@@ -97,9 +98,12 @@ class SimulatedMeter:
         state_dir: str | Path | None = None,
         seed: int | None = None,
         tamper: bool | None = None,
+        quirks: Iterable[str] | None = None,
     ) -> None:
         self.model = model if model is not None else default_model()
         settings = self.model.meter
+        if quirks is not None:
+            settings = dataclasses.replace(settings, quirks=settings.quirks | frozenset(quirks))
         if seed is not None:
             settings = dataclasses.replace(settings, seed=seed)
         if tamper is not None:
@@ -142,6 +146,11 @@ class SimulatedMeter:
             self._check_references(item)
         if settings.tamper:
             self.detect_tamper()
+
+    @property
+    def quirks(self) -> frozenset[str]:
+        """The real-meter behaviours this meter imitates (the sessions read them)."""
+        return self.settings.quirks
 
     def _first(self, kind: type[Any]) -> Any:
         return next((item for item in self.objects.values() if isinstance(item, kind)), None)

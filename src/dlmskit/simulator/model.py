@@ -36,6 +36,7 @@ from dlmskit.security.certificates import load_private_key, load_public_key, sui
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import parse_key, parse_system_title
 from dlmskit.session.protection import SecurityPolicy
+from dlmskit.session.server import QUIRKS
 from dlmskit.simulator.source import SourceMap, parse_toml
 
 __all__ = [
@@ -148,6 +149,8 @@ class MeterSettings:
     tamper: bool = False
     history_days: float = 120.0
     """How long the meter has been installed at the start: the load profile already holds that history."""
+    quirks: frozenset[str] = frozenset()
+    """Behaviours of real meters to imitate (``quirks = ["trailing-bytes", ...]``; docs/tolerance.md)."""
 
 
 @dataclass(frozen=True)
@@ -394,7 +397,20 @@ def _meter(source: SourceMap, raw: Mapping[str, Any]) -> MeterSettings:
         time_speed=speed,
         tamper=get("tamper", bool, False),
         history_days=history,
+        quirks=_quirks(source, get("quirks", list, [])),
     )
+
+
+def _quirks(source: SourceMap, names: list[Any]) -> frozenset[str]:
+    for name in names:
+        if name not in QUIRKS:
+            raise source.error(
+                "meter",
+                None,
+                "quirks",
+                f"unknown quirk {name!r}; known: {', '.join(QUIRKS)} (docs/tolerance.md)",
+            )
+    return frozenset(names)
 
 
 def _parse(source: SourceMap, table: str, index: int | None, key: str, parse: Any) -> Any:

@@ -91,9 +91,12 @@ class MeterServer:
 
     def _session(self, client_sap: int) -> ServerSession:
         self.stats.sessions_by_client[client_sap] = self.stats.sessions_by_client.get(client_sap, 0) + 1
+        quirks = frozenset(getattr(self.application, "quirks", ()))  # a SimulatedMeter's, if any
         if self.challenge_factory is not None:
-            return ServerSession(self.application, client_sap, challenge_factory=self.challenge_factory)
-        return ServerSession(self.application, client_sap)
+            return ServerSession(
+                self.application, client_sap, challenge_factory=self.challenge_factory, quirks=quirks
+            )
+        return ServerSession(self.application, client_sap, quirks=quirks)
 
     async def serve_stream(
         self, read: Callable[[], Awaitable[bytes]], write: Callable[[bytes], Awaitable[None]], peer: str

@@ -57,7 +57,7 @@ from dlmskit.apdu.get import (
 )
 from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
 from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
-from dlmskit.apdu.parse import decode_apdu
+from dlmskit.apdu.parse import UnparsedApdu, decode_apdu_prefix
 from dlmskit.apdu.results import (
     AcseServiceProvider,
     AcseServiceUser,
@@ -400,6 +400,8 @@ class ApduDecoder:
     def __init__(self, ciphering: CipheringContext) -> None:
         self.ciphering = ciphering
         self.line = 0
+        self.strict = False
+        """Strict mode: a deviation (docs/tolerance.md) is an error note, not a warning."""
         """The trace line being decoded (for the nonce checks)."""
         self._converters: dict[type[Any], Callable[[Any], Node]] = {
             GetRequestNormal: self._get_request_normal,
@@ -459,13 +461,30 @@ class ApduDecoder:
                 return self.ciphering.signed_node(data, role, self.node)
             if data and data[0] == GENERAL_CIPHERING:
                 return self.ciphering.agreed_node(data, role, self.node)
-            apdu = decode_apdu(data)
-            converter = self._converters.get(type(apdu))
-            if converter is None:
+            apdu, end = decode_apdu_prefix(data)
+            if isinstance(apdu, UnparsedApdu):
                 name = RAW_ELEMENTS[ApduTag(data[0])]
                 return Node.leaf(name, data[1:].hex().upper(), "not decoded further: shown as it is")
-            return converter(apdu)
+            node = self._converters[type(apdu)](apdu)
+            if end < len(data):
+                code = "padding-after-aare" if data[0] == 0x61 else "trailing-bytes"
+                text = (
+                    f"deviation {code} at offset {end}: {len(data) - end} bytes after the "
+                    f"{type(apdu).__name__} (ignored): {data[end:].hex().upper()}"
+                )
+                if self.strict:
+                    node.notes.append(f"strict mode: {text}")
+                else:
+                    node.deviations.append(text)
+            return node
         except DecodeError as exc:
+            if data[:1] == b"\x63" and not self.strict:
+                # An RLRE whose lengths do not add up (docs/tolerance.md, rlre-lengths): shown as it is.
+                return Node(
+                    "ReleaseResponse",
+                    {"Value": data.hex().upper()},
+                    deviations=[f"deviation rlre-lengths: the RLRE does not decode ({exc}); shown as it is"],
+                )
             return Node("Apdu", {"Value": data.hex().upper()}, notes=[f"cannot decode this APDU: {exc}"])
 
     # -- short-name services --------------------------------------------------------------------------

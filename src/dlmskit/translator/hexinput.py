@@ -9,6 +9,7 @@ written in any of the usual ways::
     [DEBUG][TX] : 7E A0 2D 2 47 ...         a log line; the direction is kept
     RX: 7E A0 3A ...    <- 7E A0 ...        direction markers: TX, RX, ->, <-
     2021-06-15 10:22:31.123 TX 7E A0 ...    timestamps in front are skipped
+    TX → 7E A0 ...                          dlmskit --trace output (the indented lines after it skipped)
 
 In front of the hex, a line may carry timestamps (``10:22:31``, ``10:22:31.123``, ``2021-06-15``,
 ``15.06.2021``, ``2021-06-15T10:22:31Z``), bracketed tags (``[DEBUG]``, ``[TX]``), log levels, the
@@ -72,6 +73,8 @@ _DIRECTION_WORDS = {
     "RECEIVED": Direction.RX,
     "<-": Direction.RX,
     "<<": Direction.RX,
+    "→": Direction.TX,
+    "←": Direction.RX,
 }
 _LOG_WORDS = frozenset({"TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "NOTICE", "VERBOSE"})
 _DATE = r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}"
@@ -82,7 +85,7 @@ _PREFIX_ITEM = re.compile(
         (?P<stamp>(?:{_DATE})(?:[T ](?:{_TIME}))?(?:Z|[+-]\d{{2}}:?\d{{2}})?|{_TIME})
       | \[(?P<tag>[^\]]*)\]
       | (?P<word>[A-Za-z]+)(?![0-9A-Za-z])
-      | (?P<arrow>->|<-|>>|<<)
+      | (?P<arrow>->|<-|>>|<<|→|←)
       | (?P<colon>:)
     )""",
     re.VERBOSE,
@@ -94,14 +97,28 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 def parse_hex_text(text: str) -> list[TraceItem]:
     """The messages in ``text``, one per line that holds hex (see the module documentation)."""
     items: list[TraceItem] = []
+    traced = False  # after a "TX →" / "RX ←" line of dlmskit --trace, indented lines are its decoding
+    seen_trace = False  # in --trace output, other lines that are not hex are the command's own output
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith(("#", "//")):
             continue
+        if traced and line[:1].isspace():
+            continue
         direction, start = _read_prefix(line)
-        data = _read_hex(line, start, number)
-        if not data:
-            raise HexInputError("no hex bytes after the prefix", line=number, column=len(line.rstrip()) + 1)
+        arrow_line = any(arrow in line[:start] for arrow in ("→", "←"))
+        try:
+            data = _read_hex(line, start, number)
+            if not data:
+                raise HexInputError(
+                    "no hex bytes after the prefix", line=number, column=len(line.rstrip()) + 1
+                )
+        except HexInputError:
+            if seen_trace and not arrow_line:
+                continue  # the command's own output between and after the traced frames
+            raise
+        traced = arrow_line
+        seen_trace = seen_trace or arrow_line
         items.append(TraceItem(direction, data, number))
     return items
 

@@ -51,6 +51,8 @@ def _xml_lines(node: Node, depth: int, out: list[str]) -> None:
         out.append(f"{pad}<!-- {_comment_text(node.comment)} -->")
     for note in node.notes:
         out.append(f"{pad}<!-- note: {_comment_text(note)} -->")
+    for deviation in node.deviations:
+        out.append(f"{pad}<!-- warning: {_comment_text(deviation)} -->")
     attributes = "".join(f" {name}={quoteattr(value)}" for name, value in node.attributes.items())
     if not node.children:
         out.append(f"{pad}<{node.name}{attributes} />")
@@ -103,6 +105,8 @@ def _text_lines(node: Node, depth: int, out: list[str]) -> None:
     out.append(line)
     for note in node.notes:
         out.append(f"{pad}! {note}")
+    for deviation in node.deviations:
+        out.append(f"{pad}warning: {deviation}")
     for child in node.children:
         _text_lines(child, depth + 1, out)
 
@@ -134,6 +138,8 @@ def node_to_dict(node: Node) -> dict[str, Any]:
         result["comment"] = node.comment
     if node.notes:
         result["notes"] = list(node.notes)
+    if node.deviations:
+        result["deviations"] = list(node.deviations)
     if node.children:
         result["children"] = [node_to_dict(child) for child in node.children]
     return result

@@ -88,7 +88,9 @@ class Translator:
     :class:`~dlmskit.security.SecretBytes`; ``client_title`` and ``server_title`` are the system titles to
     use instead of those found in the trace (16 hex digits or 8 bytes). Suites 1/2: ``public_keys`` verify
     general-signing signatures, and ``private_keys`` (with ``public_keys`` for the Static Unified Model)
-    decipher general-ciphering with agreed keys.
+    decipher general-ciphering with agreed keys. Deviations from the
+    standard that dlmskit accepts (docs/tolerance.md) are shown as warnings; ``strict=True`` makes them
+    errors.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class Translator:
         server_title: bytes | str | None = None,
         private_keys: tuple[ec.EllipticCurvePrivateKey, ...] = (),
         public_keys: tuple[ec.EllipticCurvePublicKey, ...] = (),
+        strict: bool = False,
     ) -> None:
         self._ciphering = CipheringContext(
             _keys(keys),
@@ -108,6 +111,7 @@ class Translator:
             public_keys=public_keys,
         )
         self._apdus = ApduDecoder(self._ciphering)
+        self._apdus.strict = strict
         self._segments: dict[tuple[HdlcAddress, HdlcAddress], _Segments] = {}
 
     @property
@@ -278,6 +282,7 @@ def translate(
     server_title: bytes | str | None = None,
     private_keys: tuple[ec.EllipticCurvePrivateKey, ...] = (),
     public_keys: tuple[ec.EllipticCurvePublicKey, ...] = (),
+    strict: bool = False,
 ) -> Translation:
     """Translate a whole trace (see :class:`Translator`; keys as hex text, bytes or SecretBytes)."""
     return Translator(
@@ -286,4 +291,5 @@ def translate(
         server_title=server_title,
         private_keys=private_keys,
         public_keys=public_keys,
+        strict=strict,
     ).translate(items)

@@ -24,6 +24,8 @@ class Node:
     comment: str | None = None
     children: list[Node] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    deviations: list[str] = field(default_factory=list, compare=False)
+    """Deviations from the standard that were accepted (docs/tolerance.md): warnings, not errors."""
     line: int = field(default=0, compare=False)
     """Where the element starts in the XML it was read from (0 for elements the translator built)."""
 

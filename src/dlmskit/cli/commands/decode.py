@@ -80,6 +80,11 @@ _FORMATS: dict[str, Callable[[Translation, str], str]] = {"text": to_text, "xml"
     type=click.Path(dir_okay=False, path_type=Path),
     help="Suites 1/2: a party's certificate or public key (PEM) to verify general-signing (repeatable).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Deviations from the standard that are accepted with a warning (docs/tolerance.md) are errors.",
+)
 def decode(
     hex_text: tuple[str, ...],
     file: IO[str] | None,
@@ -91,11 +96,13 @@ def decode(
     server_title: str | None,
     private_key_files: tuple[Path, ...],
     public_key_files: tuple[Path, ...],
+    strict: bool,
 ) -> None:
     """Decode a DLMS/COSEM trace: HDLC frames, wrapper frames or APDUs, given as hex.
 
     HEX is one message (its bytes may be spread over several arguments). Use --file or '-' for several
-    messages, one per line; log lines such as "[DEBUG][TX] : 7E A0 ..." or "RX: ..." are understood.
+    messages, one per line; log lines such as "[DEBUG][TX] : 7E A0 ..." or "RX: ..." are understood, and
+    so is the output of --trace (its decoded lines are skipped).
     With --key and --auth-key, ciphered APDUs are deciphered and their authentication tag checked (the
     plaintext is shown because you asked for it). Exit code 1 when something did not decode.
     """
@@ -128,6 +135,7 @@ def decode(
         server_title=None if server_title is None else parse_system_title(server_title),
         private_keys=tuple(load_private_key(path) for path in private_key_files),
         public_keys=tuple(load_public_key(path) for path in public_key_files),
+        strict=strict,
     )
     shown = _FORMATS[output_format](translation, unit)
     if output_format == "text":

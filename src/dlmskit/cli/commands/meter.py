@@ -199,9 +199,18 @@ def call(
 
 
 @cli.command()
+@click.option(
+    "--wide",
+    "plain",
+    is_flag=True,
+    help="Plain lines, one object a line, nothing shortened (for narrow terminals, grep and copy).",
+)
 @meter_options
-def objects(settings: MeterSettings, trace: bool, as_json: bool) -> None:
-    """The association's object list: classes, versions and access rights."""
+def objects(settings: MeterSettings, trace: bool, as_json: bool, plain: bool) -> None:
+    """The association's object list: classes, versions and access rights.
+
+    OBIS codes are never shortened; on a narrow terminal the names are. --wide prints plain lines.
+    """
     with open_client(settings, trace=trace, console=stderr) as client:
         entries = client.objects()
     if as_json:
@@ -218,7 +227,25 @@ def objects(settings: MeterSettings, trace: bool, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("OBIS", "class", "v", "name", "read", "write", "methods")
+    if plain:
+        for e in entries:
+            readable = ",".join(str(k) for k, v in sorted(e.attribute_access.items()) if v.can_read)
+            writable = ",".join(str(k) for k, v in sorted(e.attribute_access.items()) if v.can_write)
+            methods = ",".join(str(k) for k, v in sorted(e.method_access.items()) if v.can_execute)
+            click.echo(
+                f"{e.logical_name!s:<23} {class_name(e.class_id)} ({e.class_id}) v{e.version}"
+                f"  {describe(e.logical_name) or '-'}  read {readable or '-'}  write {writable or '-'}"
+                f"  methods {methods or '-'}"
+            )
+        return
+    longest = max((len(str(e.logical_name)) for e in entries), default=4)
+    table = Table()
+    table.add_column("OBIS", no_wrap=True, min_width=longest)  # never shortened
+    table.add_column("class", overflow="ellipsis", ratio=1)
+    table.add_column("v", no_wrap=True)
+    table.add_column("name", overflow="ellipsis", ratio=2)  # shortened first on a narrow terminal
+    for heading in ("read", "write", "methods"):
+        table.add_column(heading, overflow="fold")
     for e in entries:
         readable = ",".join(str(k) for k, v in sorted(e.attribute_access.items()) if v.can_read)
         writable = ",".join(str(k) for k, v in sorted(e.attribute_access.items()) if v.can_write)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from dlmskit.cli.main import cli, stdout
 from dlmskit.security.hls import Mechanism
+from dlmskit.session.server import QUIRKS
 from dlmskit.simulator import SimulatedMeter, default_model, default_state_dir, load_model, serve
 from dlmskit.simulator.model import MECHANISMS, MeterModel
 
@@ -44,6 +45,13 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the meter keeps its invocation counters (default: $XDG_STATE_HOME/dlmskit).",
 )
+@click.option(
+    "--quirk",
+    "quirks",
+    multiple=True,
+    type=click.Choice(sorted(QUIRKS)),
+    help="Behave like a real meter that deviates from the standard (repeatable; docs/tolerance.md).",
+)
 @click.option("--print-model", is_flag=True, help="Print the model file (to copy and edit) and exit.")
 def simulate(
     host: str,
@@ -56,6 +64,7 @@ def simulate(
     tamper: bool,
     seed: int | None,
     state_dir: Path | None,
+    quirks: tuple[str, ...],
     print_model: bool,
 ) -> None:
     """Run a simulated meter until Ctrl-C.
@@ -66,13 +75,18 @@ def simulate(
       dlmskit simulate --tamper --transport wrapper
       dlmskit simulate --print-model > meter.toml   # edit it, then:
       dlmskit simulate --model meter.toml
+      dlmskit simulate --quirk trailing-bytes --quirk profile-empty-last-block   # a Gurux-like meter
     """
     model = load_model(model_file) if model_file is not None else default_model()
     if print_model:
         click.echo(model.text, nl=False)
         return
     meter = SimulatedMeter(
-        model, state_dir=state_dir or default_state_dir(), seed=seed, tamper=True if tamper else None
+        model,
+        state_dir=state_dir or default_state_dir(),
+        seed=seed,
+        tamper=True if tamper else None,
+        quirks=quirks or None,
     )
 
     def ready(where: str) -> None:
@@ -102,6 +116,8 @@ def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *
         f"meter {settings.manufacturer} serial {settings.serial_number}, logical device name "
         f"{settings.logical_device_name}, system title {settings.system_title.hex().upper()}"
     )
+    if settings.quirks:
+        stdout.print(f"[yellow]quirks[/] (docs/tolerance.md): {', '.join(sorted(settings.quirks))}")
     if link == "hdlc":
         stdout.print(
             f"HDLC server address: logical {settings.hdlc_logical_address}, physical {settings.hdlc_physical_address}"
