@@ -37,7 +37,7 @@ from dlmskit.client.core import ClientCore
 from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis, obis
-from dlmskit.errors import DecodeError, DlmsError, LinkError, ProtocolError, MeterTimeout
+from dlmskit.errors import DecodeError, DlmsError, LinkError, MeterTimeout, ProtocolError
 from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened, LinkState
 from dlmskit.link.framer import HdlcFrameReader
 from dlmskit.link.hdlc_address import HdlcAddress
