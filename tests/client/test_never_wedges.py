@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.clients import unopened_client
 
 from dlmskit.client import DlmsClient
 from dlmskit.errors import DlmsError
@@ -142,7 +143,7 @@ SERVICES: dict[str, tuple[Callable[[DlmsClient], Any], int]] = {
     "get-normal": (lambda meter: meter.clock(), 0),
     "get-blocks": (lambda meter: meter.objects(), 1),
     "get-with-list": (lambda meter: meter.read_many([("0.0.1.0.0.255", 2), ("0.0.1.0.0.255", 3)]), 0),
-    "set": (lambda meter: meter.set_clock(PINNED.replace(tzinfo=None)), 0),
+    "set": (lambda meter: meter.set_clock(PINNED), 0),
     "action": (lambda meter: meter.call("0.0.96.3.10.255", "remote_reconnect", class_id=70), 0),
     "release": (lambda meter: meter.close(), 0),
 }
@@ -162,7 +163,7 @@ def _cases() -> Iterator[Any]:
 def test_an_error_never_wedges_the_session(
     proxy: SpoilingProxy, counters: Path, service: str, kind: str
 ) -> None:
-    client = DlmsClient.connect(
+    client = unopened_client(
         host="127.0.0.1",
         port=proxy.port,
         link="wrapper",
@@ -178,7 +179,7 @@ def test_an_error_never_wedges_the_session(
     if kind in ("decode", "unexpected", "block"):
         # Plain answers to spoil: an association without ciphering (the public client, whose SET and
         # ACTION the meter refuses: the refusal is the answer spoiled here).
-        client = DlmsClient.connect(
+        client = unopened_client(
             host="127.0.0.1",
             port=proxy.port,
             link="wrapper",

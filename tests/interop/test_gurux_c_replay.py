@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.clients import unopened_client
 from tests.interop.replay import ScriptedPeer, transcript
 
 from dlmskit.client import DlmsClient
@@ -39,7 +40,7 @@ def peer() -> Iterator[Any]:
 
 
 def _hdlc(port: int, **settings: Any) -> DlmsClient:
-    return DlmsClient.connect(host="127.0.0.1", port=port, server_logical=1, server_physical=1, **settings)
+    return unopened_client(host="127.0.0.1", port=port, server_logical=1, server_physical=1, **settings)
 
 
 def test_a_public_clock_with_18_stray_bytes(peer: Any) -> None:
@@ -117,7 +118,10 @@ def _gmac_scenario(meter: DlmsClient) -> list[str]:
     codes += [d.code for d in meter.deviations]
     now = dt.datetime(2026, 12, 7, 2, 55)
     by_range = meter.profile(
-        "1.0.99.1.0.255", start=now - dt.timedelta(hours=1), end=now + dt.timedelta(hours=1)
+        "1.0.99.1.0.255",
+        start=now - dt.timedelta(hours=1),
+        end=now + dt.timedelta(hours=1),
+        assume=dt.timezone.utc,  # the recording's server ran on UTC
     )
     assert len(by_range.rows) == len(by_entry.rows)
     codes += [d.code for d in meter.deviations]
@@ -138,7 +142,7 @@ def test_b_c_gmac_profile_relay_and_protected_release(
     header, scripted = peer(name, link)
     settings = _gmac(header, tmp_path)
     if link == "wrapper":
-        client = DlmsClient.connect(host="127.0.0.1", port=scripted.port, link="wrapper", **settings)
+        client = unopened_client(host="127.0.0.1", port=scripted.port, link="wrapper", **settings)
     else:
         client = _hdlc(scripted.port, **settings)
     released: list[str] = []
@@ -154,7 +158,7 @@ def test_b_c_gmac_profile_relay_and_protected_release(
 def test_c_strict_refuses_each_deviation_and_never_wedges(peer: Any, tmp_path: Path) -> None:
     """Strict mode refuses the profile's stray bytes; each later request still works."""
     header, scripted = peer("c-wrapper-gmac-profile-relay.txt", "wrapper")
-    meter = DlmsClient.connect(
+    meter = unopened_client(
         host="127.0.0.1", port=scripted.port, link="wrapper", **_gmac(header, tmp_path, strict=True)
     )
     with meter:
@@ -165,7 +169,7 @@ def test_c_strict_refuses_each_deviation_and_never_wedges(peer: Any, tmp_path: P
             meter.profile("1.0.99.1.0.255", from_entry=1, to_entry=10)
         now = dt.datetime(2026, 12, 7, 2, 55)
         with pytest.raises(DeviationError, match="trailing-bytes"):
-            meter.profile("1.0.99.1.0.255", start=now, end=now)
+            meter.profile("1.0.99.1.0.255", start=now, end=now, assume=dt.timezone.utc)
         meter.call("0.0.96.3.10.255", "remote_disconnect", class_id=70)
         meter.call("0.0.96.3.10.255", "remote_reconnect", class_id=70)
         assert meter.deviations == []

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tests.clients import unopened_client
 
 import dlmskit.cli.commands  # noqa: F401  (registers the commands)
 from dlmskit.apdu.acse import AARE
@@ -46,7 +47,7 @@ def quirky(tmp_path: Path) -> Iterator[Any]:
         meter = SimulatedMeter(now=lambda: PINNED, quirks=quirks)
         started.append(SimulatorThread(meter, link="wrapper", port=0))
         options: dict[str, Any] = dict(GMAC) if gmac else {}
-        return DlmsClient.connect(
+        return unopened_client(
             host="127.0.0.1",
             port=started[-1].port,
             link="wrapper",
@@ -165,7 +166,7 @@ def test_a_gurux_like_meter_end_to_end(tmp_path: Path, link: str) -> None:
     running = SimulatorThread(meter_model, link=link, port=0)
     seen: list[str] = []
     try:
-        client = DlmsClient.connect(
+        client = unopened_client(
             host="127.0.0.1",
             port=running.port,
             link=link,

@@ -281,6 +281,9 @@ class ClientCore:
         self.negotiated: Negotiated | None = None
         self._objects: dict[Obis, ObjectListEntry] | None = None
         self._columns: dict[Obis, tuple[ProfileColumn, ...]] = {}
+        self._scaler_units: dict[Obis, axdr.Data] = {}
+        """The scaler_unit values read in this association (they do not change): a profile's columns use
+        them instead of asking again."""
         self._store: InvocationCounterStore | None = None
         self._counter_minimum: int | None = None
         self.deviations: list[Deviation] = []
@@ -327,6 +330,7 @@ class ClientCore:
         self.negotiated = None
         self._objects = None
         self._columns = {}
+        self._scaler_units = {}
         return link, self._session
 
     def _security(self) -> SecuritySettings:
@@ -549,7 +553,12 @@ class ClientCore:
         result = _one(event, GetCompleted, f"reading {target}").results[0]
         if result.error is not None:
             raise self._refused("read", target, resolved, int(result.error))
+        self._remember(target, result.value)
         return result.value
+
+    def _remember(self, target: Target, value: axdr.Data) -> None:
+        if _SCALER_ATTRIBUTE.get(target.class_id) == target.index:
+            self._scaler_units[target.logical_name] = value
 
     def read(
         self,
@@ -595,6 +604,7 @@ class ClientCore:
         for (resolved, target), result in zip(targets, results, strict=True):
             if result.error is not None:
                 raise self._refused("read", target, resolved, int(result.error))
+            self._remember(target, result.value)
         return [result.value for result in results]
 
     def write(
@@ -785,19 +795,24 @@ class ClientCore:
             if c.class_id in _SCALER_ATTRIBUTE and c.attribute_index == _VALUE_ATTRIBUTE
         }
         found: dict[Obis, tuple[int, Unit | int]] = {}
-        if not wanted:
-            return found
-        references: list[AttributeReference] = list(wanted.values())
-        try:
-            values = yield from self.read_many(references)
-        except (MeterRefused, DecodeError):
-            values = []
-            for name, attribute, klass in wanted.values():
-                try:
-                    values.append((yield from self.read(name, attribute, class_id=klass)))
-                except (MeterRefused, DecodeError):
-                    values.append(None)
-        for name, value in zip(wanted, values, strict=True):
+        known = {name: self._scaler_units[name] for name in wanted if name in self._scaler_units}
+        missing = [name for name in wanted if name not in known]
+        references: list[AttributeReference] = [wanted[name] for name in missing]
+        values: list[axdr.Data | None] = []
+        if references:
+            try:
+                values.extend((yield from self.read_many(references)))
+            except (MeterRefused, DecodeError):
+                values = []
+                for name in missing:
+                    _, attribute, klass = wanted[name]
+                    try:
+                        values.append((yield from self.read(name, attribute, class_id=klass)))
+                    except (MeterRefused, DecodeError):
+                        values.append(None)
+        read = dict(zip(missing, values, strict=True))
+        for name in wanted:
+            value = known[name] if name in known else read[name]
             try:
                 scaler_unit = ScalerUnit.decode(value)
             except DecodeError:
