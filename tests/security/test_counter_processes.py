@@ -80,6 +80,8 @@ def test_eight_processes_with_sigkills_never_share_a_counter(tmp_path: Path, kin
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
 def test_eight_processes_one_write_per_counter(tmp_path: Path, kind: str) -> None:
+    # One durable write per counter: 16,000 fsyncs in each store (about two minutes on a busy 2-core machine).
     _run(tmp_path, kind, workers=8, count=2000, block=1, kills=30, seed=12)

@@ -38,7 +38,7 @@ from dlmskit.client.connection import ApduHook, ProgressHook
 from dlmskit.client.errors import MeterRefused, Service, Target, TypeUnmatched, describe_object, refusal
 from dlmskit.client.known_objects import usual_class_id
 from dlmskit.client.results import ImageTransferReport, ProfileColumn, ProfileTable, RelayState, TokenResult
-from dlmskit.client.settings import MeterSettings
+from dlmskit.client.settings import MeterSettings, default_counter_store_path, legacy_counter_store_path
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime, datetimes_of
 from dlmskit.codec.obis import Obis, obis
@@ -311,7 +311,9 @@ class ClientCore:
         if self._store is None:
             path = s.counter_store_path
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._store = FileInvocationCounterStore(path, block=_COUNTER_BLOCK)
+            # The default file continues from the one the client shared with the simulator before.
+            inherit = legacy_counter_store_path() if path == default_counter_store_path() else None
+            self._store = FileInvocationCounterStore(path, block=_COUNTER_BLOCK, inherit=inherit)
         counters: InvocationCounterStore = self._store
         if self._counter_minimum is not None:
             counters = _CountersAbove(self._store, self._counter_minimum)

@@ -475,9 +475,16 @@ class ReceivedCounterTracker:
         last = self.last(system_title, key_id=key_id)
         return 0 if last is None else min(last + 1, MAX_INVOCATION_COUNTER)
 
-    def highest_expected(self) -> int:
-        """:meth:`expected` over every peer and key (0 before the first)."""
-        return max((min(last + 1, MAX_INVOCATION_COUNTER) for last in self._last.values()), default=0)
+    def highest_expected(self, *, key_id: str | None = None) -> int:
+        """The highest :meth:`expected` over every peer (of ``key_id`` only, when given); 0 before the first."""
+        return max(
+            (
+                min(last + 1, MAX_INVOCATION_COUNTER)
+                for (_title, key), last in self._last.items()
+                if key_id is None or key == key_id
+            ),
+            default=0,
+        )
 
     def check(self, system_title: bytes, invocation_counter: int, *, key_id: str = "") -> None:
         """Raise ``InvocationCounterError`` unless ``invocation_counter`` may be accepted."""

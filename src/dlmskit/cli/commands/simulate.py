@@ -42,7 +42,7 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the meter keeps its invocation counters (default: $XDG_STATE_HOME/dlmskit).",
+    help="Where the meter keeps its invocation counters (default: $XDG_STATE_HOME/dlmskit/simulator).",
 )
 @click.option("--print-model", is_flag=True, help="Print the model file (to copy and edit) and exit.")
 def simulate(
