@@ -34,6 +34,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -453,10 +454,12 @@ class ReceivedCounterTracker:
     verified, so that forged APDUs cannot move the counter on.
 
     With ``window=0`` (the default) a counter is accepted only above the last accepted one, as the standard
-    asks of one security context. A meter that serves several associations at once under one client system
-    title (as the simulator does) receives their counters slightly out of order; ``window=W`` then also
-    accepts a counter up to W below the highest one, if it was never accepted before (every counter of the
-    window is remembered, as in the anti-replay window of RFC 4303): a replay is still always refused.
+    asks of one security context. A meter that serves several associations of one client at once (as the
+    simulator does) receives their counters out of order: each client process or store object hands out
+    its own reserved block. With ``window=W``, while more than one association is :meth:`attach`-ed and
+    alive, a counter up to W below the highest one is accepted too if it was never accepted before (every
+    counter of the window is remembered, as in the anti-replay window of RFC 4303): a replay is still always
+    refused, and with one association open the rule is the strict one.
     """
 
     def __init__(self, *, window: int = 0) -> None:
@@ -465,6 +468,11 @@ class ReceivedCounterTracker:
         self.window = window
         self._last: dict[tuple[bytes, str], int] = {}
         self._seen: dict[tuple[bytes, str], set[int]] = {}
+        self._associations: weakref.WeakSet[object] = weakref.WeakSet()
+
+    def attach(self, association: object) -> None:
+        """Count ``association`` as open while it lives (the window applies only to several at once)."""
+        self._associations.add(association)
 
     def last(self, system_title: bytes, *, key_id: str = "") -> int | None:
         """The highest accepted counter, or ``None`` before the first."""
@@ -492,7 +500,12 @@ class ReceivedCounterTracker:
         last = self._last.get(key)
         if last is None or invocation_counter > last:
             return
-        if last - invocation_counter < self.window and invocation_counter not in self._seen.get(key, ()):
+        concurrent = len(self._associations) > 1
+        if (
+            concurrent
+            and last - invocation_counter < self.window
+            and invocation_counter not in self._seen.get(key, ())
+        ):
             return
         raise InvocationCounterError(
             f"invocation counter {invocation_counter} from system title "
