@@ -7,6 +7,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dlmskit.apdu import acse
 from dlmskit.client import AsyncDlmsClient, MeterSettings
 from dlmskit.security.ciphering import CipheredApdu, is_ciphered_tag
@@ -53,3 +55,24 @@ async def test_fifty_sessions_at_once_never_share_a_counter(simulator: Any, tmp_
         assert len(set(counters)) == len(counters), "an invocation counter was used twice"
         # The file kept both titles' entries (no store object wrote over another's) above every counter.
         assert stored[(title.hex().upper(), key_id)] > max(counters)
+
+
+def test_the_readme_note_on_counters_is_true(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README "How counters are kept": the default places and the block sizes it names are the code's."""
+    from dlmskit.client import core
+    from dlmskit.client.settings import default_counter_store_path, legacy_counter_store_path
+    from dlmskit.simulator import meter
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    note = readme[readme.index("### How counters are kept") : readme.index("## The library")]
+    monkeypatch.setenv("XDG_STATE_HOME", "$XDG_STATE_HOME")
+    assert f"`{default_counter_store_path()}`" in note
+    assert f"`{meter.default_state_dir()}/`" in note
+    assert f"`{legacy_counter_store_path()}`" in note
+    assert (
+        f"block ({core._COUNTER_BLOCK} counters in the client, {meter.COUNTER_BLOCK} in the simulator)"
+        in " ".join(note.split())
+    )
+    assert "8 processes × 2,000 counters" in note and "60 sequential and 4×20 concurrent" in " ".join(
+        note.split()
+    )

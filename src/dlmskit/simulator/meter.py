@@ -119,6 +119,8 @@ class SimulatedMeter:
         self.started = self.base_time()
         self.installed = self.started - settings.history_days * DAY
         store: InvocationCounterStore
+        self.counter_file: Path | None = None
+        """Where the meter's own invocation counters persist (None: in memory)."""
         if state_dir is None:
             store = MemoryInvocationCounterStore()
         else:
@@ -129,7 +131,8 @@ class SimulatedMeter:
             # The default directory continues from the file the simulator shared with the client before.
             legacy = default_state_dir().parent / COUNTER_FILE
             inherit = legacy if directory == default_state_dir() else None
-            store = FileInvocationCounterStore(directory / COUNTER_FILE, block=COUNTER_BLOCK, inherit=inherit)
+            self.counter_file = directory / COUNTER_FILE
+            store = FileInvocationCounterStore(self.counter_file, block=COUNTER_BLOCK, inherit=inherit)
         self.counters = CounterStore(store)
         self.associations = {
             a.client_sap: AssociationState(a, self.counters) for a in self.model.associations

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from dlmskit.cli.main import cli, stdout
+from dlmskit.client.settings import default_counter_store_path
 from dlmskit.security.hls import Mechanism
 from dlmskit.simulator import SimulatedMeter, default_model, default_state_dir, load_model, serve
 from dlmskit.simulator.model import MECHANISMS, MeterModel
@@ -159,6 +160,13 @@ def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *
             f"--key {management.block_cipher_key.hex().upper()} "
             f"--auth-key {management.authentication_key.hex().upper()} --system-title 4D4D4D0000000001 "
             "0.0.96.3.10.255",
+            markup=False,
+        )
+    if meter.counter_file is not None:
+        stdout.print(
+            f"The meter's invocation counters: {meter.counter_file}; a client's: "
+            f"{default_counter_store_path()} (dlmskit counter show). The public client may read the frame "
+            "counter 0.0.43.1.1.255 (--read-frame-counter).",
             markup=False,
         )
     stdout.print("Press Ctrl-C to stop.")
