@@ -76,3 +76,52 @@ def test_the_readme_note_on_counters_is_true(monkeypatch: pytest.MonkeyPatch) ->
     assert "8 processes × 2,000 counters" in note and "60 sequential and 4×20 concurrent" in " ".join(
         note.split()
     )
+
+
+def _associate(core: Any, meter: Any) -> tuple[Any, Any, bytes]:
+    """Start an association of ``core``'s session with ``meter`` in memory, up to HLS pass 3 (not sent)."""
+    from dlmskit.session.events import SendApdu
+    from dlmskit.session.server import ServerSession
+
+    _link, session = core.new_association()
+    server = ServerSession(meter, 1)
+    (aare,) = server.receive(session.associate())
+    pass3 = session.receive(aare)
+    assert isinstance(pass3, SendApdu)
+    return session, server, pass3.apdu
+
+
+def test_invocation_counter_error_is_explained_and_continued_from(tmp_path: Path) -> None:
+    from dlmskit.client.core import ClientCore
+    from dlmskit.session.errors import ExceptionResponseReceived
+    from dlmskit.session.events import Associated
+    from dlmskit.simulator import SimulatedMeter
+
+    meter = SimulatedMeter()
+    title, key_id = TITLES[0], counter_key_id(bytes.fromhex(EK))
+    ours = ClientCore(
+        MeterSettings(system_title=title, invocation_counter_path=tmp_path / "a.json", **MANAGEMENT)
+    )
+    session, server, pass3 = _associate(ours, meter)
+    # Meanwhile another tool with the same system title and key, far ahead, associates (its AARQ and pass 3
+    # are accepted: they are above everything the meter saw).
+    FileInvocationCounterStore(tmp_path / "b.json").advance(title, key_id, 100_000)
+    other = ClientCore(
+        MeterSettings(system_title=title, invocation_counter_path=tmp_path / "b.json", **MANAGEMENT)
+    )
+    other_session, other_server, other_pass3 = _associate(other, meter)
+    assert isinstance(other_session.receive(*other_server.receive(other_pass3)), Associated)
+    # Our pass 3 now carries a counter far below the meter's: exception-response invocation-counter-error.
+    (reply,) = server.receive(pass3)
+    assert reply[:3] == bytes.fromhex("D80106")
+    try:
+        session.receive(reply)
+    except ExceptionResponseReceived as error:
+        explained = ours.explain(error)
+    assert "it expects invocation counter >= 100003" in str(explained)
+    assert "the stored counter is raised to 100003" in str(explained)
+    assert "--read-frame-counter" in str(explained) and "dlmskit counter set" in str(explained)
+    assert FileInvocationCounterStore(tmp_path / "a.json").stored()[(title.hex().upper(), key_id)] >= 100_003
+    # The next association continues above it.
+    session, server, pass3 = _associate(ours, meter)
+    assert isinstance(session.receive(*server.receive(pass3)), Associated)
