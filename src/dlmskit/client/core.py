@@ -349,9 +349,9 @@ class ClientCore:
                 hint = f"check the public client address ({s.public_client_address}) and the server address"
             elif s.ciphered and "deciphering-error" in str(error):
                 hint = (
-                    f"the meter did not accept the AARQ's ciphering; most often because {self._sent_counter()} "
+                    f"the meter did not accept the AARQ's ciphering, most often because {self._sent_counter()} "
                     "is not above the last counter it accepted from this system title and key (another tool, "
-                    f"or another counter file, used them). {self._counter_remedy()}; else check the keys"
+                    f"or another counter file, used them). {self._counter_remedy()}. Else check the keys"
                 )
             elif s.ciphered:
                 hint = (
@@ -399,13 +399,17 @@ class ClientCore:
 
     def _sent_counter(self) -> str:
         last = self._counters.last if self._counters is not None else None
-        return "its invocation counter" if last is None else f"the invocation counter {last} it carried"
+        return "our invocation counter" if last is None else f"our invocation counter {last}"
 
     def _counter_remedy(self) -> str:
         s = self.settings
+        try:
+            where = str(s.frame_counter_logical_name)
+        except ConfigurationError:
+            where = "give its OBIS with --frame-counter-obis"
         return (
-            f"Read the meter's frame counter first (--read-frame-counter, object {s.frame_counter_obis or '0.0.43.1.<client>.255'}; "
-            f"read_frame_counter_first=True) or raise the stored counter (dlmskit counter set VALUE; the "
+            f"Read the meter's frame counter first (--read-frame-counter, object {where}; "
+            "read_frame_counter_first=True) or raise the stored counter (dlmskit counter set VALUE; the "
             f"counters are in {s.counter_store_path})"
         )
 

@@ -29,6 +29,7 @@ This is the one module of the security layer that does file I/O.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import sqlite3
@@ -299,8 +300,12 @@ class FileInvocationCounterStore:
         return result
 
     def _write(self, reserved: dict[str, dict[str, int]]) -> None:
+        """Replace the file (under the machine-wide lock, so a temporary file left over is from a writer
+        that was killed, and is removed)."""
         document = {"format": _FILE_FORMAT, "version": _FILE_VERSION, "counters": reserved}
         directory = self._path.parent
+        for stale in directory.glob(f".{glob.escape(self._path.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
         descriptor, temporary = tempfile.mkstemp(prefix=f".{self._path.name}.", suffix=".tmp", dir=directory)
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -443,6 +448,8 @@ class SqliteInvocationCounterStore:
     def stored(self) -> dict[tuple[str, str], int]:
         """Every (system title in hex, key id) and the first counter no process has reserved yet."""
         with self._lock:
+            if self._pid != os.getpid():
+                self._db = self._connect()
             rows = self._db.execute("SELECT system_title, key_id, next_counter FROM invocation_counters")
             return {(str(title), str(key_id)): int(value) for title, key_id, value in rows}
 
