@@ -17,7 +17,6 @@ from dlmskit.codec import axdr
 from dlmskit.cosem import ControlState, Unit
 from dlmskit.errors import EncodeError, ProtocolError
 from dlmskit.session.errors import AssociationRejected
-from dlmskit.simulator import default_model, parse_model
 
 EK = "000102030405060708090A0B0C0D0E0F"
 AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
@@ -92,11 +91,7 @@ async def test_identity_clock_registers_and_profiles(simulator: Any) -> None:
 
 
 async def test_frame_counter_first_and_wrong_keys(simulator: Any) -> None:
-    text = default_model().text.replace(
-        '"0.0.40.0.0.255" = { read = ["*"] }     # current association',
-        '"0.0.40.0.0.255" = { read = ["*"] }\n"0.0.43.1.1.255" = { read = ["*"] }',
-    )
-    running = simulator(model=parse_model(text))
+    running = simulator()
     settings = MeterSettings(port=running.port, read_frame_counter_first=True, **MANAGEMENT)
     async with AsyncDlmsClient(settings) as meter:
         assert await meter.frame_counter() > 0

@@ -116,7 +116,7 @@ def test_replace_keeps_parsed_values() -> None:
 
 def test_counter_store_follows_xdg_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    assert default_counter_store_path() == tmp_path / "dlmskit" / "invocation-counters.json"
+    assert default_counter_store_path() == tmp_path / "dlmskit" / "client" / "invocation-counters.json"
     assert MeterSettings().counter_store_path == default_counter_store_path()
     assert (
         MeterSettings(invocation_counter_path=tmp_path / "c.json").counter_store_path == tmp_path / "c.json"
@@ -124,7 +124,7 @@ def test_counter_store_follows_xdg_state_home(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.delenv("XDG_STATE_HOME")
     assert (
         default_counter_store_path()
-        == Path.home() / ".local" / "state" / "dlmskit" / "invocation-counters.json"
+        == Path.home() / ".local" / "state" / "dlmskit" / "client" / "invocation-counters.json"
     )
 
 

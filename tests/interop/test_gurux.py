@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +40,8 @@ from gurux_dlms.objects import (  # type: ignore[import-untyped]
     GXDLMSRegister,
     GXDLMSTokenGateway,
 )
-from tests.interop.demo_meter import LINKS, LLS_PASSWORD, PINNED, SERVER_SYSTEM_TITLE, Link, settled
-from tests.interop.gurux_session import GuruxSession
+from tests.interop.demo_meter import AK, EK, LINKS, LLS_PASSWORD, PINNED, SERVER_SYSTEM_TITLE, Link, settled
+from tests.interop.gurux_session import GURUX_SYSTEM_TITLE, GuruxSession
 
 from dlmskit.client import DlmsClient, ProfileTable
 from dlmskit.codec.cosem_datetime import CosemDateTime
@@ -236,6 +237,35 @@ def test_management_counter_goes_on_across_associations(
     again.client.ciphering.invocationCounter = used
     with again:
         assert bytes(again.read(GXDLMSData(LOGICAL_DEVICE_NAME), 2)) == b"MMM0000012345678"
+
+
+def test_management_continues_above_the_frame_counter_read_by_the_public_client(
+    link: Link, simulator: Simulator, gurux: Gurux, tmp_path: Path
+) -> None:
+    running = simulator(link)
+    with management(gurux, running) as first:
+        first.read(GXDLMSData(LOGICAL_DEVICE_NAME), 2)
+    # As the Gurux C client does: read 0.0.43.1.x.255 with the public client, then use that value + 1.
+    with gurux(running, 16) as public:
+        expected = int(public.read(GXDLMSData("0.0.43.1.1.255"), 2))
+    assert expected > 0
+    fresh = management(gurux, running)  # a new GXDLMSSecureClient: its counter would start at 0 (a replay)
+    fresh.client.ciphering.invocationCounter = expected + 1
+    with fresh:
+        assert bytes(fresh.read(GXDLMSData(LOGICAL_DEVICE_NAME), 2)) == b"MMM0000012345678"
+    # Our client, with gurux's system title and a counter file that knows nothing: the documented remedy.
+    with DlmsClient.connect(
+        port=running.port,
+        link=running.server.link_kind,
+        client_address=1,
+        authentication="gmac",
+        block_cipher_key=EK,
+        authentication_key=AK,
+        system_title=GURUX_SYSTEM_TITLE,
+        invocation_counter_path=tmp_path / "fresh.json",
+        read_frame_counter_first=True,
+    ) as ours_again:
+        assert bytes(ours_again.read(LOGICAL_DEVICE_NAME)) == b"MMM0000012345678"
 
 
 def _gurux_rows(rows: list[list[Any]]) -> list[tuple[Any, ...]]:

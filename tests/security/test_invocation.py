@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -78,7 +79,8 @@ def test_file_store_persists_across_reopen(tmp_path: Path) -> None:
     assert reopened.next(CLIENT, "global-unicast") == 6
     assert reopened.next(CLIENT, "global-broadcast") == 77
     assert first == [1, 2, 3, 4, 5]
-    assert [p.name for p in tmp_path.iterdir()] == ["counters.json"]  # no temporary file left behind
+    # no temporary file left behind; the lock file stays (removing it would race with a process locking it)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counters.json", "counters.json.lock"]
     document = json.loads(path.read_text(encoding="utf-8"))
     assert document["counters"] == {"4D4D4D0000000001": {"global-broadcast": 78, "global-unicast": 7}}
 
@@ -235,3 +237,60 @@ def test_tracker_catches_nonce_reuse_in_real_trace() -> None:
         )
     )
     assert leaked == bytes((0xC0 ^ 0xC3,)) + bytes(10) + bytes((0x02 ^ 0x01,))
+
+
+def test_file_store_removes_temporary_files_of_killed_writers(tmp_path: Path) -> None:
+    path = tmp_path / "counters.json"
+    store = FileInvocationCounterStore(path)
+    store.next(CLIENT, "k")
+    (tmp_path / ".counters.json.abc123.tmp").write_text("half a document")  # a writer killed mid-write
+    store.advance(CLIENT, "k", 50)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counters.json", "counters.json.lock"]
+    assert FileInvocationCounterStore(path).next(CLIENT, "k") == 50
+
+
+def test_file_store_continues_from_an_older_file(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    FileInvocationCounterStore(old).advance(CLIENT, "k", 1521)
+    new = tmp_path / "new" / "counters.json"
+    new.parent.mkdir()
+    store = FileInvocationCounterStore(new, inherit=old)
+    assert store.next(CLIENT, "k") == 1521  # never from 1 again
+    assert FileInvocationCounterStore(new).next(CLIENT, "k") == 1522  # the new file now holds them
+
+
+def test_a_forked_child_never_reuses_its_parents_block(tmp_path: Path) -> None:
+    store = FileInvocationCounterStore(tmp_path / "counters.json", block=100)
+    assert store.next(CLIENT, "k") == 1  # the parent holds 2..100
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(writer, b"%d" % store.next(CLIENT, "k"))
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    assert int(os.read(reader, 32)) == 101
+    os.close(reader)
+    assert store.next(CLIENT, "k") == 2
+
+
+def test_tracker_window_applies_only_to_associations_open_at_once() -> None:
+    class Association:
+        pass
+
+    tracker = ReceivedCounterTracker(window=10)
+    first = Association()
+    tracker.attach(first)
+    tracker.accept(CLIENT, 20)
+    with pytest.raises(InvocationCounterError):
+        tracker.check(CLIENT, 15)  # one association: strictly increasing
+    second = Association()
+    tracker.attach(second)
+    tracker.accept(CLIENT, 15)  # two at once: out of order within the window
+    for counter in (15, 20, 10):  # but never twice, and never below the window
+        with pytest.raises(InvocationCounterError):
+            tracker.check(CLIENT, counter)
+    del second
+    with pytest.raises(InvocationCounterError):
+        tracker.check(CLIENT, 16)
+    assert tracker.expected(CLIENT) == 21 and tracker.highest_expected() == 21

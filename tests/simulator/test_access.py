@@ -32,7 +32,7 @@ def test_public_client_reads_identity_and_clock_only(meter: SimulatedMeter) -> N
 def test_reader_reads_everything_but_may_not_switch_the_relay_or_enter_tokens(meter: SimulatedMeter) -> None:
     reader = connect(meter, 32)
     assert reader.value("1.0.1.8.0.255") > 0
-    assert reader.value("0.0.43.1.1.255") >= 1
+    assert reader.value("0.0.43.1.1.255") == 0  # client 1 has sent nothing yet
     assert reader.action("0.0.96.3.10.255", 1, axdr.Integer(0)).result == ActionResult.READ_WRITE_DENIED
     assert reader.action("0.0.96.3.10.255", 2, axdr.Integer(0)).result == ActionResult.READ_WRITE_DENIED
     token = axdr.OctetString(b"11112222333344445555")
@@ -82,7 +82,8 @@ def test_object_lists_differ_per_association_and_carry_rights(meter: SimulatedMe
         client = connect(meter, sap)
         lists[sap] = {e.logical_name: e for e in decode_object_list(client.value("0.0.40.0.0.255"))}
     assert set(lists[16]) == {
-        Obis.parse(n) for n in ("0.0.42.0.0.255", "0.0.96.1.0.255", "0.0.1.0.0.255", "0.0.40.0.0.255")
+        Obis.parse(n)
+        for n in ("0.0.42.0.0.255", "0.0.96.1.0.255", "0.0.1.0.0.255", "0.0.40.0.0.255", "0.0.43.1.1.255")
     }
     assert set(lists[32]) == set(lists[1]) == set(meter.objects)
     relay = Obis.parse("0.0.96.3.10.255")
@@ -100,7 +101,7 @@ def test_object_lists_differ_per_association_and_carry_rights(meter: SimulatedMe
 def test_association_objects_describe_each_client(meter: SimulatedMeter) -> None:
     reader = connect(meter, 32)
     public_list = decode_object_list(reader.value("0.0.40.0.16.255"))
-    assert len(public_list) == 4
+    assert len(public_list) == 5  # identity, serial, clock, current association, frame counter
     assert reader.value("0.0.40.0.32.255", 3) == (32, 1)
     assert reader.value("0.0.40.0.1.255", 6)[-1] == Mechanism.HIGH_GMAC
     assert reader.value("0.0.40.0.0.255", 8) == 2 and reader.value("0.0.40.0.1.255", 8) == 0

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import pytest
-from tests.simulator.simclient import EK, KEK, SERVER_TITLE, Client, PinnedTime, client_settings, connect
+from tests.simulator.simclient import (
+    CLIENT_COUNTERS,
+    CLIENT_TITLE,
+    EK,
+    KEK,
+    SERVER_TITLE,
+    Client,
+    PinnedTime,
+    client_settings,
+    connect,
+)
 
+from dlmskit.apdu import acse
 from dlmskit.apdu.results import ActionResult
 from dlmskit.codec import axdr
 from dlmskit.security.ciphering import CipheredApdu
+from dlmskit.security.invocation import MemoryInvocationCounterStore
 from dlmskit.security.keywrap import KeyId, wrap_key
+from dlmskit.session.client import ClientSession
 from dlmskit.session.errors import AssociationRejected
+from dlmskit.session.events import Associated
 from dlmskit.session.protection import counter_key_id
+from dlmskit.session.server import ServerSession
 from dlmskit.simulator import SimulatedMeter
 from dlmskit.simulator.meter import COUNTER_FILE
 
@@ -27,15 +44,45 @@ def _counter_of(apdu: bytes) -> int:
     return CipheredApdu.decode(apdu).invocation_counter
 
 
-def test_frame_counter_object_reads_the_counter_of_the_next_response(meter: SimulatedMeter) -> None:
+def test_frame_counter_object_shows_the_counter_the_meter_expects_next(meter: SimulatedMeter) -> None:
+    # Blue Book "Invocation counter" 0-b:43.1.e.255; held as the Gurux C server does (the counter expected
+    # next from client e), so that a client reading it through the public client continues above it.
+    public = connect(meter, 16)
+    assert public.value(FRAME_COUNTER) == 0  # client 1 has sent nothing yet
     management = connect(meter, 1)
-    value = management.value(FRAME_COUNTER)
-    assert value == _counter_of(management.replies[-1])  # the response that carried it used it
-    reader = connect(meter, 32)
-    seen_by_reader = reader.value(FRAME_COUNTER)
-    management.value(FRAME_COUNTER)
-    assert _counter_of(management.replies[-1]) == seen_by_reader
+    expected = management.value(FRAME_COUNTER)
+    assert CLIENT_COUNTERS.next(CLIENT_TITLE, counter_key_id(EK)) == expected  # one above the GET's counter
+    assert public.value(FRAME_COUNTER) == expected
     assert connect(meter, 32).value("0.0.40.0.0.255", 1) == bytes.fromhex("0000280000FF")
+
+
+def test_a_replayed_aarq_is_refused_with_the_reason_and_logged(
+    meter: SimulatedMeter, caplog: pytest.LogCaptureFixture
+) -> None:
+    connect(meter, 1).value("0.0.42.0.0.255")
+    expected = connect(meter, 16).value(FRAME_COUNTER)
+    behind = MemoryInvocationCounterStore()  # a second tool with the same system title and key ...
+    behind.advance(CLIENT_TITLE, counter_key_id(EK), expected - 1)  # ... sends the last counter seen again
+    settings = client_settings(1)
+    settings = dataclasses.replace(
+        settings, security=dataclasses.replace(settings.security, invocation_counters=behind)
+    )
+    server = ServerSession(meter, 1)
+    session = ClientSession(settings, challenge=bytes(16))
+    with caplog.at_level(logging.WARNING, logger="dlmskit.session.server"):
+        (reply,) = server.receive(session.associate())
+    # The standard leaves only the AARE for the AARQ: rejected, with a plain confirmed-service-error
+    # initiateError application-reference deciphering-error in the user-information.
+    aare = acse.AARE.decode(reply)
+    assert aare.result == 1 and aare.user_information == bytes.fromhex("0E010006")
+    with pytest.raises(AssociationRejected, match="initiateError, application-reference deciphering-error"):
+        session.receive(reply)
+    assert (
+        f"AARQ invocation counter {expected - 1} is not above the last accepted {expected - 1}" in caplog.text
+    )
+    assert EK.hex() not in caplog.text.lower()
+    behind.advance(CLIENT_TITLE, counter_key_id(EK), expected + 1)  # as after reading the frame counter
+    assert isinstance(Client(meter, 1, settings).associated, Associated)
 
 
 def test_counter_key_id_matches_the_session_layer(meter: SimulatedMeter, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from dlmskit.client.profiles import resolve_settings
-from dlmskit.client.settings import MeterSettings
+from dlmskit.client.settings import COUNTER_FILE, MeterSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,6 +104,31 @@ _OPTIONS: list[Callable[[Any], Any]] = [
         default=None,
         help="Suites 1/2: sign every APDU (general-signing) and require the meter's to be signed.",
     ),
+    click.option(
+        "--read-frame-counter",
+        "read_frame_counter_first",
+        is_flag=True,
+        default=None,
+        help="Read the meter's frame counter through the public client first and continue above it.",
+    ),
+    click.option(
+        "--frame-counter-obis",
+        metavar="OBIS",
+        help="Where the frame counter is (implies --read-frame-counter).  [default: 0.0.43.1.<client>.255; "
+        "many meters use 0.0.43.1.0.255]",
+    ),
+    click.option(
+        "--public-client",
+        "public_client_address",
+        type=int,
+        help="The client address that reads the frame counter.  [default: 16]",
+    ),
+    click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where the client keeps its invocation counters (default: $XDG_STATE_HOME/dlmskit/client; "
+        "the simulator keeps its own in .../dlmskit/simulator).",
+    ),
     click.option("--timeout", type=float, help="Seconds to wait for each answer.  [default: 5]"),
     click.option(
         "--trace",
@@ -145,6 +170,9 @@ _SETTING_NAMES = (
     "meter_certificate",
     "key_agreement",
     "sign_apdus",
+    "read_frame_counter_first",
+    "frame_counter_obis",
+    "public_client_address",
     "timeout",
     "strict",
 )
@@ -158,6 +186,11 @@ def meter_options(function: F) -> F:
         meter_name = kwargs.pop("meter_name")
         meters_file = kwargs.pop("meters_file")
         given = {name: kwargs.pop(name) for name in _SETTING_NAMES}
+        state_dir = kwargs.pop("state_dir")
+        if state_dir is not None:
+            given["invocation_counter_path"] = state_dir / COUNTER_FILE
+        if given["frame_counter_obis"] is not None:
+            given["read_frame_counter_first"] = True
         kwargs["settings"] = build_settings(meter_name, meters_file, given)
         return function(*args, **kwargs)
 

@@ -35,7 +35,7 @@ from dlmskit.apdu.common import (
     SelectiveAccessDescriptor,
 )
 from dlmskit.apdu.conformance import Conformance
-from dlmskit.apdu.results import ActionResult, DataAccessResult
+from dlmskit.apdu.results import ActionResult, DataAccessResult, ServiceError
 from dlmskit.client.connection import ApduHook, ProgressHook
 from dlmskit.client.errors import MeterRefused, Service, Target, TypeUnmatched, describe_object, refusal
 from dlmskit.client.known_objects import usual_class_id
@@ -47,7 +47,12 @@ from dlmskit.client.results import (
     RelayState,
     TokenResult,
 )
-from dlmskit.client.settings import KEY_AGREEMENTS, MeterSettings
+from dlmskit.client.settings import (
+    KEY_AGREEMENTS,
+    MeterSettings,
+    default_counter_store_path,
+    legacy_counter_store_path,
+)
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime, datetimes_of
 from dlmskit.codec.obis import Obis, obis
@@ -77,6 +82,7 @@ from dlmskit.cosem.classes import class_name
 from dlmskit.deviations import Deviation, DeviationHook, emit
 from dlmskit.errors import (
     ArgumentError,
+    ConfigurationError,
     DecodeError,
     DlmsError,
     EncodeError,
@@ -94,9 +100,9 @@ from dlmskit.security.invocation import FileInvocationCounterStore, InvocationCo
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
 from dlmskit.security.keywrap import KeyId, wrap_key
 from dlmskit.session.client import ClientSession, ClientSettings
-from dlmskit.session.errors import AssociationRejected
+from dlmskit.session.errors import AssociationRejected, ExceptionResponseReceived
 from dlmskit.session.events import ActionCompleted, GetCompleted, Negotiated, SessionEvent, SetCompleted
-from dlmskit.session.protection import SecuritySettings
+from dlmskit.session.protection import SecuritySettings, counter_key_id
 
 __all__ = [
     "ASSOCIATION",
@@ -213,16 +219,20 @@ class _Resolved:
         return target, definition
 
 
-class _CountersAbove:
-    """An invocation counter store that hands out nothing below ``minimum`` (the meter's frame counter + 1)."""
+class _ClientCounters:
+    """The client's invocation counter store as one association uses it: nothing below ``minimum`` (the
+    meter's frame counter + 1, when read first), and the last counter handed out kept for error messages."""
 
-    def __init__(self, store: InvocationCounterStore, minimum: int) -> None:
+    def __init__(self, store: InvocationCounterStore, minimum: int | None) -> None:
         self._store = store
         self._minimum = minimum
+        self.last: int | None = None
 
     def next(self, system_title: bytes, key_id: str) -> int:
-        self._store.advance(system_title, key_id, self._minimum)
-        return self._store.next(system_title, key_id)
+        if self._minimum is not None:
+            self._store.advance(system_title, key_id, self._minimum)
+        self.last = self._store.next(system_title, key_id)
+        return self.last
 
     def advance(self, system_title: bytes, key_id: str, minimum: int) -> None:
         self._store.advance(system_title, key_id, minimum)
@@ -285,6 +295,7 @@ class ClientCore:
         """The scaler_unit values read in this association (they do not change): a profile's columns use
         them instead of asking again."""
         self._store: InvocationCounterStore | None = None
+        self._counters: _ClientCounters | None = None
         self._counter_minimum: int | None = None
         self.deviations: list[Deviation] = []
         """The deviations accepted during the last operation (docs/tolerance.md)."""
@@ -341,10 +352,10 @@ class ClientCore:
         if self._store is None:
             path = s.counter_store_path
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._store = FileInvocationCounterStore(path, block=_COUNTER_BLOCK)
-        counters: InvocationCounterStore = self._store
-        if self._counter_minimum is not None:
-            counters = _CountersAbove(self._store, self._counter_minimum)
+            # The default file continues from the one the client shared with the simulator before.
+            inherit = legacy_counter_store_path() if path == default_counter_store_path() else None
+            self._store = FileInvocationCounterStore(path, block=_COUNTER_BLOCK, inherit=inherit)
+        counters = self._counters = _ClientCounters(self._store, self._counter_minimum)
         dedicated = SecretBytes(secrets.token_bytes(16), label="dedicated key") if s.dedicated_key else None
         return SecuritySettings(
             policy=s.policy,
@@ -391,11 +402,19 @@ class ClientCore:
         if isinstance(error, AssociationRejected) and "Hint:" not in str(error):
             if self._public:
                 hint = f"check the public client address ({s.public_client_address}) and the server address"
+            elif s.ciphered and "deciphering-error" in str(error):
+                hint = (
+                    f"the meter did not accept the AARQ's ciphering, most often because {self._sent_counter()} "
+                    "is not above the last counter it accepted from this system title and key (another tool, "
+                    f"or another counter file, used them). {self._counter_remedy()}. Else check the keys"
+                )
             elif s.ciphered:
                 hint = (
                     "a meter that cannot decipher the AARQ rejects it without a reason: check the block cipher "
                     "key and the authentication key (32 hex digits each, not their ASCII text), the client "
-                    "address and the security policy"
+                    "address and the security policy; with the right keys, the meter has seen a higher "
+                    f"invocation counter than {self._sent_counter()} from this system title. "
+                    f"{self._counter_remedy()}"
                 )
             else:
                 hint = "check the client address, the authentication level and the password"
@@ -418,12 +437,49 @@ class ClientCore:
                 "often 17 or derived from the serial number; a single server address from Gurux tools such as "
                 "145 is logical 1 and physical 17 combined)"
             )
+        if (
+            isinstance(error, ExceptionResponseReceived)
+            and error.service_error == ServiceError.INVOCATION_COUNTER_ERROR
+            and s.ciphered
+        ):
+            expected = error.response.invocation_counter
+            text = str(error).partition(". Hint:")[0]
+            if expected is not None and self._store is not None and not self._public:
+                # The meter says which counter it expects: continue from there next time.
+                key = _secret(s.block_cipher_key)
+                if key is not None and not s.dedicated_key:
+                    self._store.advance(
+                        parse_system_title(s.system_title), counter_key_id(key.reveal()), expected
+                    )
+                    text += f"; the stored counter is raised to {expected}, so the next association continues above it"
+            return ExceptionResponseReceived(
+                error.response,
+                "",
+                text=f"{text}{where}. Hint: {self._sent_counter()} is not above the last counter the meter "
+                f"accepted from this system title and key. {self._counter_remedy()}",
+            )
         if isinstance(error, TagVerificationError):
             return TagVerificationError(
                 f"{error}{where}. Hint: the meter's answer does not verify with these keys: check the block "
                 "cipher key and the authentication key, and that they belong to this client address"
             )
         return error
+
+    def _sent_counter(self) -> str:
+        last = self._counters.last if self._counters is not None else None
+        return "our invocation counter" if last is None else f"our invocation counter {last}"
+
+    def _counter_remedy(self) -> str:
+        s = self.settings
+        try:
+            where = str(s.frame_counter_logical_name)
+        except ConfigurationError:
+            where = "give its OBIS with --frame-counter-obis"
+        return (
+            f"Read the meter's frame counter first (--read-frame-counter, object {where}; "
+            "read_frame_counter_first=True) or raise the stored counter (dlmskit counter set VALUE; the "
+            f"counters are in {s.counter_store_path})"
+        )
 
     def start_above(self, frame_counter: int) -> None:
         """Use invocation counters above the meter's ``frame_counter`` from now on."""

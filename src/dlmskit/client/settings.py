@@ -39,6 +39,7 @@ from dlmskit.session.protection import SecurityPolicy
 
 __all__ = [
     "AUTHENTICATIONS",
+    "COUNTER_FILE",
     "SECURITY_POLICIES",
     "Authentication",
     "LinkKind",
@@ -46,6 +47,8 @@ __all__ = [
     "MeterSettings",
     "SecurityPolicyName",
     "default_counter_store_path",
+    "default_state_home",
+    "legacy_counter_store_path",
 ]
 
 LinkKind = Literal["hdlc", "wrapper"]
@@ -124,11 +127,29 @@ DEFAULT_CLIENT_SYSTEM_TITLE: Final = bytes.fromhex("444C4B0000000001")
 """``DLK`` and serial 1: the client system title used when none is given."""
 
 
-def default_counter_store_path() -> Path:
-    """Where the client keeps its invocation counters: ``$XDG_STATE_HOME/dlmskit/invocation-counters.json``
-    (``~/.local/state/dlmskit/...`` when ``XDG_STATE_HOME`` is not set)."""
+def default_state_home() -> Path:
+    """``$XDG_STATE_HOME/dlmskit`` (``~/.local/state/dlmskit`` when ``XDG_STATE_HOME`` is not set)."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "dlmskit" / "invocation-counters.json"
+    return Path(base) / "dlmskit"
+
+
+COUNTER_FILE: Final = "invocation-counters.json"
+"""The name of a counter file in a state directory."""
+
+
+def default_counter_store_path() -> Path:
+    """Where the client keeps its invocation counters: ``$XDG_STATE_HOME/dlmskit/client/invocation-counters.json``
+    (``~/.local/state/dlmskit/client/...`` when ``XDG_STATE_HOME`` is not set).
+
+    The simulator keeps its own in ``.../dlmskit/simulator/``, so the two never share a file by accident.
+    """
+    return default_state_home() / "client" / COUNTER_FILE
+
+
+def legacy_counter_store_path() -> Path:
+    """The file that both the client and the simulator used before they had a directory each
+    (``$XDG_STATE_HOME/dlmskit/invocation-counters.json``); a new default file continues from it."""
+    return default_state_home() / COUNTER_FILE
 
 
 def _secret(value: SecretBytes | str | bytes | None, name: str, length: int = 16) -> SecretBytes | None:
@@ -259,6 +280,7 @@ class MeterSettings:
     authentication_key: SecretBytes | str | bytes | None = None
     dedicated_key: bool = False
     invocation_counter_path: Path | str | None = None
+    """The client's counter file (default :func:`default_counter_store_path`)."""
     read_frame_counter_first: bool = False
     frame_counter_obis: Obis | str | None = None
     public_client_address: int = 16

@@ -822,8 +822,8 @@ class ClientSession:
             return Discarded(f"a late answer to an abandoned request (invoke-id {invoke.invoke_id})")
         if isinstance(decoded, ExceptionResponse):
             self._request = None
-            if self.state == SessionState.AWAITING_HLS_REPLY:
-                self.state = SessionState.IDLE
+            if self.state in (SessionState.AWAITING_HLS_REPLY, SessionState.AWAITING_AARE):
+                self.state = SessionState.IDLE  # e.g. invocation-counter-error in answer to the AARQ
             raise ExceptionResponseReceived(decoded, request.context if request else "")
         if isinstance(decoded, ConfirmedServiceError):
             self._request = None

@@ -23,10 +23,13 @@ def _name(enum_type: type[StateError] | type[ServiceError], value: int) -> str:
 class ExceptionResponseReceived(ProtocolError):
     """The meter answered with an exception-response (it could not even process the request)."""
 
-    def __init__(self, response: ExceptionResponse, context: str = "") -> None:
+    def __init__(self, response: ExceptionResponse, context: str = "", *, text: str | None = None) -> None:
         self.response = response
         self.state_error = int(response.state_error)
         self.service_error = int(response.service_error)
+        if text is not None:  # the message explained further (by the client)
+            super().__init__(text)
+            return
         service = ServiceError.lookup(self.service_error)
         text = (
             f"{context + ': ' if context else ''}the meter sent exception-response "

@@ -191,6 +191,7 @@ class ApduProtection:
         self._peer_scheme: KeyAgreementScheme | None = None
         self._peer_signed = False
         self._peer_signed_inside = False
+        self._received.attach(self)
         if settings.dedicated_key is not None:
             self.use_dedicated_key(settings.dedicated_key.reveal())
 
@@ -412,7 +413,8 @@ class ApduProtection:
         if cipher is None:
             raise SecurityError("a ded- ciphered APDU arrived but no dedicated key was agreed")
         key_id = self._dedicated_id if dedicated else self._global_id
-        self._received.check(sender, ciphered.invocation_counter, key_id=key_id)
+        # The tag first, then the counter: an old counter under a wrong key is a key problem, not a replay
+        # (the meter tells them apart), and only an authentic APDU may move the counter on.
         result = decrypt_apdu(ciphered, system_title=sender, keys=cipher)
         self._require_policy(result.security_control)
         self._received.accept(sender, ciphered.invocation_counter, key_id=key_id)

@@ -58,6 +58,7 @@ from dlmskit.apdu.parse import decode_apdu
 from dlmskit.apdu.results import (
     AcseServiceUser,
     ActionResult,
+    ApplicationReferenceError,
     AssociationResult,
     ConfirmedServiceErrorChoice,
     ConfirmedServiceErrorService,
@@ -86,6 +87,7 @@ from dlmskit.errors import (
     SecurityError,
     TagVerificationError,
 )
+from dlmskit.security.ciphering import CipheredApdu
 from dlmskit.security.hls import Mechanism, new_challenge
 from dlmskit.session import authentication
 from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
@@ -343,9 +345,15 @@ class ServerSession:
         protection = self.protection
         try:
             plain, kind = protection.unwrap(apdu)
-        except InvocationCounterError:
+        except InvocationCounterError as error:
             last = protection.last_received_counter()
             expected = (last or 0) + 1
+            log.warning(
+                "client %d: %s; answered invocation-counter-error, expected %d",
+                self.client_sap,
+                error,
+                expected,
+            )
             return [
                 self._exception(
                     StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, expected
@@ -539,6 +547,8 @@ class ServerSession:
         try:
             plain, kind = self.protection.unwrap(raw_initiate)
             initiate = InitiateRequest.decode(plain)
+        except InvocationCounterError:
+            return self._aarq_replayed(settings, raw_initiate, client_title, expected_context)
         except (DlmsError, ValueError):
             self._reset()
             return self._aare(
@@ -602,6 +612,50 @@ class ServerSession:
             stoc=self._stoc,
             title=own_title,
             context_name=expected_context,
+        )
+
+    def _aarq_replayed(
+        self,
+        settings: ServerAssociationSettings,
+        raw_initiate: bytes,
+        client_title: bytes | None,
+        context_name: int,
+    ) -> bytes:
+        """The AARQ's invocation counter is not above the last one accepted from this client: refuse it.
+
+        Inside an association a replay gets an exception-response invocation-counter-error with the counter
+        the meter expects (as the Gurux C server answers); for the AARQ the standard leaves only the AARE:
+        rejected-permanent, and in the user-information a plain xDLMS confirmed-service-error initiateError,
+        application-reference deciphering-error (the InitiateRequest was not deciphered). The counters are
+        logged so that the meter's operator sees the cause (never a key).
+        """
+        assert self.protection is not None
+        last = self.protection.last_received_counter()
+        try:
+            sent: int | None = CipheredApdu.decode(raw_initiate).invocation_counter
+        except DlmsError:
+            sent = None
+        log.warning(
+            "client %d, system title %s: AARQ invocation counter %s is not above the last accepted %s "
+            "(expected > %s): association refused as a replay",
+            self.client_sap,
+            client_title.hex().upper() if client_title else "?",
+            sent,
+            last,
+            last,
+        )
+        self._reset()
+        error = ConfirmedServiceError(
+            ConfirmedServiceErrorService.INITIATE_ERROR,
+            ConfirmedServiceErrorChoice.APPLICATION_REFERENCE,
+            ApplicationReferenceError.DECIPHERING_ERROR,
+        ).encode()
+        return self._aare(
+            settings,
+            result=AssociationResult.REJECTED_PERMANENT,
+            diagnostic=AcseServiceUser.NO_REASON_GIVEN,
+            user_information=error,
+            context_name=context_name,
         )
 
     def _hls_pass3(self, request: ActionRequestNormal) -> bytes:

@@ -7,13 +7,22 @@ progress keeps the keys it started with, as on a real meter.
 
 The meter's own invocation counters come from one :class:`CounterStore` shared by all associations, kept
 per system title and key: associations that share a title and a key share the nonce space, so they must
-share the counters. :meth:`CounterStore.peek` tells the counter the next protected APDU will carry without
-using it up (the frame counter objects show it).
+share the counters. The counters *received* from each client are kept per association (client address),
+across its associations, in a :class:`~dlmskit.security.invocation.ReceivedCounterTracker` with a replay
+window of :data:`REPLAY_WINDOW` (several associations of one client may run at once in the simulator, and
+their APDUs arrive slightly out of order; a counter is still never accepted twice).
+
+The frame counter objects (0.0.43.1.x.255) show :meth:`AssociationState.frame_counter`: the lowest counter
+the meter will accept next from client x. The Blue Book (DLMS UA 1000-1, "Invocation counter", class 1,
+0-b:43.1.e.255) defines the object as holding the invocation counter of the security context of that
+association; in the field it is the counter the meter expects from the client: the Gurux C server stores
+there the counter it expects next and refuses an AARQ below it, and the Gurux C client reads it and sends
+that value plus one (shared/interop/gurux-c-server/README.md, point 4). Both our client
+(``read_frame_counter_first``, value + 1) and the Gurux client are therefore accepted after reading it.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -27,7 +36,10 @@ from dlmskit.session.protection import SecurityPolicy, SecuritySettings, counter
 from dlmskit.session.server import ServerAssociationSettings
 from dlmskit.simulator.model import AssociationModel
 
-__all__ = ["AssociationState", "CounterStore", "StoredCertificate"]
+__all__ = ["REPLAY_WINDOW", "AssociationState", "CounterStore", "StoredCertificate"]
+
+REPLAY_WINDOW = 1024
+"""How far below the highest counter received from a client a never-seen counter is still accepted."""
 
 
 class CertificateEntity:
@@ -48,37 +60,16 @@ class StoredCertificate:
 
 
 class CounterStore:
-    """An invocation counter store that can tell the next counter without handing it out.
-
-    :meth:`peek` takes the next counter from the underlying (persistent) store and holds it back; the next
-    :meth:`next` hands out exactly that counter. Every counter still comes from the underlying store once,
-    so nothing is ever reused, even across restarts; a peeked counter that is never used is skipped.
-    """
+    """The meter's own invocation counter store, shared by all its associations."""
 
     def __init__(self, store: InvocationCounterStore) -> None:
         self._store = store
-        self._held: dict[tuple[bytes, str], int] = {}
-        self._lock = threading.Lock()
 
     def next(self, system_title: bytes, key_id: str) -> int:
-        with self._lock:
-            held = self._held.pop((bytes(system_title), key_id), None)
-            return held if held is not None else self._store.next(system_title, key_id)
+        return self._store.next(system_title, key_id)
 
     def advance(self, system_title: bytes, key_id: str, minimum: int) -> None:
-        with self._lock:
-            held = self._held.get((bytes(system_title), key_id))
-            if held is not None and held < minimum:
-                del self._held[(bytes(system_title), key_id)]
-            self._store.advance(system_title, key_id, minimum)
-
-    def peek(self, system_title: bytes, key_id: str) -> int:
-        """The counter the next protected APDU with this title and key will carry."""
-        with self._lock:
-            key = (bytes(system_title), key_id)
-            if key not in self._held:
-                self._held[key] = self._store.next(system_title, key_id)
-            return self._held[key]
+        self._store.advance(system_title, key_id, minimum)
 
 
 class AssociationState:
@@ -92,7 +83,7 @@ class AssociationState:
         self.block_cipher_key = model.block_cipher_key
         self.authentication_key = model.authentication_key
         self.master_key = model.master_key
-        self.received_counters = ReceivedCounterTracker()
+        self.received_counters = ReceivedCounterTracker(window=REPLAY_WINDOW)
         """The client's last invocation counters, kept across its associations (replays are refused)."""
         self.signing_key = model.signing_key
         """The meter's ECDSA key pair (suites 1/2); Security setup generate_key_pair replaces it."""
@@ -142,10 +133,11 @@ class AssociationState:
         )
 
     def frame_counter(self) -> int:
-        """The invocation counter of the meter's next protected APDU in this association (0: no keys)."""
+        """The lowest invocation counter the meter accepts next from this client with the current key: one
+        above the highest it accepted (0 before the first, or without keys)."""
         if self.block_cipher_key is None:
             return 0
-        return self.counters.peek(self.model.server_system_title, counter_key_id(self.block_cipher_key))
+        return self.received_counters.highest_expected(key_id=counter_key_id(self.block_cipher_key))
 
     def replace_key(self, key_id: KeyId, key: bytes) -> None:
         """A new key from global_key_transfer (already unwrapped); used from the next association."""

@@ -17,14 +17,17 @@ and running ``time_speed`` times as fast). Energy, instantaneous values and load
 functions of that timeline and the seed; the clock shows it moved by whatever clients set.
 
 Invocation counters of the meter persist in ``state_dir`` (``invocation-counters.json``), so a restarted
-meter never reuses one; without ``state_dir`` they live in memory (tests). One running simulator per state
-directory.
+meter never reuses one; without ``state_dir`` they live in memory (tests). The default state directory,
+:func:`default_state_dir`, is the simulator's own (``$XDG_STATE_HOME/dlmskit/simulator``), apart from the
+client's counters; several simulators may share one (the counter file is locked, see
+:class:`~dlmskit.security.invocation.FileInvocationCounterStore`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -70,12 +73,19 @@ from dlmskit.simulator.objects import (
 from dlmskit.simulator.objects.data import FrameCounter
 from dlmskit.simulator.signals import DAY
 
-__all__ = ["COUNTER_FILE", "SimulatedMeter"]
+__all__ = ["COUNTER_FILE", "SimulatedMeter", "default_state_dir"]
 
 COUNTER_FILE = "invocation-counters.json"
 """The file in the state directory that keeps the meter's invocation counters."""
 
 _UTC = _dt.timezone.utc
+
+
+def default_state_dir() -> Path:
+    """Where the simulator keeps its invocation counters: ``$XDG_STATE_HOME/dlmskit/simulator`` or
+    ``~/.local/state/dlmskit/simulator`` (the client keeps its own in ``.../dlmskit/client``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "dlmskit" / "simulator"
 
 
 COUNTER_BLOCK = 100
@@ -113,6 +123,8 @@ class SimulatedMeter:
         self.started = self.base_time()
         self.installed = self.started - settings.history_days * DAY
         store: InvocationCounterStore
+        self.counter_file: Path | None = None
+        """Where the meter's own invocation counters persist (None: in memory)."""
         if state_dir is None:
             store = MemoryInvocationCounterStore()
         else:
@@ -120,7 +132,11 @@ class SimulatedMeter:
             directory.mkdir(parents=True, exist_ok=True)
             # Reserve counters in blocks: one durable write per block, not per APDU; a crash skips the
             # rest of a block (up to COUNTER_BLOCK - 1 counters) and never reuses one.
-            store = FileInvocationCounterStore(directory / COUNTER_FILE, block=COUNTER_BLOCK)
+            # The default directory continues from the file the simulator shared with the client before.
+            legacy = default_state_dir().parent / COUNTER_FILE
+            inherit = legacy if directory == default_state_dir() else None
+            self.counter_file = directory / COUNTER_FILE
+            store = FileInvocationCounterStore(self.counter_file, block=COUNTER_BLOCK, inherit=inherit)
         self.counters = CounterStore(store)
         self.associations = {
             a.client_sap: AssociationState(a, self.counters) for a in self.model.associations

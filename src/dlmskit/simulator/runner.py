@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from dlmskit.link.hdlc_address import HdlcAddress
-from dlmskit.simulator.meter import SimulatedMeter
+from dlmskit.simulator.meter import SimulatedMeter, default_state_dir
 from dlmskit.simulator.server import LinkKind, MeterServer
 from dlmskit.transport import AsyncSerialTransport
 
 __all__ = ["SimulatorThread", "default_state_dir", "meter_server", "serve"]
 
 _T = TypeVar("_T")
-
-
-def default_state_dir() -> Path:
-    """Where the simulator keeps its invocation counters: ``$XDG_STATE_HOME/dlmskit`` or
-    ``~/.local/state/dlmskit``."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "dlmskit"
 
 
 def meter_server(meter: SimulatedMeter, link: LinkKind = "hdlc", **options: Any) -> MeterServer:

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from dlmskit.cli.main import cli, stdout
+from dlmskit.client.settings import default_counter_store_path
 from dlmskit.security.hls import Mechanism
 from dlmskit.session.server import QUIRKS
 from dlmskit.simulator import SimulatedMeter, default_model, default_state_dir, load_model, serve
@@ -43,7 +44,7 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the meter keeps its invocation counters (default: $XDG_STATE_HOME/dlmskit).",
+    help="Where the meter keeps its invocation counters (default: $XDG_STATE_HOME/dlmskit/simulator).",
 )
 @click.option(
     "--quirk",
@@ -178,6 +179,13 @@ def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *
             f"--key {management.block_cipher_key.hex().upper()} "
             f"--auth-key {management.authentication_key.hex().upper()} --system-title 4D4D4D0000000001 "
             "0.0.96.3.10.255",
+            markup=False,
+        )
+    if meter.counter_file is not None:
+        stdout.print(
+            f"The meter's invocation counters: {meter.counter_file}; a client's: "
+            f"{default_counter_store_path()} (dlmskit counter show). The public client may read the frame "
+            "counter 0.0.43.1.1.255 (--read-frame-counter).",
             markup=False,
         )
     stdout.print("Press Ctrl-C to stop.")

@@ -4,8 +4,9 @@ Behaviours (model keys):
 
 - none: the value from ``attributes.value``, writable when the association may write it;
 - ``identity = "logical_device_name"`` or ``"serial_number"``: the ``[meter]`` value as an ASCII octet-string;
-- ``frame_counter = 1``: the invocation counter the meter's next protected APDU to client 1 will carry
-  (double-long-unsigned);
+- ``frame_counter = 1``: the invocation counter the meter expects next from client 1, one above the highest
+  it accepted (double-long-unsigned; see :mod:`dlmskit.simulator.associations` for the standard's
+  definition and field practice);
 - ``last_event = true``: the code of the last event logged (long-unsigned), the event log's second column.
 """
 
@@ -48,7 +49,7 @@ class Identity(SimObject):
 
 
 class FrameCounter(SimObject):
-    """The meter's current invocation counter for one association."""
+    """The invocation counter the meter expects next from the client of one association."""
 
     behaviours = frozenset({"frame_counter"})
 
