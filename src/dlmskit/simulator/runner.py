@@ -34,8 +34,10 @@ def default_state_dir() -> Path:
 
 
 def meter_server(meter: SimulatedMeter, link: LinkKind = "hdlc", **options: Any) -> MeterServer:
-    """A :class:`MeterServer` at the meter's own HDLC address and wrapper port."""
+    """A :class:`MeterServer` at the meter's own HDLC address and wrapper port, its HDLC link
+    negotiating what the meter's IEC HDLC setup object says (unless ``hdlc_limits`` is given)."""
     settings = meter.settings
+    options.setdefault("hdlc_limits", meter.hdlc_limits)
     return MeterServer(
         meter,
         link=link,
