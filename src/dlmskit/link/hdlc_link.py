@@ -29,10 +29,11 @@ primary station and the server (the meter) a secondary that transmits only when 
   receiver's next RR or I-frame carries the N(R) it expects and the sender goes back to it: the server
   when it is polled (it has no timer: a poll is the client's), the client as soon as the server passes
   the turn with a loss shown (window > 1) or on its timer. The server answers FRMR (W, X, Y or Z) to
-  frames it cannot accept and stays in the frame-reject condition until SNRM or DISC. Damaged frames are dropped
-  (reported as :class:`~dlmskit.link.events.FrameDiscarded`) and what they carried is recovered by the
-  timer. After ``max_retries`` recovery rounds without progress, and on FRMR or DM while connected, the
-  client reports :class:`~dlmskit.link.events.LinkFailed`. The server has no response timer: its
+  frames it cannot accept and stays in the frame-reject condition until SNRM or DISC. Damaged frames
+  are dropped (reported as :class:`~dlmskit.link.events.FrameDiscarded`) and what they carried is
+  recovered by the timer. After ``max_retries`` recovery rounds without progress, and on FRMR or DM
+  while connected, the client reports :class:`~dlmskit.link.events.LinkFailed`. The server has no
+  response timer: its
   :attr:`HdlcServerLink.needs_timer` only asks for an inter-frame timeout while a frame is incomplete,
   so that a frame whose length field was damaged cannot hold back the frames after it.
 - **UI frames** carry information outside the sequence numbering (pushes from the server, in any
