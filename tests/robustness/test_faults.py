@@ -163,8 +163,9 @@ def test_hdlc_links_deliver_each_apdu_once_and_in_order(fault: str, window: str)
 
 
 @pytest.mark.slow
-def test_hdlc_links_under_heavy_faults_many_seeds() -> None:
-    parameters = LARGEST_PARAMETERS
+@pytest.mark.parametrize("window", list(WINDOWS))
+def test_hdlc_links_under_heavy_faults_many_seeds(window: str) -> None:
+    parameters = WINDOWS[window]
     apdus = [bytes((n,)) * (1 + 211 * n) for n in range(1, 25)]
     plan = {"drop": 0.1, "duplicate": 0.1, "corrupt": 0.1, "delay": 0.2, "max_delay": 8}
     for seed in range(100):
