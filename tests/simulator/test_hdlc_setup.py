@@ -3,7 +3,12 @@ the client reading that object sees the same values (issue 12)."""
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +28,7 @@ from dlmskit.simulator.model import parse_model
 from dlmskit.simulator.runner import meter_server
 from dlmskit.transport import TcpTransport
 
+SRC = Path(__file__).resolve().parents[2] / "src"
 HDLC_SETUP = Obis(0, 0, 22, 0, 0, 255)
 PROFILE = CosemAttributeDescriptor(7, Obis(1, 0, 99, 1, 0, 255), 2)
 
@@ -74,3 +80,29 @@ def test_limits_are_checked(tmp_path: Path) -> None:
         meter.set_hdlc_limits(window=8)
     with pytest.raises(ConfigurationError, match=r"length must be 1\.\.2030"):
         meter.set_hdlc_limits(max_info_length=4000)
+
+
+def test_cli_switch_for_a_window_1_meter(tmp_path: Path) -> None:
+    environment = dict(os.environ, PYTHONPATH=str(SRC), COLUMNS="250", NO_COLOR="1")
+    arguments = ["--hdlc-window", "1", "--hdlc-max-info", "128", "--port", "0", "--state-dir", str(tmp_path)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlmskit", "simulate", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+        link = HdlcClientLink(16, HdlcAddress(1, 17), LARGEST_PARAMETERS)
+        session = ClientSession(client_settings(16))
+        with Connection(TcpTransport("127.0.0.1", port), link, session, timeout=10):
+            assert link.parameters == DEFAULT_PARAMETERS
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "HDLC setup: window 1/1, max information field 128/128 bytes" in out
