@@ -35,7 +35,7 @@ def read_profile(seed: int) -> tuple[int, int]:
 
 def test_2000_rows_over_window1_with_loss_repeats_and_late_answers() -> None:
     sent, faults = read_profile(seed=1)
-    assert faults > 100 and sent > 2000
+    assert faults > 100 and sent > 400  # about one RR per 128-byte segment of the rows
 
 
 @pytest.mark.slow
