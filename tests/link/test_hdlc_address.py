@@ -137,3 +137,18 @@ def test_truncations_raise_decode_error(address: HdlcAddress) -> None:
     for cut in range(len(encoded)):
         with pytest.raises(DecodeError):
             HdlcAddress.decode(encoded[:cut])
+
+
+def test_gurux_combined_server_address_is_split_as_gurux_builds_it() -> None:
+    # Gurux.DLMS.Net GXDLMSClient.GetServerAddress / GXDLMS.GetHdlcAddress: below 0x80 a 1-byte address,
+    # below 0x4000 logical << 7 | physical (2 bytes), else logical << 14 | physical (4 bytes).
+    from dlmskit.link.hdlc_address import split_combined_server_address
+
+    assert split_combined_server_address(145) == HdlcAddress(1, 17, 2)
+    assert split_combined_server_address(145).encode() == bytes.fromhex("0223")
+    assert split_combined_server_address(1) == HdlcAddress(1, None, 1)
+    assert split_combined_server_address((1 << 14) | 17) == HdlcAddress(1, 17, 4)
+    assert split_combined_server_address((0x3FFF << 14) | 0x3FFF) == HdlcAddress(0x3FFF, 0x3FFF, 4)
+    for bad in (0, -1, 0x10000000):
+        with pytest.raises(EncodeError):
+            split_combined_server_address(bad)

@@ -109,6 +109,7 @@ class SimulatedLine:
         limits: HdlcParameters = LARGEST_PARAMETERS,
         timeout_steps: int = 4,
         max_steps: int = 200_000,
+        frame_per_read: bool = False,
     ) -> None:
         self.meter = meter
         self.plan = plan
@@ -116,6 +117,9 @@ class SimulatedLine:
         self.limits = limits
         self.timeout_steps = timeout_steps
         self.max_steps = max_steps
+        self.frame_per_read = frame_per_read
+        """Each ``recv`` returns one frame (as a slow serial line does), not all that arrived in a step."""
+        self._arrived: list[bytes] = []
         self.now = 0
         self.restarts = 0
         self._open = False
@@ -180,9 +184,14 @@ class SimulatedLine:
     def recv(self, timeout: float) -> bytes:
         """What reaches the client within ``timeout_steps`` steps (``timeout`` is not used: time is
         counted in steps)."""
+        if self._arrived:
+            return self._arrived.pop(0)
         for _ in range(self.timeout_steps):
             self._tick()
             arrived = self.to_client.receive(self.now)
+            if arrived and self.frame_per_read:
+                self._arrived = arrived[1:]
+                return arrived[0]
             if arrived:
                 return b"".join(arrived)
         raise MeterTimeout(f"nothing from the simulated meter in {self.timeout_steps} steps")

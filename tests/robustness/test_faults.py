@@ -150,13 +150,10 @@ LINK_FAULTS = {
     "mixed": {"drop": 0.05, "duplicate": 0.05, "corrupt": 0.05, "delay": 0.1, "max_delay": 6},
 }
 WINDOWS = {"window1": DEFAULT_PARAMETERS, "window7": LARGEST_PARAMETERS}
-ECHOING = {("duplicate", "window1"), ("delay", "window1"), ("mixed", "window1")}
-"""Window 1 with repeated or late frames: see test_regressions.py (the client's retransmission echo)."""
 
 
 @pytest.mark.parametrize(
-    ("fault", "window"),
-    [(fault, window) for fault in LINK_FAULTS for window in WINDOWS if (fault, window) not in ECHOING],
+    ("fault", "window"), [(fault, window) for fault in LINK_FAULTS for window in WINDOWS]
 )
 def test_hdlc_links_deliver_each_apdu_once_and_in_order(fault: str, window: str) -> None:
     apdus = [bytes((n,)) * (1 + 97 * n) for n in range(1, 40)]  # 98 .. 3,784 bytes: many segments
@@ -166,8 +163,9 @@ def test_hdlc_links_deliver_each_apdu_once_and_in_order(fault: str, window: str)
 
 
 @pytest.mark.slow
-def test_hdlc_links_under_heavy_faults_many_seeds() -> None:
-    parameters = LARGEST_PARAMETERS
+@pytest.mark.parametrize("window", list(WINDOWS))
+def test_hdlc_links_under_heavy_faults_many_seeds(window: str) -> None:
+    parameters = WINDOWS[window]
     apdus = [bytes((n,)) * (1 + 211 * n) for n in range(1, 25)]
     plan = {"drop": 0.1, "duplicate": 0.1, "corrupt": 0.1, "delay": 0.2, "max_delay": 8}
     for seed in range(100):

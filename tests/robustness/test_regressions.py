@@ -9,7 +9,6 @@ from __future__ import annotations
 import tracemalloc
 from collections import deque
 
-import pytest
 from tests.tinymeter import demo_meter
 
 from dlmskit.apdu.common import CosemAttributeDescriptor, DataBlockSA, InvokeIdAndPriority
@@ -31,15 +30,6 @@ def _frames(data: bytes) -> list[bytes]:
     return [frame.encode() for frame in HdlcFrameReader().feed(data) if isinstance(frame, HdlcFrame)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "link/hdlc_link.py HdlcClientLink._end_of_chunk: an F=1 frame that answers an earlier poll (a "
-        "repeated or late RR) is taken as the answer to the current poll; as it acknowledges nothing the "
-        "client goes back and sends the current I-frame again at once, the server answers both copies, "
-        "and from then on every I-frame goes out twice (each further repeat doubles it again)"
-    ),
-)
 def test_one_repeated_rr_does_not_echo_for_the_rest_of_the_transfer() -> None:
     """Window 1, one APDU of 20 segments, frames delivered one by one in order; the line repeats
     the server's first RR once. Each later segment should still be sent once."""
@@ -69,15 +59,6 @@ def test_one_repeated_rr_does_not_echo_for_the_rest_of_the_transfer() -> None:
     assert sent == [ns % 8 for ns in range(1, 21)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "same cause as test_one_repeated_rr_does_not_echo_for_the_rest_of_the_transfer: with window 1, "
-        "answers arriving after the client's response timer (a slow modem, timeout shorter than the "
-        "round trip) leave echoes that pile up until the link fails with 'did not acknowledge the "
-        "I-frames after N retries' although the server acknowledges everything"
-    ),
-)
 def test_window1_link_survives_late_answers() -> None:
     from dlmskit.link.faults import FaultPlan
 

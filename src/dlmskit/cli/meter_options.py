@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 
 import click
 
+from dlmskit.cli.main import stderr
 from dlmskit.client.profiles import resolve_settings
-from dlmskit.client.settings import COUNTER_FILE, MeterSettings
+from dlmskit.client.settings import COUNTER_FILE, MeterSettings, describe_server_address
+from dlmskit.errors import ConfigurationError, EncodeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,6 +49,30 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--client", "client_address", type=int, help="Client address (SAP).  [default: 16]"),
     click.option("--server-logical", type=int, help="Server logical address / wrapper wPort.  [default: 1]"),
     click.option("--server-physical", type=int, help="HDLC server physical address.  [default: 17]"),
+    click.option(
+        "--server-address",
+        type=int,
+        help="HDLC server address as one number, as Gurux tools show it (145 = logical 1, physical 17).",
+    ),
+    click.option(
+        "--hdlc-max-info",
+        "hdlc_max_info_length",
+        type=int,
+        help="HDLC max information field sent.  [default: 2030]",
+    ),
+    click.option(
+        "--hdlc-max-info-rx",
+        "hdlc_max_info_length_rx",
+        type=int,
+        help="HDLC max information field received.  [default: as sent]",
+    ),
+    click.option("--hdlc-window", "hdlc_window_size", type=int, help="HDLC window sent.  [default: 7]"),
+    click.option(
+        "--hdlc-window-rx", "hdlc_window_size_rx", type=int, help="HDLC window received.  [default: as sent]"
+    ),
+    click.option(
+        "--max-pdu", "max_pdu_size", type=int, help="xDLMS max PDU size proposed.  [default: 65535]"
+    ),
     click.option(
         "--auth",
         "authentication",
@@ -159,6 +185,12 @@ _SETTING_NAMES = (
     "client_address",
     "server_logical",
     "server_physical",
+    "server_address",
+    "hdlc_max_info_length",
+    "hdlc_max_info_length_rx",
+    "hdlc_window_size",
+    "hdlc_window_size_rx",
+    "max_pdu_size",
     "authentication",
     "password",
     "system_title",
@@ -202,6 +234,14 @@ def meter_options(function: F) -> F:
 def build_settings(meter_name: str | None, meters_file: Path | None, given: dict[str, Any]) -> MeterSettings:
     """Options given on the command line override the named profile, which overrides the defaults."""
     overrides = {name: value for name, value in given.items() if value is not None}
+    if "server_address" in overrides:
+        if "server_logical" in overrides or "server_physical" in overrides:
+            raise ConfigurationError("give --server-address or --server-logical/--server-physical, not both")
+        try:
+            note = describe_server_address(overrides["server_address"])
+        except EncodeError as error:
+            raise ConfigurationError(str(error)) from None
+        stderr.print(f"note: {note}")
     if overrides.get("authentication") == "gmac" and "client_address" not in overrides and meter_name is None:
         overrides["client_address"] = 1  # the management client of the simulator's default model
     return resolve_settings(meter_name, meters_file, overrides)

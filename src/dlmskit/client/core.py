@@ -93,7 +93,6 @@ from dlmskit.errors import (
 from dlmskit.link.events import Link, TraceHook
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_link import HdlcClientLink
-from dlmskit.link.hdlc_parameters import HdlcParameters
 from dlmskit.link.wrapper_link import WrapperLink
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import FileInvocationCounterStore, InvocationCounterStore
@@ -311,11 +310,10 @@ class ClientCore:
         if s.link == "wrapper":
             link = WrapperLink(client, s.server_logical, trace=self._on_frame)
         else:
-            size, window = s.hdlc_max_info_length, s.hdlc_window_size
             link = HdlcClientLink(
                 client,
                 HdlcAddress(s.server_logical, s.server_physical),
-                HdlcParameters(size, size, window, window),
+                s.hdlc_parameters,
                 trace=self._on_frame,
             )
         if public:

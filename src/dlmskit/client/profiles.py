@@ -144,7 +144,7 @@ def _value(where: str, key: str, value: Any, environ: Mapping[str, str]) -> Any:
                 f"{where}: {key} is read from the environment variable {variable}, which is not set"
             )
         value = environ[variable]
-    wanted, words = _kind(definition.default)
+    wanted, words = _kind(0 if key == "server_address" else definition.default)  # Gurux form: a number
     if not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool)):
         raise ConfigurationError(f"{where}: {key} must be {words}, not {type(value).__name__}")
     return value

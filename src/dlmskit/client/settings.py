@@ -29,8 +29,9 @@ from typing import Final, Literal, TypedDict
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dlmskit.codec.obis import Obis, obis
-from dlmskit.errors import ArgumentError, ConfigurationError
-from dlmskit.link.hdlc_parameters import MAX_INFO_LENGTH, MAX_WINDOW_SIZE
+from dlmskit.errors import ArgumentError, ConfigurationError, EncodeError
+from dlmskit.link.hdlc_address import split_combined_server_address
+from dlmskit.link.hdlc_parameters import MAX_INFO_LENGTH, MAX_WINDOW_SIZE, HdlcParameters
 from dlmskit.security.certificates import load_private_key, load_public_key, suite_of
 from dlmskit.security.general import KeyAgreementScheme
 from dlmskit.security.hls import Mechanism
@@ -249,9 +250,14 @@ class MeterSettings:
     ``key_agreement`` (``one-pass-dh``, ``static-unified``) and ``sign_apdus`` for general-ciphering with
     agreed keys and general-signing of every APDU after the AARQ.
 
+    ``server_address`` takes the one number Gurux tools show for an HDLC server (145 = logical 1,
+    physical 17; :func:`~dlmskit.link.hdlc_address.split_combined_server_address` says how it is split)
+    and sets ``server_logical`` and ``server_physical`` from it (then it reads None again).
+
     **Sizes and times**: ``timeout`` for every answer, ``connect_timeout`` for the TCP connection,
-    ``hdlc_max_info_length`` and ``hdlc_window_size`` as proposed in the SNRM, ``max_pdu_size`` as proposed
-    in the AARQ.
+    ``hdlc_max_info_length`` and ``hdlc_window_size`` as proposed in the SNRM for what the client sends
+    and, unless ``hdlc_max_info_length_rx`` / ``hdlc_window_size_rx`` say otherwise (0: the same), for
+    what it receives; ``max_pdu_size`` as proposed in the AARQ.
 
     **Tolerance** (docs/tolerance.md): by default deviations of the meter that are unambiguous and not
     security-relevant (stray bytes after a value, padding after the AARE...) are accepted with a warning;
@@ -272,6 +278,8 @@ class MeterSettings:
     client_address: int = 16
     server_logical: int = 1
     server_physical: int = 17
+    server_address: int | None = None
+    """The Gurux combined form of the HDLC server address; split into the two above."""
     authentication: Authentication = "none"
     password: SecretBytes | str | bytes | None = field(default=None, repr=False)
     security_policy: SecurityPolicyName | None = None
@@ -288,6 +296,8 @@ class MeterSettings:
     connect_timeout: float = 5.0
     hdlc_max_info_length: int = MAX_INFO_LENGTH
     hdlc_window_size: int = MAX_WINDOW_SIZE
+    hdlc_max_info_length_rx: int = 0
+    hdlc_window_size_rx: int = 0
     max_pdu_size: int = 0xFFFF
     security_suite: int = 0
     """0 (AES-GCM-128), 1 (ECDH/ECDSA P-256, AES-GCM-128) or 2 (P-384, AES-GCM-256: 32-byte keys)."""
@@ -344,6 +354,11 @@ class MeterSettings:
             set_(self, "meter_certificate", load_public_key(self.meter_certificate))
         if self.frame_counter_obis is not None:
             set_(self, "frame_counter_obis", obis(self.frame_counter_obis))
+        if self.server_address is not None:
+            logical, physical = _split_server_address(self.server_address)
+            set_(self, "server_logical", logical)
+            set_(self, "server_physical", physical)
+            set_(self, "server_address", None)
         self._check()
 
     def _check(self) -> None:
@@ -414,12 +429,24 @@ class MeterSettings:
             raise ConfigurationError(f"hdlc_max_info_length must be 1..{MAX_INFO_LENGTH}")
         if not 1 <= self.hdlc_window_size <= MAX_WINDOW_SIZE:
             raise ConfigurationError(f"hdlc_window_size must be 1..{MAX_WINDOW_SIZE}")
+        if not 0 <= self.hdlc_max_info_length_rx <= MAX_INFO_LENGTH:
+            raise ConfigurationError(f"hdlc_max_info_length_rx must be 1..{MAX_INFO_LENGTH} (0: as sent)")
+        if not 0 <= self.hdlc_window_size_rx <= MAX_WINDOW_SIZE:
+            raise ConfigurationError(f"hdlc_window_size_rx must be 1..{MAX_WINDOW_SIZE} (0: as sent)")
         if not 12 <= self.max_pdu_size <= 0xFFFF:
             raise ConfigurationError("max_pdu_size must be 12..65535")
         if self.fixed_invoke_id is not None and not 0 <= self.fixed_invoke_id <= 15:
             raise ConfigurationError("fixed_invoke_id must be 0..15")
 
     # -- the parsed forms ------------------------------------------------------------------------------
+
+    @property
+    def hdlc_parameters(self) -> HdlcParameters:
+        """The SNRM proposal: what the client sends and what it can receive."""
+        size, window = self.hdlc_max_info_length, self.hdlc_window_size
+        return HdlcParameters(
+            size, self.hdlc_max_info_length_rx or size, window, self.hdlc_window_size_rx or window
+        )
 
     @property
     def mechanism(self) -> Mechanism:
@@ -466,6 +493,40 @@ class MeterSettings:
         return f"{place}, {address}, client {self.client_address} ({self.authentication})"
 
 
+def describe_server_address(value: int) -> str:
+    """How a Gurux combined HDLC server address is split, in words (for notes to the user)."""
+    address = split_combined_server_address(value)
+    if address.physical is None:
+        return f"server address {value} = logical {address.logical} (a 1-byte address, Gurux form)"
+    bits = 7 if address.size == 2 else 14
+    return (
+        f"server address {value} = logical {address.logical}, physical {address.physical} "
+        f"(Gurux form: logical << {bits} | physical, a {address.size}-byte HDLC address)"
+    )
+
+
+def _split_server_address(value: int) -> tuple[int, int]:
+    """``server_address`` as (logical, physical), refusing the forms the settings cannot express."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(f"server_address is a whole number (Gurux form, e.g. 145), not {value!r}")
+    try:
+        address = split_combined_server_address(value)
+    except EncodeError as error:
+        raise ConfigurationError(str(error)) from None
+    if address.physical is None:
+        raise ConfigurationError(
+            f"server address {value} is a 1-byte HDLC address (logical {value}, no physical part) in Gurux "
+            "tools; the settings address a meter by logical and physical parts: give server_logical and "
+            "server_physical as the meter's documentation says"
+        )
+    if address.size == 4 and max(address.logical, address.physical) <= 0x7F:
+        raise ConfigurationError(
+            f"{describe_server_address(value)}: both parts fit 2-byte addressing, which the settings would "
+            "send; use HdlcAddress(logical, physical, size=4) with HdlcClientLink for a 4-byte address"
+        )
+    return address.logical, address.physical
+
+
 class MeterOptions(TypedDict, total=False):
     """The settings of :class:`MeterSettings` as keyword arguments of ``connect(...)`` and
     ``connect_async(...)``: each name and type checked by mypy and completed by an IDE (PEP 692)."""
@@ -480,6 +541,7 @@ class MeterOptions(TypedDict, total=False):
     client_address: int
     server_logical: int
     server_physical: int
+    server_address: int | None
     authentication: Authentication
     password: SecretBytes | str | bytes | None
     security_policy: SecurityPolicyName | None
@@ -495,6 +557,8 @@ class MeterOptions(TypedDict, total=False):
     connect_timeout: float
     hdlc_max_info_length: int
     hdlc_window_size: int
+    hdlc_max_info_length_rx: int
+    hdlc_window_size_rx: int
     max_pdu_size: int
     security_suite: int
     signing_key: ec.EllipticCurvePrivateKey | str | Path | None

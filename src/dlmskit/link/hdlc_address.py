@@ -33,6 +33,7 @@ __all__ = [
     "NO_STATION",
     "HdlcAddress",
     "decode_address",
+    "split_combined_server_address",
 ]
 
 NO_STATION: Final = 0x00
@@ -130,6 +131,26 @@ def decode_address(data: bytes | bytearray | memoryview, offset: int) -> tuple[H
     if size == 2:
         return HdlcAddress(parts[0], parts[1], 2), offset + 2
     return HdlcAddress((parts[0] << 7) | parts[1], (parts[2] << 7) | parts[3], 4), offset + 4
+
+
+def split_combined_server_address(value: int) -> HdlcAddress:
+    """The server address that Gurux tools show as one number ("server address 145"), split into its
+    upper (logical) and lower (physical) parts.
+
+    The rule is the one Gurux uses to build that number and to put it on the wire
+    (Gurux.DLMS.Net ``GXDLMSClient.GetServerAddress(logicalAddress, physicalAddress, addressSize)`` and
+    ``GXDLMS.GetHdlcAddress``): below 0x80 the number is a 1-byte address (logical only); below 0x4000
+    a 2-byte address, ``logical << 7 | physical`` (7 bits each: 145 = logical 1, physical 17); from
+    0x4000 a 4-byte address, ``logical << 14 | physical`` (14 bits each: 16401 = logical 1,
+    physical 17). Values of 0x10000000 and more raise :class:`~dlmskit.errors.EncodeError`.
+    """
+    if not 0 < value < 0x10000000:
+        raise EncodeError(f"combined HDLC server address must be 1..{0x10000000 - 1}, not {value}")
+    if value < 0x80:
+        return HdlcAddress(value, None, 1)
+    if value < 0x4000:
+        return HdlcAddress(value >> 7, value & 0x7F, 2)
+    return HdlcAddress(value >> 14, value & 0x3FFF, 4)
 
 
 def _shortest_size(logical: int, physical: int | None) -> int:

@@ -36,6 +36,7 @@ __all__ = [
     "FrameCheckError",
     "FrameType",
     "HdlcFrame",
+    "UnknownControlError",
     "remove_llc",
     "segment",
 ]
@@ -62,6 +63,29 @@ class FrameCheckError(DecodeError):
 
     The link layer discards such a frame (and may count it); the peer repeats it after its timeout.
     """
+
+
+class UnknownControlError(DecodeError):
+    """A frame that is intact (HCS and FCS check) but whose control field is not one DLMS/COSEM uses.
+
+    It carries what a secondary station needs to answer it with FRMR (ISO/IEC 13239: an invalid or
+    unimplemented command with P=1 is answered with FRMR, bit W): the addresses, the control byte
+    and whether the frame had an information field.
+    """
+
+    def __init__(
+        self, error: DecodeError, dest: HdlcAddress, src: HdlcAddress, control: int, information: bytes
+    ) -> None:
+        super().__init__(error.reason, offset=error.offset, expected=error.expected, found=error.found)
+        self.dest = dest
+        self.src = src
+        self.control = control
+        self.information = information
+
+    @property
+    def poll_final(self) -> bool:
+        """The P/F bit of the control byte (bit 5 in every frame format)."""
+        return bool(self.control & 0x10)
 
 
 class FrameType(enum.Enum):
@@ -217,7 +241,7 @@ class HdlcFrame:
         src, offset = decode_address(before_fcs, offset)
         if offset >= fcs_offset:
             raise DecodeError("HDLC control field missing", offset=offset, expected="control field")
-        control = Control.decode(data[offset])
+        control_offset = offset
         offset += 1
         information = b""
         if offset < fcs_offset:
@@ -225,6 +249,11 @@ class HdlcFrame:
                 raise DecodeError("truncated HDLC header check sequence", offset=offset, expected="HCS")
             _check_crc(data, 1, offset, "HCS")
             information = bytes(data[offset + 2 : fcs_offset])
+        try:
+            control = Control.decode(data[control_offset])
+        except DecodeError as error:
+            located = error.shifted(control_offset)
+            raise UnknownControlError(located, dest, src, data[control_offset], information) from None
         return cls(dest, src, control, information, bool(format_field & _SEGMENTED))
 
 

@@ -20,14 +20,20 @@ primary station and the server (the meter) a secondary that transmits only when 
   client APDU gives the turn to the server: it answers with the response, carrying F=1 on the last
   frame of each window. A window never spans two APDUs.
 - **Recovery.** The client runs the response timer (:attr:`HdlcClientLink.needs_timer`). On
-  :meth:`HdlcClientLink.on_timeout` it repeats SNRM or DISC, or polls with RR (P=1); the answer's N(R)
-  shows which I-frames the server missed and the client sends them again from there (go-back-N). An
+  :meth:`HdlcClientLink.on_timeout` it repeats SNRM or DISC, sends its one unacknowledged I-frame
+  again (P=1), or polls with RR (P=1); the answer's N(R) shows which I-frames the server missed and
+  the client sends them again from there (go-back-N). An F=1 frame that shows nothing new (a repeated
+  or late answer to an earlier poll) does not answer the outstanding poll: the poll and the timer go
+  on (the tables of docs/hdlc.md, each cell tested in tests/link/test_hdlc_poll_table.py). An
   I-frame with an unexpected N(S) (a repeat, or one after a lost frame) is not delivered; the
   receiver's next RR or I-frame carries the N(R) it expects and the sender goes back to it: the server
-  when it is polled, the client as soon as the server passes the turn. Damaged frames are dropped
-  (reported as :class:`~dlmskit.link.events.FrameDiscarded`) and what they carried is recovered by the
-  timer. After ``max_retries`` recovery rounds without progress, and on FRMR or DM while connected, the
-  client reports :class:`~dlmskit.link.events.LinkFailed`. The server has no response timer: its
+  when it is polled (it has no timer: a poll is the client's), the client as soon as the server passes
+  the turn with a loss shown (window > 1) or on its timer. The server answers FRMR (W, X, Y or Z) to
+  frames it cannot accept and stays in the frame-reject condition until SNRM or DISC. Damaged frames
+  are dropped (reported as :class:`~dlmskit.link.events.FrameDiscarded`) and what they carried is
+  recovered by the timer. After ``max_retries`` recovery rounds without progress, and on FRMR or DM
+  while connected, the client reports :class:`~dlmskit.link.events.LinkFailed`. The server has no
+  response timer: its
   :attr:`HdlcServerLink.needs_timer` only asks for an inter-frame timeout while a frame is incomplete,
   so that a frame whose length field was damaged cannot hold back the frames after it.
 - **UI frames** carry information outside the sequence numbering (pushes from the server, in any
@@ -74,6 +80,7 @@ from dlmskit.link.hdlc_frame import (
     Control,
     FrameType,
     HdlcFrame,
+    UnknownControlError,
     remove_llc,
     segment,
 )
@@ -100,6 +107,9 @@ _FRMR_REASONS: Final = (
     (0x08, "invalid N(R) (Z)"),
 )
 """Bits of the third byte of the FRMR information field (ISO/IEC 13239, modulo 8)."""
+_FRMR_INVALID_CONTROL: Final = 0x01
+_FRMR_INFORMATION_NOT_PERMITTED: Final = 0x02
+_FRMR_INFORMATION_TOO_LONG: Final = 0x04
 _FRMR_INVALID_NR: Final = 0x08
 
 
@@ -115,6 +125,9 @@ class _Reception(enum.Enum):
     """What became of a received I-frame."""
 
     OUT_OF_SEQUENCE = enum.auto()
+    """Not delivered: its N(S) shows that an earlier I-frame was lost (a window of more than 1)."""
+    REPEATED = enum.auto()
+    """Not delivered: a copy of an I-frame already received (the line or the peer repeated it)."""
     ACCEPTED = enum.auto()
     DELIVERED = enum.auto()
     """Accepted, and it completed an APDU (reported as ApduReceived)."""
@@ -184,6 +197,8 @@ class _HdlcStation(ABC):
         for item in self._reader.feed(data):
             if isinstance(item, DecodeError):
                 events.append(FrameDiscarded(str(item)))
+                if isinstance(item, UnknownControlError) and self._state is not LinkState.FAILED:
+                    self._unknown_command(item)
                 continue
             if self._trace is not None:
                 self._trace("rx", item.encode(), item)
@@ -195,6 +210,10 @@ class _HdlcStation(ABC):
     @abstractmethod
     def _handle(self, frame: HdlcFrame, events: list[LinkEvent]) -> None:
         """Act on one received frame."""
+
+    @abstractmethod
+    def _unknown_command(self, error: UnknownControlError) -> None:
+        """An intact frame with a control field DLMS/COSEM does not use (already reported)."""
 
     @abstractmethod
     def _end_of_chunk(self, events: list[LinkEvent]) -> None:
@@ -257,10 +276,10 @@ class _HdlcStation(ABC):
         if ns != self._vr:
             if (ns - self._vr) % _MODULUS < self._parameters.window_rx:
                 reason = f"I-frame N(S)={ns} out of sequence (a frame was lost), expected N(S)={self._vr}"
-            else:
-                reason = f"repeated I-frame N(S)={ns}, already received"
-            events.append(FrameDiscarded(reason))
-            return _Reception.OUT_OF_SEQUENCE
+                events.append(FrameDiscarded(reason))
+                return _Reception.OUT_OF_SEQUENCE
+            events.append(FrameDiscarded(f"repeated I-frame N(S)={ns}, already received"))
+            return _Reception.REPEATED
         self._vr = (self._vr + 1) % _MODULUS
         self._rx_more = frame.segmented
         self._rx_overflow = self._append_segment(self._rx, frame.information, self._rx_overflow, events)
@@ -417,12 +436,20 @@ class HdlcClientLink(_HdlcStation):
             self._send_snrm()
         elif self._state is LinkState.DISCONNECTING:
             self._send(Control(FrameType.DISC, True))
+        elif len(self._unacked) == 1 and not self._peer_busy:
+            # One I-frame unacknowledged (always so with window 1): sending it again (P=1) costs no more
+            # than a poll and saves a round trip; a server that already has it answers with its N(R) (C7).
+            self._transmit(resend=True)
+            self._poll_outstanding, self._recovering = True, True
         else:
             self._poll(recovering=True)
         return []
 
     def _frame(self, control: Control, information: bytes = b"", segmented: bool = False) -> HdlcFrame:
         return HdlcFrame(self._server, self._client, control, information, segmented)
+
+    def _unknown_command(self, error: UnknownControlError) -> None:
+        """A response the client does not know is only reported (a primary sends no FRMR)."""
 
     def _send_snrm(self) -> None:
         information = b"" if self._proposal == DEFAULT_PARAMETERS else self._proposal.encode()
@@ -519,26 +546,33 @@ class HdlcClientLink(_HdlcStation):
             return
         self._progress |= acknowledged
         if control.kind is FrameType.I:
-            if self._receive_information(frame, events) is _Reception.OUT_OF_SEQUENCE:
+            reception = self._receive_information(frame, events)
+            if reception is _Reception.OUT_OF_SEQUENCE:
                 self._missed = True
-            else:
+            elif reception is not _Reception.REPEATED:
                 self._progress = True
                 self._awaiting_response = False
         else:
             self._peer_busy = control.kind is FrameType.RNR
         if control.poll_final and self._poll_outstanding:
-            self._poll_outstanding = False
             self._final_received = True
 
     def _end_of_chunk(self, events: list[LinkEvent]) -> None:
-        """The server passed the turn (F=1): send what comes next."""
-        progress, missed = self._progress, self._missed
-        self._progress = self._missed = False
+        """A frame with F=1 arrived: decide whether it answers the outstanding poll (table C in
+        docs/hdlc.md) and, when it does, send what comes next."""
+        progress, missed, final = self._progress, self._missed, self._final_received
+        self._progress = self._missed = self._final_received = False
         if progress:
             self._retries = 0
-        if not self._final_received or self._state is not LinkState.CONNECTED:
+        if not final or self._state is not LinkState.CONNECTED:
             return
-        self._final_received = False
+        if not (progress or missed or self._recovering or self._peer_busy):
+            # Nothing new: the F=1 answers an earlier poll (a repeated or late frame; the line keeps
+            # the order, so the answer to the current poll is still to come). The poll stays
+            # outstanding and the response timer covers its loss (C5).
+            events.append(FrameDiscarded("F=1 frame acknowledges nothing new: taken as a late answer"))
+            return
+        self._poll_outstanding = False
         if self._peer_busy:
             return  # poll again on the next timeout
         if (self._unacked or missed) and not self._recovering:
@@ -558,6 +592,8 @@ class HdlcClientLink(_HdlcStation):
             self._send_window(resend=False)
         elif self._rx_more or missed:
             self._poll(recovering=False)  # asks for the next window, or from N(R) again
+        else:
+            self._recovering = False
 
 
 class HdlcServerLink(_HdlcStation):
@@ -728,14 +764,53 @@ class HdlcServerLink(_HdlcStation):
         self._answer(frame.src, FrameType.UA, self._parameters.encode())
         events.append(LinkOpened(self._parameters))
 
+    def _enter_reject(self, control: int, reason: int, client: HdlcAddress, polled: bool) -> None:
+        """The frame-reject condition (ISO/IEC 13239, table S7-S10 in docs/hdlc.md): the FRMR
+        information field is the rejected control byte, then ``V(R) C/R V(S) 0`` (C/R = 0: the
+        rejected frame was a command), then the reason bits W, X, Y, Z. It answers this poll and every
+        later one until SNRM or DISC."""
+        self._reject = bytes((control, (self._vr << 5) | (self._vs << 1), reason))
+        if polled:
+            self._answer(client, FrameType.FRMR, self._reject)
+
+    def _unknown_command(self, error: UnknownControlError) -> None:
+        if error.dest != self._server or error.src.size != 1 or error.src.logical == NO_STATION:
+            return
+        if self._state is not LinkState.CONNECTED or error.src != self._client:
+            if error.poll_final:
+                self._answer(error.src, FrameType.DM)  # not connected to this client: disconnected mode
+            return
+        if self._reject is not None:
+            if error.poll_final:
+                self._answer(error.src, FrameType.FRMR, self._reject)
+            return
+        # W: invalid or unimplemented control field; X with it when the frame also had an information field.
+        reason = _FRMR_INVALID_CONTROL | (_FRMR_INFORMATION_NOT_PERMITTED if error.information else 0)
+        self._enter_reject(error.control, reason, error.src, error.poll_final)
+
     def _receive_sequenced(self, frame: HdlcFrame, events: list[LinkEvent]) -> None:
         control = frame.control
+        polled = control.poll_final
+        if control.kind is not FrameType.I and frame.information:
+            # RR and RNR carry no information field: W and X (X is only ever set with W).
+            self._enter_reject(
+                control.encode(), _FRMR_INVALID_CONTROL | _FRMR_INFORMATION_NOT_PERMITTED, frame.src, polled
+            )
+            events.append(FrameDiscarded(f"{control.kind.name} frame with an information field: FRMR"))
+            return
+        if len(frame.information) > self._parameters.max_info_rx:
+            # Y: longer than the negotiated maximum information field length (the frame is not accepted).
+            self._enter_reject(control.encode(), _FRMR_INFORMATION_TOO_LONG, frame.src, polled)
+            events.append(
+                FrameDiscarded(
+                    f"I-frame information field of {len(frame.information)} bytes is longer than the "
+                    f"negotiated {self._parameters.max_info_rx}: FRMR"
+                )
+            )
+            return
         if self._acknowledge(control.nr) is None:
-            # An N(R) naming a frame never sent: the frame-reject condition (Z bit), answered with FRMR
-            # (rejected control field, V(S) and V(R), reason bits) now and on every poll until SNRM or DISC.
-            self._reject = bytes((control.encode(), (self._vr << 5) | (self._vs << 1), _FRMR_INVALID_NR))
-            if control.poll_final:
-                self._answer(frame.src, FrameType.FRMR, self._reject)
+            # An N(R) naming a frame never sent: Z.
+            self._enter_reject(control.encode(), _FRMR_INVALID_NR, frame.src, polled)
             events.append(
                 FrameDiscarded(f"{control.kind.name} frame N(R)={control.nr} names a frame never sent: FRMR")
             )

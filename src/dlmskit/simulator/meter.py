@@ -31,7 +31,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from dlmskit.apdu.action import ActionResponseWithOptionalData
 from dlmskit.apdu.common import ABSENT, CosemAttributeDescriptor, CosemMethodDescriptor, GetDataResult
@@ -49,7 +49,15 @@ from dlmskit.cosem.values import (
     MethodAccessMode,
     ObjectListEntry,
 )
-from dlmskit.errors import EncodeError
+from dlmskit.errors import ConfigurationError, EncodeError
+from dlmskit.link.hdlc_link import LARGEST_PARAMETERS
+from dlmskit.link.hdlc_parameters import (
+    DEFAULT_MAX_INFO_LENGTH,
+    DEFAULT_WINDOW_SIZE,
+    MAX_INFO_LENGTH,
+    MAX_WINDOW_SIZE,
+    HdlcParameters,
+)
 from dlmskit.security.invocation import (
     FileInvocationCounterStore,
     InvocationCounterStore,
@@ -90,6 +98,12 @@ def default_state_dir() -> Path:
 
 COUNTER_BLOCK = 100
 """Invocation counters reserved per durable write of the simulator's counter file."""
+
+
+_HDLC_SETUP_CLASS: Final = 23
+"""IEC HDLC setup."""
+_HDLC_LIMIT_ATTRIBUTES: Final = {"max_info_tx": 5, "max_info_rx": 6, "window_tx": 3, "window_rx": 4}
+"""The attributes of the IEC HDLC setup object that bound the link, by HdlcParameters field."""
 
 
 class SimulatedMeter:
@@ -243,6 +257,52 @@ class SimulatedMeter:
         self.events.append((self.clock_time(), EventCode(code)))
         for log in self._logs:
             log.capture_now()
+
+    # -- HDLC setup -----------------------------------------------------------------------------------------
+
+    def _hdlc_setup(self) -> SimObject | None:
+        """The IEC HDLC setup object (class 23) of the meter's HDLC port: the one whose device address
+        is the meter's physical address, else the first one."""
+        setups = [item for item in self.objects.values() if item.model.class_id == _HDLC_SETUP_CLASS]
+        physical = self.settings.hdlc_physical_address
+        return next(
+            (item for item in setups if item.values.get(9) == physical), setups[0] if setups else None
+        )
+
+    @property
+    def hdlc_limits(self) -> HdlcParameters:
+        """What the meter's HDLC link supports, as its IEC HDLC setup object says (window sizes and
+        maximum information field lengths, attributes 3-6; a value of 0 or one left out of the model
+        is the IEC 62056-46 default, 1 or 128; larger than the standard allows is clamped at
+        negotiation). A model without that object gets the largest parameters, 2030 / 7."""
+        setup = self._hdlc_setup()
+        if setup is None:
+            return LARGEST_PARAMETERS
+        values: dict[str, int] = {}
+        for name, attribute in _HDLC_LIMIT_ATTRIBUTES.items():
+            default = DEFAULT_WINDOW_SIZE if name.startswith("window") else DEFAULT_MAX_INFO_LENGTH
+            value = setup.values.get(attribute)
+            values[name] = int(value) if isinstance(value, int) and value > 0 else default
+        return HdlcParameters(**values)
+
+    def set_hdlc_limits(self, *, window: int | None = None, max_info_length: int | None = None) -> None:
+        """Change the meter's HDLC setup object (both directions), so that its link negotiates these
+        values and a client reading the object sees the same: ``set_hdlc_limits(window=1,
+        max_info_length=128)`` makes a meter like most real ones (``dlmskit simulate --hdlc-window 1
+        --hdlc-max-info 128``)."""
+        setup = self._hdlc_setup()
+        if setup is None:
+            raise ConfigurationError("the meter model has no IEC HDLC setup object (class 23) to change")
+        if window is not None:
+            if not 1 <= window <= MAX_WINDOW_SIZE:
+                raise ConfigurationError(f"HDLC window must be 1..{MAX_WINDOW_SIZE}, not {window}")
+            setup.values[3] = setup.values[4] = axdr.Unsigned(window)
+        if max_info_length is not None:
+            if not 1 <= max_info_length <= MAX_INFO_LENGTH:
+                raise ConfigurationError(
+                    f"HDLC maximum information field length must be 1..{MAX_INFO_LENGTH}, not {max_info_length}"
+                )
+            setup.values[5] = setup.values[6] = axdr.LongUnsigned(max_info_length)
 
     def find(self, logical_name: Obis) -> SimObject | None:
         return self.objects.get(logical_name)

@@ -25,8 +25,10 @@ _T = TypeVar("_T")
 
 
 def meter_server(meter: SimulatedMeter, link: LinkKind = "hdlc", **options: Any) -> MeterServer:
-    """A :class:`MeterServer` at the meter's own HDLC address and wrapper port."""
+    """A :class:`MeterServer` at the meter's own HDLC address and wrapper port, its HDLC link
+    negotiating what the meter's IEC HDLC setup object says (unless ``hdlc_limits`` is given)."""
     settings = meter.settings
+    options.setdefault("hdlc_limits", meter.hdlc_limits)
     return MeterServer(
         meter,
         link=link,

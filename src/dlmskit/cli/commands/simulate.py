@@ -53,6 +53,16 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
     type=click.Choice(sorted(QUIRKS)),
     help="Behave like a real meter that deviates from the standard (repeatable; docs/tolerance.md).",
 )
+@click.option(
+    "--hdlc-window",
+    type=click.IntRange(1, 7),
+    help="HDLC window (both ways) of the meter's IEC HDLC setup object; 1 like most real meters.",
+)
+@click.option(
+    "--hdlc-max-info",
+    type=click.IntRange(1, 2030),
+    help="HDLC maximum information field length (both ways) of the IEC HDLC setup object; 128: the default.",
+)
 @click.option("--print-model", is_flag=True, help="Print the model file (to copy and edit) and exit.")
 def simulate(
     host: str,
@@ -66,6 +76,8 @@ def simulate(
     seed: int | None,
     state_dir: Path | None,
     quirks: tuple[str, ...],
+    hdlc_window: int | None,
+    hdlc_max_info: int | None,
     print_model: bool,
 ) -> None:
     """Run a simulated meter until Ctrl-C.
@@ -77,6 +89,7 @@ def simulate(
       dlmskit simulate --print-model > meter.toml   # edit it, then:
       dlmskit simulate --model meter.toml
       dlmskit simulate --quirk trailing-bytes --quirk profile-empty-last-block   # a Gurux-like meter
+      dlmskit simulate --hdlc-window 1 --hdlc-max-info 128   # HDLC like most real meters
     """
     model = load_model(model_file) if model_file is not None else default_model()
     if print_model:
@@ -89,6 +102,8 @@ def simulate(
         tamper=True if tamper else None,
         quirks=quirks or None,
     )
+    if hdlc_window is not None or hdlc_max_info is not None:
+        meter.set_hdlc_limits(window=hdlc_window, max_info_length=hdlc_max_info)
 
     def ready(where: str) -> None:
         _describe(meter, model, where, link, tcp=device is None)
@@ -122,6 +137,11 @@ def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *
     if link == "hdlc":
         stdout.print(
             f"HDLC server address: logical {settings.hdlc_logical_address}, physical {settings.hdlc_physical_address}"
+        )
+        limits = meter.hdlc_limits
+        stdout.print(
+            f"HDLC setup: window {limits.window_tx}/{limits.window_rx}, "
+            f"max information field {limits.max_info_tx}/{limits.max_info_rx} bytes (transmit/receive)"
         )
     else:
         stdout.print(f"wrapper: server wPort {settings.wrapper_port}, client wPort = client address")
