@@ -23,6 +23,7 @@ from dlmskit.errors import (
     ConfigurationError,
     DlmsError,
     InvocationCounterError,
+    LinkError,
     SecurityError,
 )
 from dlmskit.errors import TimeoutError_ as MeterTimeout  # rename: MeterTimeout
@@ -110,6 +111,14 @@ def classify(error: BaseException) -> tuple[str, str]:
     if isinstance(error, AssociationError):
         text = str(error)
         return ("security" if "cipher" in text or "key" in text else "refused"), text
+    if isinstance(error, LinkError):
+        # The link says it in words only: "cannot connect ..." (nothing there) or "... after N retries".
+        text = str(error)
+        if text.startswith("cannot connect") or "nothing listens" in text:
+            return "unreachable", text
+        if "retries" in text or "no answer" in text:
+            return "timeout", text
+        return "error", text
     if isinstance(error, ConfigurationError):
         return "configuration", str(error)
     if isinstance(error, DlmsError):

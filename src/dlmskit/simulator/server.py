@@ -44,6 +44,7 @@ class ServerStats:
     apdus: int = 0
     connection_errors: int = 0
     closed_for_inactivity: int = 0
+    refused_connections: int = 0
     sessions_by_client: dict[int, int] = field(default_factory=dict)
 
 
@@ -65,6 +66,8 @@ class MeterServer:
         hdlc_limits: HdlcParameters = LARGEST_PARAMETERS,
         inactivity_timeout: float = 120.0,
         challenge_factory: Callable[[], bytes] | None = None,
+        response_delay: Callable[[], float] | None = None,
+        max_connections: int | None = None,
     ) -> None:
         self.application = application
         self.link_kind = link
@@ -73,6 +76,10 @@ class MeterServer:
         self.hdlc_limits = hdlc_limits
         self.inactivity_timeout = inactivity_timeout
         self.challenge_factory = challenge_factory
+        self.response_delay = response_delay
+        """Seconds to wait before each answer (a fleet's GPRS-like round trips); None: answer at once."""
+        self.max_connections = max_connections
+        """Concurrent TCP connections served at most; more are closed at once, with a log line."""
         self.stats = ServerStats()
         self._servers: list[asyncio.AbstractServer] = []
         self._datagram_transports: list[asyncio.DatagramTransport] = []
@@ -121,6 +128,8 @@ class MeterServer:
                     return
                 out = link.data_to_send()
                 if out:
+                    if self.response_delay is not None:
+                        await asyncio.sleep(self.response_delay())
                     await write(out)
         except (ConnectionError, TransportClosed):
             pass
@@ -184,9 +193,20 @@ class MeterServer:
             if task is not None:
                 self._handlers.add(task)
                 task.add_done_callback(self._handlers.discard)
-            self._writers.add(writer)
             host, port = writer.get_extra_info("peername")[:2]
             peer = f"{host}:{port}"
+            if self.max_connections is not None and len(self._writers) >= self.max_connections:
+                self.stats.refused_connections += 1
+                log.warning(
+                    "%s: refused, %d connections already open (the limit, max_connections)",
+                    peer,
+                    self.max_connections,
+                )
+                writer.close()
+                with contextlib.suppress(ConnectionError, OSError):
+                    await writer.wait_closed()
+                return
+            self._writers.add(writer)
 
             async def write(data: bytes) -> None:
                 writer.write(data)
