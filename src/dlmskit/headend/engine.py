@@ -1,7 +1,9 @@
 """The engine: runs a plan over many meters with asyncio, within limits, and records every outcome in words.
 
-- one session per meter at a time, across processes: a lease row in the database (:meth:`Store.acquire_lease`);
-  a meter whose lease another head-end holds is skipped (``busy``);
+- one session per meter at a time, across processes: a lease row in the database (:meth:`Store.acquire_lease`),
+  renewed every third of ``lease_seconds`` while the job runs, so that the lease of a head-end that died
+  (SIGKILL, power) expires soon after; a meter whose lease another head-end holds is tried again after the
+  backoff, then reported ``busy``;
 - at most ``max_sessions`` sessions at once, and at most ``connections_per_second`` new connections a second
   (a token bucket); meters with the same ``gateway`` (a serial port, a concentrator) one at a time;
 - each attempt bounded by ``job_timeout``; unreachable meters and timeouts retried ``retries`` times, after
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import os
 import secrets
@@ -32,7 +35,7 @@ from dlmskit.headend.store import Store, utc
 
 __all__ = ["Engine", "EngineLimits", "JobOutcome"]
 
-RETRIED = frozenset({"unreachable", "timeout"})
+RETRIED = frozenset({"unreachable", "timeout", "busy"})
 """Outcomes worth another attempt: the meter may answer next time. A refusal or a key problem will not change."""
 
 
@@ -46,7 +49,7 @@ class EngineLimits:
     backoff: float = 1.0
     backoff_max: float = 60.0
     job_timeout: float = 120.0
-    lease_seconds: float = 600.0
+    lease_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -121,14 +124,18 @@ class Engine:
         meters: Sequence[Meter],
         *,
         progress: Callable[[JobOutcome], None] | None = None,
+        jitter: float = 0.0,
     ) -> list[JobOutcome]:
-        """Run ``plan`` on every meter; returns the outcomes in the order of ``meters``."""
+        """Run ``plan`` on every meter; returns the outcomes in the order of ``meters``. Each meter's job
+        starts after a random delay of up to ``jitter`` seconds (schedules spread a fleet's calls so)."""
         templates = await asyncio.to_thread(self.inventory.templates)
         sessions = asyncio.Semaphore(self.limits.max_sessions)
         bucket = _Bucket(self.limits.connections_per_second)
         gateways: dict[str, asyncio.Semaphore] = {}
 
         async def one(meter: Meter) -> JobOutcome:
+            if jitter > 0:
+                await self._sleep(jitter * _random())
             gateway = gateways.setdefault(meter.gateway, asyncio.Semaphore(1)) if meter.gateway else None
             outcome = await self._meter(plan, meter, templates, sessions, bucket, gateway)
             self.outcomes[outcome.outcome] += 1
@@ -149,42 +156,54 @@ class Engine:
     ) -> JobOutcome:
         started = utc(_dt.datetime.now(_dt.timezone.utc))
         limits = self.limits
-        attempts = 0
-        outcome = JobOutcome(meter.name, "error", "not run", 0)
-        if not await asyncio.to_thread(
-            self.store.acquire_lease, meter.name, self.owner, limits.lease_seconds
-        ):
-            outcome = JobOutcome(meter.name, "busy", "another head-end holds this meter's lease", 0)
+        try:
+            values = await asyncio.to_thread(self.inventory.settings_of, meter, templates)
+            settings = make_settings(values)
+        except Exception as error:
+            kind, reason = classify(error)
+            outcome = JobOutcome(meter.name, kind, reason, 0)
             await self._record(plan, outcome, started)
             return outcome
-        try:
-            try:
-                values = await asyncio.to_thread(self.inventory.settings_of, meter, templates)
-                settings = make_settings(values)
-            except Exception as error:
-                kind, reason = classify(error)
-                outcome = JobOutcome(meter.name, kind, reason, 0)
-                await self._record(plan, outcome, started)
-                return outcome
-            while True:
-                attempts += 1
-                async with sessions:
+        attempts = 0
+        while True:
+            attempts += 1
+            async with sessions:
+                if gateway is not None:
+                    await gateway.acquire()
+                try:
+                    outcome = await self._leased(plan, meter, settings, attempts, bucket)
+                finally:
                     if gateway is not None:
-                        await gateway.acquire()
-                    try:
-                        await bucket.take()
-                        outcome = await self._attempt(plan, meter, settings, attempts)
-                    finally:
-                        if gateway is not None:
-                            gateway.release()
-                if outcome.outcome not in RETRIED or attempts > limits.retries:
-                    break
-                delay = min(limits.backoff_max, limits.backoff * 2 ** (attempts - 1))
-                await self._sleep(delay * _random())
-        finally:
-            await asyncio.to_thread(self.store.release_lease, meter.name, self.owner)
+                        gateway.release()
+            if outcome.outcome not in RETRIED or attempts > limits.retries:
+                break
+            delay = min(limits.backoff_max, limits.backoff * 2 ** (attempts - 1))
+            await self._sleep(delay * _random())
         await self._record(plan, outcome, started)
         return outcome
+
+    async def _leased(
+        self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int, bucket: _Bucket
+    ) -> JobOutcome:
+        """One attempt under the meter's lease (``busy`` when another head-end holds it)."""
+        seconds = self.limits.lease_seconds
+        if not await asyncio.to_thread(self.store.acquire_lease, meter.name, self.owner, seconds):
+            return JobOutcome(meter.name, "busy", "another head-end holds this meter's lease", attempts)
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(seconds / 3)
+                await asyncio.to_thread(self.store.acquire_lease, meter.name, self.owner, seconds)
+
+        renewer = asyncio.ensure_future(renew())
+        try:
+            await bucket.take()
+            return await self._attempt(plan, meter, settings, attempts)
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renewer
+            await asyncio.to_thread(self.store.release_lease, meter.name, self.owner)
 
     async def _attempt(self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int) -> JobOutcome:
         self.active += 1
