@@ -37,6 +37,7 @@ from dlmskit.headend import (
     Store,
     run_schedules,
 )
+from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.security.keys import SecretBytes
 
 MASTER = "5A" * 32
@@ -131,7 +132,9 @@ def _read_twice(tmp_path: Path, count: int, master: SecretBytes) -> None:
     )
     try:
         inventory = _open(tmp_path, fleet, master, timeout=0.5)
-        engine = Engine(inventory, EngineLimits(max_sessions=100, retries=1, backoff=0.05, job_timeout=60))
+        metrics = EngineMetrics()
+        limits = EngineLimits(max_sessions=100, retries=1, backoff=0.05, job_timeout=60)
+        engine = Engine(inventory, limits, metrics=metrics)
         first_round: dict[str, _dt.datetime] = {}
 
         async def run(schedule: Schedule, jitter: float) -> None:
@@ -162,6 +165,9 @@ def _read_twice(tmp_path: Path, count: int, master: SecretBytes) -> None:
         _assert_no_gap(times)
         assert times[-1] > first_round[meter]  # the second round went on from where the first stopped
     assert events[0] == events[1]
+    exposition = metrics.exposition().decode()
+    assert f'dlmskit_headend_jobs_total{{outcome="ok"}} {2 * len(good)}.0' in exposition
+    assert "dlmskit_headend_sessions 0.0" in exposition and "dlmskit_headend_queue_depth 0.0" in exposition
 
 
 def test_a_fleet_with_faults_read_twice_over_a_schedule_stores_everything_once(

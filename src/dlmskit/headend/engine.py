@@ -30,6 +30,7 @@ from dlmskit.headend.counters import DatabaseCounterStore
 from dlmskit.headend.inventory import Inventory, Meter
 from dlmskit.headend.job import JobReport, run_job
 from dlmskit.headend.meter_io import classify, make_settings, open_meter
+from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.store import Store, utc
 
@@ -101,12 +102,14 @@ class Engine:
         *,
         owner: str | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.inventory = inventory
         self.store: Store = inventory.store
         self.limits = limits or EngineLimits()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._sleep = sleep
+        self.metrics = metrics
         self._counters: dict[str, DatabaseCounterStore] = {}
         self.outcomes: Counter[str] = Counter()
         self.active = 0
@@ -139,6 +142,10 @@ class Engine:
             gateway = gateways.setdefault(meter.gateway, asyncio.Semaphore(1)) if meter.gateway else None
             outcome = await self._meter(plan, meter, templates, sessions, bucket, gateway)
             self.outcomes[outcome.outcome] += 1
+            if self.metrics is not None:
+                self.metrics.outcomes.labels(outcome.outcome).inc()
+                if outcome.report is not None:
+                    self.metrics.stored.inc(outcome.report.stored)
             if progress is not None:
                 progress(outcome)
             return outcome
@@ -167,7 +174,11 @@ class Engine:
         attempts = 0
         while True:
             attempts += 1
+            if self.metrics is not None:
+                self.metrics.queued.inc()
             async with sessions:
+                if self.metrics is not None:
+                    self.metrics.queued.dec()
                 if gateway is not None:
                     await gateway.acquire()
                 try:
@@ -207,6 +218,10 @@ class Engine:
 
     async def _attempt(self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int) -> JobOutcome:
         self.active += 1
+        started = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.sessions.inc()
+            self.metrics.attempts.inc()
         try:
             commands = (
                 await asyncio.to_thread(self.store.queued_commands, meter.name) if plan.commands else []
@@ -225,6 +240,9 @@ class Engine:
             return JobOutcome(meter.name, kind, reason, attempts)
         finally:
             self.active -= 1
+            if self.metrics is not None:
+                self.metrics.sessions.dec()
+                self.metrics.latency.observe(time.monotonic() - started)
 
     async def _record(self, plan: ReadPlan, outcome: JobOutcome, started: str) -> None:
         await asyncio.to_thread(

@@ -34,6 +34,7 @@ from dlmskit.headend import (
     run_schedules,
 )
 from dlmskit.headend.keystore import MASTER_KEY_ENV
+from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.store import default_database_url, events, jobs, profile_rows, readings
 
 OUTCOME_STYLES = {"ok": "green", "busy": "yellow", "refused": "red", "unreachable": "red", "timeout": "red"}
@@ -263,6 +264,7 @@ def run(
 @click.option(
     "--rounds", type=int, help="Stop after this many runs of each schedule (default: run until Ctrl-C)."
 )
+@click.option("--metrics-port", type=int, help="Serve Prometheus metrics on this port (127.0.0.1).")
 @_engine_options
 @click.pass_obj
 def serve(
@@ -271,6 +273,7 @@ def serve(
     schedules: tuple[tuple[str, str, str], ...],
     jitter: float,
     rounds: int | None,
+    metrics_port: int | None,
     **engine_options: Any,
 ) -> None:
     """Run plans on schedules until Ctrl-C."""
@@ -281,7 +284,11 @@ def serve(
     ]
     plans = {s.plan: context.plan(s.plan) for s in parsed}
     inventory = context.inventory()
-    engine = Engine(inventory, _limits(engine_options))
+    metrics = EngineMetrics()
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
+        stdout.print(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
+    engine = Engine(inventory, _limits(engine_options), metrics=metrics)
 
     async def run_one(schedule: Schedule, spread: float) -> None:
         chosen = await asyncio.to_thread(inventory.meters, schedule.group)
