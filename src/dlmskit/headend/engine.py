@@ -113,6 +113,8 @@ class Engine:
         self._counters: dict[str, DatabaseCounterStore] = {}
         self.outcomes: Counter[str] = Counter()
         self.active = 0
+        self.peak = 0
+        """The most sessions that were open at once."""
 
     def counters_of(self, meter: str) -> DatabaseCounterStore:
         """The invocation counters of one meter (one store object per meter and engine)."""
@@ -218,6 +220,7 @@ class Engine:
 
     async def _attempt(self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int) -> JobOutcome:
         self.active += 1
+        self.peak = max(self.peak, self.active)
         started = time.monotonic()
         if self.metrics is not None:
             self.metrics.sessions.inc()
