@@ -40,10 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlmskit.errors import ConfigurationError
+from dlmskit.errors import ConfigurationError, DlmsError
 from dlmskit.headend.keystore import KEY_NAMES, KeyStore
 from dlmskit.headend.meter_io import SETTING_NAMES
 from dlmskit.headend.store import Store, meters, plans, templates
+from dlmskit.security.keys import parse_system_title
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -52,7 +53,7 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["ImportReport", "Inventory", "Meter"]
 
-_OWN = ("name", "template", "groups", "gateway")
+_OWN = ("name", "template", "groups", "gateway", "meter_system_title")
 _INT_SETTINGS = frozenset(
     {
         "port",
@@ -79,6 +80,8 @@ class Meter:
     groups: tuple[str, ...] = ()
     gateway: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    meter_system_title: str | None = None
+    """The meter's own system title (hex): how its ciphered pushes are recognised."""
 
 
 @dataclass
@@ -144,7 +147,11 @@ class Inventory:
     def put_meter(self, meter: Meter) -> None:
         """Add or replace a meter (keys go through :meth:`KeyStore.put`)."""
         settings = _check_settings(meter.settings, f"meter {meter.name}")
-        body = {"settings": settings, "gateway": meter.gateway}
+        body = {
+            "settings": settings,
+            "gateway": meter.gateway,
+            "meter_system_title": meter.meter_system_title,
+        }
         self.store.put_named(
             meters, meter.name, body, template=meter.template, groups=";".join(sorted(set(meter.groups)))
         )
@@ -157,7 +164,16 @@ class Inventory:
             if group is not None and group not in groups:
                 continue
             body = row["body"]
-            found.append(Meter(row["name"], row["template"], groups, body.get("gateway"), body["settings"]))
+            found.append(
+                Meter(
+                    row["name"],
+                    row["template"],
+                    groups,
+                    body.get("gateway"),
+                    body["settings"],
+                    body.get("meter_system_title"),
+                )
+            )
         return found
 
     def meter(self, name: str) -> Meter:
@@ -167,7 +183,14 @@ class Inventory:
             raise ConfigurationError(f"no meter {name!r} in the inventory")
         body = rows[0]["body"]
         groups = tuple(g for g in rows[0]["groups"].split(";") if g)
-        return Meter(name, rows[0]["template"], groups, body.get("gateway"), body["settings"])
+        return Meter(
+            name,
+            rows[0]["template"],
+            groups,
+            body.get("gateway"),
+            body["settings"],
+            body.get("meter_system_title"),
+        )
 
     def settings_of(
         self, meter: Meter, templates_by_name: Mapping[str, Mapping[str, Any]] | None = None
@@ -228,6 +251,7 @@ class Inventory:
                 tuple(groups),
                 str(row["gateway"]) if row.get("gateway") else None,
                 _check_settings(settings, f"{where}: meter {name}"),
+                _system_title(row.get("meter_system_title"), f"{where}: meter {name}"),
             )
             if secrets and self.keystore is None:
                 raise ConfigurationError(f"{where}: meter {name} has keys, but no key store is open")
@@ -261,6 +285,8 @@ class Inventory:
                 out.write(f"groups = {_toml_value(list(meter.groups))}\n")
             if meter.gateway:
                 out.write(f"gateway = {_toml_value(meter.gateway)}\n")
+            if meter.meter_system_title:
+                out.write(f"meter_system_title = {_toml_value(meter.meter_system_title)}\n")
             for key, value in meter.settings.items():
                 out.write(f"{key} = {_toml_value(value)}\n")
             out.write("\n")
@@ -272,7 +298,7 @@ class Inventory:
         columns = sorted({key for meter in found for key in meter.settings})
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["name", "template", "groups", "gateway", *columns])
+        writer.writerow(["name", "template", "groups", "gateway", "meter_system_title", *columns])
         for meter in found:
             writer.writerow(
                 [
@@ -280,10 +306,20 @@ class Inventory:
                     meter.template or "",
                     ";".join(meter.groups),
                     meter.gateway or "",
+                    meter.meter_system_title or "",
                     *(meter.settings.get(c, "") for c in columns),
                 ]
             )
         return out.getvalue()
+
+
+def _system_title(value: Any, where: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return parse_system_title(str(value)).hex().upper()
+    except DlmsError as error:
+        raise ConfigurationError(f"{where}: meter_system_title: {error}") from None
 
 
 def _toml_key(name: str) -> str:

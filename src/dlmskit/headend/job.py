@@ -35,6 +35,7 @@ __all__ = [
     "RunCommand",
     "SaveReadings",
     "SetClock",
+    "jsonable",
     "meter_job",
     "run_job",
 ]
@@ -152,7 +153,8 @@ def meter_job(
     return report
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A decoded value as JSON can hold it: times in UTC text, bytes in hex, decimals as text."""
     if isinstance(value, _dt.datetime):
         return utc(value)
     if isinstance(value, (bytes, bytearray)):
@@ -162,7 +164,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
     return str(value)
@@ -178,7 +180,7 @@ def _profile_rows(meter: str, kind: str, name: str, table: Any) -> list[dict[str
         when = row[time_index]
         if not isinstance(when, _dt.datetime):
             continue  # an entry without a time (compressed profiles) cannot be keyed
-        values = {str(columns[i].logical_name): _jsonable(v) for i, v in enumerate(row) if i != time_index}
+        values = {str(columns[i].logical_name): jsonable(v) for i, v in enumerate(row) if i != time_index}
         item: dict[str, Any] = {"meter": meter, "capture_time": utc(when), "row": json.dumps(values)}
         if kind == "events":
             code = next((v for i, v in enumerate(row) if i != time_index and isinstance(v, int)), 0)

@@ -154,6 +154,34 @@ jobs = sa.Table(
 )
 
 
+push_counters = sa.Table(
+    "push_counters",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("last", sa.BigInteger, nullable=False),
+)
+
+pushes = sa.Table(
+    "pushes",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("invocation_counter", sa.BigInteger, primary_key=True),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("date_time", sa.String(40), nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("apdu", sa.Text, nullable=False),
+)
+
+
 def _create(*tables: sa.Table) -> Callable[[Connection], None]:
     def step(connection: Connection) -> None:
         for table in tables:
@@ -180,6 +208,11 @@ MIGRATIONS: Sequence[tuple[int, str, Callable[[Connection], None]]] = (
             commands,
             jobs,
         ),
+    ),
+    (
+        2,
+        "pushes: received notifications, the last counter of each meter, quarantine",
+        _create(push_counters, pushes, quarantine),
     ),
 )
 """Every schema change, in order: (version, what it does, the step). Append; never edit a released step."""

@@ -214,9 +214,10 @@ class Fleet:
                 f"host = {json.dumps(host)}",
                 f"port = {meter.port}",
                 f"server_physical = {meter.hdlc_physical_address}",
+                f'meter_system_title = "{meter.system_title.hex().upper()}"',
                 f'block_cipher_key = "{meter.block_cipher_key.hex().upper()}"',
                 f'authentication_key = "{ak.hex().upper()}"',
-                f"# behaviour: {meter.behaviour}, system title {meter.system_title.hex().upper()}",
+                f"# behaviour: {meter.behaviour}",
                 "",
             ]
         return "\n".join(lines)
