@@ -104,8 +104,12 @@ def _plain_loop(directory: Path, inventory_file: Path, limit: int) -> dict[str, 
     cpu, wall = time.process_time(), time.perf_counter()
     ok = 0
     for meter in meters:
-        settings = {k: v for k, v in meter.items() if k not in ("name", "template", "groups")}
-        with connect(**template, **settings, invocation_counter_path=directory / "counters.json") as client:
+        settings = {
+            k: v for k, v in meter.items() if k not in ("name", "template", "groups", "meter_system_title")
+        }
+        # Its own client system title: the meters remember the head-end's counters for the head-end's title.
+        settings.update(system_title="444C4B0000000002", invocation_counter_path=directory / "counters.json")
+        with connect(**template, **settings) as client:
             quantity = client.register("1.0.1.8.0.255")
         with database:
             database.execute(

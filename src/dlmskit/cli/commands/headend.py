@@ -35,7 +35,16 @@ from dlmskit.headend import (
 )
 from dlmskit.headend.keystore import MASTER_KEY_ENV
 from dlmskit.headend.metrics import EngineMetrics
-from dlmskit.headend.store import default_database_url, events, jobs, profile_rows, readings
+from dlmskit.headend.push import PushListener, PushReceiver
+from dlmskit.headend.store import (
+    default_database_url,
+    events,
+    jobs,
+    profile_rows,
+    pushes,
+    quarantine,
+    readings,
+)
 
 OUTCOME_STYLES = {"ok": "green", "busy": "yellow", "refused": "red", "unreachable": "red", "timeout": "red"}
 
@@ -265,6 +274,9 @@ def run(
     "--rounds", type=int, help="Stop after this many runs of each schedule (default: run until Ctrl-C)."
 )
 @click.option("--metrics-port", type=int, help="Serve Prometheus metrics on this port (127.0.0.1).")
+@click.option("--push-host", default="0.0.0.0", show_default=True, help="Where the push listener listens.")  # noqa: S104
+@click.option("--push-tcp", type=int, help="Listen for pushes (wrapper/TCP) on this port.")
+@click.option("--push-udp", type=int, help="Listen for pushes (wrapper/UDP) on this port.")
 @_engine_options
 @click.pass_obj
 def serve(
@@ -274,11 +286,15 @@ def serve(
     jitter: float,
     rounds: int | None,
     metrics_port: int | None,
+    push_host: str,
+    push_tcp: int | None,
+    push_udp: int | None,
     **engine_options: Any,
 ) -> None:
-    """Run plans on schedules until Ctrl-C."""
-    if not schedules:
-        raise ConfigurationError("give at least one --schedule PLAN GROUP WHEN")
+    """Run plans on schedules and listen for pushes, until Ctrl-C."""
+    listening = push_tcp is not None or push_udp is not None
+    if not schedules and not listening:
+        raise ConfigurationError("give a --schedule PLAN GROUP WHEN, or --push-tcp/--push-udp, or both")
     parsed = [
         Schedule(plan, None if group == "*" else group, when, jitter) for plan, group, when in schedules
     ]
@@ -300,9 +316,31 @@ def serve(
             + ", ".join(f"{k} {v}" for k, v in counts.most_common())
         )
 
+    async def main() -> None:
+        listener: PushListener | None = None
+        if listening:
+            assert inventory.keystore is not None
+            listener = PushListener(PushReceiver(context.store, inventory, inventory.keystore))
+            if push_tcp is not None:
+                await listener.start_tcp(push_host, push_tcp)
+                stdout.print(f"pushes: wrapper/TCP on {push_host}:{push_tcp}")
+            if push_udp is not None:
+                await listener.start_udp(push_host, push_udp)
+                stdout.print(f"pushes: wrapper/UDP on {push_host}:{push_udp}")
+        try:
+            if parsed:
+                await run_schedules(parsed, run_one, rounds=rounds)
+            else:
+                await asyncio.Event().wait()
+        finally:
+            if listener is not None:
+                await listener.close()
+                stats = listener.stats
+                stdout.print(f"pushes: {stats.stored} stored, {stats.quarantined} quarantined")
+
     stdout.print(f"serving {len(parsed)} schedule(s); press Ctrl-C to stop")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_schedules(parsed, run_one, rounds=rounds))
+        asyncio.run(main())
 
 
 @headend.command()
@@ -314,7 +352,8 @@ def status(context: _Context) -> None:
     stdout.print(f"database {context.url} (schema version {store.version()})")
     stdout.print(
         f"{len(inventory.meters())} meter(s); {store.count(readings)} reading(s), {store.count(profile_rows)} "
-        f"profile row(s), {store.count(events)} event(s), {store.count(jobs)} job(s)"
+        f"profile row(s), {store.count(events)} event(s), {store.count(jobs)} job(s), {store.count(pushes)} "
+        f"push(es), {store.count(quarantine)} quarantined"
     )
     counts = store.outcome_counts()
     if counts:
@@ -326,11 +365,18 @@ def status(context: _Context) -> None:
         stdout.print(table)
 
 
-_EXPORTS = {"readings": readings, "profiles": profile_rows, "events": events, "jobs": jobs}
+_EXPORTS = {
+    "readings": readings,
+    "profiles": profile_rows,
+    "events": events,
+    "jobs": jobs,
+    "pushes": pushes,
+    "quarantine": quarantine,
+}
 
 
 @headend.command()
-@click.argument("what", type=click.Choice(["readings", "profiles", "events", "jobs", "inventory"]))
+@click.argument("what", type=click.Choice([*_EXPORTS, "inventory"]))
 @click.option("--format", "form", type=click.Choice(["csv", "toml"]), default="csv", show_default=True)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
