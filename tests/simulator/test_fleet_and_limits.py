@@ -108,3 +108,28 @@ def test_a_set_in_blocks_checks_access_rights_before_the_value() -> None:
     # The reader (32) may not write the logical device name: denied, whatever the (malformed) value.
     assert _set_in_blocks(32, reader, b"\xff\xff\xff") == DataAccessResult.READ_WRITE_DENIED
     assert _set_in_blocks(32, reader, b"\x09\x02AB") == DataAccessResult.READ_WRITE_DENIED
+
+
+async def test_a_peer_trickling_bytes_is_closed_like_a_silent_one() -> None:
+    server = meter_server(SimulatedMeter(), "hdlc", inactivity_timeout=0.5)
+    listener = await server.start_tcp("127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        closed = False
+        for _ in range(200):  # one byte of a frame that never ends, every 50 ms: never a whole request
+            try:
+                writer.write(b"\x7e" if _ == 0 else b"\xa0")
+                await writer.drain()
+                if await asyncio.wait_for(reader.read(100), 0.05) == b"":
+                    closed = True
+                    break
+            except asyncio.TimeoutError:
+                continue
+            except ConnectionError:
+                closed = True
+                break
+        assert closed and server.stats.closed_for_inactivity == 1
+        writer.close()
+    finally:
+        await server.close()

@@ -3,7 +3,8 @@
 :class:`MeterServer` serves any :class:`~dlmskit.session.server.ServerApplication` over HDLC or the wrapper,
 on TCP (many concurrent connections, each with its own association), UDP (wrapper) or a serial line. One
 connection's bad input, protocol errors or exceptions end that connection only; every other connection goes
-on. Connections idle for longer than ``inactivity_timeout`` are closed, like a meter's HDLC inactivity timer.
+on. Connections without a complete request for ``inactivity_timeout`` are closed, like a meter's HDLC inactivity
+timer (a peer trickling a byte now and then is closed too).
 """
 
 from __future__ import annotations
@@ -111,13 +112,17 @@ class MeterServer:
         self.stats.connections += 1
         self.stats.active += 1
         log.info("connection from %s", peer)
+        # Inactivity counts from the last answer, not the last byte: a peer trickling a byte now and then
+        # without ever completing a frame is closed like a silent one.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.inactivity_timeout
         try:
             while True:
                 try:
-                    data = await asyncio.wait_for(read(), timeout=self.inactivity_timeout)
+                    data = await asyncio.wait_for(read(), timeout=max(0.0, deadline - loop.time()))
                 except (asyncio.TimeoutError, TimeoutError_):
                     self.stats.closed_for_inactivity += 1
-                    log.info("%s: inactive for %.0f s, closing", peer, self.inactivity_timeout)
+                    log.info("%s: no complete request for %.0f s, closing", peer, self.inactivity_timeout)
                     return
                 if not data:
                     return
@@ -128,6 +133,7 @@ class MeterServer:
                     return
                 out = link.data_to_send()
                 if out:
+                    deadline = loop.time() + self.inactivity_timeout
                     if self.response_delay is not None:
                         await asyncio.sleep(self.response_delay())
                     await write(out)
