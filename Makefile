@@ -72,5 +72,5 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 ## The head-end against a simulated fleet, beside the plain loop a user writes first (bench/headend.py).
-bench-headend:
+bench-headend: $(STAMP)
 	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),1000)

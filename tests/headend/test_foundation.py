@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from dlmskit.errors import ConfigurationError, SecurityError
 from dlmskit.headend import (
     DatabaseCounterStore,
+    Engine,
+    EngineLimits,
     Inventory,
     KeyStore,
     Meter,
@@ -246,3 +248,14 @@ def test_cron_schedules_name_the_next_time() -> None:
     assert next_run(Schedule("p", None, "0 2 * * *"), at) == _dt.datetime(2026, 1, 2, 2, 0, tzinfo=UTC)
     assert next_run(Schedule("p", None, "30 6 * * 1"), at) == _dt.datetime(2026, 1, 5, 6, 30, tzinfo=UTC)
     assert next_run(Schedule("p", None, "@every 30s"), at) == at + _dt.timedelta(seconds=30)
+
+
+async def test_a_meter_leased_by_another_headend_is_reported_busy(store: Store) -> None:
+    inventory = Inventory(store, KeyStore(store, _master()))
+    inventory.put_meter(Meter("m", settings={"port": 9}))
+    assert store.acquire_lease("m", "the other head-end", 60)
+    engine = Engine(inventory, EngineLimits(retries=2, backoff=0.001), owner="this head-end")
+    (outcome,) = await engine.run(ReadPlan("p", registers=("1.0.1.8.0.255",)), inventory.meters())
+    assert (outcome.outcome, outcome.attempts) == ("busy", 3)
+    assert store.outcome_counts() == {"busy": 1}
+    assert not store.acquire_lease("m", "this head-end", 60)  # still the other's
