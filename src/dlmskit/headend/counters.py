@@ -10,6 +10,7 @@ threads sharing the database each get disjoint blocks.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -103,6 +104,22 @@ class DatabaseCounterStore:
                     .where(self._where(title, key_id), counters.c.next_free < minimum)
                     .values(next_free=minimum)
                 )
+
+    def prefetch(self, expected: Sequence[tuple[bytes, str]] = ()) -> None:
+        """Reserve a fresh block for every key this meter used before, and for ``expected`` (own system
+        title, key id), whose block is short. Blocking: the engine calls it in a worker thread before a
+        session, so that the session's ``next`` does not wait for the database on the event loop."""
+        with self._store.engine.connect() as connection:
+            known = connection.execute(
+                sa.select(counters.c.system_title, counters.c.key_id).where(counters.c.meter == self._meter)
+            ).all()
+        wanted = {(str(title), str(key_id)) for title, key_id in known}
+        wanted.update(self._key(title, key_id) for title, key_id in expected)
+        for key in sorted(wanted):
+            with self._lock:
+                block = self._reserved.get(key)
+                if block is None or block[1] - block[0] < self._block // 2:
+                    self._reserved[key] = self._reserve(*key)
 
     def peek(self, system_title: bytes, key_id: str) -> int:
         """The first counter not yet reserved in the database (for reports and tests)."""

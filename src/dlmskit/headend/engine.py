@@ -29,7 +29,7 @@ from typing import Any
 from dlmskit.headend.counters import DatabaseCounterStore
 from dlmskit.headend.inventory import Inventory, Meter
 from dlmskit.headend.job import JobReport, run_job
-from dlmskit.headend.meter_io import classify, make_settings, open_meter
+from dlmskit.headend.meter_io import classify, counter_keys, make_settings, open_meter
 from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.store import Store, utc
@@ -230,8 +230,11 @@ class Engine:
                 await asyncio.to_thread(self.store.queued_commands, meter.name) if plan.commands else []
             )
 
+            counters = self.counters_of(meter.name)
+            await asyncio.to_thread(counters.prefetch, counter_keys(settings))
+
             async def work() -> JobReport:
-                async with open_meter(settings, self.counters_of(meter.name)) as io:
+                async with open_meter(settings, counters) as io:
                     return await run_job(io, self.store, plan, meter.name, commands)
 
             report = await asyncio.wait_for(work(), self.limits.job_timeout)

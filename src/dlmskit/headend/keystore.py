@@ -119,30 +119,32 @@ class KeyStore:
 
     def get(self, meter: str, name: str) -> SecretBytes | None:
         """A meter's key, or None when it has none of that name."""
-        with self._store.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(keys.c.version, keys.c.nonce, keys.c.sealed).where(
-                    keys.c.meter == meter, keys.c.name == name
-                )
-            ).first()
-        if row is None:
-            return None
-        try:
-            plain = self._aead.decrypt(row.nonce, row.sealed, self._aad(meter, name, int(row.version)))
-        except InvalidTag:
-            raise SecurityError(
-                f"the {name} of meter {meter} does not open with this master key "
-                "(a different master key, or the database was altered)"
-            ) from None
-        return SecretBytes(plain, label=name.replace("_", " "))
+        return self._open(meter, name=name).get(name)
 
     def all_for(self, meter: str) -> dict[str, SecretBytes]:
-        """Every key of a meter, by name."""
+        """Every key of a meter, by name (one query)."""
+        return self._open(meter)
+
+    def _open(self, meter: str, *, name: str | None = None) -> dict[str, SecretBytes]:
+        query = sa.select(keys.c.name, keys.c.version, keys.c.nonce, keys.c.sealed).where(
+            keys.c.meter == meter
+        )
+        if name is not None:
+            query = query.where(keys.c.name == name)
+        with self._store.engine.connect() as connection:
+            rows = connection.execute(query).all()
         found = {}
-        for name in KEY_NAMES:
-            value = self.get(meter, name)
-            if value is not None:
-                found[name] = value
+        for row in rows:
+            try:
+                plain = self._aead.decrypt(
+                    row.nonce, row.sealed, self._aad(meter, row.name, int(row.version))
+                )
+            except InvalidTag:
+                raise SecurityError(
+                    f"the {row.name} of meter {meter} does not open with this master key "
+                    "(a different master key, or the database was altered)"
+                ) from None
+            found[str(row.name)] = SecretBytes(plain, label=str(row.name).replace("_", " "))
         return found
 
     def delete(self, meter: str, name: str) -> None:

@@ -28,6 +28,8 @@ from dlmskit.errors import (
 )
 from dlmskit.errors import TimeoutError_ as MeterTimeout  # rename: MeterTimeout
 from dlmskit.security.invocation import InvocationCounterStore
+from dlmskit.security.keys import SecretBytes, parse_system_title
+from dlmskit.session.protection import counter_key_id
 
 __all__ = [
     "SETTING_NAMES",
@@ -35,6 +37,7 @@ __all__ = [
     "MeterRefused",
     "MeterTimeout",
     "classify",
+    "counter_keys",
     "make_settings",
     "open_meter",
 ]
@@ -84,6 +87,14 @@ class MeterIO:
                 raise ConfigurationError("a token command needs the token")
             return str(await self._client.token_enter(argument))
         raise ConfigurationError(f"unknown command {kind!r}; use disconnect, reconnect or token")
+
+
+def counter_keys(settings: MeterSettings) -> list[tuple[bytes, str]]:
+    """The (own system title, key id) under which the client will take invocation counters (none unciphered)."""
+    key = settings.block_cipher_key
+    if not settings.ciphered or not isinstance(key, SecretBytes):
+        return []
+    return [(parse_system_title(settings.system_title), counter_key_id(key.reveal()))]
 
 
 @contextlib.asynccontextmanager
