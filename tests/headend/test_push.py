@@ -4,7 +4,11 @@ unknown meters or with other keys: the good ones stored once, the rest quarantin
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from dlmskit.apdu.common import LongInvokeIdAndPriority
@@ -127,4 +131,63 @@ async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(t
     assert result.outcome == "quarantined" and result.reason.startswith("replayed")
     (result,) = again.receive_many([(WrapperFrame.decode(_push(3, 201)).apdu, "udp new")])
     assert result.outcome == "stored"
+    store.close()
+
+
+async def test_a_pushing_fleet_process_is_stored_and_its_faulty_meters_quarantined(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    keystore = KeyStore(store, SecretBytes(bytes(range(32))))
+    inventory = Inventory(store, keystore)
+    listener = PushListener(PushReceiver(store, inventory, keystore))
+    udp = await listener.start_udp("127.0.0.1", 0)
+    port = udp.get_extra_info("sockname")[1]
+    file = tmp_path / "fleet.toml"
+    fleet = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dlmskit",
+            "simulate",
+            "--fleet",
+            "10",
+            "--port",
+            "0",
+            "--faulty",
+            "0.2",
+            "--inventory",
+            str(file),
+            "--push",
+            f"127.0.0.1:{port}",
+            "--push-every",
+            "0.3",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        inventory.import_file(file)  # pushes that came before the import are quarantined as unknown senders
+        listener.receiver.refresh()
+        behaviour = dict(
+            zip(
+                re.findall(r'^name = "([^"]+)"', file.read_text(encoding="utf-8"), re.M),
+                re.findall(r"^# behaviour: (\w+)", file.read_text(encoding="utf-8"), re.M),
+                strict=True,
+            )
+        )
+        good = {name for name, kind in behaviour.items() if kind == "ok"}
+        while time.monotonic() < deadline:
+            await listener.drain()
+            with store.engine.connect() as connection:
+                pushed = {r.meter for r in connection.execute(pushes.select())}
+            if pushed >= good:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        fleet.terminate()
+        fleet.wait()
+        await listener.close()
+    assert pushed == good  # the faulty meters' pushes do not verify: quarantined
+    assert listener.stats.reasons.get("the tag does not verify with the meter's keys", 0) >= 1
     store.close()

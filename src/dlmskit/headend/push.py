@@ -20,6 +20,7 @@ import contextlib
 import datetime as _dt
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,8 @@ __all__ = ["PushListener", "PushReceiver", "PushResult"]
 log = logging.getLogger("dlmskit.headend.push")
 
 _QUARANTINED_BYTES = 512
+RELOAD_SECONDS = 5.0
+"""An unknown sender reloads the inventory's system titles at most this often."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,11 @@ class PushReceiver:
         self._ciphers: dict[str, GcmCipher] = {}
         self._last: dict[str, int] = {}
         self._loaded = False
+        self._loaded_at = 0.0
+
+    def refresh(self) -> None:
+        """Read the inventory's system titles and the persisted counters again (after an import)."""
+        self._load()
 
     def _load(self) -> None:
         self._titles = {
@@ -73,6 +81,7 @@ class PushReceiver:
         with self.store.engine.connect() as connection:
             self._last = {str(r.meter): int(r.last) for r in connection.execute(sa.select(push_counters))}
         self._loaded = True
+        self._loaded_at = time.monotonic()
 
     def _cipher(self, meter: str) -> GcmCipher | None:
         cipher = self._ciphers.get(meter)
@@ -147,6 +156,9 @@ class PushReceiver:
             return PushResult("quarantined", None, "no system title (general-glo-ciphering expected)"), None
         title = envelope.system_title
         meter = self._titles.get(title)
+        if meter is None and time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+            self._load()  # a meter imported since: at most one reload every RELOAD_SECONDS
+            meter = self._titles.get(title)
         if meter is None:
             return PushResult("quarantined", None, f"unknown sender system title {title.hex().upper()}"), None
         counter = envelope.invocation_counter

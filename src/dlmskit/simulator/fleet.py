@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as _dt
 import json
 import random
 import socket
@@ -25,7 +26,15 @@ from typing import cast
 
 from cryptography.hazmat.primitives import hashes
 
+from dlmskit.apdu.common import LongInvokeIdAndPriority
+from dlmskit.apdu.notification import DataNotification
+from dlmskit.codec import axdr
+from dlmskit.codec.cosem_datetime import CosemDateTime
 from dlmskit.errors import ConfigurationError
+from dlmskit.link.wrapper import WrapperFrame
+from dlmskit.security.ciphering import encrypt_apdu
+from dlmskit.security.suite0 import GcmCipher
+from dlmskit.session.protection import counter_key_id
 from dlmskit.simulator.meter import SimulatedMeter
 from dlmskit.simulator.model import MeterModel, default_model
 from dlmskit.simulator.runner import meter_server
@@ -175,6 +184,45 @@ class Fleet:
         holder.bind((host, 0))
         self._closed_ports.append(holder)
         return int(holder.getsockname()[1])
+
+    async def push_forever(self, host: str, port: int, every: float) -> None:
+        """Push mode: every ``every`` seconds (spread with jitter) each reachable meter sends a DataNotification
+        over wrapper/UDP to ``host:port``, general-glo-ciphered with its keys and its own invocation counter.
+        Faulty meters push with the keys they have, which the head-end's inventory does not list."""
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=(host, port))
+
+        async def one(meter: FleetMeter, simulated: SimulatedMeter) -> None:
+            cipher = GcmCipher(meter.block_cipher_key, meter.authentication_key)
+            key_id = counter_key_id(meter.block_cipher_key)
+            await asyncio.sleep(self._random.random() * every)
+            while True:
+                counter = simulated.counters.next(meter.system_title, key_id)
+                stamp = CosemDateTime.from_datetime(_dt.datetime.now(_dt.timezone.utc))
+                body = axdr.Structure(
+                    [
+                        axdr.OctetString(meter.logical_device_name.encode("ascii")),
+                        axdr.DoubleLongUnsigned(counter),
+                    ]
+                )
+                plain = DataNotification(LongInvokeIdAndPriority(counter & 0xFFFFFF), stamp, body).encode()
+                apdu = encrypt_apdu(
+                    plain,
+                    kind="general-glo",
+                    sc=0x30,
+                    system_title=meter.system_title,
+                    ic=counter,
+                    keys=cipher,
+                )
+                transport.sendto(WrapperFrame(1, 1, apdu).encode())
+                await asyncio.sleep(every)
+
+        try:
+            await asyncio.gather(
+                *(one(m, s) for m, s in zip(self.meters, self.simulated, strict=True) if s is not None)
+            )
+        finally:
+            transport.close()
 
     async def close(self) -> None:
         """Stop every meter."""

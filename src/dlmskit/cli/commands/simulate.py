@@ -69,6 +69,10 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
     "--time-speed", type=float, help="With --fleet: the meters' clocks run this many times as fast."
 )
 @click.option("--max-connections", type=int, help="Concurrent connections a meter serves at most.")
+@click.option(
+    "--push", "push_to", metavar="HOST:PORT", help="With --fleet: the meters push (wrapper/UDP) to here."
+)
+@click.option("--push-every", default=60.0, show_default=True, help="With --push: seconds between pushes.")
 def simulate(
     host: str,
     port: int,
@@ -90,6 +94,8 @@ def simulate(
     faulty: float,
     time_speed: float | None,
     max_connections: int | None,
+    push_to: str | None,
+    push_every: float,
 ) -> None:
     """Run a simulated meter until Ctrl-C.
 
@@ -117,7 +123,7 @@ def simulate(
             max_connections=max_connections,
         )
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve_fleet(fleet, host, port, inventory))
+            asyncio.run(_serve_fleet(fleet, host, port, inventory, push_to, push_every))
         stdout.print("simulator stopped")
         return
     if print_model:
@@ -146,7 +152,9 @@ def simulate(
     stdout.print("simulator stopped")
 
 
-async def _serve_fleet(fleet: Fleet, host: str, port: int, inventory: Path | None) -> None:
+async def _serve_fleet(
+    fleet: Fleet, host: str, port: int, inventory: Path | None, push_to: str | None, push_every: float
+) -> None:
     await fleet.start(host, port)
     try:
         ports = [m.port for m in fleet.meters]
@@ -158,6 +166,12 @@ async def _serve_fleet(fleet: Fleet, host: str, port: int, inventory: Path | Non
             fleet.write_inventory(inventory)
             stdout.print(f"inventory written to {inventory}: dlmskit headend import {inventory}")
         stdout.print("Press Ctrl-C to stop.")
+        if push_to is not None:
+            push_host, _, push_port = push_to.rpartition(":")
+            if not push_host or not push_port.isdigit():
+                raise click.BadParameter("HOST:PORT, e.g. 127.0.0.1:4059", param_hint="--push")
+            stdout.print(f"pushing to {push_to} (wrapper/UDP) every {push_every:g} s")
+            await fleet.push_forever(push_host, int(push_port), push_every)
         await asyncio.Event().wait()
     finally:
         await fleet.close()
