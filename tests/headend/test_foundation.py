@@ -149,6 +149,9 @@ def test_counters_are_reserved_in_blocks_and_never_handed_out_twice(store: Store
     second.advance(TITLE, "k", 100)
     assert second.next(TITLE, "k") == 100
     assert DatabaseCounterStore(store, "other").next(TITLE, "k") == 1  # per meter
+    ahead = DatabaseCounterStore(store, "ahead", block=4)
+    ahead.prefetch([(TITLE, "k")])  # reserved before the session, in a worker thread
+    assert ahead.peek(TITLE, "k") == 5 and ahead.next(TITLE, "k") == 1 and ahead.peek(TITLE, "k") == 5
 
 
 def _take_counters(url: str, count: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -105,17 +105,12 @@ class DatabaseCounterStore:
                     .values(next_free=minimum)
                 )
 
-    def prefetch(self, expected: Sequence[tuple[bytes, str]] = ()) -> None:
-        """Reserve a fresh block for every key this meter used before, and for ``expected`` (own system
-        title, key id), whose block is short. Blocking: the engine calls it in a worker thread before a
-        session, so that the session's ``next`` does not wait for the database on the event loop."""
-        with self._store.engine.connect() as connection:
-            known = connection.execute(
-                sa.select(counters.c.system_title, counters.c.key_id).where(counters.c.meter == self._meter)
-            ).all()
-        wanted = {(str(title), str(key_id)) for title, key_id in known}
-        wanted.update(self._key(title, key_id) for title, key_id in expected)
-        for key in sorted(wanted):
+    def prefetch(self, expected: Sequence[tuple[bytes, str]]) -> None:
+        """Reserve a fresh block for each (own system title, key id) in ``expected`` whose block is short.
+        Blocking: the engine calls it in a worker thread before a session, so that the session's ``next``
+        does not wait for the database on the event loop. Nothing is read when the blocks suffice."""
+        for title, key_id in expected:
+            key = self._key(title, key_id)
             with self._lock:
                 block = self._reserved.get(key)
                 if block is None or block[1] - block[0] < self._block // 2:

@@ -341,10 +341,10 @@ class Store:
             index_elements=[leases.c.meter],
             set_={"owner": owner, "expires": now + seconds},
             where=sa.or_(leases.c.expires < now, leases.c.owner == owner),
-        )
+        ).returning(leases.c.owner)
         with self.engine.begin() as connection:
-            connection.execute(statement)
-            holder = connection.execute(sa.select(leases.c.owner).where(leases.c.meter == meter)).scalar()
+            # A row comes back only when the lease was inserted or taken over: then it is ours.
+            holder = connection.execute(statement).scalar()
         return holder == owner
 
     def release_lease(self, meter: str, owner: str) -> None:
