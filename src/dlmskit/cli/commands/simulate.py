@@ -147,6 +147,7 @@ def simulate(
                 baudrate=baudrate,
                 udp=udp,
                 ready=ready,
+                max_connections=max_connections,
             )
         )
     stdout.print("simulator stopped")
