@@ -241,7 +241,7 @@ class Engine:
             return JobOutcome(meter.name, "ok", _words(report), attempts, report)
         except asyncio.CancelledError:
             raise
-        except BaseException as error:
+        except Exception as error:
             kind, reason = classify(error)
             return JobOutcome(meter.name, kind, reason, attempts)
         finally:
