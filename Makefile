@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit test-long fuzz bench clean setup sysdeps
+.PHONY: demo test lint typecheck unit test-long fuzz bench bench-headend clean setup sysdeps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,3 +70,7 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## The head-end against a simulated fleet, beside the plain loop a user writes first (bench/headend.py).
+bench-headend: $(STAMP)
+	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),1000)

@@ -20,8 +20,9 @@ LEVELS = {
     "client": 7,
     "simulator": 7,
     "translator": 7,
+    "headend": 8,
     "conformance": 8,
-    "cli": 9,
+    "cli": 10,
 }
 # Peers on one level that must not lean on each other.
 FORBIDDEN = {

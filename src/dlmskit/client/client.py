@@ -54,6 +54,7 @@ from dlmskit.cosem import ObjectListEntry, Quantity
 from dlmskit.deviations import Deviation, DeviationHook
 from dlmskit.errors import DlmsError, ProtocolError
 from dlmskit.link.events import TraceHook
+from dlmskit.security.invocation import InvocationCounterStore
 from dlmskit.security.keys import SecretBytes
 from dlmskit.session.client import SessionState
 from dlmskit.session.events import Negotiated, SessionEvent
@@ -93,9 +94,16 @@ class _ClientBase:
     """What both clients share: settings, hooks and the core."""
 
     def __init__(
-        self, settings: MeterSettings, *, on_apdu: ApduHook | None = None, on_frame: TraceHook | None = None
+        self,
+        settings: MeterSettings,
+        *,
+        on_apdu: ApduHook | None = None,
+        on_frame: TraceHook | None = None,
+        counter_store: InvocationCounterStore | None = None,
     ) -> None:
-        self._core = ClientCore(settings, on_apdu=on_apdu, on_frame=on_frame)
+        """``counter_store`` keeps the client's invocation counters instead of the file the settings name
+        (a head-end keeps them in its database); it must never hand out a counter twice."""
+        self._core = ClientCore(settings, on_apdu=on_apdu, on_frame=on_frame, counter_store=counter_store)
 
     @property
     def settings(self) -> MeterSettings:
@@ -127,9 +135,14 @@ class DlmsClient(_ClientBase):
     """A blocking client. See the module documentation; every method blocks until the meter answered."""
 
     def __init__(
-        self, settings: MeterSettings, *, on_apdu: ApduHook | None = None, on_frame: TraceHook | None = None
+        self,
+        settings: MeterSettings,
+        *,
+        on_apdu: ApduHook | None = None,
+        on_frame: TraceHook | None = None,
+        counter_store: InvocationCounterStore | None = None,
     ) -> None:
-        super().__init__(settings, on_apdu=on_apdu, on_frame=on_frame)
+        super().__init__(settings, on_apdu=on_apdu, on_frame=on_frame, counter_store=counter_store)
         self._connection: Connection | None = None
 
     # -- connection -------------------------------------------------------------------------------------
@@ -504,9 +517,14 @@ class AsyncDlmsClient(_ClientBase):
     """The asyncio client: the methods of :class:`DlmsClient`, as coroutines."""
 
     def __init__(
-        self, settings: MeterSettings, *, on_apdu: ApduHook | None = None, on_frame: TraceHook | None = None
+        self,
+        settings: MeterSettings,
+        *,
+        on_apdu: ApduHook | None = None,
+        on_frame: TraceHook | None = None,
+        counter_store: InvocationCounterStore | None = None,
     ) -> None:
-        super().__init__(settings, on_apdu=on_apdu, on_frame=on_frame)
+        super().__init__(settings, on_apdu=on_apdu, on_frame=on_frame, counter_store=counter_store)
         self._connection: AsyncConnection | None = None
 
     # -- connection -------------------------------------------------------------------------------------

@@ -281,6 +281,7 @@ class ClientCore:
         *,
         on_apdu: ApduHook | None = None,
         on_frame: TraceHook | None = None,
+        counter_store: InvocationCounterStore | None = None,
     ) -> None:
         self.settings = settings
         self._on_apdu = on_apdu
@@ -293,7 +294,8 @@ class ClientCore:
         self._scaler_units: dict[Obis, axdr.Data] = {}
         """The scaler_unit values read in this association (they do not change): a profile's columns use
         them instead of asking again."""
-        self._store: InvocationCounterStore | None = None
+        self._store: InvocationCounterStore | None = counter_store
+        """Where the client's invocation counters are kept: given, or the file of the settings."""
         self._counters: _ClientCounters | None = None
         self._counter_minimum: int | None = None
         self.deviations: list[Deviation] = []

@@ -739,6 +739,19 @@ class ServerSession:
             log.exception("the meter application failed to write %s", attribute)
             return DataAccessResult.OTHER_REASON
 
+    def _app_check_set(self, attribute: CosemAttributeDescriptor) -> DataAccessResult | None:
+        """The application's refusal of a write before looking at the value (``check_set``, optional), or None."""
+        assert self.context is not None
+        check = getattr(self.application, "check_set", None)
+        if check is None:
+            return None
+        try:
+            refused: DataAccessResult | None = check(self.context, attribute)
+        except Exception:
+            log.exception("the meter application failed to check a write of %s", attribute)
+            return DataAccessResult.OTHER_REASON
+        return refused
+
     def _app_action(
         self, method: CosemMethodDescriptor, parameters: axdr.Data
     ) -> ActionResponseWithOptionalData:
@@ -939,7 +952,12 @@ class ServerSession:
         try:
             value = axdr.decode(bytes(incoming.raw))
         except DecodeError:
-            return SetResponseLastDatablock(invoke, DataAccessResult.TYPE_UNMATCHED, number).encode()
+            # Access rights come before value types, as for a SET in one APDU: a client without the right
+            # learns read-write-denied, not that its value was malformed.
+            refused = self._app_check_set(incoming.target)
+            return SetResponseLastDatablock(
+                invoke, refused or DataAccessResult.TYPE_UNMATCHED, number
+            ).encode()
         result = self._app_set(incoming.target, value, incoming.access)
         return SetResponseLastDatablock(invoke, result, number).encode()
 

@@ -407,6 +407,23 @@ class SimulatedMeter:
             return GetDataResult(error=value)
         return GetDataResult(value)
 
+    def check_set(
+        self, context: AssociationContext, attribute: CosemAttributeDescriptor
+    ) -> DataAccessResult | None:
+        """Why a write of ``attribute`` is refused whatever its value (steps 1 and 2), or None."""
+        item = self._target(attribute.class_id, attribute.instance_id)
+        if isinstance(item, DataAccessResult):
+            return item
+        index = attribute.attribute_id
+        if item.cosem_class.attribute(index) is None or index not in item.attribute_indexes:
+            return DataAccessResult.OBJECT_UNDEFINED
+        if self.attribute_mode(context.client_sap, item, index) not in (
+            AttributeAccessMode.WRITE_ONLY,
+            AttributeAccessMode.READ_AND_WRITE,
+        ):
+            return DataAccessResult.READ_WRITE_DENIED
+        return None
+
     def set(
         self,
         context: AssociationContext,
@@ -414,18 +431,14 @@ class SimulatedMeter:
         value: axdr.Data,
         access: Access | None,
     ) -> DataAccessResult:
+        refused = self.check_set(context, attribute)
+        if refused is not None:
+            return refused
         item = self._target(attribute.class_id, attribute.instance_id)
-        if isinstance(item, DataAccessResult):
-            return item
+        assert not isinstance(item, DataAccessResult)
         index = attribute.attribute_id
         definition = item.cosem_class.attribute(index)
-        if definition is None or index not in item.attribute_indexes:
-            return DataAccessResult.OBJECT_UNDEFINED
-        if self.attribute_mode(context.client_sap, item, index) not in (
-            AttributeAccessMode.WRITE_ONLY,
-            AttributeAccessMode.READ_AND_WRITE,
-        ):
-            return DataAccessResult.READ_WRITE_DENIED
+        assert definition is not None
         if access is not None:
             return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
         try:

@@ -100,13 +100,15 @@ async def serve(
     baudrate: int = 9600,
     udp: bool = False,
     ready: Callable[[str], None] | None = None,
+    max_connections: int | None = None,
 ) -> None:
     """Serve ``meter`` until cancelled: on TCP ``host:port`` (UDP with ``udp``: the wrapper only), or on the
     serial line ``serial``.
 
-    ``ready`` is called with where the meter listens (``"127.0.0.1:4059"``, or the serial line) once it does.
+    ``ready`` is called with where the meter listens (``"127.0.0.1:4059"``, or the serial line) once it does;
+    ``max_connections`` caps the concurrent TCP connections (a log line for each one refused).
     """
-    server = meter_server(meter, link)
+    server = meter_server(meter, link, max_connections=max_connections)
     try:
         if serial is not None:
             transport = AsyncSerialTransport(serial, baudrate)

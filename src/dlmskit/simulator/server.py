@@ -3,7 +3,8 @@
 :class:`MeterServer` serves any :class:`~dlmskit.session.server.ServerApplication` over HDLC or the wrapper,
 on TCP (many concurrent connections, each with its own association), UDP (wrapper) or a serial line. One
 connection's bad input, protocol errors or exceptions end that connection only; every other connection goes
-on. Connections idle for longer than ``inactivity_timeout`` are closed, like a meter's HDLC inactivity timer.
+on. Connections without a complete request for ``inactivity_timeout`` are closed, like a meter's HDLC inactivity
+timer (a peer trickling a byte now and then is closed too).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ServerStats:
     apdus: int = 0
     connection_errors: int = 0
     closed_for_inactivity: int = 0
+    refused_connections: int = 0
     sessions_by_client: dict[int, int] = field(default_factory=dict)
 
 
@@ -65,6 +67,8 @@ class MeterServer:
         hdlc_limits: HdlcParameters = LARGEST_PARAMETERS,
         inactivity_timeout: float = 120.0,
         challenge_factory: Callable[[], bytes] | None = None,
+        response_delay: Callable[[], float] | None = None,
+        max_connections: int | None = None,
     ) -> None:
         self.application = application
         self.link_kind = link
@@ -73,6 +77,10 @@ class MeterServer:
         self.hdlc_limits = hdlc_limits
         self.inactivity_timeout = inactivity_timeout
         self.challenge_factory = challenge_factory
+        self.response_delay = response_delay
+        """Seconds to wait before each answer (a fleet's GPRS-like round trips); None: answer at once."""
+        self.max_connections = max_connections
+        """Concurrent TCP connections served at most; more are closed at once, with a log line."""
         self.stats = ServerStats()
         self._servers: list[asyncio.AbstractServer] = []
         self._datagram_transports: list[asyncio.DatagramTransport] = []
@@ -107,13 +115,17 @@ class MeterServer:
         self.stats.connections += 1
         self.stats.active += 1
         log.info("connection from %s", peer)
+        # Inactivity counts from the last answer, not the last byte: a peer trickling a byte now and then
+        # without ever completing a frame is closed like a silent one.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.inactivity_timeout
         try:
             while True:
                 try:
-                    data = await asyncio.wait_for(read(), timeout=self.inactivity_timeout)
+                    data = await asyncio.wait_for(read(), timeout=max(0.0, deadline - loop.time()))
                 except (asyncio.TimeoutError, MeterTimeout):
                     self.stats.closed_for_inactivity += 1
-                    log.info("%s: inactive for %.0f s, closing", peer, self.inactivity_timeout)
+                    log.info("%s: no complete request for %.0f s, closing", peer, self.inactivity_timeout)
                     return
                 if not data:
                     return
@@ -124,6 +136,9 @@ class MeterServer:
                     return
                 out = link.data_to_send()
                 if out:
+                    deadline = loop.time() + self.inactivity_timeout
+                    if self.response_delay is not None:
+                        await asyncio.sleep(self.response_delay())
                     await write(out)
         except (ConnectionError, TransportClosed):
             pass
@@ -187,9 +202,20 @@ class MeterServer:
             if task is not None:
                 self._handlers.add(task)
                 task.add_done_callback(self._handlers.discard)
-            self._writers.add(writer)
             host, port = writer.get_extra_info("peername")[:2]
             peer = f"{host}:{port}"
+            if self.max_connections is not None and len(self._writers) >= self.max_connections:
+                self.stats.refused_connections += 1
+                log.warning(
+                    "%s: refused, %d connections already open (the limit, max_connections)",
+                    peer,
+                    self.max_connections,
+                )
+                writer.close()
+                with contextlib.suppress(ConnectionError, OSError):
+                    await writer.wait_closed()
+                return
+            self._writers.add(writer)
 
             async def write(data: bytes) -> None:
                 writer.write(data)

@@ -14,6 +14,7 @@ from dlmskit.client.settings import default_counter_store_path
 from dlmskit.security.hls import Mechanism
 from dlmskit.session.server import QUIRKS
 from dlmskit.simulator import SimulatedMeter, default_model, default_state_dir, load_model, serve
+from dlmskit.simulator.fleet import Fleet
 from dlmskit.simulator.model import MECHANISMS, MeterModel
 
 _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
@@ -64,6 +65,33 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
     help="HDLC maximum information field length (both ways) of the IEC HDLC setup object; 128: the default.",
 )
 @click.option("--print-model", is_flag=True, help="Print the model file (to copy and edit) and exit.")
+@click.option(
+    "--fleet", "fleet_size", type=int, help="Serve N distinct meters, one TCP port each (--port: the first)."
+)
+@click.option(
+    "--inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --fleet: write the head-end inventory (TOML) here.",
+)
+@click.option("--delay", default=0.0, show_default=True, help="With --fleet: seconds before each answer.")
+@click.option("--jitter", default=0.0, show_default=True, help="With --fleet: up to this many seconds more.")
+@click.option(
+    "--unreachable", default=0.0, show_default=True, help="With --fleet: share of unreachable meters."
+)
+@click.option(
+    "--slow", default=0.0, show_default=True, help="With --fleet: share of meters slower than a timeout."
+)
+@click.option(
+    "--faulty", default=0.0, show_default=True, help="With --fleet: share of meters with other keys."
+)
+@click.option(
+    "--time-speed", type=float, help="With --fleet: the meters' clocks run this many times as fast."
+)
+@click.option("--max-connections", type=int, help="Concurrent connections a meter serves at most.")
+@click.option(
+    "--push", "push_to", metavar="HOST:PORT", help="With --fleet: the meters push (wrapper/UDP) to here."
+)
+@click.option("--push-every", default=60.0, show_default=True, help="With --push: seconds between pushes.")
 def simulate(
     host: str,
     port: int,
@@ -79,6 +107,17 @@ def simulate(
     hdlc_window: int | None,
     hdlc_max_info: int | None,
     print_model: bool,
+    fleet_size: int | None,
+    inventory: Path | None,
+    delay: float,
+    jitter: float,
+    unreachable: float,
+    slow: float,
+    faulty: float,
+    time_speed: float | None,
+    max_connections: int | None,
+    push_to: str | None,
+    push_every: float,
 ) -> None:
     """Run a simulated meter until Ctrl-C.
 
@@ -90,8 +129,27 @@ def simulate(
       dlmskit simulate --model meter.toml
       dlmskit simulate --quirk trailing-bytes --quirk profile-empty-last-block   # a Gurux-like meter
       dlmskit simulate --hdlc-window 1 --hdlc-max-info 128   # HDLC like most real meters
+      dlmskit simulate --fleet 500 --port 0 --inventory fleet.toml --delay 0.3 --jitter 1.2 --unreachable 0.02
     """
     model = load_model(model_file) if model_file is not None else default_model()
+    if fleet_size is not None:
+        fleet = Fleet(
+            fleet_size,
+            seed=seed if seed is not None else 1,
+            model=model,
+            link="wrapper" if link == "wrapper" else "hdlc",
+            delay=delay,
+            jitter=jitter,
+            unreachable=unreachable,
+            slow=slow,
+            faulty=faulty,
+            time_speed=time_speed,
+            max_connections=max_connections,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve_fleet(fleet, host, port, inventory, push_to, push_every))
+        stdout.print("simulator stopped")
+        return
     if print_model:
         click.echo(model.text, nl=False)
         return
@@ -119,9 +177,35 @@ def simulate(
                 baudrate=baudrate,
                 udp=udp,
                 ready=ready,
+                max_connections=max_connections,
             )
         )
     stdout.print("simulator stopped")
+
+
+async def _serve_fleet(
+    fleet: Fleet, host: str, port: int, inventory: Path | None, push_to: str | None, push_every: float
+) -> None:
+    await fleet.start(host, port)
+    try:
+        ports = [m.port for m in fleet.meters]
+        stdout.print(
+            f"[bold green]dlmskit fleet simulator[/]: {len(fleet.meters)} meters on {host}, "
+            f"ports {min(ports)}..{max(ports)}"
+        )
+        if inventory is not None:
+            fleet.write_inventory(inventory)
+            stdout.print(f"inventory written to {inventory}: dlmskit headend import {inventory}")
+        stdout.print("Press Ctrl-C to stop.")
+        if push_to is not None:
+            push_host, _, push_port = push_to.rpartition(":")
+            if not push_host or not push_port.isdigit():
+                raise click.BadParameter("HOST:PORT, e.g. 127.0.0.1:4059", param_hint="--push")
+            stdout.print(f"pushing to {push_to} (wrapper/UDP) every {push_every:g} s")
+            await fleet.push_forever(push_host, int(push_port), push_every)
+        await asyncio.Event().wait()
+    finally:
+        await fleet.close()
 
 
 def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *, tcp: bool) -> None:

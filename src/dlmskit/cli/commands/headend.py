@@ -1,0 +1,423 @@
+"""``dlmskit headend``: the head-end on one machine: database, inventory, runs, schedules, status and export."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import datetime as _dt
+import io
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dlmskit.cli.main import cli, stdout
+from dlmskit.errors import ConfigurationError
+from dlmskit.headend import (
+    BUILTIN_PLANS,
+    Engine,
+    EngineLimits,
+    Inventory,
+    JobOutcome,
+    KeyStore,
+    ReadPlan,
+    Schedule,
+    Store,
+    create_key_file,
+    load_master_key,
+    run_schedules,
+)
+from dlmskit.headend.keystore import MASTER_KEY_ENV
+from dlmskit.headend.metrics import EngineMetrics
+from dlmskit.headend.push import PushListener, PushReceiver
+from dlmskit.headend.store import (
+    default_database_url,
+    events,
+    jobs,
+    profile_rows,
+    pushes,
+    quarantine,
+    readings,
+)
+
+OUTCOME_STYLES = {"ok": "green", "busy": "yellow", "refused": "red", "unreachable": "red", "timeout": "red"}
+
+
+def _default_key_file() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "dlmskit" / "headend.key"
+
+
+class _Context:
+    def __init__(self, db: str | None, key_file: Path | None) -> None:
+        self.url = db or default_database_url()
+        self.key_file = key_file or _default_key_file()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.url)
+        return self._store
+
+    def inventory(self, *, keys: bool = True) -> Inventory:
+        keystore = KeyStore(self.store, load_master_key(self.key_file)) if keys else None
+        return Inventory(self.store, keystore)
+
+    def plan(self, name: str) -> ReadPlan:
+        stored = self.inventory(keys=False).plan_bodies()
+        if name in stored:
+            return ReadPlan.from_mapping(name, stored[name])
+        if name in BUILTIN_PLANS:
+            return BUILTIN_PLANS[name]
+        known = sorted({*stored, *BUILTIN_PLANS})
+        raise ConfigurationError(f"no plan {name!r}; the plans: {', '.join(known)}")
+
+
+@cli.group()
+@click.option(
+    "--db", metavar="URL", help="Database URL (default: a SQLite file in the user's data directory)."
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Master key file (default: beside the default database); ${MASTER_KEY_ENV} takes precedence.",
+)
+@click.pass_context
+def headend(ctx: click.Context, db: str | None, key_file: Path | None) -> None:
+    """Read a fleet of meters from this machine: inventory, plans, schedules, storage.
+
+    \b
+    Examples:
+      dlmskit simulate --fleet 100 --port 0 --inventory fleet.toml &
+      dlmskit headend init
+      dlmskit headend import fleet.toml
+      dlmskit headend run daily --group fleet
+      dlmskit headend status
+    """
+    ctx.obj = _Context(db, key_file)
+
+
+@headend.command()
+@click.pass_obj
+def init(context: _Context) -> None:
+    """Create the database (or bring its schema up to date) and a master key file."""
+    store = Store(context.url, migrate=False)
+    done = store.migrate()
+    stdout.print(
+        f"database {context.url}: schema version {store.version()}"
+        + (f" ({len(done)} migration(s))" if done else "")
+    )
+    if os.environ.get(MASTER_KEY_ENV):
+        stdout.print(f"master key: from ${MASTER_KEY_ENV}")
+    else:
+        existed = context.key_file.exists()
+        create_key_file(context.key_file)
+        stdout.print(
+            f"master key: {context.key_file}"
+            + (" (kept)" if existed else " (new; keep a copy somewhere safe)")
+        )
+    store.close()
+
+
+@headend.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_(context: _Context, file: Path) -> None:
+    """Import templates, plans and meters from a TOML or CSV file (keys go to the key store, sealed)."""
+    report = context.inventory().import_file(file)
+    stdout.print(
+        f"imported {report.meters} meter(s), {report.templates} template(s), {report.plans} plan(s), "
+        f"{report.keys} key(s)"
+    )
+
+
+@headend.command()
+@click.option("--group", help="Only the meters of this group.")
+@click.pass_obj
+def meters(context: _Context, group: str | None) -> None:
+    """List the meters."""
+    inventory = context.inventory(keys=False)
+    table = Table(title="Meters", title_justify="left")
+    for column in ("name", "template", "groups", "where"):
+        table.add_column(column)
+    found = inventory.meters(group)
+    for meter in found:
+        where = (
+            meter.settings.get("device")
+            or f"{meter.settings.get('host', '127.0.0.1')}:{meter.settings.get('port', 4059)}"
+        )
+        table.add_row(meter.name, meter.template or "-", ", ".join(meter.groups), str(where))
+    stdout.print(table)
+    stdout.print(f"{len(found)} meter(s)")
+
+
+@headend.command()
+@click.pass_obj
+def templates(context: _Context) -> None:
+    """List the templates and the plans."""
+    inventory = context.inventory(keys=False)
+    table = Table(title="Templates", title_justify="left")
+    table.add_column("name")
+    table.add_column("settings")
+    for name, settings in inventory.templates().items():
+        table.add_row(name, ", ".join(f"{k}={v}" for k, v in settings.items()))
+    stdout.print(table)
+    plans = Table(title="Plans", title_justify="left")
+    plans.add_column("name")
+    plans.add_column("what")
+    bodies = {**{n: p.to_mapping() for n, p in BUILTIN_PLANS.items()}, **inventory.plan_bodies()}
+    for name, body in bodies.items():
+        plans.add_row(name, ", ".join(f"{k}={v}" for k, v in body.items() if v not in ((), [], None)))
+    stdout.print(plans)
+
+
+def _limits(options: dict[str, Any]) -> EngineLimits:
+    return EngineLimits(
+        max_sessions=options["max_sessions"],
+        connections_per_second=options["rate"],
+        retries=options["retries"],
+        job_timeout=options["job_timeout"],
+        lease_seconds=options["lease_seconds"],
+    )
+
+
+_ENGINE_OPTIONS = [
+    click.option("--max-sessions", default=200, show_default=True, help="Concurrent sessions at most."),
+    click.option("--rate", default=100.0, show_default=True, help="New connections a second at most."),
+    click.option(
+        "--retries", default=2, show_default=True, help="Attempts after an unreachable meter or a timeout."
+    ),
+    click.option("--job-timeout", default=120.0, show_default=True, help="Seconds one attempt may take."),
+    click.option(
+        "--lease-seconds",
+        default=60.0,
+        show_default=True,
+        help="A meter's lease; a crashed head-end's leases expire after this long.",
+    ),
+]
+
+
+def _engine_options(function: Any) -> Any:
+    for option in reversed(_ENGINE_OPTIONS):
+        function = option(function)
+    return function
+
+
+def _summary(outcomes: list[JobOutcome]) -> None:
+    counts = Counter(o.outcome for o in outcomes)
+    table = Table(title="Outcomes", title_justify="left")
+    table.add_column("outcome")
+    table.add_column("meters", justify="right")
+    table.add_column("example")
+    for outcome, count in counts.most_common():
+        example = next(o for o in outcomes if o.outcome == outcome)
+        style = OUTCOME_STYLES.get(outcome, "red")
+        table.add_row(f"[{style}]{outcome}[/]", str(count), f"{example.meter}: {example.reason[:100]}")
+    stdout.print(table)
+    stored = sum(o.report.stored for o in outcomes if o.report is not None)
+    stdout.print(f"{len(outcomes)} meter(s), {stored} new row(s) stored")
+
+
+@headend.command()
+@click.argument("plan")
+@click.option("--group", help="The meters of this group (default: every meter).")
+@click.option("--meter", "names", multiple=True, help="This meter (repeatable).")
+@_engine_options
+@click.pass_obj
+def run(
+    context: _Context,
+    /,
+    plan: str,
+    group: str | None,
+    names: tuple[str, ...],
+    **engine_options: Any,
+) -> None:
+    """Run a read plan now over a group of meters, with a progress bar and a summary of the outcomes."""
+    read_plan = context.plan(plan)
+    inventory = context.inventory()
+    chosen = [inventory.meter(n) for n in names] if names else inventory.meters(group)
+    if not chosen:
+        raise ConfigurationError("no meter to read: import an inventory, or check --group")
+    engine = Engine(inventory, _limits(engine_options))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stdout,
+    ) as progress:
+        task = progress.add_task(f"plan {read_plan.name}", total=len(chosen))
+        outcomes = asyncio.run(engine.run(read_plan, chosen, progress=lambda _o: progress.advance(task)))
+    _summary(outcomes)
+
+
+@headend.command()
+@click.option(
+    "--schedule",
+    "schedules",
+    nargs=3,
+    multiple=True,
+    metavar="PLAN GROUP WHEN",
+    help="Run PLAN over GROUP ('*': every meter) at WHEN (cron, e.g. '*/15 * * * *', or '@every 30s').",
+)
+@click.option(
+    "--jitter", default=0.0, show_default=True, help="Spread each run's meters over this many seconds."
+)
+@click.option(
+    "--rounds", type=int, help="Stop after this many runs of each schedule (default: run until Ctrl-C)."
+)
+@click.option("--metrics-port", type=int, help="Serve Prometheus metrics on this port (127.0.0.1).")
+@click.option("--push-host", default="0.0.0.0", show_default=True, help="Where the push listener listens.")  # noqa: S104
+@click.option("--push-tcp", type=int, help="Listen for pushes (wrapper/TCP) on this port.")
+@click.option("--push-udp", type=int, help="Listen for pushes (wrapper/UDP) on this port.")
+@_engine_options
+@click.pass_obj
+def serve(
+    context: _Context,
+    /,
+    schedules: tuple[tuple[str, str, str], ...],
+    jitter: float,
+    rounds: int | None,
+    metrics_port: int | None,
+    push_host: str,
+    push_tcp: int | None,
+    push_udp: int | None,
+    **engine_options: Any,
+) -> None:
+    """Run plans on schedules and listen for pushes, until Ctrl-C."""
+    listening = push_tcp is not None or push_udp is not None
+    if not schedules and not listening:
+        raise ConfigurationError("give a --schedule PLAN GROUP WHEN, or --push-tcp/--push-udp, or both")
+    parsed = [
+        Schedule(plan, None if group == "*" else group, when, jitter) for plan, group, when in schedules
+    ]
+    plans = {s.plan: context.plan(s.plan) for s in parsed}
+    inventory = context.inventory()
+    metrics = EngineMetrics()
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
+        stdout.print(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
+    engine = Engine(inventory, _limits(engine_options), metrics=metrics)
+
+    async def run_one(schedule: Schedule, spread: float) -> None:
+        chosen = await asyncio.to_thread(inventory.meters, schedule.group)
+        started = _dt.datetime.now(_dt.timezone.utc).strftime("%H:%M:%S")
+        outcomes = await engine.run(plans[schedule.plan], chosen, jitter=spread)
+        counts = Counter(o.outcome for o in outcomes)
+        stdout.print(
+            f"{started} plan {schedule.plan} over {schedule.group or 'every meter'}: "
+            + ", ".join(f"{k} {v}" for k, v in counts.most_common())
+        )
+
+    async def main() -> None:
+        listener: PushListener | None = None
+        if listening:
+            assert inventory.keystore is not None
+            listener = PushListener(PushReceiver(context.store, inventory, inventory.keystore))
+            if push_tcp is not None:
+                await listener.start_tcp(push_host, push_tcp)
+                stdout.print(f"pushes: wrapper/TCP on {push_host}:{push_tcp}")
+            if push_udp is not None:
+                await listener.start_udp(push_host, push_udp)
+                stdout.print(f"pushes: wrapper/UDP on {push_host}:{push_udp}")
+        try:
+            if parsed:
+                await run_schedules(parsed, run_one, rounds=rounds)
+            else:
+                await asyncio.Event().wait()
+        finally:
+            if listener is not None:
+                await listener.close()
+                stats = listener.stats
+                stdout.print(f"pushes: {stats.stored} stored, {stats.quarantined} quarantined")
+
+    stdout.print(f"serving {len(parsed)} schedule(s); press Ctrl-C to stop")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@headend.command()
+@click.pass_obj
+def status(context: _Context) -> None:
+    """Meters, stored rows and the outcomes of the jobs so far."""
+    store = context.store
+    inventory = context.inventory(keys=False)
+    stdout.print(f"database {context.url} (schema version {store.version()})")
+    stdout.print(
+        f"{len(inventory.meters())} meter(s); {store.count(readings)} reading(s), {store.count(profile_rows)} "
+        f"profile row(s), {store.count(events)} event(s), {store.count(jobs)} job(s), {store.count(pushes)} "
+        f"push(es), {store.count(quarantine)} quarantined"
+    )
+    counts = store.outcome_counts()
+    if counts:
+        table = Table(title="Job outcomes", title_justify="left")
+        table.add_column("outcome")
+        table.add_column("jobs", justify="right")
+        for outcome, count in sorted(counts.items(), key=lambda item: -item[1]):
+            table.add_row(f"[{OUTCOME_STYLES.get(outcome, 'red')}]{outcome}[/]", str(count))
+        stdout.print(table)
+
+
+_EXPORTS = {
+    "readings": readings,
+    "profiles": profile_rows,
+    "events": events,
+    "jobs": jobs,
+    "pushes": pushes,
+    "quarantine": quarantine,
+}
+
+
+@headend.command()
+@click.argument("what", type=click.Choice([*_EXPORTS, "inventory"]))
+@click.option("--format", "form", type=click.Choice(["csv", "toml"]), default="csv", show_default=True)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
+)
+@click.option("--meter", help="Only this meter's rows.")
+@click.pass_obj
+def export(context: _Context, what: str, form: str, output: Path | None, meter: str | None) -> None:
+    """Export stored rows as CSV, or the inventory as TOML or CSV (never with keys)."""
+    if what == "inventory":
+        inventory = context.inventory(keys=False)
+        text = inventory.export_toml() if form == "toml" else inventory.export_csv()
+    else:
+        if form != "csv":
+            raise ConfigurationError(f"{what} export as csv")
+        table = _EXPORTS[what]
+        query = sa.select(table).order_by(*table.primary_key.columns)
+        if meter is not None:
+            query = query.where(table.c.meter == meter)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([c.name for c in table.columns])
+        with context.store.engine.connect() as connection:
+            for row in connection.execute(query):
+                writer.writerow(list(row))
+        text = out.getvalue()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        stdout.print(f"written to {output}")
+
+
+@headend.command()
+@click.argument("meter")
+@click.argument("kind", type=click.Choice(["disconnect", "reconnect", "token"]))
+@click.argument("argument", required=False)
+@click.pass_obj
+def command(context: _Context, meter: str, kind: str, argument: str | None) -> None:
+    """Queue a relay or token command for the meter's next job (its outcome is recorded)."""
+    context.inventory(keys=False).meter(meter)
+    if kind == "token" and not argument:
+        raise ConfigurationError("a token command needs the token (20 digits)")
+    number = context.store.queue_command(meter, kind, argument)
+    stdout.print(f"command {number} queued for {meter}: {kind}")

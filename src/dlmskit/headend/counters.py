@@ -1,0 +1,126 @@
+"""Invocation counters of the head-end, per meter and key, in the head-end's database.
+
+:class:`DatabaseCounterStore` implements :class:`~dlmskit.security.invocation.InvocationCounterStore` for one
+meter. Counters are reserved in blocks with one atomic ``UPDATE ... RETURNING`` (one row per meter, own
+system title and key): the reservation is committed before any counter of the block is handed out, so a
+crash (even SIGKILL) skips at most the rest of a block and never hands a counter out twice; processes and
+threads sharing the database each get disjoint blocks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from dlmskit.errors import ConfigurationError, InvocationCounterError
+from dlmskit.headend.store import Store, counters
+from dlmskit.security.invocation import MAX_INVOCATION_COUNTER
+
+__all__ = ["DEFAULT_BLOCK", "DatabaseCounterStore"]
+
+DEFAULT_BLOCK = 32
+"""Counters reserved per database write: a ciphered session with a few reads uses well under one block."""
+
+
+class DatabaseCounterStore:
+    """The invocation counters of one meter (``meter`` is its inventory name), reserved ``block`` at a time."""
+
+    def __init__(self, store: Store, meter: str, *, block: int = DEFAULT_BLOCK) -> None:
+        if block < 1:
+            raise ConfigurationError(f"block must be at least 1, got {block}")
+        self._store = store
+        self._meter = meter
+        self._block = block
+        self._lock = threading.Lock()
+        # (title, key_id) -> [next to hand out, end of the reserved block (exclusive)]
+        self._reserved: dict[tuple[str, str], list[int]] = {}
+
+    @staticmethod
+    def _key(system_title: bytes, key_id: str) -> tuple[str, str]:
+        if len(system_title) != 8:
+            raise ConfigurationError(f"system title must be 8 bytes, got {len(system_title)}")
+        if not key_id:
+            raise ConfigurationError("key_id must name the key (e.g. 'global-unicast')")
+        return bytes(system_title).hex().upper(), key_id
+
+    def _where(self, title: str, key_id: str) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            counters.c.meter == self._meter, counters.c.system_title == title, counters.c.key_id == key_id
+        )
+
+    def _ensure_row(self, connection: sa.Connection, title: str, key_id: str) -> None:
+        connection.execute(
+            self._store.insert(counters)
+            .values(meter=self._meter, system_title=title, key_id=key_id, next_free=1)
+            .on_conflict_do_nothing()
+        )
+
+    def _reserve(self, title: str, key_id: str) -> list[int]:
+        with self._store.engine.begin() as connection:
+            self._ensure_row(connection, title, key_id)
+            end = connection.execute(
+                sa.update(counters)
+                .where(self._where(title, key_id))
+                .values(next_free=counters.c.next_free + self._block)
+                .returning(counters.c.next_free)
+            ).scalar_one()
+        return [int(end) - self._block, int(end)]
+
+    def next(self, system_title: bytes, key_id: str) -> int:
+        """The next unused counter; a new block is reserved (and committed) first when the last one is used up."""
+        key = self._key(system_title, key_id)
+        with self._lock:
+            block = self._reserved.get(key)
+            if block is None or block[0] >= block[1]:
+                block = self._reserved[key] = self._reserve(*key)
+            value = block[0]
+            if value > MAX_INVOCATION_COUNTER:
+                raise InvocationCounterError(
+                    f"invocation counters of key {key_id!r} for meter {self._meter} are exhausted "
+                    f"(0x{MAX_INVOCATION_COUNTER:08X} was the last): the key must be replaced"
+                )
+            block[0] = value + 1
+            return value
+
+    def advance(self, system_title: bytes, key_id: str, minimum: int) -> None:
+        """Make the next counter at least ``minimum`` (never goes back)."""
+        if not 0 <= minimum <= MAX_INVOCATION_COUNTER + 1:
+            raise ConfigurationError(f"invocation counter must be 0..{MAX_INVOCATION_COUNTER}, got {minimum}")
+        title, key_id = key = self._key(system_title, key_id)
+        with self._lock:
+            block = self._reserved.get(key)
+            if block is not None and block[0] >= minimum:
+                return
+            if block is not None and minimum < block[1]:
+                block[0] = minimum
+                return
+            self._reserved.pop(key, None)
+            with self._store.engine.begin() as connection:
+                self._ensure_row(connection, title, key_id)
+                connection.execute(
+                    sa.update(counters)
+                    .where(self._where(title, key_id), counters.c.next_free < minimum)
+                    .values(next_free=minimum)
+                )
+
+    def prefetch(self, expected: Sequence[tuple[bytes, str]]) -> None:
+        """Reserve a fresh block for each (own system title, key id) in ``expected`` whose block is short.
+        Blocking: the engine calls it in a worker thread before a session, so that the session's ``next``
+        does not wait for the database on the event loop. Nothing is read when the blocks suffice."""
+        for title, key_id in expected:
+            key = self._key(title, key_id)
+            with self._lock:
+                block = self._reserved.get(key)
+                if block is None or block[1] - block[0] < self._block // 2:
+                    self._reserved[key] = self._reserve(*key)
+
+    def peek(self, system_title: bytes, key_id: str) -> int:
+        """The first counter not yet reserved in the database (for reports and tests)."""
+        title, key_id = self._key(system_title, key_id)
+        with self._store.engine.connect() as connection:
+            found = connection.execute(
+                sa.select(counters.c.next_free).where(self._where(title, key_id))
+            ).scalar()
+        return int(found) if found is not None else 1

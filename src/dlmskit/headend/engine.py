@@ -1,0 +1,273 @@
+"""The engine: runs a plan over many meters with asyncio, within limits, and records every outcome in words.
+
+- one session per meter at a time, across processes: a lease row in the database (:meth:`Store.acquire_lease`),
+  renewed every third of ``lease_seconds`` while the job runs, so that the lease of a head-end that died
+  (SIGKILL, power) expires soon after; a meter whose lease another head-end holds is tried again after the
+  backoff, then reported ``busy``;
+- at most ``max_sessions`` sessions at once, and at most ``connections_per_second`` new connections a second
+  (a token bucket); meters with the same ``gateway`` (a serial port, a concentrator) one at a time;
+- each attempt bounded by ``job_timeout``; unreachable meters and timeouts retried ``retries`` times, after
+  ``backoff * 2**attempt`` seconds with full jitter (at most ``backoff_max``);
+- every job recorded: ``ok``, ``refused`` (with the meter's reason), ``unreachable``, ``timeout``,
+  ``security``, ``error``, ``configuration`` or ``busy``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import os
+import secrets
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlmskit.headend.counters import DatabaseCounterStore
+from dlmskit.headend.inventory import Inventory, Meter
+from dlmskit.headend.job import JobReport, run_job
+from dlmskit.headend.meter_io import classify, counter_keys, make_settings, open_meter
+from dlmskit.headend.metrics import EngineMetrics
+from dlmskit.headend.plans import ReadPlan
+from dlmskit.headend.store import Store, utc
+
+__all__ = ["Engine", "EngineLimits", "JobOutcome"]
+
+RETRIED = frozenset({"unreachable", "timeout", "busy"})
+"""Outcomes worth another attempt: the meter may answer next time. A refusal or a key problem will not change."""
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """The engine's limits."""
+
+    max_sessions: int = 200
+    connections_per_second: float = 100.0
+    retries: int = 2
+    backoff: float = 1.0
+    backoff_max: float = 60.0
+    job_timeout: float = 120.0
+    lease_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How one meter's job ended."""
+
+    meter: str
+    outcome: str
+    reason: str
+    attempts: int
+    report: JobReport | None = None
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: ``rate`` new connections a second, bursts up to ``rate``."""
+
+    rate: float
+    tokens: float = 0.0
+    last: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.tokens = max(1.0, self.rate)
+
+    async def take(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.last) * self.rate)
+                self.last = now
+                if self.tokens >= 1.0:
+                    self.tokens -= 1.0
+                    return
+                await asyncio.sleep((1.0 - self.tokens) / self.rate)
+
+
+def _random() -> float:
+    return secrets.randbelow(1 << 30) / float(1 << 30)
+
+
+class Engine:
+    """Runs plans over the inventory's meters."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        limits: EngineLimits | None = None,
+        *,
+        owner: str | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        metrics: EngineMetrics | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.store: Store = inventory.store
+        self.limits = limits or EngineLimits()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._sleep = sleep
+        self.metrics = metrics
+        self._counters: dict[str, DatabaseCounterStore] = {}
+        self.outcomes: Counter[str] = Counter()
+        self.active = 0
+        self.peak = 0
+        """The most sessions that were open at once."""
+
+    def counters_of(self, meter: str) -> DatabaseCounterStore:
+        """The invocation counters of one meter (one store object per meter and engine)."""
+        store = self._counters.get(meter)
+        if store is None:
+            store = self._counters[meter] = DatabaseCounterStore(self.store, meter)
+        return store
+
+    async def run(
+        self,
+        plan: ReadPlan,
+        meters: Sequence[Meter],
+        *,
+        progress: Callable[[JobOutcome], None] | None = None,
+        jitter: float = 0.0,
+    ) -> list[JobOutcome]:
+        """Run ``plan`` on every meter; returns the outcomes in the order of ``meters``. Each meter's job
+        starts after a random delay of up to ``jitter`` seconds (schedules spread a fleet's calls so)."""
+        templates = await asyncio.to_thread(self.inventory.templates)
+        sessions = asyncio.Semaphore(self.limits.max_sessions)
+        bucket = _Bucket(self.limits.connections_per_second)
+        gateways: dict[str, asyncio.Semaphore] = {}
+
+        async def one(meter: Meter) -> JobOutcome:
+            if jitter > 0:
+                await self._sleep(jitter * _random())
+            gateway = gateways.setdefault(meter.gateway, asyncio.Semaphore(1)) if meter.gateway else None
+            outcome = await self._meter(plan, meter, templates, sessions, bucket, gateway)
+            self.outcomes[outcome.outcome] += 1
+            if self.metrics is not None:
+                self.metrics.outcomes.labels(outcome.outcome).inc()
+                if outcome.report is not None:
+                    self.metrics.stored.inc(outcome.report.stored)
+            if progress is not None:
+                progress(outcome)
+            return outcome
+
+        return list(await asyncio.gather(*(one(meter) for meter in meters)))
+
+    async def _meter(
+        self,
+        plan: ReadPlan,
+        meter: Meter,
+        templates: Mapping[str, Mapping[str, Any]],
+        sessions: asyncio.Semaphore,
+        bucket: _Bucket,
+        gateway: asyncio.Semaphore | None,
+    ) -> JobOutcome:
+        started = utc(_dt.datetime.now(_dt.timezone.utc))
+        limits = self.limits
+        try:
+            values = await asyncio.to_thread(self.inventory.settings_of, meter, templates)
+            settings = make_settings(values)
+        except Exception as error:
+            kind, reason = classify(error)
+            outcome = JobOutcome(meter.name, kind, reason, 0)
+            await self._record(plan, outcome, started)
+            return outcome
+        attempts = 0
+        while True:
+            attempts += 1
+            if self.metrics is not None:
+                self.metrics.queued.inc()
+            async with sessions:
+                if self.metrics is not None:
+                    self.metrics.queued.dec()
+                if gateway is not None:
+                    await gateway.acquire()
+                try:
+                    outcome = await self._leased(plan, meter, settings, attempts, bucket)
+                finally:
+                    if gateway is not None:
+                        gateway.release()
+            if outcome.outcome not in RETRIED or attempts > limits.retries:
+                break
+            delay = min(limits.backoff_max, limits.backoff * 2 ** (attempts - 1))
+            await self._sleep(delay * _random())
+        await self._record(plan, outcome, started)
+        return outcome
+
+    async def _leased(
+        self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int, bucket: _Bucket
+    ) -> JobOutcome:
+        """One attempt under the meter's lease (``busy`` when another head-end holds it)."""
+        seconds = self.limits.lease_seconds
+        if not await asyncio.to_thread(self.store.acquire_lease, meter.name, self.owner, seconds):
+            return JobOutcome(meter.name, "busy", "another head-end holds this meter's lease", attempts)
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(seconds / 3)
+                await asyncio.to_thread(self.store.acquire_lease, meter.name, self.owner, seconds)
+
+        renewer = asyncio.ensure_future(renew())
+        try:
+            await bucket.take()
+            return await self._attempt(plan, meter, settings, attempts)
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renewer
+            await asyncio.to_thread(self.store.release_lease, meter.name, self.owner)
+
+    async def _attempt(self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int) -> JobOutcome:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        started = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.sessions.inc()
+            self.metrics.attempts.inc()
+        try:
+            commands = (
+                await asyncio.to_thread(self.store.queued_commands, meter.name) if plan.commands else []
+            )
+
+            counters = self.counters_of(meter.name)
+            await asyncio.to_thread(counters.prefetch, counter_keys(settings))
+
+            async def work() -> JobReport:
+                async with open_meter(settings, counters) as io:
+                    return await run_job(io, self.store, plan, meter.name, commands)
+
+            report = await asyncio.wait_for(work(), self.limits.job_timeout)
+            return JobOutcome(meter.name, "ok", _words(report), attempts, report)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            kind, reason = classify(error)
+            return JobOutcome(meter.name, kind, reason, attempts)
+        finally:
+            self.active -= 1
+            if self.metrics is not None:
+                self.metrics.sessions.dec()
+                self.metrics.latency.observe(time.monotonic() - started)
+
+    async def _record(self, plan: ReadPlan, outcome: JobOutcome, started: str) -> None:
+        await asyncio.to_thread(
+            self.store.record_job,
+            meter=outcome.meter,
+            plan=plan.name,
+            started_at=started,
+            finished_at=utc(_dt.datetime.now(_dt.timezone.utc)),
+            outcome=outcome.outcome,
+            reason=outcome.reason[:2000],
+            attempts=outcome.attempts,
+            stored=outcome.report.stored if outcome.report is not None else 0,
+        )
+
+
+def _words(report: JobReport) -> str:
+    parts = [f"{report.stored} new rows"]
+    if report.drift is not None:
+        parts.append(f"clock drift {report.drift:+.0f} s" + (" (set)" if report.clock_set else ""))
+    if report.commands:
+        parts.append(", ".join(f"command {i} {state}" for i, state, _ in report.commands))
+    return "; ".join(parts)

@@ -1,0 +1,336 @@
+"""The inventory: meters, the groups they belong to and the templates they are built from; CSV and TOML files.
+
+A **template** holds what meters of one type share (link, addresses, client, authentication, security
+policy, timeouts...); a **meter** names its template, its groups and what is its own (host and port, HDLC
+address, its keys); a **plan** says what to read (:mod:`dlmskit.headend.plans`). Connection settings are the
+keyword arguments of :class:`~dlmskit.client.MeterSettings`; a meter's ``gateway`` names a serial port or a
+concentrator that serves one session at a time. Keys and passwords in an imported file go to the key store
+(sealed) and never into the inventory tables; an export never writes them.
+
+TOML::
+
+    [template.sim-gmac]
+    link = "hdlc"
+    client_address = 1
+    authentication = "gmac"
+
+    [plan.registers]
+    registers = ["1.0.1.8.0.255"]
+
+    [[meter]]
+    name = "SIM000001"
+    template = "sim-gmac"
+    groups = ["fleet"]
+    port = 40001
+    block_cipher_key = "000102030405060708090A0B0C0D0E0F"
+
+CSV: one meter a row, a header naming the columns (``name``, ``template``, ``groups`` separated by ``;``,
+then setting and key names).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlmskit.errors import ConfigurationError, DlmsError
+from dlmskit.headend.keystore import KEY_NAMES, KeyStore
+from dlmskit.headend.meter_io import SETTING_NAMES
+from dlmskit.headend.store import Store, meters, plans, templates
+from dlmskit.security.keys import parse_system_title
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = ["ImportReport", "Inventory", "Meter"]
+
+_OWN = ("name", "template", "groups", "gateway", "meter_system_title")
+_INT_SETTINGS = frozenset(
+    {
+        "port",
+        "baudrate",
+        "client_address",
+        "server_logical",
+        "server_physical",
+        "public_client_address",
+        "hdlc_max_info_length",
+        "hdlc_window_size",
+        "max_pdu_size",
+    }
+)
+_FLOAT_SETTINGS = frozenset({"timeout", "connect_timeout"})
+_BOOL_SETTINGS = frozenset({"mode_e", "udp", "dedicated_key", "read_frame_counter_first"})
+
+
+@dataclass(frozen=True)
+class Meter:
+    """One meter of the inventory: its own settings over its template's (keys are in the key store)."""
+
+    name: str
+    template: str | None = None
+    groups: tuple[str, ...] = ()
+    gateway: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    meter_system_title: str | None = None
+    """The meter's own system title (hex): how its ciphered pushes are recognised."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    templates: int = 0
+    plans: int = 0
+    meters: int = 0
+    keys: int = 0
+
+
+def _check_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in SETTING_NAMES:
+            raise ConfigurationError(f"{where}: unknown setting {key!r}")
+        if value is None or value == "":
+            continue
+        try:
+            if key in _INT_SETTINGS:
+                value = int(value)
+            elif key in _FLOAT_SETTINGS:
+                value = float(value)
+            elif key in _BOOL_SETTINGS and isinstance(value, str):
+                value = value.strip().lower() in ("1", "true", "yes", "on")
+        except ValueError:
+            raise ConfigurationError(f"{where}: {key} must be a number, not {value!r}") from None
+        checked[key] = value
+    return checked
+
+
+class Inventory:
+    """Meters, templates and plans in the store; keys in the key store."""
+
+    def __init__(self, store: Store, keystore: KeyStore | None = None) -> None:
+        self.store = store
+        self.keystore = keystore
+
+    # -- templates and plans -------------------------------------------------------------------------------
+
+    def put_template(self, name: str, settings: Mapping[str, Any]) -> None:
+        """Add or replace a template."""
+        self.store.put_named(templates, name, _check_settings(settings, f"template {name}"))
+
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """Every template by name."""
+        return {row["name"]: row["body"] for row in self.store.named(templates)}
+
+    def put_plan(self, name: str, body: Mapping[str, Any]) -> None:
+        """Add or replace a read plan (checked by :class:`~dlmskit.headend.plans.ReadPlan`)."""
+        from dlmskit.headend.plans import ReadPlan
+
+        ReadPlan.from_mapping(name, body)
+        self.store.put_named(plans, name, body)
+
+    def plan_bodies(self) -> dict[str, dict[str, Any]]:
+        """Every stored plan by name, as written."""
+        return {row["name"]: row["body"] for row in self.store.named(plans)}
+
+    # -- meters --------------------------------------------------------------------------------------------
+
+    def put_meter(self, meter: Meter) -> None:
+        """Add or replace a meter (keys go through :meth:`KeyStore.put`)."""
+        settings = _check_settings(meter.settings, f"meter {meter.name}")
+        body = {
+            "settings": settings,
+            "gateway": meter.gateway,
+            "meter_system_title": meter.meter_system_title,
+        }
+        self.store.put_named(
+            meters, meter.name, body, template=meter.template, groups=";".join(sorted(set(meter.groups)))
+        )
+
+    def meters(self, group: str | None = None) -> list[Meter]:
+        """The meters (of one group), by name."""
+        found = []
+        for row in self.store.named(meters):
+            groups = tuple(g for g in row["groups"].split(";") if g)
+            if group is not None and group not in groups:
+                continue
+            body = row["body"]
+            found.append(
+                Meter(
+                    row["name"],
+                    row["template"],
+                    groups,
+                    body.get("gateway"),
+                    body["settings"],
+                    body.get("meter_system_title"),
+                )
+            )
+        return found
+
+    def meter(self, name: str) -> Meter:
+        """One meter by name."""
+        rows = self.store.named(meters, name)
+        if not rows:
+            raise ConfigurationError(f"no meter {name!r} in the inventory")
+        body = rows[0]["body"]
+        groups = tuple(g for g in rows[0]["groups"].split(";") if g)
+        return Meter(
+            name,
+            rows[0]["template"],
+            groups,
+            body.get("gateway"),
+            body["settings"],
+            body.get("meter_system_title"),
+        )
+
+    def settings_of(
+        self, meter: Meter, templates_by_name: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """The meter's settings: its template's, then its own, then its keys (as SecretBytes)."""
+        known = templates_by_name if templates_by_name is not None else self.templates()
+        merged: dict[str, Any] = {}
+        if meter.template is not None:
+            if meter.template not in known:
+                raise ConfigurationError(f"meter {meter.name}: no template {meter.template!r}")
+            merged.update(known[meter.template])
+        merged.update(meter.settings)
+        if self.keystore is not None:
+            for name, value in self.keystore.all_for(meter.name).items():
+                if name != "master_key":
+                    merged[name] = value
+        return merged
+
+    # -- files ---------------------------------------------------------------------------------------------
+
+    def import_file(self, path: str | os.PathLike[str]) -> ImportReport:
+        """Import a ``.toml`` or ``.csv`` inventory file."""
+        file = Path(path)
+        text = file.read_text(encoding="utf-8")
+        if file.suffix.lower() == ".csv":
+            return self.import_rows(csv.DictReader(io.StringIO(text)), str(file))
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigurationError(f"{file}: {error}") from None
+        report = ImportReport()
+        for name, settings in document.get("template", {}).items():
+            self.put_template(name, settings)
+            report.templates += 1
+        for name, body in document.get("plan", {}).items():
+            self.put_plan(name, body)
+            report.plans += 1
+        rows = self.import_rows(document.get("meter", []), str(file))
+        report.meters, report.keys = rows.meters, rows.keys
+        return report
+
+    def import_rows(self, rows: Iterable[Mapping[str, Any]], where: str) -> ImportReport:
+        """Import meters from dictionaries (CSV rows or TOML tables)."""
+        report = ImportReport()
+        for index, raw in enumerate(rows, start=1):
+            row = {k.strip(): v for k, v in raw.items() if k is not None}
+            name = str(row.get("name") or "").strip()
+            if not name:
+                raise ConfigurationError(f"{where}: meter {index} has no name")
+            groups = row.get("groups") or ()
+            if isinstance(groups, str):
+                groups = tuple(g.strip() for g in groups.replace(",", ";").split(";") if g.strip())
+            secrets = {k: row[k] for k in KEY_NAMES if row.get(k)}
+            settings = {k: v for k, v in row.items() if k not in _OWN and k not in KEY_NAMES}
+            meter = Meter(
+                name,
+                str(row["template"]) if row.get("template") else None,
+                tuple(groups),
+                str(row["gateway"]) if row.get("gateway") else None,
+                _check_settings(settings, f"{where}: meter {name}"),
+                _system_title(row.get("meter_system_title"), f"{where}: meter {name}"),
+            )
+            if secrets and self.keystore is None:
+                raise ConfigurationError(f"{where}: meter {name} has keys, but no key store is open")
+            self.put_meter(meter)
+            report.meters += 1
+            for key_name, value in secrets.items():
+                assert self.keystore is not None
+                self.keystore.put(name, key_name, str(value), action="import")
+                report.keys += 1
+        return report
+
+    def export_toml(self) -> str:
+        """Templates, plans and meters as a TOML inventory (without any key)."""
+        out = io.StringIO()
+        for name, settings in self.templates().items():
+            out.write(f"[template.{_toml_key(name)}]\n")
+            for key, value in settings.items():
+                out.write(f"{key} = {_toml_value(value)}\n")
+            out.write("\n")
+        for name, body in self.plan_bodies().items():
+            out.write(f"[plan.{_toml_key(name)}]\n")
+            for key, value in body.items():
+                out.write(f"{key} = {_toml_value(value)}\n")
+            out.write("\n")
+        for meter in self.meters():
+            out.write("[[meter]]\n")
+            out.write(f"name = {_toml_value(meter.name)}\n")
+            if meter.template:
+                out.write(f"template = {_toml_value(meter.template)}\n")
+            if meter.groups:
+                out.write(f"groups = {_toml_value(list(meter.groups))}\n")
+            if meter.gateway:
+                out.write(f"gateway = {_toml_value(meter.gateway)}\n")
+            if meter.meter_system_title:
+                out.write(f"meter_system_title = {_toml_value(meter.meter_system_title)}\n")
+            for key, value in meter.settings.items():
+                out.write(f"{key} = {_toml_value(value)}\n")
+            out.write("\n")
+        return out.getvalue()
+
+    def export_csv(self) -> str:
+        """The meters as CSV (without any key)."""
+        found = self.meters()
+        columns = sorted({key for meter in found for key in meter.settings})
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["name", "template", "groups", "gateway", "meter_system_title", *columns])
+        for meter in found:
+            writer.writerow(
+                [
+                    meter.name,
+                    meter.template or "",
+                    ";".join(meter.groups),
+                    meter.gateway or "",
+                    meter.meter_system_title or "",
+                    *(meter.settings.get(c, "") for c in columns),
+                ]
+            )
+        return out.getvalue()
+
+
+def _system_title(value: Any, where: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return parse_system_title(str(value)).hex().upper()
+    except DlmsError as error:
+        raise ConfigurationError(f"{where}: meter_system_title: {error}") from None
+
+
+def _toml_key(name: str) -> str:
+    return name if name.replace("-", "").replace("_", "").isalnum() else json.dumps(name)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))

@@ -1,0 +1,172 @@
+"""The key store: each meter's keys sealed at rest with AES-GCM under one master key, and every change recorded.
+
+The master key (32 bytes) comes from the environment variable ``DLMSKIT_MASTER_KEY`` (64 hex digits) or
+from a key file (64 hex digits; :func:`create_key_file` writes a new random one, readable by its owner only).
+Each key is sealed with AES-256-GCM, a fresh 12-byte nonce from :mod:`secrets`, and the meter's name, the
+key's name and its version as associated data: a sealed key copied to another meter or name does not open.
+Keys come back as :class:`~dlmskit.security.SecretBytes`, which never shows its value in a ``repr``, a log or
+an error message; the key store logs nothing but names and versions. ``key_changes`` records who changed
+which key when (the action and the version, never a value or a fingerprint).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import secrets
+from pathlib import Path
+
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dlmskit.errors import ConfigurationError, SecurityError
+from dlmskit.headend.store import Store, key_changes, keys, utc
+from dlmskit.security.keys import SecretBytes, parse_key
+
+__all__ = ["MASTER_KEY_ENV", "KeyStore", "create_key_file", "load_master_key"]
+
+MASTER_KEY_ENV = "DLMSKIT_MASTER_KEY"
+KEY_NAMES = ("block_cipher_key", "authentication_key", "password", "master_key")
+"""The secrets a meter may have: the keys of :class:`~dlmskit.client.MeterSettings`, and the KEK."""
+
+
+def _parse_master(text: str, where: str) -> SecretBytes:
+    try:
+        value = parse_key(text.strip(), name="master key", length=32)
+    except Exception:
+        raise ConfigurationError(f"the master key in {where} is not 64 hex digits") from None
+    if len(value) != 32:
+        raise ConfigurationError(
+            f"the master key in {where} must be 32 bytes (64 hex digits), got {len(value)}"
+        )
+    return SecretBytes(value, label="master key")
+
+
+def load_master_key(key_file: str | os.PathLike[str] | None = None) -> SecretBytes:
+    """The master key: ``$DLMSKIT_MASTER_KEY`` if set, else the key file."""
+    text = os.environ.get(MASTER_KEY_ENV)
+    if text:
+        return _parse_master(text, f"${MASTER_KEY_ENV}")
+    if key_file is None:
+        raise ConfigurationError(
+            f"no master key: set {MASTER_KEY_ENV} (64 hex digits) or give a key file "
+            "(dlmskit headend init creates one)"
+        )
+    path = Path(key_file)
+    try:
+        text = path.read_text(encoding="ascii")
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot read the master key file {path}: {error.strerror or error}"
+        ) from None
+    return _parse_master(text, str(path))
+
+
+def create_key_file(path: str | os.PathLike[str]) -> Path:
+    """Write a new random master key to ``path`` (mode 0600); an existing file is left alone."""
+    file = Path(path)
+    if file.exists():
+        return file
+    file.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32).upper() + "\n")
+    return file
+
+
+class KeyStore:
+    """Sealed keys in the head-end database."""
+
+    def __init__(self, store: Store, master_key: SecretBytes) -> None:
+        self._store = store
+        self._aead = AESGCM(master_key.reveal())
+
+    def __repr__(self) -> str:
+        return f"<KeyStore {self._store.dialect}>"
+
+    @staticmethod
+    def _aad(meter: str, name: str, version: int) -> bytes:
+        return f"dlmskit-headend-key\x00{meter}\x00{name}\x00{version}".encode()
+
+    def put(self, meter: str, name: str, value: SecretBytes | bytes | str, *, action: str = "set") -> int:
+        """Store (or replace) a key; returns its new version. The change is recorded, the value never."""
+        if name not in KEY_NAMES:
+            raise ConfigurationError(f"unknown key name {name!r}; use one of: {', '.join(KEY_NAMES)}")
+        if isinstance(value, SecretBytes):
+            plain = value.reveal()
+        elif isinstance(value, str):
+            plain = value.encode("utf-8") if name == "password" else parse_key(value, name=name)
+        else:
+            plain = bytes(value)
+        now = utc(_dt.datetime.now(_dt.timezone.utc))
+        with self._store.engine.begin() as connection:
+            current = connection.execute(
+                sa.select(keys.c.version).where(keys.c.meter == meter, keys.c.name == name)
+            ).scalar()
+            version = int(current or 0) + 1
+            nonce = secrets.token_bytes(12)
+            sealed = self._aead.encrypt(nonce, plain, self._aad(meter, name, version))
+            values = {"version": version, "nonce": nonce, "sealed": sealed, "changed_at": now}
+            statement = self._store.insert(keys).values(meter=meter, name=name, **values)
+            connection.execute(
+                statement.on_conflict_do_update(index_elements=[keys.c.meter, keys.c.name], set_=values)
+            )
+            connection.execute(
+                sa.insert(key_changes).values(meter=meter, name=name, version=version, action=action, at=now)
+            )
+        return version
+
+    def get(self, meter: str, name: str) -> SecretBytes | None:
+        """A meter's key, or None when it has none of that name."""
+        return self._open(meter, name=name).get(name)
+
+    def all_for(self, meter: str) -> dict[str, SecretBytes]:
+        """Every key of a meter, by name (one query)."""
+        return self._open(meter)
+
+    def _open(self, meter: str, *, name: str | None = None) -> dict[str, SecretBytes]:
+        query = sa.select(keys.c.name, keys.c.version, keys.c.nonce, keys.c.sealed).where(
+            keys.c.meter == meter
+        )
+        if name is not None:
+            query = query.where(keys.c.name == name)
+        with self._store.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        found = {}
+        for row in rows:
+            try:
+                plain = self._aead.decrypt(
+                    row.nonce, row.sealed, self._aad(meter, row.name, int(row.version))
+                )
+            except InvalidTag:
+                raise SecurityError(
+                    f"the {row.name} of meter {meter} does not open with this master key "
+                    "(a different master key, or the database was altered)"
+                ) from None
+            found[str(row.name)] = SecretBytes(plain, label=str(row.name).replace("_", " "))
+        return found
+
+    def delete(self, meter: str, name: str) -> None:
+        """Remove a key (recorded as a change)."""
+        now = utc(_dt.datetime.now(_dt.timezone.utc))
+        with self._store.engine.begin() as connection:
+            version = connection.execute(
+                sa.select(keys.c.version).where(keys.c.meter == meter, keys.c.name == name)
+            ).scalar()
+            if version is None:
+                return
+            connection.execute(sa.delete(keys).where(keys.c.meter == meter, keys.c.name == name))
+            connection.execute(
+                sa.insert(key_changes).values(
+                    meter=meter, name=name, version=int(version), action="delete", at=now
+                )
+            )
+
+    def changes(self, meter: str | None = None) -> list[dict[str, object]]:
+        """The recorded key changes (meter, name, version, action, at), oldest first."""
+        query = sa.select(key_changes).order_by(key_changes.c.id)
+        if meter is not None:
+            query = query.where(key_changes.c.meter == meter)
+        with self._store.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]

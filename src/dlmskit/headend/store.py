@@ -1,0 +1,438 @@
+"""The head-end's database: SQLAlchemy 2 Core tables, explicit upserts and a small versioned migration runner.
+
+One :class:`Store` wraps one SQLAlchemy engine. SQLite is the embedded default (a file in the user's data
+directory, WAL journal, a busy timeout so that several processes can share it); the same statements run on
+PostgreSQL (``postgresql+psycopg://...``): every upsert is an ``INSERT ... ON CONFLICT`` written through the
+dialect's own ``insert``, and every counter change is one atomic ``UPDATE ... RETURNING``.
+
+Readings are keyed by (meter, logical name, attribute, capture time), profile rows by (meter, profile,
+capture time) and events by (meter, log, capture time, code): storing the same row twice stores it once.
+Migrations are a list of steps, each applied once in its own transaction and recorded in
+``schema_version``; :meth:`Store.migrate` brings any older database up to date.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from dlmskit.errors import ConfigurationError
+
+__all__ = ["SCHEMA_VERSION", "Store", "default_database_url", "utc"]
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+meters = sa.Table(
+    "meters",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("template", sa.String(100), nullable=True),
+    sa.Column("groups", sa.Text, nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+keys = sa.Table(
+    "keys",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("name", sa.String(60), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("nonce", sa.LargeBinary, nullable=False),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("changed_at", sa.String(40), nullable=False),
+)
+
+key_changes = sa.Table(
+    "key_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("meter", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+
+counters = sa.Table(
+    "invocation_counters",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("system_title", sa.String(16), primary_key=True),
+    sa.Column("key_id", sa.String(60), primary_key=True),
+    sa.Column("next_free", sa.BigInteger, nullable=False),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),
+)
+
+readings = sa.Table(
+    "readings",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("logical_name", sa.String(30), primary_key=True),
+    sa.Column("attribute", sa.Integer, primary_key=True),
+    sa.Column("capture_time", sa.String(40), primary_key=True),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.Column("unit", sa.String(30), nullable=True),
+    sa.Column("read_at", sa.String(40), nullable=False),
+)
+
+profile_rows = sa.Table(
+    "profile_rows",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("profile", sa.String(30), primary_key=True),
+    sa.Column("capture_time", sa.String(40), primary_key=True),
+    sa.Column("row", sa.Text, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("log", sa.String(30), primary_key=True),
+    sa.Column("capture_time", sa.String(40), primary_key=True),
+    sa.Column("code", sa.Integer, primary_key=True),
+    sa.Column("row", sa.Text, nullable=False),
+)
+
+commands = sa.Table(
+    "commands",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("meter", sa.String(100), nullable=False, index=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("argument", sa.Text, nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("outcome", sa.Text, nullable=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("done_at", sa.String(40), nullable=True),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("meter", sa.String(100), nullable=False, index=True),
+    sa.Column("plan", sa.String(100), nullable=False),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("stored", sa.Integer, nullable=False),
+)
+
+
+push_counters = sa.Table(
+    "push_counters",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("last", sa.BigInteger, nullable=False),
+)
+
+pushes = sa.Table(
+    "pushes",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("invocation_counter", sa.BigInteger, primary_key=True),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("date_time", sa.String(40), nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("apdu", sa.Text, nullable=False),
+)
+
+
+def _create(*tables: sa.Table) -> Callable[[Connection], None]:
+    def step(connection: Connection) -> None:
+        for table in tables:
+            table.create(connection, checkfirst=True)
+
+    return step
+
+
+MIGRATIONS: Sequence[tuple[int, str, Callable[[Connection], None]]] = (
+    (
+        1,
+        "inventory, keys, counters, leases, readings, profiles, events, commands, jobs",
+        _create(
+            templates,
+            meters,
+            plans,
+            keys,
+            key_changes,
+            counters,
+            leases,
+            readings,
+            profile_rows,
+            events,
+            commands,
+            jobs,
+        ),
+    ),
+    (
+        2,
+        "pushes: received notifications, the last counter of each meter, quarantine",
+        _create(push_counters, pushes, quarantine),
+    ),
+)
+"""Every schema change, in order: (version, what it does, the step). Append; never edit a released step."""
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def default_database_url() -> str:
+    """``sqlite:///$XDG_DATA_HOME/dlmskit/headend.sqlite`` (``~/.local/share/dlmskit/...`` without it)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base) / 'dlmskit' / 'headend.sqlite'}"
+
+
+def utc(moment: _dt.datetime) -> str:
+    """A moment as the stored text: ISO 8601 in UTC, to the second (naive moments are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.astimezone(_dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> _dt.datetime:
+    """The inverse of :func:`utc`."""
+    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+
+
+def _now() -> str:
+    return utc(_dt.datetime.now(_dt.timezone.utc))
+
+
+class Store:
+    """The database of one head-end. ``url`` is an SQLAlchemy URL; the default is :func:`default_database_url`.
+
+    Methods are blocking and short (one transaction each); the asyncio engine calls them in a worker thread.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or default_database_url()
+        parsed = sa.engine.make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ConfigurationError(f"the head-end stores into SQLite or PostgreSQL, not {self.dialect!r}")
+        options: dict[str, Any] = {}
+        if self.dialect == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            options["connect_args"] = {"timeout": 60.0, "check_same_thread": False}
+            options["pool_size"] = 8
+            options["max_overflow"] = 24
+        self.engine: Engine = sa.create_engine(self.url, **options)
+        if self.dialect == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            self.migrate()
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- schema --------------------------------------------------------------------------------------------
+
+    def version(self) -> int:
+        """The schema version of the database (0: empty)."""
+        with self.engine.connect() as connection:
+            if not sa.inspect(connection).has_table("schema_version"):
+                return 0
+            found = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+            return int(found or 0)
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations the database lacks; returns what was done."""
+        done: list[str] = []
+        current = self.version()
+        if current > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"the database has schema version {current}, newer than this dlmskit ({SCHEMA_VERSION})"
+            )
+        for version, description, step in MIGRATIONS:
+            if version <= current:
+                continue
+            with self.engine.begin() as connection:
+                schema_version.create(connection, checkfirst=True)
+                step(connection)
+                connection.execute(sa.delete(schema_version))
+                connection.execute(sa.insert(schema_version).values(version=version))
+            done.append(f"{version}: {description}")
+        return done
+
+    def insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT (with ``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # -- inventory -----------------------------------------------------------------------------------------
+
+    def put_named(self, table: sa.Table, name: str, body: Mapping[str, Any], **extra: Any) -> None:
+        """Insert or replace one named template, meter or plan."""
+        values = {"name": name, "body": json.dumps(dict(body), sort_keys=True), **extra}
+        statement = self.insert(table).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.name], set_={k: statement.excluded[k] for k in values if k != "name"}
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+
+    def named(self, table: sa.Table, name: str | None = None) -> list[dict[str, Any]]:
+        """Rows of a named table (templates, meters, plans) as dictionaries with their body decoded."""
+        query = sa.select(table).order_by(table.c.name)
+        if name is not None:
+            query = query.where(table.c.name == name)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        found = []
+        for row in rows:
+            item = dict(row)
+            item["body"] = json.loads(item["body"])
+            found.append(item)
+        return found
+
+    # -- leases --------------------------------------------------------------------------------------------
+
+    def acquire_lease(self, meter: str, owner: str, seconds: float) -> bool:
+        """Take the meter's lease for ``seconds`` unless another owner holds an unexpired one."""
+        now = time.time()
+        statement = self.insert(leases).values(meter=meter, owner=owner, expires=now + seconds)
+        statement = statement.on_conflict_do_update(
+            index_elements=[leases.c.meter],
+            set_={"owner": owner, "expires": now + seconds},
+            where=sa.or_(leases.c.expires < now, leases.c.owner == owner),
+        ).returning(leases.c.owner)
+        with self.engine.begin() as connection:
+            # A row comes back only when the lease was inserted or taken over: then it is ours.
+            holder = connection.execute(statement).scalar()
+        return holder == owner
+
+    def release_lease(self, meter: str, owner: str) -> None:
+        """Give the lease back (only its owner can)."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(leases).where(leases.c.meter == meter, leases.c.owner == owner))
+
+    # -- readings ------------------------------------------------------------------------------------------
+
+    def save_readings(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Store register readings (dicts with the readings columns); returns how many were new."""
+        return self._insert_new(readings, [{"read_at": _now(), **row} for row in rows])
+
+    def save_profile_rows(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Store profile or event rows; a row already stored is left as it is. Returns how many were new."""
+        return self._insert_new(table, rows)
+
+    def _insert_new(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> int:
+        if not rows:
+            return 0
+        statement = self.insert(table).on_conflict_do_nothing()
+        with self.engine.begin() as connection:
+            result = connection.execute(statement, list(rows))
+        count = result.rowcount
+        return int(count) if count is not None and count >= 0 else len(rows)
+
+    def last_capture_time(self, table: sa.Table, meter: str, column: str, name: str) -> _dt.datetime | None:
+        """The latest stored capture time of a profile or log of one meter (None: nothing stored yet)."""
+        query = sa.select(sa.func.max(table.c.capture_time)).where(
+            table.c.meter == meter, table.c[column] == name
+        )
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar()
+        return parse_utc(found) if found else None
+
+    # -- commands and jobs ---------------------------------------------------------------------------------
+
+    def queue_command(self, meter: str, kind: str, argument: str | None = None) -> int:
+        """Queue a command (``disconnect``, ``reconnect``, ``token``) for the meter's next job."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                sa.insert(commands).values(
+                    meter=meter, kind=kind, argument=argument, state="queued", created_at=_now()
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def queued_commands(self, meter: str) -> list[dict[str, Any]]:
+        """The meter's commands not yet carried out, oldest first."""
+        query = (
+            sa.select(commands)
+            .where(commands.c.meter == meter, commands.c.state == "queued")
+            .order_by(commands.c.id)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def finish_command(self, command_id: int, state: str, outcome: str) -> None:
+        """Record a command's outcome (``done`` or ``failed``) in words."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(commands)
+                .where(commands.c.id == command_id)
+                .values(state=state, outcome=outcome, done_at=_now())
+            )
+
+    def record_job(self, **values: Any) -> None:
+        """Record one finished job (meter, plan, started_at, finished_at, outcome, reason, attempts, stored)."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(jobs).values(**values))
+
+    def outcome_counts(self) -> dict[str, int]:
+        """How many jobs ended with each outcome."""
+        query = sa.select(jobs.c.outcome, sa.func.count()).group_by(jobs.c.outcome)
+        with self.engine.connect() as connection:
+            return {str(outcome): int(count) for outcome, count in connection.execute(query)}
+
+    def count(self, table: sa.Table) -> int:
+        """The number of rows of a table."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()

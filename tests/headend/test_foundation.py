@@ -1,0 +1,264 @@
+"""The head-end's store, key store, invocation counters, plans, sans-I/O job and schedules (SQLite files)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import multiprocessing
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from dlmskit.errors import ConfigurationError, SecurityError
+from dlmskit.headend import (
+    DatabaseCounterStore,
+    Engine,
+    EngineLimits,
+    Inventory,
+    KeyStore,
+    Meter,
+    ReadPlan,
+    Schedule,
+    Store,
+    create_key_file,
+    load_master_key,
+    meter_job,
+    next_run,
+)
+from dlmskit.headend.job import (
+    LastCaptureTime,
+    ReadClock,
+    ReadProfile,
+    ReadRegister,
+    RunCommand,
+    SaveReadings,
+    SetClock,
+)
+from dlmskit.headend.store import SCHEMA_VERSION, profile_rows, readings
+from dlmskit.security.keys import SecretBytes
+
+UTC = _dt.timezone.utc
+TITLE = bytes.fromhex("444C4B0000000001")
+EK = "000102030405060708090A0B0C0D0E0F"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    found = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    yield found
+    found.close()
+
+
+def _master() -> SecretBytes:
+    return SecretBytes(bytes(range(32)), label="master key")
+
+
+def test_migrations_run_once_and_record_the_version(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    first = Store(url, migrate=False)
+    assert first.version() == 0
+    assert first.migrate() and first.version() == SCHEMA_VERSION
+    assert first.migrate() == []
+    first.close()
+    with sa.create_engine(url).connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_readings_and_profile_rows_are_stored_once(store: Store) -> None:
+    row = {
+        "meter": "m",
+        "logical_name": "1.0.1.8.0.255",
+        "attribute": 2,
+        "capture_time": "2026-01-01T00:00:00Z",
+        "value": "12.5",
+        "unit": "kWh",
+    }
+    assert store.save_readings([row]) == 1
+    assert store.save_readings([row, {**row, "capture_time": "2026-01-01T00:15:00Z"}]) == 1
+    assert store.count(readings) == 2
+    rows = [
+        {"meter": "m", "profile": "1.0.99.1.0.255", "capture_time": f"2026-01-01T00:{m:02d}:00Z", "row": "{}"}
+        for m in (0, 15, 30)
+    ]
+    assert store.save_profile_rows(profile_rows, rows[:2]) == 2
+    assert store.save_profile_rows(profile_rows, rows) == 1
+    last = store.last_capture_time(profile_rows, "m", "profile", "1.0.99.1.0.255")
+    assert last == _dt.datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+
+
+def test_a_lease_is_held_by_one_owner_until_it_expires(store: Store) -> None:
+    assert store.acquire_lease("m", "a", 60)
+    assert not store.acquire_lease("m", "b", 60)
+    assert store.acquire_lease("m", "a", 60)  # renewed by its owner
+    store.release_lease("m", "a")
+    assert store.acquire_lease("m", "b", -1)  # expired at once
+    assert store.acquire_lease("m", "a", 60)
+
+
+def test_keys_are_sealed_opened_and_their_changes_recorded(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    keystore = KeyStore(store, _master())
+    assert keystore.put("m1", "block_cipher_key", EK) == 1
+    assert keystore.put("m1", "block_cipher_key", "FF" * 16, action="rotate") == 2
+    key = keystore.get("m1", "block_cipher_key")
+    assert key is not None and key.reveal() == bytes.fromhex("FF" * 16)
+    assert "FF" * 16 not in repr(key) and "FF" * 16 not in repr(keystore)
+    with store.engine.connect() as connection:
+        sealed = b"".join(bytes(r.sealed) for r in connection.exec_driver_sql("SELECT sealed FROM keys"))
+    assert bytes.fromhex("FF" * 16) not in sealed
+    assert [(c["name"], c["version"], c["action"]) for c in keystore.changes("m1")] == [
+        ("block_cipher_key", 1, "set"),
+        ("block_cipher_key", 2, "rotate"),
+    ]
+    with pytest.raises(SecurityError, match="does not open"):
+        KeyStore(store, SecretBytes(bytes(32))).get("m1", "block_cipher_key")
+    # A sealed key moved to another meter does not open: the meter's name is authenticated with it.
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE keys SET meter = 'm2'")
+    with pytest.raises(SecurityError):
+        keystore.get("m2", "block_cipher_key")
+    assert "ff" * 16 not in caplog.text.lower() and EK.lower() not in caplog.text.lower()
+
+
+def test_the_master_key_comes_from_the_environment_or_a_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DLMSKIT_MASTER_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="no master key"):
+        load_master_key(None)
+    path = create_key_file(tmp_path / "master.key")
+    assert path.stat().st_mode & 0o077 == 0
+    assert len(load_master_key(path)) == 32
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", "AB" * 32)
+    assert load_master_key(path).reveal() == bytes.fromhex("AB" * 32)
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", "AB" * 16)
+    with pytest.raises(ConfigurationError, match="64 hex digits"):
+        load_master_key(path)
+
+
+def test_counters_are_reserved_in_blocks_and_never_handed_out_twice(store: Store) -> None:
+    first = DatabaseCounterStore(store, "m", block=4)
+    assert [first.next(TITLE, "k") for _ in range(5)] == [1, 2, 3, 4, 5]
+    assert first.peek(TITLE, "k") == 9
+    # A second process (or a restart after a crash) starts after every reserved block.
+    second = DatabaseCounterStore(store, "m", block=4)
+    assert second.next(TITLE, "k") == 9
+    second.advance(TITLE, "k", 100)
+    assert second.next(TITLE, "k") == 100
+    assert DatabaseCounterStore(store, "other").next(TITLE, "k") == 1  # per meter
+    ahead = DatabaseCounterStore(store, "ahead", block=4)
+    ahead.prefetch([(TITLE, "k")])  # reserved before the session, in a worker thread
+    assert ahead.peek(TITLE, "k") == 5 and ahead.next(TITLE, "k") == 1 and ahead.peek(TITLE, "k") == 5
+
+
+def _take_counters(url: str, count: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = Store(url, migrate=False)
+    counters = DatabaseCounterStore(store, "m", block=3)
+    queue.put([counters.next(TITLE, "k") for _ in range(count)])
+    store.close()
+
+
+def test_counters_are_safe_across_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    Store(url).close()
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_take_counters, args=(url, 50, queue)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    taken = [value for _ in workers for value in queue.get(timeout=60)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert len(taken) == len(set(taken)) == 150
+
+
+def test_inventory_templates_meters_and_files(store: Store, tmp_path: Path) -> None:
+    keystore = KeyStore(store, _master())
+    inventory = Inventory(store, keystore)
+    file = tmp_path / "fleet.toml"
+    file.write_text(
+        '[template.gmac]\nclient_address = 1\nauthentication = "gmac"\n\n'
+        '[plan.energy]\nregisters = ["1.0.1.8.0.255"]\n\n'
+        f'[[meter]]\nname = "A"\ntemplate = "gmac"\ngroups = ["north"]\nport = 4100\nblock_cipher_key = "{EK}"\n'
+        f'authentication_key = "{EK}"\n\n[[meter]]\nname = "B"\ntemplate = "gmac"\ngroups = ["south"]\n',
+        encoding="utf-8",
+    )
+    report = inventory.import_file(file)
+    assert (report.templates, report.plans, report.meters, report.keys) == (1, 1, 2, 2)
+    assert [m.name for m in inventory.meters("north")] == ["A"]
+    settings = inventory.settings_of(inventory.meter("A"))
+    assert settings["client_address"] == 1 and settings["port"] == 4100
+    assert isinstance(settings["block_cipher_key"], SecretBytes)
+    exported = inventory.export_toml() + inventory.export_csv()
+    assert EK not in exported and "4100" in exported
+    csv_file = tmp_path / "more.csv"
+    csv_file.write_text(
+        "name,template,groups,port,server_physical\nC,gmac,north;east,4101,18\n", encoding="utf-8"
+    )
+    assert inventory.import_file(csv_file).meters == 1
+    assert inventory.meter("C") == Meter(
+        "C", "gmac", ("east", "north"), None, {"port": 4101, "server_physical": 18}
+    )
+    with pytest.raises(ConfigurationError, match="unknown setting"):
+        inventory.import_rows([{"name": "D", "colour": "red"}], "x")
+
+
+def test_the_job_reads_in_order_and_resumes_profiles_from_the_last_stored_time() -> None:
+    plan = ReadPlan("p", registers=("1.0.1.8.0.255",), max_drift=30, profiles=("1.0.99.1.0.255",))
+    headend_time = _dt.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    meter_time = headend_time + _dt.timedelta(seconds=90)
+    last = _dt.datetime(2026, 1, 1, 11, 0, tzinfo=UTC)
+    steps = meter_job(plan, "m", [{"id": 7, "kind": "disconnect", "argument": None}])
+    assert steps.send(None) == ReadClock()
+    assert steps.send((meter_time, headend_time)) == SetClock()
+    assert steps.send(None) == ReadRegister("1.0.1.8.0.255")
+    save = steps.send(("12.5", "kWh"))
+    assert isinstance(save, SaveReadings)
+    assert save.rows[0]["capture_time"] == "2026-01-01T12:00:00Z" and save.rows[0]["unit"] == "kWh"
+    assert steps.send(1) == LastCaptureTime("profile", "1.0.99.1.0.255")
+    assert steps.send(last) == ReadProfile("profile", "1.0.99.1.0.255", last)
+    assert steps.send(4) == RunCommand(7, "disconnect", None)
+    with pytest.raises(StopIteration) as done:
+        steps.send(("done", "relay open"))
+    report = done.value.value
+    assert (report.stored, report.drift, report.clock_set) == (5, 90.0, True)
+
+
+def test_a_first_profile_read_goes_back_the_initial_window() -> None:
+    plan = ReadPlan("p", clock=True, event_logs=("0.0.99.98.0.255",), initial_hours=2)
+    now = _dt.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    steps = meter_job(plan, "m")
+    steps.send(None)
+    assert steps.send((now, now)) == LastCaptureTime("events", "0.0.99.98.0.255")
+    assert steps.send(None) == ReadProfile("events", "0.0.99.98.0.255", now - _dt.timedelta(hours=2))
+
+
+def test_plans_and_schedules_refuse_what_they_do_not_understand() -> None:
+    with pytest.raises(ConfigurationError, match="unknown key"):
+        ReadPlan.from_mapping("p", {"registers": [], "colour": 1})
+    with pytest.raises(ConfigurationError):
+        Schedule("p", None, "61 * * * *")
+    with pytest.raises(ConfigurationError):
+        Schedule("p", None, "@every 5x")
+
+
+def test_cron_schedules_name_the_next_time() -> None:
+    at = _dt.datetime(2026, 1, 1, 10, 7, 30, tzinfo=UTC)  # a Thursday
+    assert next_run(Schedule("p", None, "*/15 * * * *"), at) == at.replace(minute=15, second=0)
+    assert next_run(Schedule("p", None, "0 2 * * *"), at) == _dt.datetime(2026, 1, 2, 2, 0, tzinfo=UTC)
+    assert next_run(Schedule("p", None, "30 6 * * 1"), at) == _dt.datetime(2026, 1, 5, 6, 30, tzinfo=UTC)
+    assert next_run(Schedule("p", None, "@every 30s"), at) == at + _dt.timedelta(seconds=30)
+
+
+async def test_a_meter_leased_by_another_headend_is_reported_busy(store: Store) -> None:
+    inventory = Inventory(store, KeyStore(store, _master()))
+    inventory.put_meter(Meter("m", settings={"port": 9}))
+    assert store.acquire_lease("m", "the other head-end", 60)
+    engine = Engine(inventory, EngineLimits(retries=2, backoff=0.001), owner="this head-end")
+    (outcome,) = await engine.run(ReadPlan("p", registers=("1.0.1.8.0.255",)), inventory.meters())
+    assert (outcome.outcome, outcome.attempts) == ("busy", 3)
+    assert store.outcome_counts() == {"busy": 1}
+    assert not store.acquire_lease("m", "this head-end", 60)  # still the other's

@@ -1,0 +1,193 @@
+"""The push listener over real sockets: a storm of 5,000 notifications, some malformed, some replayed, some from
+unknown meters or with other keys: the good ones stored once, the rest quarantined with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dlmskit.apdu.common import LongInvokeIdAndPriority
+from dlmskit.apdu.notification import DataNotification
+from dlmskit.codec import axdr
+from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.headend import Inventory, KeyStore, Meter, Store
+from dlmskit.headend.push import PushListener, PushReceiver
+from dlmskit.headend.store import push_counters, pushes, quarantine
+from dlmskit.link.wrapper import WrapperFrame
+from dlmskit.security.ciphering import encrypt_apdu
+from dlmskit.security.keys import SecretBytes
+from dlmskit.security.suite0 import GcmCipher
+
+METERS = 20
+
+
+def _title(index: int) -> bytes:
+    return b"MMM" + (1000 + index).to_bytes(5, "big")
+
+
+def _key(index: int, what: int) -> bytes:
+    return bytes((index, what)) * 8
+
+
+def _push(index: int, counter: int, *, keys: GcmCipher | None = None, title: bytes | None = None) -> bytes:
+    stamp = CosemDateTime.from_bytes(bytes.fromhex("07EA0101040C0000FF000000"))
+    body = axdr.Structure([axdr.DoubleLongUnsigned(counter * 10), axdr.OctetString(b"push")])
+    plain = DataNotification(LongInvokeIdAndPriority(counter & 0xFFFFFF), stamp, body).encode()
+    cipher = keys or GcmCipher(_key(index, 1), _key(index, 2))
+    apdu = encrypt_apdu(
+        plain, kind="general-glo", sc=0x30, system_title=title or _title(index), ic=counter, keys=cipher
+    )
+    return WrapperFrame(1, 1, apdu).encode()
+
+
+def _storm() -> tuple[list[bytes], dict[str, int]]:
+    frames: list[bytes] = []
+    expected = {"stored": 0, "replayed": 0, "unknown": 0, "tag": 0, "malformed": 0, "plain": 0}
+    for counter in range(1, 201):
+        for index in range(METERS):
+            frame = _push(index, counter)
+            frames.append(frame)
+            expected["stored"] += 1
+            if counter % 5 == 0:  # the same push again
+                frames.append(frame)
+                expected["replayed"] += 1
+        if counter % 2 == 0:
+            frames.append(_push(99, counter))  # a meter nobody knows
+            frames.append(_push(0, 10_000 + counter, keys=GcmCipher(bytes(16), bytes(16))))  # other keys
+            frames.append(WrapperFrame(1, 1, bytes.fromhex("DB08") + _title(1) + b"\x05\x30\x00").encode())
+            frames.append(WrapperFrame(1, 1, bytes.fromhex("0F0000000100") + b"\x00").encode())
+            expected.update(
+                unknown=expected["unknown"] + 1,
+                tag=expected["tag"] + 1,
+                malformed=expected["malformed"] + 1,
+                plain=expected["plain"] + 1,
+            )
+    return frames, expected
+
+
+async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    keystore = KeyStore(store, SecretBytes(bytes(range(32))))
+    inventory = Inventory(store, keystore)
+    for index in range(METERS):
+        inventory.put_meter(Meter(f"M{index}", meter_system_title=_title(index).hex().upper()))
+        keystore.put(f"M{index}", "block_cipher_key", _key(index, 1))
+        keystore.put(f"M{index}", "authentication_key", _key(index, 2))
+    frames, expected = _storm()
+    assert len(frames) >= 5000
+    listener = PushListener(PushReceiver(store, inventory, keystore), batch=300)
+    tcp = await listener.start_tcp("127.0.0.1", 0)
+    udp = await listener.start_udp("127.0.0.1", 0)
+    tcp_port = tcp.sockets[0].getsockname()[1]
+    udp_port = udp.get_extra_info("sockname")[1]
+    try:
+        half = len(frames) // 2
+        _reader, writer = await asyncio.open_connection("127.0.0.1", tcp_port)
+        writer.write(b"".join(frames[:half]))
+        await writer.drain()
+        for _ in range(600):  # each meter's counters must arrive in order: the TCP half first
+            if listener.stats.received >= half:
+                break
+            await asyncio.sleep(0.05)
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for number, frame in enumerate(frames[half:]):
+            sender.sendto(frame, ("127.0.0.1", udp_port))
+            if number % 20 == 0:
+                await asyncio.sleep(0.002)  # loopback UDP drops what the socket buffer cannot hold
+        # A stream that breaks (a wrong wrapper version) ends its own connection only.
+        _r2, broken = await asyncio.open_connection("127.0.0.1", tcp_port)
+        broken.write(b"\x00\x07garbage-that-is-not-a-wrapper-frame")
+        await broken.drain()
+        for _ in range(600):
+            if listener.stats.received >= len(frames) + 1:
+                break
+            await asyncio.sleep(0.05)
+        await listener.drain()
+        writer.close()
+        broken.close()
+        sender.close()
+    finally:
+        await listener.close()
+    assert listener.stats.received == len(frames) + 1
+    assert store.count(pushes) == listener.stats.stored == expected["stored"]
+    assert store.count(quarantine) == listener.stats.quarantined == len(frames) + 1 - expected["stored"]
+    reasons = listener.stats.reasons
+    assert reasons["replayed"] == expected["replayed"]
+    assert reasons["unknown sender system title " + _title(99).hex().upper()] == expected["unknown"]
+    assert reasons["the tag does not verify with the meter's keys"] == expected["tag"]
+    assert reasons["malformed ciphered APDU"] == expected["malformed"]
+    assert reasons["not ciphered (tag 0x0F)"] == expected["plain"]
+    with store.engine.connect() as connection:
+        last = {r.meter: r.last for r in connection.execute(push_counters.select())}
+    assert last == {f"M{index}": 200 for index in range(METERS)}
+    # After a restart the counters come from the database: an old push is still a replay.
+    again = PushReceiver(store, inventory, keystore)
+    (result,) = again.receive_many([(WrapperFrame.decode(_push(3, 150)).apdu, "udp replay")])
+    assert result.outcome == "quarantined" and result.reason.startswith("replayed")
+    (result,) = again.receive_many([(WrapperFrame.decode(_push(3, 201)).apdu, "udp new")])
+    assert result.outcome == "stored"
+    store.close()
+
+
+async def test_a_pushing_fleet_process_is_stored_and_its_faulty_meters_quarantined(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    keystore = KeyStore(store, SecretBytes(bytes(range(32))))
+    inventory = Inventory(store, keystore)
+    listener = PushListener(PushReceiver(store, inventory, keystore))
+    udp = await listener.start_udp("127.0.0.1", 0)
+    port = udp.get_extra_info("sockname")[1]
+    file = tmp_path / "fleet.toml"
+    fleet = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dlmskit",
+            "simulate",
+            "--fleet",
+            "10",
+            "--port",
+            "0",
+            "--faulty",
+            "0.2",
+            "--inventory",
+            str(file),
+            "--push",
+            f"127.0.0.1:{port}",
+            "--push-every",
+            "0.3",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        inventory.import_file(file)  # pushes that came before the import are quarantined as unknown senders
+        listener.receiver.refresh()
+        behaviour = dict(
+            zip(
+                re.findall(r'^name = "([^"]+)"', file.read_text(encoding="utf-8"), re.M),
+                re.findall(r"^# behaviour: (\w+)", file.read_text(encoding="utf-8"), re.M),
+                strict=True,
+            )
+        )
+        good = {name for name, kind in behaviour.items() if kind == "ok"}
+        while time.monotonic() < deadline:
+            await listener.drain()
+            with store.engine.connect() as connection:
+                pushed = {r.meter for r in connection.execute(pushes.select())}
+            if pushed >= good:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        fleet.terminate()
+        fleet.wait()
+        await listener.close()
+    assert pushed == good  # the faulty meters' pushes do not verify: quarantined
+    assert listener.stats.reasons.get("the tag does not verify with the meter's keys", 0) >= 1
+    store.close()
