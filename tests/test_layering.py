@@ -19,7 +19,9 @@ LEVELS = {
     "client": 7,
     "simulator": 7,
     "translator": 7,
-    "cli": 8,
+    "headend": 8,
+    "web": 9,
+    "cli": 10,
 }
 # Peers on one level that must not lean on each other.
 FORBIDDEN = {("link", "transport"), ("transport", "link"), ("client", "simulator"), ("simulator", "client")}

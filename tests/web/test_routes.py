@@ -1,0 +1,180 @@
+"""The console's routes with Starlette's TestClient against a real simulated meter (no mocks)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from dlmskit.simulator import SimulatorThread
+from dlmskit.web import StaticHeadEnd, WebConfig, create_app
+from dlmskit.web.headend import OutcomeCount
+
+from .conftest import AK, EK, TAMPER_TOKEN
+
+SEED_TRACE = Path(__file__).resolve().parents[1] / "translator" / "data" / "seed_001_trace.txt"
+
+
+def _csrf(client: TestClient, path: str = "/explorer") -> str:
+    page = client.get(path).text
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture
+def web(meter: SimulatorThread) -> Iterator[TestClient]:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8059") as client:
+        yield client
+
+
+def _connect(client: TestClient, port: int, **fields: str) -> str:
+    csrf = _csrf(client)
+    form = {"csrf": csrf, "host": "127.0.0.1", "port": str(port), **fields}
+    answer = client.post("/connect", data=form)
+    assert answer.status_code == 200, answer.text
+    return csrf
+
+
+def test_explorer_shows_the_association_view_by_class(web: TestClient, meter: SimulatorThread) -> None:
+    _connect(web, meter.port)
+    page = web.get("/explorer").text
+    assert "Association view" in page
+    assert "Clock" in page and "class 8" in page
+    assert "0.0.1.0.0.255" in page
+
+
+def test_reading_the_clock_shows_a_typed_date_time(web: TestClient, meter: SimulatorThread) -> None:
+    _connect(web, meter.port)
+    page = web.get("/object/0.0.1.0.0.255?class_id=8&read=2").text
+    assert "read-only" in page  # the access right of the time attribute for the public client
+    assert "octet-string" in page
+    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d", page)
+
+
+def test_a_register_is_shown_with_scaler_and_unit(web: TestClient, meter: SimulatorThread) -> None:
+    _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    page = web.get("/object/1.0.1.8.0.255?class_id=3&read=all").text
+    assert "scaler/unit from attribute 3" in page
+    assert re.search(r"\d Wh", page)
+    assert "unit Wh (30)" in page  # scaler_unit with the unit's name
+
+
+def test_a_refusal_is_explained_in_words(web: TestClient, meter: SimulatorThread) -> None:
+    csrf = _connect(web, meter.port)  # the public client: no method access on the relay
+    page = web.post("/actions/disconnect", data={"csrf": csrf}).text
+    assert "the meter answered" in page
+    assert "Hint:" in page
+
+
+def test_relay_token_and_clock_actions_with_hls_gmac(web: TestClient, meter: SimulatorThread) -> None:
+    csrf = _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    page = web.post("/actions/reconnect", data={"csrf": csrf}).text  # tamper: refused until the token
+    assert "reconnect" in page
+    page = web.post("/actions/token", data={"csrf": csrf, "token": TAMPER_TOKEN, "format": "ascii"}).text
+    assert "token status:" in page
+    page = web.post("/actions/reconnect", data={"csrf": csrf}).text
+    assert "relay:" in page and "connected" in page
+    page = web.post("/actions/disconnect", data={"csrf": csrf}).text
+    assert "disconnected; relay:" in page
+    page = web.post("/actions/clock-shift", data={"csrf": csrf, "seconds": "5"}).text
+    assert "clock shifted by 5 s" in page
+
+
+def test_writing_an_attribute_typed_from_the_model(web: TestClient, meter: SimulatorThread) -> None:
+    csrf = _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    answer = web.post(
+        "/object/0.0.96.3.10.255/write/4?class_id=70", data={"csrf": csrf, "class_id": "70", "value": "4"}
+    )
+    assert "written: attribute 4 (control_mode)" in answer.text
+    assert "(4)" in answer.text
+
+
+def test_state_changes_need_the_csrf_token_and_the_same_origin(
+    web: TestClient, meter: SimulatorThread
+) -> None:
+    csrf = _csrf(web)
+    assert web.post("/connect", data={"host": "127.0.0.1"}).status_code == 403
+    assert web.post("/connect", data={"csrf": "forged", "host": "127.0.0.1"}).status_code == 403
+    cross = web.post("/connect", data={"csrf": csrf}, headers={"Origin": "http://evil.example"})
+    assert cross.status_code == 403
+    assert "SameSite=strict" in web.get("/explorer", headers={"Cookie": ""}).headers["set-cookie"]
+
+
+def test_security_headers_forbid_inline_scripts(web: TestClient) -> None:
+    headers = web.get("/translate").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+
+
+def test_keys_never_reach_a_page(web: TestClient, meter: SimulatorThread) -> None:
+    _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    web.get("/object/0.0.1.0.0.255?class_id=8&read=2")
+    for path in ("/explorer", "/trace", "/object/0.0.1.0.0.255?class_id=8"):
+        text = web.get(path).text.upper()
+        assert EK not in text and AK not in text
+
+
+def test_the_trace_shows_frames_deciphered_and_streams_them(web: TestClient, meter: SimulatorThread) -> None:
+    _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    web.get("/object/0.0.1.0.0.255?class_id=8&read=2")
+    page = web.get("/trace").text
+    assert "TX →" in page and "RX ←" in page
+    assert "GetRequest" in page  # deciphered: the plain request inside the glo-ciphered APDU
+    with web.stream("GET", "/trace/stream?after=0&limit=2") as stream:
+        body = "".join(stream.iter_text())
+    assert body.count("event: frame") == 2
+
+
+def test_a_profile_reads_with_progress_and_downloads_as_csv(web: TestClient, meter: SimulatorThread) -> None:
+    csrf = _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    answer = web.post("/profile", data={"csrf": csrf, "obis": "1.0.99.1.0.255", "last": "48"})
+    assert answer.status_code == 200
+    job = answer.url.path.rsplit("/", 1)[-1]
+    for _ in range(600):
+        progress = web.get(f"/profile/job/{job}.json").json()
+        if progress["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert progress["state"] == "done", progress["error"]
+    data = web.get(f"/profile/job/{job}.json?data=1").json()
+    assert len(data["rows"]) == 48
+    csv_text = web.get(f"/profile/job/{job}.csv").text
+    assert csv_text.splitlines()[0].startswith("Clock")
+    assert len(csv_text.splitlines()) == 49
+
+
+def test_the_translator_decodes_the_seed_trace(web: TestClient) -> None:
+    csrf = _csrf(web, "/translate")
+    trace = SEED_TRACE.read_text(encoding="utf-8")
+    # shared/seeds/001 (Gurux forum thread), as saved in tests/translator/data: ciphered, no keys given.
+    for fmt, expected in (("text", "glo_ActionRequest"), ("xml", "&lt;Messages&gt;"), ("json", "items")):
+        page = web.post("/translate", data={"csrf": csrf, "trace": trace, "format": fmt}).text
+        assert expected in page, fmt
+        assert "glo_ActionRequest" in page
+
+
+def test_the_head_end_page_says_when_none_is_configured(web: TestClient) -> None:
+    assert "No head-end database is configured" in web.get("/headend").text
+
+
+def test_the_head_end_dashboard_reads_its_query_interface() -> None:
+    queries = StaticHeadEnd("test store", outcome_rows=(OutcomeCount("timeout", 3),))
+    with TestClient(create_app(WebConfig(headend=queries))) as client:
+        page = client.get("/headend").text
+    assert "test store" in page and "timeout" in page
+
+
+def test_a_token_is_asked_for_when_one_is_set() -> None:
+    with TestClient(create_app(WebConfig(token="correct horse battery"))) as client:
+        first = client.get("/explorer", follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"] == "/login"
+        csrf = _csrf(client, "/login")
+        assert client.post("/login", data={"csrf": csrf, "token": "wrong"}).status_code == 401
+        assert client.post("/login", data={"csrf": csrf, "token": "correct horse battery"}).status_code == 200
+        assert "Meter explorer" in client.get("/explorer").text
