@@ -141,7 +141,7 @@ class SecurityMiddleware(BaseHTTPMiddleware):
         headers["Content-Security-Policy"] = CSP
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "no-referrer"
+        headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes browsers send "Origin: null"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers.setdefault("Cache-Control", "no-store")
         return response

@@ -94,6 +94,14 @@
       .then(function (p) { draw(target, p.columns, p.rows); });
   }
 
+  function compact(v) {
+    var a = Math.abs(v);
+    if (a >= 1e9) { return (v / 1e9).toPrecision(4) + "G"; }
+    if (a >= 1e6) { return (v / 1e6).toPrecision(4) + "M"; }
+    if (a >= 1e4) { return (v / 1e3).toPrecision(4) + "k"; }
+    return String(Math.round(v * 1000) / 1000);
+  }
+
   function draw(target, columns, rows) {
     if (!rows.length) { target.textContent = "no rows"; return; }
     var timeColumn = -1;
@@ -118,6 +126,7 @@
         width: width,
         height: 220,
         scales: {x: {time: timeColumn >= 0}},
+        axes: [{}, {size: 80, values: function (u, ticks) { return ticks.map(compact); }}],
         cursor: {sync: {key: "profile"}, drag: {x: true, y: false}},
         series: [{label: timeColumn >= 0 ? columns[timeColumn] : "entry"},
                  {label: columns[k], stroke: "#1f6feb", width: 1, points: {show: false}}],
