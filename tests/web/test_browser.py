@@ -243,3 +243,27 @@ def test_the_page_is_usable_with_the_keyboard(browser: Any, console: str) -> Non
     driver.switch_to.active_element.send_keys(Keys.ENTER)
     output = _wait(driver).until(ec.presence_of_element_located((By.ID, "output"))).text
     assert "SNRM" in output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_UPLOT, reason="uPlot was not fetched (make web-assets)")
+def test_a_profile_of_ten_thousand_entries_plots(browser: Any, console: str) -> None:
+    driver = browser
+    driver.get(console + "/explorer")
+    if not driver.find_elements(By.ID, "tree"):
+        Select(driver.find_element(By.ID, "authentication")).select_by_visible_text("gmac")
+        driver.find_element(By.ID, "block_cipher_key").send_keys(EK)
+        driver.find_element(By.ID, "authentication_key").send_keys(AK)
+        driver.find_element(By.ID, "connect").click()
+    driver.get(console + "/profile")
+    last = driver.find_element(By.ID, "last")
+    last.clear()
+    last.send_keys("10000")  # the simulated buffer holds 10,000 entries
+    driver.find_element(By.ID, "read-profile").click()
+    _wait(driver, 300).until(lambda d: d.find_element(By.ID, "job").get_attribute("data-state") == "done")
+    plot = _wait(driver, 60).until(lambda d: d.find_element(By.CSS_SELECTOR, "#plot[data-series]"))
+    assert int(plot.get_attribute("data-points")) == 10000
+    print(
+        f"uPlot drew {plot.get_attribute('data-series')} series of 10000 points in {plot.get_attribute('data-draw-ms')} ms"
+    )
+    _shot(driver, "profile-10000")

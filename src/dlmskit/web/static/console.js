@@ -111,6 +111,7 @@
     var xs = rows.map(function (row, i) {
       return timeColumn >= 0 ? Date.parse(row[timeColumn]) / 1000 : i;
     });
+    var started = performance.now();
     var width = Math.max(280, target.clientWidth || 600);
     var drawn = 0;
     for (var k = 0; k < columns.length; k++) {
@@ -135,5 +136,6 @@
     }
     target.setAttribute("data-series", String(drawn));
     target.setAttribute("data-points", String(rows.length));
+    target.setAttribute("data-draw-ms", String(Math.round(performance.now() - started)));
   }
 })();
