@@ -165,16 +165,62 @@ def test_the_head_end_page_says_when_none_is_configured(web: TestClient) -> None
 
 def test_the_head_end_dashboard_reads_its_query_interface() -> None:
     queries = StaticHeadEnd("test store", outcome_rows=(OutcomeCount("timeout", 3),))
-    with TestClient(create_app(WebConfig(headend=queries))) as client:
+    with TestClient(create_app(WebConfig(headend=queries)), base_url="http://localhost:8059") as client:
         page = client.get("/headend").text
     assert "test store" in page and "timeout" in page
 
 
 def test_a_token_is_asked_for_when_one_is_set() -> None:
-    with TestClient(create_app(WebConfig(token="correct horse battery"))) as client:
+    config = WebConfig(token="correct horse battery", allowed_hosts=None)
+    with TestClient(create_app(config), base_url="http://10.0.0.5:8059") as client:
         first = client.get("/explorer", follow_redirects=False)
         assert first.status_code == 303 and first.headers["location"] == "/login"
         csrf = _csrf(client, "/login")
         assert client.post("/login", data={"csrf": csrf, "token": "wrong"}).status_code == 401
         assert client.post("/login", data={"csrf": csrf, "token": "correct horse battery"}).status_code == 200
         assert "Meter explorer" in client.get("/explorer").text
+
+
+def test_another_host_name_is_refused(web: TestClient) -> None:
+    # A DNS-rebinding page would be same-origin with the console: only the console's own names are served.
+    assert web.get("/explorer", headers={"Host": "attacker.example:8059"}).status_code == 421
+    assert web.get("/explorer", headers={"Host": "[::1]:8059"}).status_code == 200
+
+
+def test_a_named_meter_profile_connects(meter: SimulatorThread, tmp_path: Path) -> None:
+    meters = tmp_path / "meters.toml"
+    meters.write_text(
+        f'[meter.lab]\nhost = "127.0.0.1"\nport = {meter.port}\nclient_address = 1\nauthentication = "gmac"\n'
+        f'block_cipher_key = "{EK}"\nauthentication_key = "{AK}"\n',
+        encoding="utf-8",
+    )
+    with TestClient(create_app(WebConfig(meters_file=meters)), base_url="http://127.0.0.1:8059") as client:
+        assert "<option>lab</option>" in client.get("/explorer").text
+        csrf = _csrf(client)
+        page = client.post("/connect", data={"csrf": csrf, "meter": "lab", "port": "1"}).text
+        assert "client 1 (gmac)" in page and "Profile generic" in page  # the profile's port, not the form's
+
+
+def test_methods_are_called_with_typed_parameters(web: TestClient, meter: SimulatorThread) -> None:
+    csrf = _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    page = web.post(
+        "/object/0.0.1.0.0.255/call/6?class_id=8", data={"csrf": csrf, "class_id": "8", "value": "3"}
+    )
+    assert "done: shift_time (method 6)" in page.text
+    page = web.post(
+        "/object/0.0.96.3.10.255/call/1?class_id=70", data={"csrf": csrf, "class_id": "70", "value": "0"}
+    )
+    assert "done: remote_disconnect (method 1)" in page.text
+    shift = "/object/0.0.1.0.0.255/call/6?class_id=8"
+    page = web.post(shift, data={"csrf": csrf, "class_id": "8", "value": "40000"})
+    # refused before sending, in the model's words
+    assert "expects long, got a plain int (outside -32768..32767)" in page.text
+    page = web.post(shift, data={"csrf": csrf, "class_id": "8", "value": "5000"})
+    assert "the meter answered other-reason (250)" in page.text and "Hint:" in page.text
+
+
+def test_an_lls_password_never_reaches_the_trace(web: TestClient, meter: SimulatorThread) -> None:
+    _connect(web, meter.port, client_address="32", authentication="low", password="12345678")
+    page = web.get("/trace").text
+    assert "31 32 33 34 35 36 37 38" not in page and "3132333435363738" not in page
+    assert "** ** ** ** ** ** ** **" in page

@@ -31,13 +31,13 @@ from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis, describe
 from dlmskit.cosem import ObjectListEntry, class_for, class_name
-from dlmskit.errors import DlmsError
+from dlmskit.errors import ConfigurationError, DlmsError
 from dlmskit.security.keys import parse_key, parse_system_title
 from dlmskit.translator import encode_xml, parse_hex_text, to_json, to_text, to_xml, translate
 from dlmskit.translator.hexinput import TraceItem
 from dlmskit.web.compat import MeterRefused, MeterTimeout
 from dlmskit.web.headend import HeadEndQueries
-from dlmskit.web.security import SESSION_COOKIE, Guard, SecurityMiddleware, csrf_ok
+from dlmskit.web.security import LOOPBACK_NAMES, SESSION_COOKIE, Guard, SecurityMiddleware, csrf_ok
 from dlmskit.web.service import MeterService
 from dlmskit.web.values import Editor, Shown, editor_for, parse_input, show
 
@@ -68,6 +68,8 @@ class WebConfig:
     meters_file: Path | None = None
     token: str | None = None
     headend: HeadEndQueries | None = None
+    allowed_hosts: tuple[str, ...] | None = LOOPBACK_NAMES
+    """The host names the console answers to (None: any, for a console behind a login token)."""
 
 
 def _mode(mode: object) -> str:
@@ -541,7 +543,10 @@ def create_app(config: WebConfig | None = None, service: MeterService | None = N
         Route("/headend", headend),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityMiddleware, guard=guard)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityMiddleware, guard=guard, allowed_hosts=config.allowed_hosts)],
+    )
     app.state.service = meters
     return app
 
@@ -594,35 +599,33 @@ def _act(client: DlmsClient, action: str, form: Mapping[str, str]) -> str:
         seconds = parse_input(form.get("seconds", "0"), Editor("integer", "long", -900, 900))
         client.shift_clock(int(seconds))
         return f"clock shifted by {int(seconds)} s; meter clock now {client.clock().isoformat(sep=' ')}"
-    from dlmskit.errors import ConfigurationError
-
     raise ConfigurationError(f"unknown action {action!r}")
 
 
 def _settings_from(form: Mapping[str, str], config: WebConfig) -> MeterSettings:
-    """Settings from the connect form: a named profile or the defaults, with what the form gives."""
+    """Settings from the connect form: a named profile (with any password or key typed in the form), or the
+    console's defaults with the form's fields."""
+    secrets_given = {name: form[name] for name in _SECRET_FIELDS if form.get(name)}
+    meter = form.get("meter", "").strip() or None
+    if meter is not None:
+        return resolve_settings(meter, config.meters_file, secrets_given)
     overrides: dict[str, Any] = {}
     for name in _SETTING_FIELDS:
         text = form.get(name, "").strip()
         if not text:
             continue
-        if name in ("port", "client_address", "server_logical", "server_physical"):
-            overrides[name] = int(text)
-        elif name == "timeout":
-            overrides[name] = float(text)
-        elif name == "security_policy" and text == "default":
-            continue
-        else:
-            overrides[name] = text
-    for name in _SECRET_FIELDS:
-        text = form.get(name, "")
-        if text:
-            overrides[name] = text
-    meter = form.get("meter", "").strip() or None
-    if overrides.get("authentication") == "gmac" and "client_address" not in overrides and meter is None:
+        try:
+            if name in ("port", "client_address", "server_logical", "server_physical"):
+                overrides[name] = int(text)
+            elif name == "timeout":
+                overrides[name] = float(text)
+            else:
+                overrides[name] = text
+        except ValueError:
+            raise ConfigurationError(f"{name.replace('_', ' ')}: {text!r} is not a number") from None
+    overrides.update(secrets_given)
+    if overrides.get("authentication") == "gmac" and "client_address" not in overrides:
         overrides["client_address"] = 1  # the management client of the simulator's default model
-    if meter is not None:
-        return resolve_settings(meter, config.meters_file, overrides)
     overrides.setdefault("security_policy", None)  # derived again from the authentication chosen
     return resolve_settings(config.default, None, overrides)
 

@@ -5,6 +5,8 @@
 - Every state-changing request (POST) must carry the CSRF token of its browser (a random value in a
   ``SameSite=Strict`` cookie, repeated in the form or the ``X-CSRF-Token`` header; compared in constant
   time), and its ``Origin`` (when the browser sends one) must be the console's own.
+- Requests naming another ``Host`` than the console's are refused (a DNS-rebinding page would otherwise be
+  same-origin with it); the loopback names are allowed by default.
 - Every answer carries a content security policy without inline scripts, and no framing or sniffing.
 """
 
@@ -25,6 +27,7 @@ from dlmskit.security.keys import SecretBytes
 
 __all__ = [
     "CSRF_COOKIE",
+    "LOOPBACK_NAMES",
     "SESSION_COOKIE",
     "Guard",
     "SecurityMiddleware",
@@ -40,6 +43,14 @@ CSP = (
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _OPEN_PATHS = ("/login", "/static/")
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def _host_name(header: str) -> str:
+    """The name in a ``Host`` header, without the port (``[::1]:8059`` -> ``::1``)."""
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
 
 
 def is_loopback(host: str) -> bool:
@@ -114,9 +125,12 @@ def _same_origin(request: Request) -> bool:
 class SecurityMiddleware(BaseHTTPMiddleware):
     """Login, the Origin check of state-changing requests, the CSRF cookie and the security headers."""
 
-    def __init__(self, app: ASGIApp, guard: Guard) -> None:
+    def __init__(
+        self, app: ASGIApp, guard: Guard, allowed_hosts: tuple[str, ...] | None = LOOPBACK_NAMES
+    ) -> None:
         super().__init__(app)
         self.guard = guard
+        self.allowed_hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
 
     async def dispatch(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -125,7 +139,12 @@ class SecurityMiddleware(BaseHTTPMiddleware):
         request.state.csrf = csrf
         response: Response
         path = request.url.path
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
+        host = _host_name(request.headers.get("host", "")).lower()
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+            response = PlainTextResponse(
+                "refused: this console does not serve that host name", status_code=421
+            )
+        elif request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
             response = PlainTextResponse("refused: a cross-site request (Origin check)", status_code=403)
         elif not path.startswith(_OPEN_PATHS) and not self.guard.allows(request.cookies.get(SESSION_COOKIE)):
             accept = request.headers.get("accept", "")

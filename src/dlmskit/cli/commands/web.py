@@ -49,14 +49,17 @@ def web(
     try:
         import uvicorn
 
-        from dlmskit.web import WebConfig, check_bind, create_app
+        from dlmskit.web import WebConfig, check_bind, create_app, is_loopback
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ConfigurationError(
             f"the web console needs its extra: pip install 'dlmskit[web]' ({exc})"
         ) from None
     check_bind(bind, token)
     settings = build_settings(meter_name, meters_file, {"host": host, "port": port})
-    app = create_app(WebConfig(default=settings, meters_file=meters_file, token=token))
+    hosts = (
+        None if not is_loopback(bind) else ("127.0.0.1", "localhost", "::1", bind)
+    )  # a token guards the rest
+    app = create_app(WebConfig(default=settings, meters_file=meters_file, token=token, allowed_hosts=hosts))
     shown = f"[{bind}]" if ":" in bind else bind
     stderr.print(f"dlmskit web on http://{shown}:{web_port}/ (Ctrl-C stops it)")
     uvicorn.run(app, host=bind, port=web_port, log_level="warning", access_log=False)
