@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Iterator
@@ -224,3 +225,42 @@ def test_an_lls_password_never_reaches_the_trace(web: TestClient, meter: Simulat
     page = web.get("/trace").text
     assert "31 32 33 34 35 36 37 38" not in page and "3132333435363738" not in page
     assert "** ** ** ** ** ** ** **" in page
+
+
+def _finished(client: TestClient, job: str) -> dict[str, object]:
+    for _ in range(600):
+        progress: dict[str, object] = client.get(f"/profile/job/{job}.json").json()
+        if progress["state"] != "running":
+            return progress
+        time.sleep(0.05)
+    raise AssertionError("the profile read did not finish")
+
+
+def test_a_profile_reads_by_time_range(web: TestClient, meter: SimulatorThread) -> None:
+    csrf = _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    clock = web.post("/actions/clock", data={"csrf": csrf}).text
+    now = dt.datetime.fromisoformat(re.search(r"meter clock: ([0-9T:. +-]+[0-9])", clock).group(1))  # type: ignore[union-attr]
+    start, end = now - dt.timedelta(hours=6), now - dt.timedelta(hours=1)
+    answer = web.post(
+        "/profile",
+        data={"csrf": csrf, "obis": "1.0.99.1.0.255", "start": start.isoformat(), "end": end.isoformat()},
+    )
+    job = answer.url.path.rsplit("/", 1)[-1]
+    assert _finished(web, job)["state"] == "done"
+    rows = web.get(f"/profile/job/{job}.json?data=1").json()["rows"]
+    assert 18 <= len(rows) <= 22  # 15-minute capture period over five hours
+    assert all(start <= dt.datetime.fromisoformat(row[0]) <= end for row in rows)
+
+
+def test_a_meter_that_goes_away_ends_the_session_in_words() -> None:
+    from dlmskit.simulator import SimulatedMeter
+
+    gone = SimulatorThread(SimulatedMeter(), link="hdlc", port=0)
+    with TestClient(create_app(), base_url="http://127.0.0.1:8059") as client:
+        csrf = _connect(client, gone.port, timeout="1")
+        gone.stop()
+        page = client.post("/actions/clock", data={"csrf": csrf}).text
+        assert 'role="alert"' in page
+        assert "not connected" in client.get("/explorer").text
+        page = client.post("/actions/clock", data={"csrf": csrf}).text
+        assert "not connected to a meter: connect first" in page
