@@ -106,6 +106,18 @@ def test_state_changes_need_the_csrf_token_and_the_same_origin(
     assert "SameSite=strict" in web.get("/explorer", headers={"Cookie": ""}).headers["set-cookie"]
 
 
+def test_a_cross_site_link_may_open_a_page_but_not_read_the_meter(web: TestClient) -> None:
+    link = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert web.get("/explorer", headers=link).status_code == 200
+    assert web.get("/object/0.0.1.0.0.255?class_id=8&read=2", headers=link).status_code == 403
+    assert (
+        web.get(
+            "/trace/stream", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"}
+        ).status_code
+        == 403
+    )
+
+
 def test_security_headers_forbid_inline_scripts(web: TestClient) -> None:
     headers = web.get("/translate").headers
     assert "script-src 'self'" in headers["content-security-policy"]

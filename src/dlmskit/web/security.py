@@ -4,7 +4,8 @@
   without a token, and every page then asks for it once (a session cookie kept in server memory).
 - Every state-changing request (POST) must carry the CSRF token of its browser (a random value in a
   ``SameSite=Strict`` cookie, repeated in the form or the ``X-CSRF-Token`` header; compared in constant
-  time), and its ``Origin`` (when the browser sends one) must be the console's own.
+  time), and its ``Origin`` (when the browser sends one) must be the console's own. A cross-site request
+  (``Sec-Fetch-Site``) may only open a page by a plain link: no query (no meter read), no sub-resource.
 - Requests naming another ``Host`` than the console's are refused (a DNS-rebinding page would otherwise be
   same-origin with it); the loopback names are allowed by default.
 - Every answer carries a content security policy without inline scripts, and no framing or sniffing.
@@ -144,6 +145,13 @@ class SecurityMiddleware(BaseHTTPMiddleware):
             response = PlainTextResponse(
                 "refused: this console does not serve that host name", status_code=421
             )
+        elif request.headers.get("sec-fetch-site") == "cross-site" and not (
+            request.method == "GET"
+            and request.headers.get("sec-fetch-mode") == "navigate"
+            and not request.url.query
+        ):
+            # A link from elsewhere may open a page, but not read the meter (?read=...) nor load a resource.
+            response = PlainTextResponse("refused: a cross-site request", status_code=403)
         elif request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
             response = PlainTextResponse("refused: a cross-site request (Origin check)", status_code=403)
         elif not path.startswith(_OPEN_PATHS) and not self.guard.allows(request.cookies.get(SESSION_COOKIE)):
