@@ -86,6 +86,15 @@ def test_relay_token_and_clock_actions_with_hls_gmac(web: TestClient, meter: Sim
     assert "clock shifted by 5 s" in page
 
 
+def test_read_all_of_a_profile_leaves_its_buffer_to_the_profiles_page(
+    web: TestClient, meter: SimulatorThread
+) -> None:
+    _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
+    page = web.get("/object/1.0.99.1.0.255?class_id=7&read=all").text
+    assert "read it on the Profiles page" in page
+    assert "capture_period" in page and "900" in page
+
+
 def test_writing_an_attribute_typed_from_the_model(web: TestClient, meter: SimulatorThread) -> None:
     csrf = _connect(web, meter.port, authentication="gmac", block_cipher_key=EK, authentication_key=AK)
     answer = web.post(

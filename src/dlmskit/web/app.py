@@ -237,6 +237,9 @@ def create_app(config: WebConfig | None = None, service: MeterService | None = N
         if wanted.isdigit():
             indexes = [int(wanted)]
         for index in indexes:
+            if model.class_id == 7 and index == 2:
+                shown[index] = "the buffer can hold thousands of entries: read it on the Profiles page"
+                continue
             if (
                 entry is not None
                 and index in entry.attribute_access
