@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit test-long fuzz bench bench-headend clean setup sysdeps
+.PHONY: demo test lint typecheck unit test-long fuzz bench bench-headend clean setup sysdeps web-assets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +12,32 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) web-assets
 
-# Test-only system tools (a real pseudo-terminal pair for the serial tests).
+# The web console's third-party front-end code (uPlot), from the npm registry at set-up time: packed into a
+# cache dir and copied into the package's static/vendor dir (gitignored, never committed, never a CDN at run
+# time). Without it the console works, without the plot.
+UPLOT_VERSION ?= 1.6.32
+WEB_VENDOR    := src/dlmskit/web/static/vendor
+NPM_CACHE     := .npm-cache
+web-assets: $(WEB_VENDOR)/uPlot.iife.min.js
+
+$(WEB_VENDOR)/uPlot.iife.min.js:
+	@mkdir -p $(NPM_CACHE) $(WEB_VENDOR)
+	@if command -v npm >/dev/null 2>&1 && (cd $(NPM_CACHE) && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null 2>&1); then \
+	  tar -xzf $(NPM_CACHE)/uplot-$(UPLOT_VERSION).tgz -C $(NPM_CACHE) package/dist/uPlot.iife.min.js package/dist/uPlot.min.css package/LICENSE && \
+	  cp $(NPM_CACHE)/package/dist/uPlot.iife.min.js $(NPM_CACHE)/package/dist/uPlot.min.css $(WEB_VENDOR)/ && \
+	  cp $(NPM_CACHE)/package/LICENSE $(WEB_VENDOR)/uPlot.LICENSE; \
+	else echo "warning: npm could not fetch uplot@$(UPLOT_VERSION); the web console works without its plot"; fi
+
+# Test-only system tools (a real pseudo-terminal pair for the serial tests; a headless Chromium and its
+# WebDriver for the web console's browser tests).
 sysdeps:
+	@command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1) \
+	      || echo "warning: could not install chromium; the browser tests will be skipped"; \
+	  else echo "warning: chromium/chromedriver not found (apt-get install chromium chromium-driver); browser tests will be skipped"; fi; }
 	@command -v socat >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get install -y -qq socat >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq socat >/dev/null 2>&1)) \
@@ -27,7 +49,7 @@ demo: $(STAMP)
 	$(VENV)/bin/dlmskit demo
 
 ## Everything: lint, types, the whole test suite.
-test: $(STAMP) sysdeps lint typecheck unit
+test: $(STAMP) sysdeps web-assets lint typecheck unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -69,7 +91,7 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(NPM_CACHE) $(WEB_VENDOR) $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 ## The head-end against a simulated fleet, beside the plain loop a user writes first (bench/headend.py).
 bench-headend: $(STAMP)

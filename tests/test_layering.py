@@ -22,6 +22,7 @@ LEVELS = {
     "translator": 7,
     "headend": 8,
     "conformance": 8,
+    "web": 9,
     "cli": 10,
 }
 # Peers on one level that must not lean on each other.
