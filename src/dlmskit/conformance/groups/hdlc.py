@@ -15,7 +15,6 @@ from dlmskit.link.hdlc_parameters import HdlcParameters
 SMALL = HdlcParameters(max_info_tx=64, max_info_rx=64, window_tx=1, window_rx=1)
 """A small proposal: a meter must not answer with more than this."""
 LARGE = HdlcParameters(max_info_tx=2030, max_info_rx=2030, window_tx=7, window_rx=7)
-_ISSUE_12 = "issue 12 (hdlc helper: FRMR cases); flip at merge"
 
 
 def _raw_hdlc(t: TestContext) -> RawLink:
@@ -298,7 +297,6 @@ def frmr_invalid_nr(t: TestContext) -> None:
     "hdlc.frmr-unknown-command",
     requirement=req(IEC_46, "a command the station does not implement is rejected with FRMR"),
     effect="clients never learn that the meter did not understand them",
-    xfail=_ISSUE_12,
 )
 def frmr_unknown_command(t: TestContext) -> None:
     """A control field DLMS/COSEM does not use (F3: an undefined U-frame with P=1)."""
@@ -320,7 +318,6 @@ def frmr_unknown_command(t: TestContext) -> None:
         IEC_46, "an I-frame with more information than the negotiated maximum is rejected with FRMR"
     ),
     effect="a meter that accepts overlong frames hides buffer overruns",
-    xfail=_ISSUE_12,
 )
 def frmr_too_long(t: TestContext) -> None:
     """An I-frame longer than the max information length the UA agreed."""
