@@ -185,6 +185,9 @@ class DlmsClient(_ClientBase):
         try:
             negotiated = connection.open()
         except DlmsError as error:
+            if self._core.fall_back_to_short_names(session):
+                self._associate(public=public)
+                return
             explained = self._core.explain(error)
             if explained is error:
                 raise
@@ -559,6 +562,9 @@ class AsyncDlmsClient(_ClientBase):
         try:
             negotiated = await connection.open()
         except DlmsError as error:
+            if self._core.fall_back_to_short_names(session):
+                await self._associate(public=public)
+                return
             explained = self._core.explain(error)
             if explained is error:
                 raise

@@ -52,6 +52,11 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
     type=click.Choice(sorted(QUIRKS)),
     help="Behave like a real meter that deviates from the standard (repeatable; docs/tolerance.md).",
 )
+@click.option(
+    "--referencing",
+    type=click.Choice(["ln", "sn"]),
+    help="Logical-name or short-name referencing (default: the model's, ln); docs/short-names.md.",
+)
 @click.option("--print-model", is_flag=True, help="Print the model file (to copy and edit) and exit.")
 def simulate(
     host: str,
@@ -65,6 +70,7 @@ def simulate(
     seed: int | None,
     state_dir: Path | None,
     quirks: tuple[str, ...],
+    referencing: str | None,
     print_model: bool,
 ) -> None:
     """Run a simulated meter until Ctrl-C.
@@ -76,6 +82,7 @@ def simulate(
       dlmskit simulate --print-model > meter.toml   # edit it, then:
       dlmskit simulate --model meter.toml
       dlmskit simulate --quirk trailing-bytes --quirk profile-empty-last-block   # a Gurux-like meter
+      dlmskit simulate --referencing sn   # a short-name meter (READ/WRITE by base name)
     """
     model = load_model(model_file) if model_file is not None else default_model()
     if print_model:
@@ -87,6 +94,7 @@ def simulate(
         seed=seed,
         tamper=True if tamper else None,
         quirks=quirks or None,
+        referencing=referencing,
     )
 
     def ready(where: str) -> None:
@@ -118,6 +126,11 @@ def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *
     )
     if settings.quirks:
         stdout.print(f"[yellow]quirks[/] (docs/tolerance.md): {', '.join(sorted(settings.quirks))}")
+    if meter.short_names is not None:
+        stdout.print(
+            f"[yellow]short-name referencing[/] (SN): {len(meter.short_names)} base names, Association SN at "
+            "FA00; connect with --referencing sn (or auto)"
+        )
     if link == "hdlc":
         stdout.print(
             f"HDLC server address: logical {settings.hdlc_logical_address}, physical {settings.hdlc_physical_address}"
