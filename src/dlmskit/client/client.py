@@ -186,7 +186,10 @@ class DlmsClient(_ClientBase):
             negotiated = connection.open()
         except DlmsError as error:
             if self._core.fall_back_to_short_names(session):
-                self._associate(public=public)
+                try:
+                    self._associate(public=public)
+                except DlmsError as again:
+                    raise self._core.short_name_retry_failed(again) from again
                 return
             explained = self._core.explain(error)
             if explained is error:
@@ -563,7 +566,10 @@ class AsyncDlmsClient(_ClientBase):
             negotiated = await connection.open()
         except DlmsError as error:
             if self._core.fall_back_to_short_names(session):
-                await self._associate(public=public)
+                try:
+                    await self._associate(public=public)
+                except DlmsError as again:
+                    raise self._core.short_name_retry_failed(again) from again
                 return
             explained = self._core.explain(error)
             if explained is error:

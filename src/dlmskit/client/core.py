@@ -80,6 +80,7 @@ from dlmskit.cosem.short_names import DLMSKIT_METHOD_OFFSETS, ShortNameEntry, Sh
 from dlmskit.deviations import Deviation, DeviationHook, emit
 from dlmskit.errors import (
     ArgumentError,
+    AssociationError,
     DecodeError,
     DlmsError,
     EncodeError,
@@ -352,6 +353,14 @@ class ClientCore:
         )
         self._use_short_names = True
         return True
+
+    def short_name_retry_failed(self, error: DlmsError) -> AssociationError:
+        """The error of the second association of ``referencing="auto"``, saying how it came about."""
+        return AssociationError(
+            "referencing auto: the meter rejected the logical-name (LN) association and named the "
+            "short-name context (the meter uses short-name referencing, SN); the second association, with "
+            f"short names, failed: {error}"
+        )
 
     # -- short-name referencing: logical names through the Association SN object list ---------------------
 
