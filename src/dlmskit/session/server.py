@@ -815,6 +815,11 @@ class ServerSession:
     ) -> bytes | None:
         if self.state == ServerState.AWAITING_HLS:
             return self._sn_hls_pass3(request)
+        if self._sn is None and self.context is not None and self.context.settings.referencing == "sn":
+            # A pre-established SN association (no AARQ made one).
+            self._sn = ShortNameServer(
+                self._sn_read, self._sn_write, conformance=self.context.conformance, max_send=self._max_send
+            )
         if self._sn is None:
             return self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.SERVICE_NOT_SUPPORTED)
         return self._sn.receive(plain)
