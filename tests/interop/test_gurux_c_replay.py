@@ -83,9 +83,8 @@ def test_d_lls_object_list_in_nine_blocks(peer: Any) -> None:
 def test_e_sn_port_says_short_name(peer: Any) -> None:
     """e: the short-name port rejects an LN AARQ (with an InitiateResponse inside): say SN in words."""
     _header, scripted = peer("e-sn-port-ln-aarq.txt")
-    client = _hdlc(scripted.port)
     with pytest.raises(AssociationRejected, match=r"short-name referencing \(SN\)"):
-        client.open()
+        _hdlc(scripted.port)  # connect() opens
     scripted.stop()
     assert scripted.finished and scripted.error is None
 
