@@ -55,10 +55,20 @@ class SnMeter(TinyMeter):
         return CosemAttributeDescriptor(entry.class_id, entry.logical_name, target.index)
 
 
-def pair(mechanism: Mechanism = Mechanism.HIGH_MD5) -> tuple[ClientSession, ServerSession, SnMeter]:
-    conformance = Conformance.default_sn_client() | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+def pair(
+    mechanism: Mechanism = Mechanism.HIGH_MD5, max_pdu: int = 0x400
+) -> tuple[ClientSession, ServerSession, SnMeter]:
+    conformance = (
+        Conformance.default_sn_client()
+        | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+        | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+    )
     settings = ServerAssociationSettings(
-        mechanism=mechanism, secret=SECRET, referencing="sn", conformance=conformance
+        mechanism=mechanism,
+        secret=SECRET,
+        referencing="sn",
+        conformance=conformance,
+        max_receive_pdu_size=max_pdu,
     )
     meter = SnMeter(associations={1: settings})
     meter.values[(3, str(REGISTER), 2)] = axdr.DoubleLongUnsigned(123456)
@@ -147,3 +157,15 @@ def test_get_set_action_go_out_as_read_and_write_by_variable_name() -> None:
     event = exchange(client, server, client.get(CosemAttributeDescriptor(3, REGISTER, 9)))
     assert isinstance(event, GetCompleted)
     assert event.results[0].error == DataAccessResult.OBJECT_UNDEFINED  # past the register's attributes
+
+
+def test_a_long_write_goes_out_in_blocks_through_the_session() -> None:
+    client, server, meter = pair(Mechanism.NONE, max_pdu=64)
+    assert isinstance(exchange(client, server, client.associate()), Associated)
+    client.short_names = NAMES
+    value = axdr.OctetString(bytes(range(256)) * 2)
+    apdu = client.set(CosemAttributeDescriptor(3, REGISTER, 2), value)
+    assert apdu[:3] == bytes.fromhex("060107") and len(apdu) <= 64  # write-data-block-access
+    event = exchange(client, server, apdu)
+    assert isinstance(event, SetCompleted) and event.results == (DataAccessResult.SUCCESS,)
+    assert meter.values[(3, str(REGISTER), 2)] == value

@@ -183,7 +183,7 @@ class ClientSettings:
     referencing: Literal["ln", "sn"] = "ln"
     """Logical-name (GET/SET/ACTION) or short-name (READ/WRITE) referencing: the application context the
     AARQ names. With "sn", a conformance without any short-name service becomes
-    :meth:`Conformance.default_sn_client` plus block-transfer-with-get-or-read."""
+    :meth:`Conformance.default_sn_client` plus block transfer with get-or-read and set-or-write."""
 
     def __post_init__(self) -> None:
         if self.mechanism == Mechanism.LOW and not self.secret:
@@ -218,7 +218,11 @@ class ClientSettings:
     def proposed_conformance(self) -> Conformance:
         """The conformance the AARQ proposes (the short-name services when referencing is "sn")."""
         if self.referencing == "sn" and not self.conformance & (Conformance.READ | Conformance.WRITE):
-            return Conformance.default_sn_client() | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+            return (
+                Conformance.default_sn_client()
+                | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+                | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+            )
         return self.conformance
 
     @property

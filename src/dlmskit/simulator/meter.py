@@ -326,7 +326,10 @@ class SimulatedMeter:
                 Conformance.default_sn_client()
                 if conformance & Conformance.ACTION or conformance & Conformance.SET
                 else Conformance.READ | Conformance.MULTIPLE_REFERENCES | Conformance.PARAMETERIZED_ACCESS
-            ) | (conformance & Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ)
+            ) | (
+                conformance
+                & (Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE)
+            )
         return dataclasses.replace(settings, referencing="sn", conformance=conformance)
 
     # -- short-name referencing ------------------------------------------------------------------------------
