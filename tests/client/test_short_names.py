@@ -158,3 +158,18 @@ def test_asyncio_over_sn(simulator: Any) -> None:
             assert (await meter.remote_reconnect()).connected
 
     asyncio.run(main())
+
+
+def test_asyncio_over_sn_hdlc_lls_register_and_profile(simulator: Any) -> None:
+    running = simulator("hdlc", now=lambda: NOW, referencing="sn")
+
+    async def main() -> None:
+        async with await connect_async(
+            port=running.port, referencing="sn", max_pdu_size=256, **READER
+        ) as meter:
+            energy = await meter.register("1.0.1.8.0.255")
+            assert energy.unit == Unit.WATT_HOUR
+            rows = await meter.profile(LOAD_PROFILE, from_entry=9_996, to_entry=10_000)
+            assert len(rows) == 5 and rows.timestamps[-1] == _dt.datetime(2024, 3, 1, 12, 0, tzinfo=PLUS7)
+
+    asyncio.run(main())
