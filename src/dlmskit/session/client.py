@@ -984,14 +984,17 @@ class ClientSession:
             return self._on_general_block_transfer(plain)
         if self._sn is not None and self._request is not None:
             if self._request.kind == _Pending.SN_HLS:
-                if tag != ReadResponse.TAG:
-                    self._request = None
-                    self.state = SessionState.IDLE
-                    decode_apdu_prefix(plain)  # an exception-response explains itself below
-                else:
-                    self._request = None
+                self._request = None
+                if tag == ReadResponse.TAG:
                     return self._on_sn_hls_reply(ReadResponse.decode(plain))
-            elif tag in (ReadResponse.TAG, WriteResponse.TAG, 0x0E, 0xD8):
+                # Anything else ends the association attempt; an exception-response explains itself below.
+                self.state = SessionState.IDLE
+            elif tag in (
+                ReadResponse.TAG,
+                WriteResponse.TAG,
+                ConfirmedServiceError.TAG,
+                ExceptionResponse.TAG,
+            ):
                 return self._on_sn(plain)
         decoded, end = decode_apdu_prefix(plain)
         if end < len(plain):

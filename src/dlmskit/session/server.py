@@ -119,10 +119,6 @@ _CURRENT_ASSOCIATION = Obis(0, 0, 40, 0, 0, 255)
 _HLS_METHOD = 1
 _HLS_REPLY_SN = 0xFA58
 """Association SN method 8 (reply_to_HLS_authentication): base FA00 + first method 0x20 + 7 * 8."""
-_SHORT_NAME_CONTEXTS = (
-    acse.ApplicationContextName.SHORT_NAME_NO_CIPHERING,
-    acse.ApplicationContextName.SHORT_NAME_WITH_CIPHERING,
-)
 
 
 @dataclass(frozen=True)
