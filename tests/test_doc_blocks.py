@@ -5,8 +5,8 @@ The rules, for whoever writes documentation:
 
 - A block runs as written, with two substitutions: a line ``HOST = "..."`` becomes the loopback address
   and a line ``PORT = 4059`` the port of a fresh simulator started for the block (``dlmskit simulate
-  --tamper`` when the block mentions ``--tamper``). Blocks run in a temporary directory, with the
-  invocation counters and the meter profile file in temporary places.
+  --tamper`` when the block mentions ``--tamper``, ``--referencing sn`` when it mentions that). Blocks
+  run in a temporary directory, with the invocation counters and the meter profile file in temporary places.
 - A block that is not meant to run (a fragment, a program that needs a real meter or a profile file) is
   preceded by ``<!-- not-run -->`` (a reason may follow: ``<!-- not-run: needs meters.toml -->``); it is
   still type-checked.
@@ -84,7 +84,11 @@ def _prepared(block: Block, port: int) -> str:
 def test_block_runs_against_the_simulator(
     block: Block, isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    meter = SimulatedMeter(state_dir=isolated / "meter", tamper="--tamper" in block.code)
+    meter = SimulatedMeter(
+        state_dir=isolated / "meter",
+        tamper="--tamper" in block.code,
+        referencing="sn" if "--referencing sn" in block.code else None,
+    )
     running = SimulatorThread(meter, link="hdlc", port=0)
     registered = {test.id for test in REGISTRY}
     try:

@@ -42,7 +42,7 @@ class GuruxSession:
     four-byte server address ``GXDLMSClient.getServerAddress(1, 17)`` builds); the wrapper sends from
     the client's wPort to the meter's wPort 1. ``keys`` switches on HLS-GMAC with authenticated and
     encrypted APDUs (the Green Book demo keys); the meter's system title is not configured: gurux takes
-    it from the AARE. Each answer is waited for ``answer_timeout_ms``, then :class:`TimeoutError`.
+    it from the AARE. ``logical_name=False`` makes it a short-name (SN) client. Each answer is waited for ``answer_timeout_ms``, then :class:`TimeoutError`.
 
     A data-access-result or action-result other than success comes back from ``getData`` in
     ``GXReplyData.error`` (gurux does not raise there); as gurux's own sample reader does, this helper
@@ -59,12 +59,13 @@ class GuruxSession:
         *,
         keys: bool = False,
         answer_timeout_ms: int = ANSWER_TIMEOUT_MS,
+        logical_name: bool = True,
     ) -> None:
         self.link = link
         self.answer_timeout_ms = answer_timeout_ms
         hdlc = link == "hdlc"
         self.client = GXDLMSSecureClient(
-            True,
+            logical_name,
             client_address,
             GXDLMSClient.getServerAddress(1, 17) if hdlc else 1,
             authentication,

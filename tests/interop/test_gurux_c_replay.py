@@ -17,9 +17,10 @@ import pytest
 from tests.clients import unopened_client
 from tests.interop.replay import ScriptedPeer, transcript
 
-from dlmskit.client import DlmsClient
+from dlmskit.client import DlmsClient, MeterSettings
 from dlmskit.cosem import ScalerUnit
 from dlmskit.deviations import DeviationError
+from dlmskit.errors import AssociationError
 from dlmskit.session.errors import AssociationRejected
 
 pytestmark = pytest.mark.filterwarnings("ignore::dlmskit.deviations.DeviationWarning")
@@ -83,9 +84,8 @@ def test_d_lls_object_list_in_nine_blocks(peer: Any) -> None:
 def test_e_sn_port_says_short_name(peer: Any) -> None:
     """e: the short-name port rejects an LN AARQ (with an InitiateResponse inside): say SN in words."""
     _header, scripted = peer("e-sn-port-ln-aarq.txt")
-    client = _hdlc(scripted.port)
     with pytest.raises(AssociationRejected, match=r"short-name referencing \(SN\)"):
-        client.open()
+        _hdlc(scripted.port)  # connect() opens
     scripted.stop()
     assert scripted.finished and scripted.error is None
 
@@ -174,3 +174,22 @@ def test_c_strict_refuses_each_deviation_and_never_wedges(peer: Any, tmp_path: P
         meter.call("0.0.96.3.10.255", "remote_reconnect", class_id=70)
         assert meter.deviations == []
     assert scripted.finished and scripted.error is None
+
+
+def test_e_sn_port_with_referencing_auto_says_what_it_does(
+    peer: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """e with ``referencing="auto"``: the LN AARQ is rejected naming the SN context, so the client associates
+    again with short names. Only the rejection is recorded (the replay peer serves one connection and then
+    answers nothing), so the second association times out; the error and the log say what happened."""
+    _header, scripted = peer("e-sn-port-ln-aarq.txt")
+    settings = MeterSettings(port=scripted.port, server_physical=1, referencing="auto", timeout=0.5)
+    client = DlmsClient(settings)  # not opened yet
+    with caplog.at_level("WARNING", logger="dlmskit.client"), pytest.raises(AssociationError) as failed:
+        client.open()
+    scripted.stop()
+    assert scripted.finished and scripted.error is None
+    assert "the meter uses short-name referencing (SN): associating again with short names" in caplog.text
+    text = str(failed.value)
+    assert text.startswith("referencing auto: the meter rejected the logical-name (LN) association")
+    assert "the second association, with short names, failed" in text

@@ -24,6 +24,9 @@ from dlmskit.apdu.sn import (
     ReadResult,
     VariableAccessSpecification,
     VariableName,
+    WriteDataBlockAccess,
+    WriteRequest,
+    WriteResponse,
     WriteResult,
 )
 from dlmskit.codec import axdr
@@ -353,3 +356,53 @@ def test_object_list_read_in_blocks_builds_the_map() -> None:
     names = ShortNameMap.from_object_list(event.results[0].value)
     assert list(names) == list(NAMES)
     assert names.method(DISCONNECT, 1) == 0x4020
+
+
+# -- long requests: write-data-block-access and read-data-block-access --------------------------------------
+
+BLOCKS = ALL | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+
+
+def test_long_write_goes_out_in_write_data_block_access() -> None:
+    meter = SnMeter()
+    meter.values[(CLOCK, 2)] = axdr.OctetString(b"")
+    client, server = pair(meter, max_pdu=64, conformance=BLOCKS)
+    value = axdr.OctetString(bytes(range(200)))
+    first = client.write([NAMES.attribute(CLOCK, 2)], [value])
+    whole = WriteRequest((VariableName(NAMES.attribute(CLOCK, 2)),), (value,)).encode()
+    # WriteRequest, 1 variable, write-data-block-access: last-block false, block 1; one octet-string datum.
+    assert first[:7] == bytes.fromhex("06010700000101") and first[7] == 0x09
+    assert len(first) <= 64
+    other = ShortNameServer(meter.read, meter.write, conformance=BLOCKS, max_send=64)
+    assert other.receive(first) == bytes.fromhex("0D01020001")  # WriteResponse: block-number 1 received
+    event, exchanges = run(client, server, first)
+    assert event == WriteCompleted((WriteResult(),)) and exchanges == -(-(len(whole) - 1) // (64 - 13))
+    assert meter.values[(CLOCK, 2)] == value
+
+
+def test_long_read_request_goes_out_in_read_data_block_access() -> None:
+    meter = SnMeter()
+    client, server = pair(meter, max_pdu=24, conformance=BLOCKS)
+    names = [NAMES.attribute(ENERGY, 2), NAMES.attribute(ENERGY, 3), NAMES.attribute(DISCONNECT, 3)] * 3
+    first = client.read(names)
+    assert first[:3] == bytes.fromhex("050106") and len(first) <= 24
+    event, exchanges = run(client, server, first)
+    assert isinstance(event, ReadCompleted) and exchanges > 2
+    assert [r.value for r in event.results[:3]] == [123456, meter.values[(ENERGY, 3)], 1]
+
+
+def test_request_blocks_out_of_order_or_not_agreed() -> None:
+    server = ShortNameServer(SnMeter().read, SnMeter().write, conformance=BLOCKS)
+    third = WriteRequest((WriteDataBlockAccess(False, 3),), (axdr.OctetString(b"\x01\x02"),)).encode()
+    assert (
+        server.receive(third)
+        == WriteResponse((WriteResult(DataAccessResult.DATA_BLOCK_NUMBER_INVALID),)).encode()
+    )
+    refusing = ShortNameServer(SnMeter().read, SnMeter().write, conformance=ALL)
+    first = WriteRequest((WriteDataBlockAccess(False, 1),), (axdr.OctetString(b"\x01"),)).encode()
+    assert refusing.receive(first) == WriteResponse((WriteResult(DataAccessResult.OTHER_REASON),)).encode()
+    client = ShortNameClient(conformance=BLOCKS, max_send=40)
+    client.write([0x2008], [axdr.OctetString(bytes(100))])
+    with pytest.raises(ProtocolError, match="acknowledged request block 2, we sent block 1"):
+        client.receive(WriteResponse((WriteResult(block_number=2),)).encode())
+    assert not client.pending

@@ -166,6 +166,12 @@ _OPTIONS: list[Callable[[Any], Any]] = [
         "--json", "as_json", is_flag=True, default=False, help="Print machine-readable JSON on stdout."
     ),
     click.option(
+        "--referencing",
+        type=click.Choice(["ln", "sn", "auto"]),
+        help="Logical-name (ln), short-name (sn) referencing, or auto: LN, then SN when the meter "
+        "rejects LN (docs/short-names.md).  [default: ln]",
+    ),
+    click.option(
         "--strict",
         is_flag=True,
         default=None,
@@ -207,6 +213,7 @@ _SETTING_NAMES = (
     "public_client_address",
     "timeout",
     "strict",
+    "referencing",
 )
 
 

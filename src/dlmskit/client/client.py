@@ -198,6 +198,12 @@ class DlmsClient(_ClientBase):
         try:
             negotiated = connection.open()
         except DlmsError as error:
+            if self._core.fall_back_to_short_names(session):
+                try:
+                    self._associate(public=public)
+                except DlmsError as again:
+                    raise self._core.short_name_retry_failed(again) from again
+                return
             explained = self._core.explain(error)
             if explained is error:
                 raise
@@ -577,6 +583,12 @@ class AsyncDlmsClient(_ClientBase):
         try:
             negotiated = await connection.open()
         except DlmsError as error:
+            if self._core.fall_back_to_short_names(session):
+                try:
+                    await self._associate(public=public)
+                except DlmsError as again:
+                    raise self._core.short_name_retry_failed(again) from again
+                return
             explained = self._core.explain(error)
             if explained is error:
                 raise

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
+import logging
 import secrets
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -79,9 +81,11 @@ from dlmskit.cosem import (
     type_name,
 )
 from dlmskit.cosem.classes import class_name
+from dlmskit.cosem.short_names import DLMSKIT_METHOD_OFFSETS, ShortNameEntry, ShortNameMap
 from dlmskit.deviations import Deviation, DeviationHook, emit
 from dlmskit.errors import (
     ArgumentError,
+    AssociationError,
     ConfigurationError,
     DecodeError,
     DlmsError,
@@ -123,6 +127,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+log = logging.getLogger("dlmskit.client")
 
 ObisLike = Obis | str
 """A logical name as an :class:`~dlmskit.codec.obis.Obis` or as text (``"0.0.1.0.0.255"``, ``"1-0:1.8.0"``)."""
@@ -301,6 +306,8 @@ class ClientCore:
         self.deviations: list[Deviation] = []
         """The deviations accepted during the last operation (docs/tolerance.md)."""
         self._on_deviation: DeviationHook | None = None
+        self._use_short_names = settings.referencing == "sn"
+        self._short_names: ShortNameMap | None = None
 
     # -- association ---------------------------------------------------------------------------------
 
@@ -318,9 +325,13 @@ class ClientCore:
                 s.hdlc_parameters,
                 trace=self._on_frame,
             )
+        referencing: Literal["ln", "sn"] = "sn" if self._use_short_names else "ln"
         if public:
             session_settings = ClientSettings(
-                max_receive_pdu_size=s.max_pdu_size, strict=s.strict, invoke_id=s.fixed_invoke_id
+                max_receive_pdu_size=s.max_pdu_size,
+                strict=s.strict,
+                invoke_id=s.fixed_invoke_id,
+                referencing=referencing,
             )
         else:
             password = _secret(s.password)
@@ -331,6 +342,7 @@ class ClientCore:
                 max_receive_pdu_size=s.max_pdu_size,
                 strict=s.strict,
                 invoke_id=s.fixed_invoke_id,
+                referencing=referencing,
             )
         challenge = None
         if session_settings.mechanism > Mechanism.LOW:
@@ -342,7 +354,74 @@ class ClientCore:
         self._objects = None
         self._columns = {}
         self._scaler_units = {}
+        self._short_names = None
         return link, self._session
+
+    def fall_back_to_short_names(self, session: ClientSession) -> bool:
+        """With ``referencing="auto"``: after a failed LN association whose AARE named a short-name
+        context, True (associate again, with short names); else False."""
+        if self.settings.referencing != "auto" or self._use_short_names or not session.meter_uses_short_names:
+            return False
+        log.warning(
+            "%s: the meter uses short-name referencing (SN): associating again with short names",
+            self.settings.where(),
+        )
+        self._use_short_names = True
+        return True
+
+    def short_name_retry_failed(self, error: DlmsError) -> AssociationError:
+        """The error of the second association of ``referencing="auto"``, saying how it came about."""
+        return AssociationError(
+            "referencing auto: the meter rejected the logical-name (LN) association and named the "
+            "short-name context (the meter uses short-name referencing, SN); the second association, with "
+            f"short names, failed: {error}"
+        )
+
+    # -- short-name referencing: logical names through the Association SN object list ---------------------
+
+    def _ensure_short_names(self) -> Steps[ShortNameMap | None]:
+        """In a short-name association, the map of the meter's names (read once per association, or from
+        ``short_name_cache``); None in a logical-name association."""
+        session = self.session
+        if not session.short_name:
+            return None
+        if self._short_names is None:
+            names = self._cached_short_names()
+            if names is None:
+                descriptor = CosemAttributeDescriptor(12, ASSOCIATION, 2)
+                context = "reading the Association SN object list"
+                event = yield from self._request(session.get(descriptor), context)
+                result = _one(event, GetCompleted, context).results[0]
+                if result.error is not None:
+                    raise ProtocolError(
+                        f"{context}: the meter refused it ({DataAccessResult.lookup(int(result.error))})"
+                    )
+                names = ShortNameMap.from_object_list(result.value, method_offsets=DLMSKIT_METHOD_OFFSETS)
+                self._store_short_names(names)
+            self._short_names = names
+        session.short_names = self._short_names
+        return self._short_names
+
+    def _cached_short_names(self) -> ShortNameMap | None:
+        path = self.settings.short_name_cache
+        if path is None or not Path(path).exists():
+            return None
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+            entries = [ShortNameEntry(int(b), int(c), int(v), obis(str(n))) for b, c, v, n in raw["objects"]]
+        except (OSError, ValueError, KeyError, TypeError, DlmsError) as exc:
+            log.warning("ignoring the short-name cache %s: %s", path, exc)
+            return None
+        return ShortNameMap(entries, method_offsets=DLMSKIT_METHOD_OFFSETS)
+
+    def _store_short_names(self, names: ShortNameMap) -> None:
+        path = self.settings.short_name_cache
+        if path is None:
+            return
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        objects = [[e.base_name, e.class_id, e.version, str(e.logical_name)] for e in names]
+        target.write_text(json.dumps({"objects": objects}, indent=1) + "\n", encoding="utf-8")
 
     def _security(self) -> SecuritySettings:
         s = self.settings
@@ -605,6 +684,7 @@ class ClientCore:
         progress: ProgressHook | None = None,
     ) -> Steps[axdr.Data]:
         descriptor = CosemAttributeDescriptor(target.class_id, target.logical_name, target.index)
+        yield from self._ensure_short_names()
         event = yield from self._request(self.session.get(descriptor, access), f"reading {target}", progress)
         result = _one(event, GetCompleted, f"reading {target}").results[0]
         if result.error is not None:
@@ -651,6 +731,7 @@ class ClientCore:
             for _, t in targets
         ]
         context = f"reading {len(targets)} attributes"
+        yield from self._ensure_short_names()
         event = yield from self._request(self.session.get_with_list(descriptors), context)
         results: Sequence[GetDataResult] = _one(event, GetCompleted, context).results
         if len(results) != len(targets):
@@ -674,6 +755,7 @@ class ClientCore:
         except EncodeError as exc:
             raise EncodeError(f"not written to {target}: {exc}") from None
         descriptor = CosemAttributeDescriptor(target.class_id, target.logical_name, target.index)
+        yield from self._ensure_short_names()
         event = yield from self._request(self.session.set(descriptor, data), f"writing {target}")
         code = int(_one(event, SetCompleted, f"writing {target}").results[0])
         if code != DataAccessResult.SUCCESS:
@@ -690,6 +772,7 @@ class ClientCore:
         except EncodeError as exc:
             raise EncodeError(f"not sent to {target}: {exc}") from None
         descriptor = CosemMethodDescriptor(target.class_id, target.logical_name, target.index)
+        yield from self._ensure_short_names()
         apdu = self.session.action(descriptor, ABSENT if definition.parameter is None else parameter)
         event = yield from self._request(apdu, f"calling {target}")
         response = _one(event, ActionCompleted, f"calling {target}").results[0]
@@ -705,6 +788,12 @@ class ClientCore:
     # -- the association's objects --------------------------------------------------------------------
 
     def _object_list(self) -> Steps[dict[Obis, ObjectListEntry]]:
+        if self._objects is None and self.session.short_name:
+            names = yield from self._ensure_short_names()
+            assert names is not None
+            self._objects = {
+                e.logical_name: ObjectListEntry(e.class_id, e.version, e.logical_name) for e in names
+            }
         if self._objects is None:
             value = yield from self.read(ASSOCIATION, 2, class_id=15)
             entries = decode_object_list(value)

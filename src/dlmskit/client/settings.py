@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 LinkKind = Literal["hdlc", "wrapper"]
+Referencing = Literal["ln", "sn", "auto"]
 
 Authentication = Literal[
     "none",
@@ -179,6 +180,7 @@ _KINDS: Final[dict[str, tuple[tuple[type, ...], str]]] = {
     "authentication_key": ((SecretBytes, str, bytes), "32 hex digits (or the 16 bytes)"),
     "invocation_counter_path": ((str, Path), "a path"),
     "frame_counter_obis": ((Obis, str), "an OBIS code"),
+    "short_name_cache": ((str, Path), "a path"),
 }
 
 
@@ -319,6 +321,13 @@ class MeterSettings:
     """Tests only: a fixed HLS challenge CtoS (to replay recordings). Challenges must be fresh otherwise."""
     fixed_invoke_id: int | None = None
     """Tests only: the invoke-id of every request (gurux-dlms uses 1), to replay its recordings."""
+    referencing: Referencing = "ln"
+    """``"ln"`` logical names (GET/SET/ACTION), ``"sn"`` short names (READ/WRITE by base name, the names
+    mapped through the Association SN object list), ``"auto"``: LN, and SN when the meter rejects the LN
+    context naming an SN one (docs/short-names.md)."""
+    short_name_cache: Path | str | None = None
+    """SN: a file keeping this meter's Association SN object list, read once instead of every association
+    (delete it when the meter's objects change)."""
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -364,6 +373,8 @@ class MeterSettings:
     def _check(self) -> None:
         if self.link not in ("hdlc", "wrapper"):
             raise ConfigurationError(f"link is 'hdlc' or 'wrapper', not {self.link!r}")
+        if self.referencing not in ("ln", "sn", "auto"):
+            raise ConfigurationError(f"referencing is 'ln', 'sn' or 'auto', not {self.referencing!r}")
         if self.device is not None and self.link == "wrapper":
             raise ConfigurationError("the wrapper (IEC 62056-47) runs over TCP/UDP; a serial line uses HDLC")
         if self.udp and (self.link != "wrapper" or self.device is not None):
@@ -569,3 +580,5 @@ class MeterOptions(TypedDict, total=False):
     strict: bool
     test_client_challenge: bytes | None
     fixed_invoke_id: int | None
+    referencing: Referencing
+    short_name_cache: Path | str | None

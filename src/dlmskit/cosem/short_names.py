@@ -46,6 +46,7 @@ from dlmskit.errors import ConfigurationError, DecodeError, EncodeError
 
 __all__ = [
     "ASSOCIATION_SN_BASE_NAME",
+    "DLMSKIT_METHOD_OFFSETS",
     "FIRST_METHOD_OFFSETS",
     "ShortNameAccess",
     "ShortNameEntry",
@@ -95,6 +96,17 @@ method 3 at 0x30 and method 8 at 0x58, activity calendar 0x50, special days tabl
 client 0x60 in version 0 (Blue Book 10th edition) and 0x70 in version 1). Classes not listed here have
 no method offset in those sources; pass ``method_offsets`` to :class:`ShortNameMap` for them.
 """
+
+DLMSKIT_METHOD_OFFSETS: Final[Mapping[int, int]] = {
+    111: 0x98,  # Account: 19 attributes, methods from 0x98
+    112: 0x58,  # Credit: 11 attributes
+    113: 0x68,  # Charge: 13 attributes
+    115: 0x30,  # Token gateway: 6 attributes, enter at 0x30
+}
+"""dlmskit's own choice of method-1 offsets for the payment classes no public source gives (the simulator
+serves them, the client uses them by default): the first slot after the last attribute, ``8 * attribute
+count``, the rule that also gives the Blue Book's disconnect control (4 attributes, 0x20). A real meter
+that differs is met with ``method_offsets`` (:class:`ShortNameMap`)."""
 
 _FIRST_METHOD_OFFSETS_BY_VERSION: Final[Mapping[tuple[int, int], int]] = {(72, 0): 0x60}
 

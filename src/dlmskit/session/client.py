@@ -28,6 +28,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from dlmskit.apdu import acse
 from dlmskit.apdu.action import (
@@ -66,7 +67,7 @@ from dlmskit.apdu.get import (
 from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
 from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
 from dlmskit.apdu.parse import decode_apdu_prefix
-from dlmskit.apdu.results import ActionResult, AssociationResult
+from dlmskit.apdu.results import ActionResult, AssociationResult, DataAccessResult
 from dlmskit.apdu.set import (
     SetRequestNormal,
     SetRequestWithDatablock,
@@ -77,6 +78,13 @@ from dlmskit.apdu.set import (
     SetResponseLastDatablockWithList,
     SetResponseNormal,
     SetResponseWithList,
+)
+from dlmskit.apdu.sn import (
+    ParameterizedAccess,
+    ReadRequest,
+    ReadResponse,
+    VariableName,
+    WriteResponse,
 )
 from dlmskit.codec import axdr, ber
 from dlmskit.codec.obis import Obis
@@ -102,8 +110,9 @@ from dlmskit.session.events import (
     SetCompleted,
 )
 from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
+from dlmskit.session.short_name import ReadCompleted, ShortNameClient, WriteCompleted
 
-__all__ = ["ClientSession", "ClientSettings", "SessionState"]
+__all__ = ["ClientSession", "ClientSettings", "SessionState", "ShortNames"]
 
 ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
 """The current association object (class 15), whose method 1 carries HLS pass 3/4."""
@@ -113,6 +122,33 @@ _SHORT_NAME_CONTEXTS = (
 )
 _ASSOCIATION_LN_CLASS = 15
 _REPLY_TO_HLS_AUTHENTICATION = 1
+_ASSOCIATION_SN_CLASS = 12
+_ASSOCIATION_SN_BASE = 0xFA00
+"""The base name of the current Association SN (its logical name is 0.0.40.0.0.255 as for LN)."""
+_ASSOCIATION_SN_FIRST_METHOD = 0x20
+_HLS_REPLY_SN = _ASSOCIATION_SN_BASE + 0x58
+"""Association SN method 8, reply_to_HLS_authentication (FA00 + 0x20 + 7 * 8)."""
+
+
+class ShortNames(Protocol):
+    """Logical names to variable names in a short-name association (a
+    :class:`~dlmskit.cosem.short_names.ShortNameMap` built from the Association SN object list)."""
+
+    def attribute(self, logical_name: Obis, attribute_id: int) -> int: ...
+
+    def method(self, logical_name: Obis, method_id: int) -> int: ...
+
+
+def _sn_error(error: DataAccessResult | int | None) -> DataAccessResult | int:
+    if error is None:
+        return DataAccessResult.SUCCESS
+    found = DataAccessResult.lookup(int(error))
+    return int(error) if found is None else found
+
+
+def _action_result(code: int) -> ActionResult:
+    found = ActionResult.lookup(code)  # (SUCCESS is 0: falsy, so no "or" here)
+    return ActionResult.OTHER_REASON if found is None else found
 
 
 class SessionState(enum.Enum):
@@ -144,6 +180,10 @@ class ClientSettings:
     """Strict mode: every deviation from the standard is an error (docs/tolerance.md), none is accepted."""
     invoke_id: int | None = None
     """A fixed invoke-id for every request (tests replaying gurux-dlms recordings); None: 1..15 in turn."""
+    referencing: Literal["ln", "sn"] = "ln"
+    """Logical-name (GET/SET/ACTION) or short-name (READ/WRITE) referencing: the application context the
+    AARQ names. With "sn", a conformance without any short-name service becomes
+    :meth:`Conformance.default_sn_client` plus block transfer with get-or-read and set-or-write."""
 
     def __post_init__(self) -> None:
         if self.mechanism == Mechanism.LOW and not self.secret:
@@ -171,6 +211,19 @@ class ClientSettings:
                 )
         if not 12 <= self.max_receive_pdu_size <= 0xFFFF:
             raise ConfigurationError("max_receive_pdu_size must be 12..65535")
+        if self.referencing not in ("ln", "sn"):
+            raise ConfigurationError(f'referencing is "ln" or "sn", not {self.referencing!r}')
+
+    @property
+    def proposed_conformance(self) -> Conformance:
+        """The conformance the AARQ proposes (the short-name services when referencing is "sn")."""
+        if self.referencing == "sn" and not self.conformance & (Conformance.READ | Conformance.WRITE):
+            return (
+                Conformance.default_sn_client()
+                | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+                | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+            )
+        return self.conformance
 
     @property
     def uses_ciphered_context(self) -> bool:
@@ -183,6 +236,7 @@ class _Pending(enum.Enum):
     GET = 1
     SET = 2
     ACTION = 3
+    SN_HLS = 4
 
 
 @dataclass
@@ -225,6 +279,12 @@ class ClientSession:
         """The deviations accepted since the last request started (docs/tolerance.md)."""
         self.on_deviation: DeviationHook | None = None
         """Called with every accepted deviation as it is met (the trace)."""
+        self.short_names: ShortNames | None = None
+        """Short-name referencing: how logical names become variable names (set once the object list of
+        the Association SN is read; the Association SN itself, FA00, needs none)."""
+        self._sn: ShortNameClient | None = None
+        self.meter_uses_short_names = False
+        """Set when an AARE names a short-name application context (the meter speaks SN)."""
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -273,6 +333,8 @@ class ClientSession:
         if self._request is not None:
             self._stale.add(self._request.invoke_id)
         self._request = None
+        if self._sn is not None:
+            self._sn.abandon()
         self._gbt_buffer.clear()
         self._gbt_expected = 1
         if self.state in (
@@ -290,6 +352,11 @@ class ClientSession:
         if size == 0:  # "no limit"
             size = 0xFFFF
         return size - self.protection.overhead
+
+    @property
+    def short_name(self) -> bool:
+        """True in a short-name association (READ/WRITE by variable name)."""
+        return self._sn is not None
 
     def _has(self, flag: Conformance) -> bool:
         return self.negotiated is not None and bool(self.negotiated.conformance & flag)
@@ -309,7 +376,7 @@ class ClientSession:
             dedicated_key=settings.security.dedicated_key.reveal()
             if settings.security.dedicated_key
             else None,
-            proposed_conformance=settings.conformance,
+            proposed_conformance=settings.proposed_conformance,
             client_max_receive_pdu_size=settings.max_receive_pdu_size,
         ).encode()
         if self.protection.ciphering:
@@ -326,6 +393,13 @@ class ClientSession:
             if ciphered
             else acse.ApplicationContextName.LOGICAL_NAME_NO_CIPHERING
         )
+        if settings.referencing == "sn":
+            context = (
+                acse.ApplicationContextName.SHORT_NAME_WITH_CIPHERING
+                if ciphered
+                else acse.ApplicationContextName.SHORT_NAME_NO_CIPHERING
+            )
+        self._sn = None
         aarq = acse.AARQ(
             application_context_name=context,
             calling_ap_title=settings.security.system_title
@@ -354,6 +428,8 @@ class ClientSession:
         diagnostic = aare.result_source_diagnostic
         provider = int(diagnostic.source) == int(acse.DiagnosticSource.ACSE_SERVICE_PROVIDER)
         if aare.application_context_name in _SHORT_NAME_CONTEXTS:
+            self.meter_uses_short_names = True
+        if aare.application_context_name in _SHORT_NAME_CONTEXTS and self.settings.referencing != "sn":
             # Decided before the user-information, which an SN meter fills in its own way.
             self.state = SessionState.IDLE
             sn = (
@@ -399,7 +475,7 @@ class ClientSession:
             self.state = SessionState.IDLE
             raise ProtocolError("the meter accepted the association but sent no InitiateResponse")
         self.negotiated = Negotiated(
-            conformance=initiate_response.negotiated_conformance & self.settings.conformance,
+            conformance=initiate_response.negotiated_conformance & self.settings.proposed_conformance,
             server_max_receive_pdu_size=initiate_response.server_max_receive_pdu_size,
             client_max_receive_pdu_size=self.settings.max_receive_pdu_size,
             dlms_version=initiate_response.negotiated_dlms_version_number,
@@ -407,6 +483,8 @@ class ClientSession:
             server_system_title=self.protection.peer_system_title,
             mechanism=int(self.settings.mechanism),
         )
+        if aare.application_context_name in _SHORT_NAME_CONTEXTS:
+            self._sn = ShortNameClient(conformance=self.negotiated.conformance, max_send=self._max_send)
         if self.settings.mechanism in (Mechanism.NONE, Mechanism.LOW):
             self.state = SessionState.ASSOCIATED
             return Associated(self.negotiated)
@@ -419,22 +497,42 @@ class ClientSession:
             )
         self._server_challenge = stoc
         self.state = SessionState.AWAITING_HLS_REPLY
+        f_stoc = axdr.OctetString(
+            authentication.respond(
+                self.settings.mechanism,
+                stoc,
+                secret=self.settings.secret or b"",
+                protection=self.protection,
+                own_challenge=self._challenge or b"",
+            )
+        )
+        if self._sn is not None:
+            # HLS pass 3 over SN: method 8 of the Association SN, as a Read with parameterized access (the
+            # Read service carries the method's return data, f(CtoS); a WriteResponse could not). See
+            # docs/short-names.md for the sources.
+            self._request = _Request(_Pending.SN_HLS, -1, context="HLS pass 3")
+            read = ReadRequest((ParameterizedAccess(_HLS_REPLY_SN, 0, f_stoc),))
+            return SendApdu(self._wrap(read.encode()))
         invoke = self._next_invoke()
         request = ActionRequestNormal(
             invoke,
             CosemMethodDescriptor(_ASSOCIATION_LN_CLASS, ASSOCIATION_LN, _REPLY_TO_HLS_AUTHENTICATION),
-            axdr.OctetString(
-                authentication.respond(
-                    self.settings.mechanism,
-                    stoc,
-                    secret=self.settings.secret or b"",
-                    protection=self.protection,
-                    own_challenge=self._challenge or b"",
-                )
-            ),
+            f_stoc,
         )
         self._request = _Request(_Pending.ACTION, invoke.invoke_id, context="HLS pass 3")
         return SendApdu(self._wrap(request.encode()))
+
+    def _on_sn_hls_reply(self, response: object) -> SessionEvent:
+        if not isinstance(response, ReadResponse) or len(response.results) != 1:
+            raise ProtocolError(f"HLS pass 4: expected a ReadResponse, got {type(response).__name__}")
+        result = response.results[0]
+        if result.error is not None:
+            answer = ActionResponseNormal(InvokeIdAndPriority(), _action_result(int(result.error)))
+        else:
+            answer = ActionResponseNormal(
+                InvokeIdAndPriority(), ActionResult.SUCCESS, GetDataResult(result.value)
+            )
+        return self._on_hls_reply(answer)
 
     def _on_hls_reply(self, response: ActionResponseNormal) -> SessionEvent:
         self._request = None
@@ -513,6 +611,10 @@ class ClientSession:
     ) -> bytes:
         """GET one attribute; ``decode_value=False`` keeps the value as raw A-XDR bytes (an OctetString)."""
         self._require(SessionState.ASSOCIATED)
+        if self._sn is not None:
+            return self._sn_read(
+                [(attribute, access)], f"READ {attribute.instance_id}/{attribute.attribute_id}"
+            )
         if access is not None and self.negotiated and not self._has(Conformance.SELECTIVE_ACCESS):
             raise ProtocolError("the meter did not agree to selective-access in this association")
         invoke = self._next_invoke()
@@ -523,6 +625,8 @@ class ClientSession:
     def get_with_list(self, attributes: Sequence[CosemAttributeDescriptorWithSelection]) -> bytes:
         """GET several attributes in one request (needs multiple-references in the conformance)."""
         self._require(SessionState.ASSOCIATED)
+        if self._sn is not None:
+            return self._sn_read([(a.attribute, a.access) for a in attributes], "READ with several names")
         if not self._has(Conformance.MULTIPLE_REFERENCES):
             raise ProtocolError(
                 "the meter did not agree to multiple-references (GET with-list) in this association"
@@ -532,6 +636,73 @@ class ClientSession:
             _Pending.GET, invoke.invoke_id, count=len(attributes), context="GET with-list"
         )
         return self._wrap(GetRequestWithList(invoke, tuple(attributes)).encode())
+
+    # -- short-name referencing: the same requests as READ/WRITE by variable name -------------------------
+
+    def _variable(self, class_id: int, logical_name: Obis, index: int, *, method: bool = False) -> int:
+        if class_id == _ASSOCIATION_SN_CLASS and logical_name == ASSOCIATION_LN:
+            first = _ASSOCIATION_SN_FIRST_METHOD if method else 0
+            return _ASSOCIATION_SN_BASE + first + 8 * (index - 1)
+        if self.short_names is None:
+            raise ProtocolError(
+                "short-name referencing: the object list of the Association SN was not read yet, so "
+                f"{logical_name} has no variable name"
+            )
+        if method:
+            return self.short_names.method(logical_name, index)
+        return self.short_names.attribute(logical_name, index)
+
+    def _sn_read(
+        self,
+        attributes: Sequence[tuple[CosemAttributeDescriptor, SelectiveAccessDescriptor | None]],
+        context: str,
+    ) -> bytes:
+        assert self._sn is not None
+        variables: list[VariableName | ParameterizedAccess] = []
+        for attribute, access in attributes:
+            name = self._variable(attribute.class_id, attribute.instance_id, attribute.attribute_id)
+            variables.append(
+                VariableName(name)
+                if access is None
+                else ParameterizedAccess(name, access.selector, access.parameters)
+            )
+        apdu = self._sn.read(variables)
+        self._request = _Request(_Pending.GET, -1, count=len(variables), context=context)
+        return self._wrap(apdu)
+
+    def _sn_write(self, name: int, value: axdr.Data, kind: _Pending, context: str) -> bytes:
+        assert self._sn is not None
+        apdu = self._sn.write([name], [value])
+        self._request = _Request(kind, -1, context=context)
+        return self._wrap(apdu)
+
+    def _on_sn(self, plain: bytes) -> SessionEvent:
+        assert self._sn is not None
+        request = self._request
+        assert request is not None
+        event = self._sn.receive(plain)
+        if isinstance(event, SendApdu):
+            return SendApdu(self._wrap(event.apdu), event.blocks, event.received_bytes)
+        if isinstance(event, Notification):
+            return event
+        self._request = None
+        if isinstance(event, ReadCompleted):
+            return GetCompleted(
+                tuple(
+                    GetDataResult(error=_sn_error(r.error)) if r.error is not None else GetDataResult(r.value)
+                    for r in event.results
+                ),
+                event.blocks,
+            )
+        assert isinstance(event, WriteCompleted)
+        if request.kind == _Pending.ACTION:
+            return ActionCompleted(
+                tuple(
+                    ActionResponseWithOptionalData(_action_result(int(_sn_error(r.error))))
+                    for r in event.results
+                )
+            )
+        return SetCompleted(tuple(_sn_error(r.error) for r in event.results))
 
     def _on_get(self, apdu: object) -> SessionEvent:
         request = self._request
@@ -623,8 +794,11 @@ class ClientSession:
     ) -> bytes:
         """SET one attribute; values longer than the meter takes go out in datablocks."""
         self._require(SessionState.ASSOCIATED)
-        invoke = self._next_invoke()
         context = f"SET {attribute.class_id}/{attribute.instance_id}/{attribute.attribute_id}"
+        if self._sn is not None:
+            name = self._variable(attribute.class_id, attribute.instance_id, attribute.attribute_id)
+            return self._sn_write(name, value, _Pending.SET, context)
+        invoke = self._next_invoke()
         request = _Request(_Pending.SET, invoke.invoke_id, context=context)
         self._request = request
         normal = SetRequestNormal(invoke, attribute, value, access).encode()
@@ -686,9 +860,16 @@ class ClientSession:
     def action(self, method: CosemMethodDescriptor, parameters: axdr.Data = ABSENT) -> bytes:
         """Invoke one method; ``ABSENT`` sends no method-invocation-parameters."""
         self._require(SessionState.ASSOCIATED)
+        context = f"ACTION {method.class_id}/{method.instance_id}/{method.method_id}"
+        if self._sn is not None:
+            # A method over SN: a Write of its parameter to the method's variable name (Green Book, ACTION
+            # mapped to the Write service; as the gurux-dlms client and real SN meters do). A method
+            # without parameter gets integer 0, as the standard's "data ::= integer(0)" methods.
+            name = self._variable(method.class_id, method.instance_id, method.method_id, method=True)
+            parameter = axdr.Integer(0) if parameters is ABSENT else parameters
+            return self._sn_write(name, parameter, _Pending.ACTION, context)
         self._require_action()
         invoke = self._next_invoke()
-        context = f"ACTION {method.class_id}/{method.instance_id}/{method.method_id}"
         request = _Request(_Pending.ACTION, invoke.invoke_id, context=context)
         self._request = request
         normal = ActionRequestNormal(invoke, method, parameters).encode()
@@ -801,6 +982,20 @@ class ClientSession:
             return Released(rlre.reason)
         if tag == GeneralBlockTransfer.TAG:
             return self._on_general_block_transfer(plain)
+        if self._sn is not None and self._request is not None:
+            if self._request.kind == _Pending.SN_HLS:
+                self._request = None
+                if tag == ReadResponse.TAG:
+                    return self._on_sn_hls_reply(ReadResponse.decode(plain))
+                # Anything else ends the association attempt; an exception-response explains itself below.
+                self.state = SessionState.IDLE
+            elif tag in (
+                ReadResponse.TAG,
+                WriteResponse.TAG,
+                ConfirmedServiceError.TAG,
+                ExceptionResponse.TAG,
+            ):
+                return self._on_sn(plain)
         decoded, end = decode_apdu_prefix(plain)
         if end < len(plain):
             self._deviate(

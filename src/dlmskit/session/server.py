@@ -18,7 +18,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from dlmskit.apdu import acse
 from dlmskit.apdu.action import (
@@ -35,6 +35,7 @@ from dlmskit.apdu.action import (
 )
 from dlmskit.apdu.block import GeneralBlockTransfer
 from dlmskit.apdu.common import (
+    ABSENT,
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
     DataBlockG,
@@ -53,7 +54,7 @@ from dlmskit.apdu.get import (
     GetResponseWithDatablock,
     GetResponseWithList,
 )
-from dlmskit.apdu.initiate import InitiateRequest, InitiateResponse
+from dlmskit.apdu.initiate import VAA_NAME_LN, VAA_NAME_SN, InitiateRequest, InitiateResponse
 from dlmskit.apdu.parse import decode_apdu
 from dlmskit.apdu.results import (
     AcseServiceUser,
@@ -77,6 +78,18 @@ from dlmskit.apdu.set import (
     SetResponseNormal,
     SetResponseWithList,
 )
+from dlmskit.apdu.sn import (
+    ParameterizedAccess,
+    ReadRequest,
+    ReadResponse,
+    ReadResult,
+    UnconfirmedWriteRequest,
+    VariableAccessSpecification,
+    VariableName,
+    WriteRequest,
+    WriteResponse,
+    WriteResult,
+)
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
 from dlmskit.errors import (
@@ -91,6 +104,7 @@ from dlmskit.security.ciphering import CipheredApdu
 from dlmskit.security.hls import Mechanism, new_challenge
 from dlmskit.session import authentication
 from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
+from dlmskit.session.short_name import ShortNameServer
 
 __all__ = [
     "AssociationContext",
@@ -105,6 +119,8 @@ log = logging.getLogger("dlmskit.session.server")
 _ASSOCIATION_LN_CLASS = 15
 _CURRENT_ASSOCIATION = Obis(0, 0, 40, 0, 0, 255)
 _HLS_METHOD = 1
+_HLS_REPLY_SN = 0xFA58
+"""Association SN method 8 (reply_to_HLS_authentication): base FA00 + first method 0x20 + 7 * 8."""
 
 
 @dataclass(frozen=True)
@@ -128,12 +144,31 @@ class ServerAssociationSettings:
     sending more gets long-set-aborted / long-action-aborted instead of the meter's memory."""
     ciphered_context: bool | None = None
     pre_established: bool = False
+    referencing: Literal["ln", "sn"] = "ln"
+    """Short-name ("sn"): the association takes the SN application contexts, answers vaa-name FA00 and
+    READ/WRITE by variable name, which the application resolves (:class:`ShortNameApplication`)."""
 
     @property
     def uses_ciphered_context(self) -> bool:
         if self.ciphered_context is not None:
             return self.ciphered_context
         return self.security.policy != SecurityPolicy.NONE or self.mechanism == Mechanism.HIGH_GMAC
+
+    @property
+    def application_context(self) -> acse.ApplicationContextName:
+        """The application context name this association takes."""
+        ciphered = self.uses_ciphered_context
+        if self.referencing == "sn":
+            return (
+                acse.ApplicationContextName.SHORT_NAME_WITH_CIPHERING
+                if ciphered
+                else acse.ApplicationContextName.SHORT_NAME_NO_CIPHERING
+            )
+        return (
+            acse.ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
+            if ciphered
+            else acse.ApplicationContextName.LOGICAL_NAME_NO_CIPHERING
+        )
 
 
 @dataclass
@@ -175,6 +210,19 @@ class ServerApplication(Protocol):
         self, context: AssociationContext, method: CosemMethodDescriptor, parameters: axdr.Data
     ) -> ActionResponseWithOptionalData:
         """Invoke a method (``parameters`` is ABSENT when the client sent none)."""
+
+
+ShortNameTarget = CosemAttributeDescriptor | CosemMethodDescriptor
+"""What a variable name names: an attribute, or a method of an object."""
+
+
+class ShortNameApplication(Protocol):
+    """A :class:`ServerApplication` that also serves short-name associations: it names the attribute or
+    method behind a variable name, and the session answers READ/WRITE through its get/set/action (so the
+    same objects, rights and behaviour as over LN)."""
+
+    def resolve_short_name(self, context: AssociationContext, variable_name: int) -> ShortNameTarget | None:
+        """The attribute or method ``variable_name`` names in this association, or None."""
 
 
 class ServerState(enum.Enum):
@@ -264,6 +312,7 @@ class ServerSession:
         self._incoming: _Incoming | None = None
         self._gbt: _Outgoing | None = None
         self._reply_kind: str | None = None
+        self._sn: ShortNameServer | None = None
         settings = application.association_settings(client_sap)
         if settings is not None and settings.pre_established:
             self._start(settings, Conformance(settings.conformance), 0xFFFF, None)
@@ -296,6 +345,7 @@ class ServerSession:
         self.protection = None
         self._outgoing = self._action_outgoing = None
         self._incoming = None
+        self._sn = None
 
     def _wrap(self, apdu: bytes) -> bytes:
         if self.protection is None or not (self.protection.ciphering or self.protection.signing):
@@ -366,7 +416,10 @@ class ServerSession:
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
         self._reply_kind = kind
         request = decode_apdu(plain)
-        response = self._dispatch(request)
+        if isinstance(request, (ReadRequest, WriteRequest, UnconfirmedWriteRequest)):
+            response = self._on_short_name(request, plain)
+        else:
+            response = self._dispatch(request)
         if response is None:
             return []
         wrapped = self._wrap(response)
@@ -472,8 +525,8 @@ class ServerSession:
                 raise
             # An application context that is not a DLMS UA name: an AARE says so (not an exception-response).
             expected = (
-                acse.ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
-                if settings is not None and settings.uses_ciphered_context
+                settings.application_context
+                if settings is not None
                 else acse.ApplicationContextName.LOGICAL_NAME_NO_CIPHERING
             )
             return self._aare(
@@ -491,11 +544,7 @@ class ServerSession:
                 diagnostic=AcseServiceUser.NO_REASON_GIVEN,
                 context_name=requested_context,
             )
-        expected_context = (
-            acse.ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
-            if settings.uses_ciphered_context
-            else acse.ApplicationContextName.LOGICAL_NAME_NO_CIPHERING
-        )
+        expected_context = settings.application_context
         if requested_context != expected_context:
             return self._aare(
                 settings,
@@ -583,7 +632,12 @@ class ServerSession:
         response = InitiateResponse(
             negotiated_conformance=agreed,
             server_max_receive_pdu_size=settings.max_receive_pdu_size,
+            vaa_name=VAA_NAME_SN if settings.referencing == "sn" else VAA_NAME_LN,
         ).encode()
+        if settings.referencing == "sn":
+            self._sn = ShortNameServer(
+                self._sn_read, self._sn_write, conformance=agreed, max_send=self._max_send
+            )
         if self.protection.ciphering:
             response = self.protection.wrap(response, kind="glo")
         own_title = (
@@ -816,6 +870,110 @@ class ServerSession:
         if isinstance(request, ActionRequestNextPblock):
             return self._action_next(request)
         return self._exception(StateError.SERVICE_UNKNOWN, ServiceError.SERVICE_NOT_SUPPORTED)
+
+    # -- short-name services: READ/WRITE by variable name, answered through get/set/action ---------------
+
+    def _on_short_name(
+        self, request: ReadRequest | WriteRequest | UnconfirmedWriteRequest, plain: bytes
+    ) -> bytes | None:
+        if self.state == ServerState.AWAITING_HLS:
+            return self._sn_hls_pass3(request)
+        if self._sn is None and self.context is not None and self.context.settings.referencing == "sn":
+            # A pre-established SN association (no AARQ made one).
+            self._sn = ShortNameServer(
+                self._sn_read, self._sn_write, conformance=self.context.conformance, max_send=self._max_send
+            )
+        if self._sn is None:
+            return self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.SERVICE_NOT_SUPPORTED)
+        return self._sn.receive(plain)
+
+    def _sn_hls_pass3(self, request: ReadRequest | WriteRequest | UnconfirmedWriteRequest) -> bytes:
+        """HLS pass 3 over SN: method 8 of the Association SN, read with parameterized access (the answer
+        carries f(CtoS)) or written (the gurux-dlms client; the WriteResponse says only success)."""
+        variables = request.variables
+        value: axdr.Data = None
+        if isinstance(request, ReadRequest) and len(variables) == 1:
+            variable = variables[0]
+            if isinstance(variable, ParameterizedAccess) and variable.name == _HLS_REPLY_SN:
+                value = variable.parameter
+        elif isinstance(request, WriteRequest) and len(variables) == 1 and len(request.values) == 1:
+            variable = variables[0]
+            if isinstance(variable, VariableName) and variable.name == _HLS_REPLY_SN:
+                value = request.values[0]
+        if value is None:
+            if isinstance(request, ReadRequest):
+                errors = tuple(ReadResult(error=DataAccessResult.READ_WRITE_DENIED) for _ in variables)
+                return ReadResponse(errors).encode()
+            return self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.OPERATION_NOT_POSSIBLE)
+        answer = ActionResponseNormal.decode(
+            self._hls_pass3(
+                ActionRequestNormal(
+                    InvokeIdAndPriority(),
+                    CosemMethodDescriptor(_ASSOCIATION_LN_CLASS, _CURRENT_ASSOCIATION, _HLS_METHOD),
+                    value,
+                )
+            )
+        )
+        ok = int(answer.result) == ActionResult.SUCCESS
+        if isinstance(request, WriteRequest):
+            return WriteResponse(
+                (WriteResult() if ok else WriteResult(error=DataAccessResult.READ_WRITE_DENIED),)
+            ).encode()
+        returned = answer.return_parameters
+        if not ok or returned is None:
+            return ReadResponse((ReadResult(error=DataAccessResult.READ_WRITE_DENIED),)).encode()
+        return ReadResponse((ReadResult(returned.value),)).encode()
+
+    def _resolve(self, name: int) -> ShortNameTarget | None:
+        assert self.context is not None
+        resolve = getattr(self.application, "resolve_short_name", None)
+        if resolve is None:
+            return None
+        target: ShortNameTarget | None = resolve(self.context, name)
+        return target
+
+    def _sn_read(self, variable: VariableAccessSpecification) -> ReadResult:
+        if isinstance(variable, VariableName):
+            name, access, parameter = variable.name, None, ABSENT
+        elif isinstance(variable, ParameterizedAccess):
+            name = variable.name
+            access = SelectiveAccessDescriptor(variable.selector, variable.parameter)
+            parameter = variable.parameter
+        else:
+            return ReadResult(error=DataAccessResult.OTHER_REASON)
+        target = self._resolve(name)
+        if target is None:
+            return ReadResult(error=DataAccessResult.OBJECT_UNDEFINED)
+        if isinstance(target, CosemMethodDescriptor):
+            # A method read (with its parameter in a parameterized access): its return data comes back.
+            response = self._app_action(target, parameter)
+            if int(response.result) != ActionResult.SUCCESS:
+                return ReadResult(error=DataAccessResult.lookup(int(response.result)) or int(response.result))
+            returned = response.return_parameters
+            if returned is None:
+                return ReadResult(None)
+            if returned.error is not None:
+                return ReadResult(error=returned.error)
+            return ReadResult(returned.value)
+        result = self._app_get(target, access)
+        if result.error is not None:
+            return ReadResult(error=result.error)
+        return ReadResult(result.value)
+
+    def _sn_write(self, variable: VariableAccessSpecification, value: axdr.Data) -> WriteResult:
+        if not isinstance(variable, VariableName):
+            return WriteResult(error=DataAccessResult.OTHER_REASON)
+        target = self._resolve(variable.name)
+        if target is None:
+            return WriteResult(error=DataAccessResult.OBJECT_UNDEFINED)
+        if isinstance(target, CosemMethodDescriptor):
+            response = self._app_action(target, value)
+            code = int(response.result)
+        else:
+            code = int(self._app_set(target, value, None))
+        if code == DataAccessResult.SUCCESS:
+            return WriteResult()
+        return WriteResult(error=DataAccessResult.lookup(code) or code)
 
     def _refuse(self, request: object) -> bytes:
         invoke = getattr(request, "invoke", InvokeIdAndPriority())

@@ -12,13 +12,22 @@ Block transfer of a long answer: the server cuts the answer into ReadResponse da
 client asks for each next block with a ReadRequest block-number-access carrying the number of the last
 block it received (as the gurux-dlms stack does, and as get-request-next does in LN). For a read of one
 variable the joined raw data is the A-XDR encoding of the value (as in LN DataBlock-G); for a read of
-several, the encoding of the whole list of results (the ReadResponse without its tag). Requests too long
-for the server (write-data-block-access, read-data-block-access) are not sent in blocks: the client
-refuses them with a :class:`~dlmskit.errors.ProtocolError`, the server answers a confirmed-service-error.
+several, the encoding of the whole list of results (the ReadResponse without its tag).
 
-Not wired yet into :class:`~dlmskit.session.client.ClientSession` / ``ServerSession`` (the association
-itself, the SN application context and HLS pass 3 over SN are theirs): a driver associates with them,
-then uses these classes for the services.
+Block transfer of a long request (when the association agreed to block transfer with set-or-write, or
+get-or-read): the request without its tag (the list of variable access specifications, and for a write the
+list of data) is cut into blocks numbered from 1; a WriteRequest carries each in a write-data-block-access
+with the block as its one octet-string datum, a ReadRequest in a read-data-block-access. The server
+acknowledges every block but the last with the block number (WriteResponse / ReadResponse choice
+block-number) and answers the joined request after the last. (The layout the gurux-dlms stack uses:
+``GXDLMS.appendMultipleSNBlocks``, ``GXDLMSSNCommandHandler.handleReadDataBlockAccess``.) Without that
+conformance, the client refuses a request longer than the meter takes with a
+:class:`~dlmskit.errors.ProtocolError`; the server answers block requests it does not expect with a
+data-access-error.
+
+:class:`~dlmskit.session.client.ClientSession` and :class:`~dlmskit.session.server.ServerSession` use these
+classes in a short-name association (the association itself, the SN application context and HLS pass 3
+over SN are theirs; docs/short-names.md).
 """
 
 from __future__ import annotations
@@ -75,6 +84,10 @@ __all__ = [
 
 _BLOCK_HEADER = 1 + 1 + 1 + 1 + 2 + 5
 """ReadResponse tag, count, choice data-block-result, last-block, block-number, raw-data length (max)."""
+_REQUEST_BLOCK_HEADER = 1 + 1 + 1 + 1 + 2 + 1 + 1 + 5
+"""Request tag, count, choice, last-block, block-number, (write: data count, octet-string tag), length."""
+MAX_REQUEST_BLOCKS_SIZE = 0x40000
+"""The longest request a :class:`ShortNameServer` joins from blocks (256 KiB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +141,46 @@ class ShortNameClient:
         self.max_send = max_send or 0xFFFF
         self._read: _PendingRead | None = None
         self._write: int | None = None
+        self._outgoing: list[bytes] = []
+        self._outgoing_kind = 0
+        self._sent_blocks = 0
 
     @property
     def pending(self) -> bool:
         """True while a request waits for its answer."""
         return self._read is not None or self._write is not None
+
+    def _too_long(self, apdu: bytes) -> bool:
+        overhead = CIPHERING_OVERHEAD if self.protection is not None and self.protection.ciphering else 0
+        return len(apdu) + overhead > self.max_send
+
+    def _start_blocks(self, apdu: bytes, flag: Conformance) -> bytes | None:
+        """The first block of a request too long for one APDU (None: not allowed, send it whole)."""
+        if self.conformance is None or not self.conformance & flag:
+            return None
+        overhead = CIPHERING_OVERHEAD if self.protection is not None and self.protection.ciphering else 0
+        size = self.max_send - overhead - _REQUEST_BLOCK_HEADER
+        if size < 1:
+            return None
+        body = apdu[1:]
+        self._outgoing = [body[start : start + size] for start in range(0, len(body), size)]
+        self._outgoing_kind = apdu[0]
+        self._sent_blocks = 0
+        return self._next_request_block()
+
+    def _next_request_block(self) -> bytes:
+        chunk = self._outgoing[self._sent_blocks]
+        self._sent_blocks += 1
+        last = self._sent_blocks == len(self._outgoing)
+        if self._outgoing_kind == WriteRequest.TAG:
+            block: bytes = WriteRequest(
+                (WriteDataBlockAccess(last, self._sent_blocks),), (axdr.OctetString(chunk),)
+            ).encode()
+        else:
+            block = ReadRequest((ReadDataBlockAccess(last, self._sent_blocks, chunk),)).encode()
+        if last:
+            self._outgoing = []
+        return block if self.protection is None else self.protection.wrap(block)
 
     def _need(self, flag: Conformance, what: str) -> None:
         if self.conformance is not None and not self.conformance & flag:
@@ -168,7 +216,13 @@ class ShortNameClient:
             raise ProtocolError("a read needs at least one variable")
         self._need(Conformance.READ, "read")
         self._check_accesses(accesses, "read")
-        apdu = self._send(ReadRequest(accesses).encode())
+        plain = ReadRequest(accesses).encode()
+        first = (
+            self._start_blocks(plain, Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ)
+            if self._too_long(plain)
+            else None
+        )
+        apdu = first if first is not None else self._send(plain)
         self._read = _PendingRead(len(accesses))
         return apdu
 
@@ -183,7 +237,13 @@ class ShortNameClient:
             raise ProtocolError(f"a write needs one value per variable ({len(accesses)} and {len(values)})")
         self._need(Conformance.WRITE, "write")
         self._check_accesses(accesses, "write")
-        apdu = self._send(WriteRequest(accesses, tuple(values)).encode())
+        plain = WriteRequest(accesses, tuple(values)).encode()
+        first = (
+            self._start_blocks(plain, Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE)
+            if self._too_long(plain)
+            else None
+        )
+        apdu = first if first is not None else self._send(plain)
         self._write = len(accesses)
         return apdu
 
@@ -202,6 +262,7 @@ class ShortNameClient:
         """Forget the outstanding request (after a timeout or a lost link)."""
         self._read = None
         self._write = None
+        self._outgoing = []
 
     # -- answers ------------------------------------------------------------------------------------------
 
@@ -217,6 +278,20 @@ class ShortNameClient:
         if isinstance(apdu, ConfirmedServiceError):
             self.abandon()
             raise ConfirmedServiceErrorReceived(apdu, "short-name request")
+        acknowledged = self._acknowledged(apdu)
+        if acknowledged is not None:
+            if not self._outgoing or acknowledged != self._sent_blocks:
+                sent = self._sent_blocks
+                self.abandon()
+                raise ProtocolError(
+                    f"the meter acknowledged request block {acknowledged}, we sent block {sent}"
+                )
+            return SendApdu(self._next_request_block(), blocks=self._sent_blocks)
+        if self._outgoing:
+            self.abandon()
+            raise ProtocolError(
+                f"the meter answered request block {self._sent_blocks} without acknowledging it"
+            )
         if isinstance(apdu, ReadResponse) and self._read is not None:
             return self._on_read(apdu, self._read)
         if isinstance(apdu, WriteResponse) and self._write is not None:
@@ -229,6 +304,13 @@ class ShortNameClient:
             return WriteCompleted(apdu.results)
         self.abandon()
         raise ProtocolError(f"unexpected {type(apdu).__name__} from the meter")
+
+    @staticmethod
+    def _acknowledged(apdu: object) -> int | None:
+        """The block number a ReadResponse/WriteResponse acknowledges (a request block), or None."""
+        if isinstance(apdu, (ReadResponse, WriteResponse)) and len(apdu.results) == 1:
+            return apdu.results[0].block_number
+        return None
 
     def _on_read(self, apdu: ReadResponse, pending: _PendingRead) -> ShortNameEvent:
         block = apdu.results[0].block if len(apdu.results) == 1 else None
@@ -300,6 +382,8 @@ class ShortNameServer:
         self.max_send = max_send or 0xFFFF
         self._blocks: list[bytes] = []
         self._sent = 0
+        self._incoming = bytearray()
+        self._incoming_blocks = 0
 
     def _wrap(self, apdu: bytes, kind: CipheringKind | None) -> bytes:
         if self.protection is None:
@@ -321,6 +405,13 @@ class ShortNameServer:
                 ExceptionResponse(StateError.SERVICE_UNKNOWN, ServiceError.OTHER_REASON).encode(), kind
             )
         answer: bytes | None
+        if isinstance(apdu, (ReadRequest, WriteRequest)) and len(apdu.variables) == 1:
+            block = apdu.variables[0]
+            if isinstance(block, (ReadDataBlockAccess, WriteDataBlockAccess)):
+                joined = self._on_request_block(apdu)
+                if isinstance(joined, bytes):
+                    return self._wrap(joined, kind)
+                apdu = joined
         if isinstance(apdu, ReadRequest):
             answer = self._on_read(apdu)
         elif isinstance(apdu, WriteRequest):
@@ -345,6 +436,53 @@ class ShortNameServer:
         """An InformationReportRequest (the SN push), ciphered as the protection says."""
         apdu = InformationReportRequest(_variables(variables), tuple(values), current_time).encode()
         return apdu if self.protection is None else self.protection.wrap(apdu)
+
+    def _on_request_block(self, apdu: ReadRequest | WriteRequest) -> bytes | ReadRequest | WriteRequest:
+        """One block of a long request: the acknowledgement, an error, or the joined request after the last."""
+        write = isinstance(apdu, WriteRequest)
+        block = apdu.variables[0]
+
+        def error(code: DataAccessResult) -> bytes:
+            self._incoming = bytearray()
+            self._incoming_blocks = 0
+            if write:
+                return WriteResponse((WriteResult(error=code),)).encode()
+            return ReadResponse((ReadResult(error=code),)).encode()
+
+        flag = (
+            Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+            if write
+            else Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+        )
+        if not self.conformance & flag:
+            return error(DataAccessResult.OTHER_REASON)
+        if isinstance(block, WriteDataBlockAccess) and isinstance(apdu, WriteRequest):
+            if len(apdu.values) != 1 or not isinstance(apdu.values[0], bytes):
+                return error(DataAccessResult.DATA_BLOCK_UNAVAILABLE)
+            raw, last, number = bytes(apdu.values[0]), block.last_block, block.block_number
+        elif isinstance(block, ReadDataBlockAccess) and not write:
+            raw, last, number = block.raw_data, block.last_block, block.block_number
+        else:
+            return error(DataAccessResult.DATA_BLOCK_UNAVAILABLE)
+        if number != self._incoming_blocks + 1:
+            return error(DataAccessResult.DATA_BLOCK_NUMBER_INVALID)
+        if len(self._incoming) + len(raw) > MAX_REQUEST_BLOCKS_SIZE:
+            return error(DataAccessResult.OTHER_REASON)
+        self._incoming += raw
+        self._incoming_blocks = number
+        if not last:
+            if write:
+                return WriteResponse((WriteResult(block_number=number),)).encode()
+            return ReadResponse((ReadResult(block_number=number),)).encode()
+        joined = bytes(self._incoming)
+        self._incoming = bytearray()
+        self._incoming_blocks = 0
+        try:
+            if write:
+                return WriteRequest.decode(bytes((WriteRequest.TAG,)) + joined)
+            return ReadRequest.decode(bytes((ReadRequest.TAG,)) + joined)
+        except DecodeError:
+            return error(DataAccessResult.DATA_BLOCK_UNAVAILABLE)
 
     @staticmethod
     def _unsupported(service: ConfirmedServiceErrorService) -> bytes:

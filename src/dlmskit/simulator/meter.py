@@ -36,12 +36,14 @@ from typing import Any, Final
 from dlmskit.apdu.action import ActionResponseWithOptionalData
 from dlmskit.apdu.common import ABSENT, CosemAttributeDescriptor, CosemMethodDescriptor, GetDataResult
 from dlmskit.apdu.common import SelectiveAccessDescriptor as Access
+from dlmskit.apdu.conformance import Conformance
 from dlmskit.apdu.results import ActionResult, DataAccessResult
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
 from dlmskit.codec.obis import Obis
 from dlmskit.cosem.classes.disconnect import ControlState
 from dlmskit.cosem.model import AnyData, encode_attribute_value, encode_method_parameter
+from dlmskit.cosem.short_names import ShortNameAccess, ShortNameMap
 from dlmskit.cosem.values import (
     AttributeAccess,
     AttributeAccessMode,
@@ -79,6 +81,7 @@ from dlmskit.simulator.objects import (
     build_object,
 )
 from dlmskit.simulator.objects.data import FrameCounter
+from dlmskit.simulator.short_names import ASSOCIATION_SN_CLASS, CURRENT_ASSOCIATION, allocate
 from dlmskit.simulator.signals import DAY
 
 __all__ = ["COUNTER_FILE", "SimulatedMeter", "default_state_dir"]
@@ -123,9 +126,12 @@ class SimulatedMeter:
         seed: int | None = None,
         tamper: bool | None = None,
         quirks: Iterable[str] | None = None,
+        referencing: str | None = None,
     ) -> None:
         self.model = model if model is not None else default_model()
         settings = self.model.meter
+        if referencing is not None:
+            settings = dataclasses.replace(settings, referencing=referencing)
         if quirks is not None:
             settings = dataclasses.replace(settings, quirks=settings.quirks | frozenset(quirks))
         if seed is not None:
@@ -174,6 +180,13 @@ class SimulatedMeter:
                 if item.event_log:
                     self._logs.append(item)
             self._check_references(item)
+        self.short_names: ShortNameMap | None = None
+        """The base names of the objects when the meter speaks short-name referencing (else None)."""
+        if settings.referencing == "sn":
+            self.short_names = allocate(
+                (item.cosem_class.class_id, item.cosem_class.version, name)
+                for name, item in self.objects.items()
+            )
         if settings.tamper:
             self.detect_tamper()
 
@@ -376,7 +389,75 @@ class SimulatedMeter:
 
     def association_settings(self, client_sap: int) -> ServerAssociationSettings | None:
         state = self.associations.get(client_sap)
-        return state.settings() if state is not None else None
+        if state is None:
+            return None
+        settings = state.settings()
+        if self.short_names is None:
+            return settings
+        conformance = settings.conformance
+        if not conformance & (Conformance.READ | Conformance.WRITE):
+            # The association's LN services, said in SN: get -> read, set -> write, selective access ->
+            # parameterized access, blocks with get -> blocks with read.
+            conformance = (
+                Conformance.default_sn_client()
+                if conformance & Conformance.ACTION or conformance & Conformance.SET
+                else Conformance.READ | Conformance.MULTIPLE_REFERENCES | Conformance.PARAMETERIZED_ACCESS
+            ) | (
+                conformance
+                & (Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE)
+            )
+        return dataclasses.replace(settings, referencing="sn", conformance=conformance)
+
+    # -- short-name referencing ------------------------------------------------------------------------------
+
+    def resolve_short_name(
+        self, context: AssociationContext, variable_name: int
+    ) -> CosemAttributeDescriptor | CosemMethodDescriptor | None:
+        """The attribute or method a variable name names (ShortNameApplication)."""
+        if self.short_names is None:
+            return None
+        target = self.short_names.resolve(variable_name)
+        if target is None:
+            return None
+        entry = target.entry
+        if target.kind == "method":
+            return CosemMethodDescriptor(entry.class_id, entry.logical_name, target.index)
+        return CosemAttributeDescriptor(entry.class_id, entry.logical_name, target.index)
+
+    def _association_sn(self, client_sap: int, attribute: int) -> GetDataResult:
+        """Attributes of the current Association SN: what the client's association sees."""
+        assert self.short_names is not None
+        visible = [
+            entry
+            for entry in self.short_names
+            if entry.class_id == ASSOCIATION_SN_CLASS
+            or ((item := self.objects.get(entry.logical_name)) is not None and self.visible(client_sap, item))
+        ]
+        if attribute == 1:
+            return GetDataResult(axdr.OctetString(CURRENT_ASSOCIATION.to_bytes()))
+        if attribute == 2:
+            return GetDataResult(axdr.Array(entry.encode() for entry in visible))
+        if attribute == 3:
+            rights = []
+            for entry in visible:
+                item = self.objects.get(entry.logical_name)
+                if item is None or entry.class_id == ASSOCIATION_SN_CLASS:
+                    continue
+                attributes = {
+                    index: AttributeAccess(
+                        index, self.attribute_mode(client_sap, item, index), item.selectors.get(index)
+                    )
+                    for index in item.attribute_indexes
+                }
+                methods = {
+                    m.index: MethodAccess(m.index, self.method_mode(client_sap, item, m.index))
+                    for m in item.cosem_class.methods
+                }
+                rights.append(ShortNameAccess(entry.base_name, attributes, methods).encode())
+            return GetDataResult(axdr.Array(rights))
+        if attribute == 4:
+            return GetDataResult(axdr.OctetString(self.security_setup_of(client_sap)))
+        return GetDataResult(error=DataAccessResult.OBJECT_UNDEFINED)
 
     def _target(self, class_id: int, logical_name: Obis) -> SimObject | DataAccessResult:
         item = self.objects.get(logical_name)
@@ -389,6 +470,12 @@ class SimulatedMeter:
     def get(
         self, context: AssociationContext, attribute: CosemAttributeDescriptor, access: Access | None
     ) -> GetDataResult:
+        if (
+            self.short_names is not None
+            and attribute.class_id == ASSOCIATION_SN_CLASS
+            and attribute.instance_id == CURRENT_ASSOCIATION
+        ):
+            return self._association_sn(context.client_sap, attribute.attribute_id)
         item = self._target(attribute.class_id, attribute.instance_id)
         if isinstance(item, DataAccessResult):
             return GetDataResult(error=item)
@@ -473,6 +560,8 @@ class SimulatedMeter:
         if method.method_id not in item.methods:
             return ActionResponseWithOptionalData(ActionResult.OBJECT_UNAVAILABLE)
         absent = parameters is ABSENT or parameters is None
+        if context.settings.referencing == "sn" and definition.parameter is None and parameters == 0:
+            absent = True  # a method without parameter, called over SN by writing integer 0 to it
         if definition.parameter is None:
             typed = absent
         elif absent:

@@ -151,6 +151,8 @@ class MeterSettings:
     """How long the meter has been installed at the start: the load profile already holds that history."""
     quirks: frozenset[str] = frozenset()
     """Behaviours of real meters to imitate (``quirks = ["trailing-bytes", ...]``; docs/tolerance.md)."""
+    referencing: str = "ln"
+    """``"sn"``: the meter speaks short-name referencing only (docs/short-names.md)."""
 
 
 @dataclass(frozen=True)
@@ -398,7 +400,14 @@ def _meter(source: SourceMap, raw: Mapping[str, Any]) -> MeterSettings:
         tamper=get("tamper", bool, False),
         history_days=history,
         quirks=_quirks(source, get("quirks", list, [])),
+        referencing=_referencing(source, get("referencing", str, "ln")),
     )
+
+
+def _referencing(source: SourceMap, value: str) -> str:
+    if value not in ("ln", "sn"):
+        raise source.error("meter", None, "referencing", f'referencing is "ln" or "sn", not "{value}"')
+    return value
 
 
 def _quirks(source: SourceMap, names: list[Any]) -> frozenset[str]:

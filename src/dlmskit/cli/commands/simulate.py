@@ -64,6 +64,11 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
     type=click.IntRange(1, 2030),
     help="HDLC maximum information field length (both ways) of the IEC HDLC setup object; 128: the default.",
 )
+@click.option(
+    "--referencing",
+    type=click.Choice(["ln", "sn"]),
+    help="Logical-name or short-name referencing (default: the model's, ln); docs/short-names.md.",
+)
 @click.option("--print-model", is_flag=True, help="Print the model file (to copy and edit) and exit.")
 @click.option(
     "--fleet", "fleet_size", type=int, help="Serve N distinct meters, one TCP port each (--port: the first)."
@@ -106,6 +111,7 @@ def simulate(
     quirks: tuple[str, ...],
     hdlc_window: int | None,
     hdlc_max_info: int | None,
+    referencing: str | None,
     print_model: bool,
     fleet_size: int | None,
     inventory: Path | None,
@@ -130,6 +136,7 @@ def simulate(
       dlmskit simulate --quirk trailing-bytes --quirk profile-empty-last-block   # a Gurux-like meter
       dlmskit simulate --hdlc-window 1 --hdlc-max-info 128   # HDLC like most real meters
       dlmskit simulate --fleet 500 --port 0 --inventory fleet.toml --delay 0.3 --jitter 1.2 --unreachable 0.02
+      dlmskit simulate --referencing sn   # a short-name meter (READ/WRITE by base name)
     """
     model = load_model(model_file) if model_file is not None else default_model()
     if fleet_size is not None:
@@ -159,6 +166,7 @@ def simulate(
         seed=seed,
         tamper=True if tamper else None,
         quirks=quirks or None,
+        referencing=referencing,
     )
     if hdlc_window is not None or hdlc_max_info is not None:
         meter.set_hdlc_limits(window=hdlc_window, max_info_length=hdlc_max_info)
@@ -218,6 +226,11 @@ def _describe(meter: SimulatedMeter, model: MeterModel, where: str, link: str, *
     )
     if settings.quirks:
         stdout.print(f"[yellow]quirks[/] (docs/tolerance.md): {', '.join(sorted(settings.quirks))}")
+    if meter.short_names is not None:
+        stdout.print(
+            f"[yellow]short-name referencing[/] (SN): {len(meter.short_names)} base names, Association SN at "
+            "FA00; connect with --referencing sn (or auto)"
+        )
     if link == "hdlc":
         stdout.print(
             f"HDLC server address: logical {settings.hdlc_logical_address}, physical {settings.hdlc_physical_address}"
