@@ -85,7 +85,7 @@ def test_e_sn_port_says_short_name(peer: Any) -> None:
     """e: the short-name port rejects an LN AARQ (with an InitiateResponse inside): say SN in words."""
     _header, scripted = peer("e-sn-port-ln-aarq.txt")
     with pytest.raises(AssociationRejected, match=r"short-name referencing \(SN\)"):
-        _hdlc(scripted.port)  # connect() opens
+        _hdlc(scripted.port).open()
     scripted.stop()
     assert scripted.finished and scripted.error is None
 
