@@ -13,7 +13,7 @@ from tests.simulator.simclient import PinnedTime
 
 import dlmskit.cli.commands  # noqa: F401  (registers the commands)
 from dlmskit.cli.main import cli
-from dlmskit.client.profiles import load_profile
+from dlmskit.client.profiles import load_meter_profile
 from dlmskit.client.settings import MeterSettings, describe_server_address
 from dlmskit.errors import ConfigurationError
 from dlmskit.link.hdlc_parameters import HdlcParameters
@@ -84,7 +84,7 @@ def test_settings_and_meters_file(tmp_path: Path) -> None:
         "[meter.field]\nserver_address = 145\nhdlc_window_size = 1\nhdlc_max_info_length = 128\n"
         "max_pdu_size = 512\n"
     )
-    profile = load_profile("field", meters)
+    profile = load_meter_profile("field", meters)
     assert (profile.server_logical, profile.server_physical) == (1, 17)
     assert profile.hdlc_parameters == HdlcParameters() and profile.max_pdu_size == 512
     assert describe_server_address(0x4000 | 300) == (
