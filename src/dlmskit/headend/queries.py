@@ -38,6 +38,9 @@ __all__ = [
 
 def _where(body: dict[str, Any], template: dict[str, Any]) -> str:
     settings = {**template, **body.get("settings", {})}
+    inbound = body.get("inbound")
+    if isinstance(inbound, dict) and inbound.get("address"):
+        return f"inbound from {inbound['address']}"
     if body.get("gateway"):
         return f"gateway {body['gateway']}"
     if settings.get("device"):
