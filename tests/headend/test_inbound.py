@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from dlmskit.client import MeterSettings
-from dlmskit.headend import Inventory, KeyStore, Meter, ReadPlan, Store
+from dlmskit.headend import Inventory, KeyStore, Meter, ReadPlan, Store, queries
 from dlmskit.headend.inbound import InboundListener
 from dlmskit.headend.store import meters as meters_table
 from dlmskit.security.keys import SecretBytes
@@ -204,5 +204,7 @@ def test_a_meter_that_waits_is_identified_by_its_logical_device_name(tmp_path: P
         assert [(m, o) for m, o, _ in jobs] == [("site-a", "ok")]
         assert readings == [("site-a", "1.0.1.8.0.255", "Wh")]
         assert body["inbound"]["address"].startswith("127.0.0.1:")
+        (shown,) = queries.meters_with_last_reading(store)
+        assert shown["where"] == f"inbound from {body['inbound']['address']}" and shown["outcome"] == "ok"
     else:
         assert listener.stats.unknown == 1 and not jobs and not readings and "inbound" not in body

@@ -193,6 +193,9 @@ def test_open_headend_default_and_missing_databases(
     with pytest.raises(ConfigurationError, match="not a head-end database"):
         open_headend(f"sqlite:///{empty}")
     (tmp_path / "dlmskit").mkdir()
+    sqlite3.connect(tmp_path / "dlmskit" / "headend.sqlite").close()  # a file, but no head-end's
+    queries, said = open_headend(None)
+    assert queries is None and "disabled" in said and "not a head-end database" in said
     (tmp_path / "dlmskit" / "headend.sqlite").write_bytes(filled.database.read_bytes())
     queries, said = open_headend(None)
     assert isinstance(queries, StoreHeadEnd) and said.startswith("head-end dashboard from sqlite:///")

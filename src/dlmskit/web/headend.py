@@ -257,6 +257,11 @@ def open_headend(url: str | None) -> tuple[HeadEndQueries | None, str]:
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():
             return None, f"head-end dashboard disabled: no head-end database at {path} (give --db URL)"
+        try:
+            found = StoreHeadEnd(url)
+        except ConfigurationError as error:  # only a --db given by hand stops the console
+            return None, f"head-end dashboard disabled: {error}"
+        return found, f"head-end dashboard from {found.describe()}"
     elif url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         path = Path(url.removeprefix("sqlite:///")).expanduser()
         if not path.exists():
