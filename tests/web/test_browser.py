@@ -54,7 +54,12 @@ def console(meter: SimulatorThread, tmp_path_factory: pytest.TempPathFactory) ->
     """``dlmskit web`` as its own process, preset to reach the simulated meter."""
     port = _free_port()
     base = tmp_path_factory.mktemp("web-process")
-    env = {**os.environ, "XDG_STATE_HOME": str(base / "state"), "XDG_CONFIG_HOME": str(base / "config")}
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(base / "state"),
+        "XDG_CONFIG_HOME": str(base / "config"),
+        "XDG_DATA_HOME": str(base / "data"),  # no default head-end database: the dashboard is disabled
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "dlmskit", "web", "--web-port", str(port), "--port", str(meter.port)],
         stdout=subprocess.DEVNULL,

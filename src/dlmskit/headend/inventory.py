@@ -53,7 +53,7 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["ImportReport", "Inventory", "Meter"]
 
-_OWN = ("name", "template", "groups", "gateway", "meter_system_title")
+_OWN = ("name", "template", "groups", "gateway", "meter_system_title", "logical_device_name")
 _INT_SETTINGS = frozenset(
     {
         "port",
@@ -82,6 +82,8 @@ class Meter:
     settings: Mapping[str, Any] = field(default_factory=dict)
     meter_system_title: str | None = None
     """The meter's own system title (hex): how its ciphered pushes are recognised."""
+    logical_device_name: str | None = None
+    """The meter's logical device name (0.0.42.0.0.255): how an inbound meter is recognised."""
 
 
 @dataclass
@@ -151,6 +153,7 @@ class Inventory:
             "settings": settings,
             "gateway": meter.gateway,
             "meter_system_title": meter.meter_system_title,
+            "logical_device_name": meter.logical_device_name,
         }
         self.store.put_named(
             meters, meter.name, body, template=meter.template, groups=";".join(sorted(set(meter.groups)))
@@ -172,6 +175,7 @@ class Inventory:
                     body.get("gateway"),
                     body["settings"],
                     body.get("meter_system_title"),
+                    body.get("logical_device_name"),
                 )
             )
         return found
@@ -190,6 +194,7 @@ class Inventory:
             body.get("gateway"),
             body["settings"],
             body.get("meter_system_title"),
+            body.get("logical_device_name"),
         )
 
     def settings_of(
@@ -252,6 +257,7 @@ class Inventory:
                 str(row["gateway"]) if row.get("gateway") else None,
                 _check_settings(settings, f"{where}: meter {name}"),
                 _system_title(row.get("meter_system_title"), f"{where}: meter {name}"),
+                str(row["logical_device_name"]) if row.get("logical_device_name") else None,
             )
             if secrets and self.keystore is None:
                 raise ConfigurationError(f"{where}: meter {name} has keys, but no key store is open")
@@ -287,6 +293,8 @@ class Inventory:
                 out.write(f"gateway = {_toml_value(meter.gateway)}\n")
             if meter.meter_system_title:
                 out.write(f"meter_system_title = {_toml_value(meter.meter_system_title)}\n")
+            if meter.logical_device_name:
+                out.write(f"logical_device_name = {_toml_value(meter.logical_device_name)}\n")
             for key, value in meter.settings.items():
                 out.write(f"{key} = {_toml_value(value)}\n")
             out.write("\n")
@@ -298,7 +306,9 @@ class Inventory:
         columns = sorted({key for meter in found for key in meter.settings})
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["name", "template", "groups", "gateway", "meter_system_title", *columns])
+        named = any(meter.logical_device_name for meter in found)
+        own = ["name", "template", "groups", "gateway", "meter_system_title"]
+        writer.writerow([*own, *(["logical_device_name"] if named else []), *columns])
         for meter in found:
             writer.writerow(
                 [
@@ -307,6 +317,7 @@ class Inventory:
                     ";".join(meter.groups),
                     meter.gateway or "",
                     meter.meter_system_title or "",
+                    *([meter.logical_device_name or ""] if named else []),
                     *(meter.settings.get(c, "") for c in columns),
                 ]
             )

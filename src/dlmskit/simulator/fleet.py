@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import json
+import logging
 import random
 import socket
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from dlmskit.simulator.meter import SimulatedMeter
 from dlmskit.simulator.model import MeterModel, default_model
 from dlmskit.simulator.runner import meter_server
 from dlmskit.simulator.server import LinkKind, MeterServer
+
+log = logging.getLogger("dlmskit.simulator.fleet")
 
 __all__ = ["Fleet", "FleetMeter"]
 
@@ -185,6 +188,22 @@ class Fleet:
         self._closed_ports.append(holder)
         return int(holder.getsockname()[1])
 
+    @staticmethod
+    def push_frame(meter: FleetMeter, simulated: SimulatedMeter) -> bytes:
+        """One push of ``meter`` as a wrapper frame: a DataNotification (its logical device name and the
+        counter), general-glo-ciphered with its keys and the next of its own invocation counters."""
+        cipher = GcmCipher(meter.block_cipher_key, meter.authentication_key)
+        counter = simulated.counters.next(meter.system_title, counter_key_id(meter.block_cipher_key))
+        stamp = CosemDateTime.from_datetime(_dt.datetime.now(_dt.timezone.utc))
+        body = axdr.Structure(
+            [axdr.OctetString(meter.logical_device_name.encode("ascii")), axdr.DoubleLongUnsigned(counter)]
+        )
+        plain = DataNotification(LongInvokeIdAndPriority(counter & 0xFFFFFF), stamp, body).encode()
+        apdu = encrypt_apdu(
+            plain, kind="general-glo", sc=0x30, system_title=meter.system_title, ic=counter, keys=cipher
+        )
+        return WrapperFrame(1, 1, apdu).encode()
+
     async def push_forever(self, host: str, port: int, every: float) -> None:
         """Push mode: every ``every`` seconds (spread with jitter) each reachable meter sends a DataNotification
         over wrapper/UDP to ``host:port``, general-glo-ciphered with its keys and its own invocation counter.
@@ -193,28 +212,9 @@ class Fleet:
         transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=(host, port))
 
         async def one(meter: FleetMeter, simulated: SimulatedMeter) -> None:
-            cipher = GcmCipher(meter.block_cipher_key, meter.authentication_key)
-            key_id = counter_key_id(meter.block_cipher_key)
             await asyncio.sleep(self._random.random() * every)
             while True:
-                counter = simulated.counters.next(meter.system_title, key_id)
-                stamp = CosemDateTime.from_datetime(_dt.datetime.now(_dt.timezone.utc))
-                body = axdr.Structure(
-                    [
-                        axdr.OctetString(meter.logical_device_name.encode("ascii")),
-                        axdr.DoubleLongUnsigned(counter),
-                    ]
-                )
-                plain = DataNotification(LongInvokeIdAndPriority(counter & 0xFFFFFF), stamp, body).encode()
-                apdu = encrypt_apdu(
-                    plain,
-                    kind="general-glo",
-                    sc=0x30,
-                    system_title=meter.system_title,
-                    ic=counter,
-                    keys=cipher,
-                )
-                transport.sendto(WrapperFrame(1, 1, apdu).encode())
+                transport.sendto(self.push_frame(meter, simulated))
                 await asyncio.sleep(every)
 
         try:
@@ -223,6 +223,46 @@ class Fleet:
             )
         finally:
             transport.close()
+
+    async def call_in_forever(self, host: str, port: int, every: float) -> None:
+        """Inbound mode: each reachable meter connects to the head-end at ``host:port`` (a GPRS meter behind
+        NAT calling in), says who it is with a push (with the wrapper link; see :meth:`push_frame`), then
+        serves DLMS on that connection until the head-end hangs up, and calls again after ``every`` seconds
+        (the first call spread over ``every``; a refused call is retried likewise)."""
+        reachable = [(m, s) for m, s in zip(self.meters, self.simulated, strict=True) if s is not None]
+
+        async def call(meter: FleetMeter, simulated: SimulatedMeter, server: MeterServer) -> None:
+            try:
+                reader, writer = await asyncio.open_connection(host, port)
+            except OSError as error:
+                log.info("%s: cannot call the head-end at %s:%d: %s", meter.name, host, port, error)
+                return
+
+            async def read() -> bytes:
+                return await reader.read(65536)
+
+            async def write(data: bytes) -> None:
+                writer.write(data)
+                await writer.drain()
+
+            try:
+                if self.link == "wrapper":
+                    await write(self.push_frame(meter, simulated))
+                await server.serve_stream(read, write, f"head-end {host}:{port}")
+            finally:
+                writer.close()
+                with contextlib.suppress(ConnectionError, OSError):
+                    await writer.wait_closed()
+
+        async def one(meter: FleetMeter, simulated: SimulatedMeter, server: MeterServer) -> None:
+            await asyncio.sleep(self._random.random() * every)
+            while True:
+                await call(meter, simulated, server)
+                await asyncio.sleep(every)
+
+        await asyncio.gather(
+            *(one(m, s, server) for (m, s), server in zip(reachable, self.servers, strict=True))
+        )
 
     async def close(self) -> None:
         """Stop every meter."""
@@ -263,6 +303,7 @@ class Fleet:
                 f"port = {meter.port}",
                 f"server_physical = {meter.hdlc_physical_address}",
                 f'meter_system_title = "{meter.system_title.hex().upper()}"',
+                f"logical_device_name = {json.dumps(meter.logical_device_name)}",
                 f'block_cipher_key = "{meter.block_cipher_key.hex().upper()}"',
                 f'authentication_key = "{ak.hex().upper()}"',
                 f"# behaviour: {meter.behaviour}",

@@ -33,6 +33,7 @@ from dlmskit.headend import (
     load_master_key,
     run_schedules,
 )
+from dlmskit.headend.inbound import InboundListener
 from dlmskit.headend.keystore import MASTER_KEY_ENV
 from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.push import PushListener, PushReceiver
@@ -277,6 +278,11 @@ def run(
 @click.option("--push-host", default="0.0.0.0", show_default=True, help="Where the push listener listens.")  # noqa: S104
 @click.option("--push-tcp", type=int, help="Listen for pushes (wrapper/TCP) on this port.")
 @click.option("--push-udp", type=int, help="Listen for pushes (wrapper/UDP) on this port.")
+@click.option("--inbound", "inbound_port", type=int, help="Listen for inbound meters (TCP) on this port.")
+@click.option("--inbound-host", default="0.0.0.0", show_default=True, help="Where meters call in.")  # noqa: S104
+@click.option(
+    "--inbound-plan", default="registers", show_default=True, help="The plan run on an inbound meter's call."
+)
 @_engine_options
 @click.pass_obj
 def serve(
@@ -289,12 +295,17 @@ def serve(
     push_host: str,
     push_tcp: int | None,
     push_udp: int | None,
+    inbound_port: int | None,
+    inbound_host: str,
+    inbound_plan: str,
     **engine_options: Any,
 ) -> None:
-    """Run plans on schedules and listen for pushes, until Ctrl-C."""
+    """Run plans on schedules, listen for pushes and for inbound meters, until Ctrl-C."""
     listening = push_tcp is not None or push_udp is not None
-    if not schedules and not listening:
-        raise ConfigurationError("give a --schedule PLAN GROUP WHEN, or --push-tcp/--push-udp, or both")
+    if not schedules and not listening and inbound_port is None:
+        raise ConfigurationError(
+            "give a --schedule PLAN GROUP WHEN, or --push-tcp/--push-udp, or --inbound PORT (or several)"
+        )
     parsed = [
         Schedule(plan, None if group == "*" else group, when, jitter) for plan, group, when in schedules
     ]
@@ -316,8 +327,20 @@ def serve(
             + ", ".join(f"{k} {v}" for k, v in counts.most_common())
         )
 
+    called = context.plan(inbound_plan) if inbound_port is not None else None
+
     async def main() -> None:
         listener: PushListener | None = None
+        inbound: InboundListener | None = None
+        if called is not None and inbound_port is not None:
+            limits = _limits(engine_options)
+            inbound = InboundListener(
+                inventory, called, job_timeout=limits.job_timeout, lease_seconds=limits.lease_seconds
+            )
+            server = await inbound.start(inbound_host, inbound_port)
+            found = getattr(server, "sockets", None)
+            bound = found[0].getsockname()[1] if found else inbound_port
+            stdout.print(f"inbound meters: TCP on {inbound_host}:{bound}, plan {called.name}")
         if listening:
             assert inventory.keystore is not None
             listener = PushListener(PushReceiver(context.store, inventory, inventory.keystore))
@@ -333,6 +356,12 @@ def serve(
             else:
                 await asyncio.Event().wait()
         finally:
+            if inbound is not None:
+                await inbound.close()
+                done = inbound.stats
+                stdout.print(
+                    f"inbound: {done.connections} calls, {done.identified} identified, {done.unknown} unknown"
+                )
             if listener is not None:
                 await listener.close()
                 stats = listener.stats

@@ -97,6 +97,18 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
     "--push", "push_to", metavar="HOST:PORT", help="With --fleet: the meters push (wrapper/UDP) to here."
 )
 @click.option("--push-every", default=60.0, show_default=True, help="With --push: seconds between pushes.")
+@click.option(
+    "--inbound",
+    "inbound_to",
+    metavar="HOST:PORT",
+    help="With --fleet: the meters call the head-end here (TCP) and serve DLMS on that connection.",
+)
+@click.option(
+    "--inbound-every",
+    default=60.0,
+    show_default=True,
+    help="With --inbound: seconds between a meter's calls.",
+)
 def simulate(
     host: str,
     port: int,
@@ -124,6 +136,8 @@ def simulate(
     max_connections: int | None,
     push_to: str | None,
     push_every: float,
+    inbound_to: str | None,
+    inbound_every: float,
 ) -> None:
     """Run a simulated meter until Ctrl-C.
 
@@ -137,6 +151,7 @@ def simulate(
       dlmskit simulate --hdlc-window 1 --hdlc-max-info 128   # HDLC like most real meters
       dlmskit simulate --fleet 500 --port 0 --inventory fleet.toml --delay 0.3 --jitter 1.2 --unreachable 0.02
       dlmskit simulate --referencing sn   # a short-name meter (READ/WRITE by base name)
+      dlmskit simulate --fleet 50 --transport wrapper --inventory fleet.toml --inbound 127.0.0.1:4060
     """
     model = load_model(model_file) if model_file is not None else default_model()
     if fleet_size is not None:
@@ -154,7 +169,9 @@ def simulate(
             max_connections=max_connections,
         )
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve_fleet(fleet, host, port, inventory, push_to, push_every))
+            asyncio.run(
+                _serve_fleet(fleet, host, port, inventory, push_to, push_every, inbound_to, inbound_every)
+            )
         stdout.print("simulator stopped")
         return
     if print_model:
@@ -191,8 +208,22 @@ def simulate(
     stdout.print("simulator stopped")
 
 
+def _host_port(text: str, option: str) -> tuple[str, int]:
+    where, _, number = text.rpartition(":")
+    if not where or not number.isdigit():
+        raise click.BadParameter("HOST:PORT, e.g. 127.0.0.1:4059", param_hint=option)
+    return where.strip("[]"), int(number)
+
+
 async def _serve_fleet(
-    fleet: Fleet, host: str, port: int, inventory: Path | None, push_to: str | None, push_every: float
+    fleet: Fleet,
+    host: str,
+    port: int,
+    inventory: Path | None,
+    push_to: str | None,
+    push_every: float,
+    inbound_to: str | None = None,
+    inbound_every: float = 60.0,
 ) -> None:
     await fleet.start(host, port)
     try:
@@ -205,13 +236,17 @@ async def _serve_fleet(
             fleet.write_inventory(inventory)
             stdout.print(f"inventory written to {inventory}: dlmskit headend import {inventory}")
         stdout.print("Press Ctrl-C to stop.")
+        if inbound_to is not None:
+            inbound_host, inbound_port = _host_port(inbound_to, "--inbound")
+            stdout.print(f"calling the head-end at {inbound_to} (TCP) every {inbound_every:g} s")
+            calls = asyncio.ensure_future(fleet.call_in_forever(inbound_host, inbound_port, inbound_every))
         if push_to is not None:
             push_host, _, push_port = push_to.rpartition(":")
             if not push_host or not push_port.isdigit():
                 raise click.BadParameter("HOST:PORT, e.g. 127.0.0.1:4059", param_hint="--push")
             stdout.print(f"pushing to {push_to} (wrapper/UDP) every {push_every:g} s")
             await fleet.push_forever(push_host, int(push_port), push_every)
-        await asyncio.Event().wait()
+        await (calls if inbound_to is not None else asyncio.Event().wait())
     finally:
         await fleet.close()
 

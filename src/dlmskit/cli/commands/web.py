@@ -5,6 +5,7 @@
     dlmskit web                       # http://127.0.0.1:8059, reaching `dlmskit simulate` by default
     dlmskit web --meter site-a        # connect form preset from a named meter profile
     DLMSKIT_WEB_TOKEN=... dlmskit web --bind 0.0.0.0   # another address needs a login token
+    dlmskit web --db sqlite:///fleet.sqlite            # head-end dashboard over this head-end database
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ __all__ = ["web"]
 )
 @click.option("--host", help="Meter host preset in the connect form.  [default: 127.0.0.1]")
 @click.option("--port", type=int, help="Meter TCP port preset in the connect form.  [default: 4059]")
+@click.option(
+    "--db",
+    metavar="URL",
+    help="Head-end database for the dashboard (default: the head-end's default SQLite file, if it exists).",
+)
 def web(
     bind: str,
     web_port: int,
@@ -44,12 +50,14 @@ def web(
     meters_file: Path | None,
     host: str | None,
     port: int | None,
+    db: str | None,
 ) -> None:
     """Serve the web console: meter explorer, profiles, live trace, translator, head-end dashboard."""
     try:
         import uvicorn
 
         from dlmskit.web import WebConfig, check_bind, create_app, is_loopback
+        from dlmskit.web.headend import open_headend
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ConfigurationError(
             f"the web console needs its extra: pip install 'dlmskit[web]' ({exc})"
@@ -59,7 +67,13 @@ def web(
     hosts = (
         None if not is_loopback(bind) else ("127.0.0.1", "localhost", "::1", bind)
     )  # a token guards the rest
-    app = create_app(WebConfig(default=settings, meters_file=meters_file, token=token, allowed_hosts=hosts))
+    dashboard, said = open_headend(db)
+    stderr.print(said)
+    app = create_app(
+        WebConfig(
+            default=settings, meters_file=meters_file, token=token, allowed_hosts=hosts, headend=dashboard
+        )
+    )
     shown = f"[{bind}]" if ":" in bind else bind
     stderr.print(f"dlmskit web on http://{shown}:{web_port}/ (Ctrl-C stops it)")
     uvicorn.run(app, host=bind, port=web_port, log_level="warning", access_log=False)
