@@ -103,6 +103,10 @@ def test_cli_switch_for_a_window_1_meter(tmp_path: Path) -> None:
             assert link.parameters == DEFAULT_PARAMETERS
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=90)  # generous: a loaded CI machine
+        # Wait, then read through the same text streams: communicate() would lose what readline() left
+        # in their buffers (the lines printed right after the first one).
+        process.wait(timeout=90)
+        assert process.stdout is not None and process.stderr is not None
+        out, err = process.stdout.read(), process.stderr.read()
     assert process.returncode == 0, err
     assert "HDLC setup: window 1/1, max information field 128/128 bytes" in out

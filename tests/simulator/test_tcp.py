@@ -103,7 +103,11 @@ def test_cli_serves_an_edited_model_until_interrupted(tmp_path: Path) -> None:
         assert isinstance(got, GetCompleted) and got.results[0].value == b"87654321"
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=90)  # generous: a loaded CI machine
+        # Wait, then read through the same text streams: communicate() would lose what readline() left
+        # in their buffers (the lines printed right after the first one).
+        process.wait(timeout=90)
+        assert process.stdout is not None and process.stderr is not None
+        out, err = process.stdout.read(), process.stderr.read()
     assert process.returncode == 0, err
     assert "12345678" in out and "simulator stopped" in out  # the LLS password is printed
 
