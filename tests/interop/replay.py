@@ -103,3 +103,9 @@ class ScriptedPeer:
     def stop(self) -> None:
         self._thread.join(timeout=20)
         self._listener.close()
+
+    def completed(self) -> bool:
+        """Whether the whole recording was played without an error: waits for the peer's thread (the
+        client may see the last answer before that thread has marked the script finished)."""
+        self._thread.join(timeout=20)
+        return self.finished and self.error is None

@@ -56,7 +56,7 @@ def test_a_public_clock_with_18_stray_bytes(peer: Any) -> None:
         assert deviation.code == "trailing-bytes"
         assert deviation.offset == 18  # APDU offsets 18-35, as the README says
         assert "18 bytes" in deviation.text
-    assert scripted.finished and scripted.error is None
+    assert scripted.completed()
 
 
 def test_a_strict_refuses_the_stray_bytes_and_the_session_goes_on(peer: Any) -> None:
@@ -67,7 +67,7 @@ def test_a_strict_refuses_the_stray_bytes_and_the_session_goes_on(peer: Any) -> 
         with pytest.raises(DeviationError, match="trailing-bytes"):
             meter.clock()
         assert meter.negotiated is not None
-    assert scripted.finished and scripted.error is None
+    assert scripted.completed()
     assert scripted.received[-2][12:14] == b"\x62\x03"  # the RLRQ went out after the error: no wedge
 
 
@@ -78,7 +78,7 @@ def test_d_lls_object_list_in_nine_blocks(peer: Any) -> None:
         objects = meter.objects()
     assert len(objects) == 52
     assert all(len(str(entry.logical_name).split(".")) == 6 for entry in objects)
-    assert scripted.finished and scripted.error is None
+    assert scripted.completed()
 
 
 def test_e_sn_port_says_short_name(peer: Any) -> None:
@@ -87,7 +87,7 @@ def test_e_sn_port_says_short_name(peer: Any) -> None:
     with pytest.raises(AssociationRejected, match=r"short-name referencing \(SN\)"):
         _hdlc(scripted.port).open()
     scripted.stop()
-    assert scripted.finished and scripted.error is None
+    assert scripted.completed()
 
 
 def _gmac(header: dict[str, str], tmp_path: Path, **settings: Any) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def test_b_c_gmac_profile_relay_and_protected_release(
         assert codes == ["trailing-bytes", "trailing-bytes"]
         released.clear()
     assert released == ["rlre-lengths"]
-    assert scripted.finished and scripted.error is None
+    assert scripted.completed()
 
 
 def test_c_strict_refuses_each_deviation_and_never_wedges(peer: Any, tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_c_strict_refuses_each_deviation_and_never_wedges(peer: Any, tmp_path: P
         meter.call("0.0.96.3.10.255", "remote_disconnect", class_id=70)
         meter.call("0.0.96.3.10.255", "remote_reconnect", class_id=70)
         assert meter.deviations == []
-    assert scripted.finished and scripted.error is None
+    assert scripted.completed()
 
 
 def test_e_sn_port_with_referencing_auto_says_what_it_does(
@@ -188,7 +188,7 @@ def test_e_sn_port_with_referencing_auto_says_what_it_does(
     with caplog.at_level("WARNING", logger="dlmskit.client"), pytest.raises(AssociationError) as failed:
         client.open()
     scripted.stop()
-    assert scripted.finished and scripted.error is None
+    assert scripted.completed()
     assert "the meter uses short-name referencing (SN): associating again with short names" in caplog.text
     text = str(failed.value)
     assert text.startswith("referencing auto: the meter rejected the logical-name (LN) association")
