@@ -33,12 +33,13 @@ def _granted(association: Association, flag: Conformance) -> bool:
 
 
 def object_list(t: TestContext, association: Association) -> list[ObjectListEntry]:
-    """The association's object list, read once per test run and client."""
+    """The association's object list, read once per test run and client, passing over bytes after the
+    APDU (services.get-normal judges those: here the list is only the way to the objects)."""
     key = f"object-list/{association.settings.client_address}"
     cached = t.meter.cache.get(key)
     if cached is not None:
         return list(cached)
-    reply = association.get(15, CURRENT_ASSOCIATION, 2)
+    reply = association.get(15, CURRENT_ASSOCIATION, 2, lenient=True)
     if reply.problem:
         t.fail("the object list (0.0.40.0.0.255:2) decodes", reply.problem, got_bytes=reply.raw)
     if reply.result is not None:
@@ -259,7 +260,7 @@ def set_same_value(t: TestContext) -> None:
         for index, access in sorted(entry.attribute_access.items()):
             if index == 1 or not (access.can_read and access.can_write) or entry.class_id in (7, 15, 18):
                 continue
-            before = association.get(entry.class_id, entry.logical_name, index)
+            before = association.get(entry.class_id, entry.logical_name, index, lenient=True)
             if not before.ok:
                 continue
             descriptor = CosemAttributeDescriptor(entry.class_id, entry.logical_name, index)
@@ -279,7 +280,7 @@ def set_same_value(t: TestContext) -> None:
                 _result_name(int(reply.decoded.result)),
                 got_bytes=reply.raw,
             )
-            after = association.get(entry.class_id, entry.logical_name, index)
+            after = association.get(entry.class_id, entry.logical_name, index, lenient=True)
             t.check(
                 after.ok and after.value == before.value,
                 f"{target} reads back as written",
