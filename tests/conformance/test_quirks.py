@@ -27,7 +27,11 @@ CATCHES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "services.get-normal",
         ("0.0.1.0.0.255:2", "trailing bytes after the GetResponseNormal", "18 bytes"),
     ),
-    "aare-padding": ("lls", "association.public", ("well-formed AARE", "trailing bytes after the AARE")),
+    "aare-padding": (
+        "lls",
+        "association.public",
+        ("well-formed AARE", "trailing bytes after the AARE: 1 (00)"),
+    ),
     "profile-empty-last-block": (
         "lls",
         "services.get-selective-access",
@@ -36,7 +40,7 @@ CATCHES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "rlre-bad-lengths": (
         "gmac",
         "association.configured",
-        ("well-formed RLRE", "trailing bytes after the RLRE"),
+        ("well-formed RLRE", "trailing bytes after the RLRE", "says 36 bytes, 40 follow"),
     ),
     "denied-for-unknown": (
         "public",

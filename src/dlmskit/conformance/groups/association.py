@@ -3,12 +3,14 @@ credentials, unknown application contexts, conformance and PDU size negotiation.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from dlmskit.apdu import acse
 from dlmskit.apdu.conformance import Conformance
 from dlmskit.apdu.initiate import InitiateResponse
 from dlmskit.apdu.parse import decode_apdu_prefix
+from dlmskit.codec import ber
 from dlmskit.conformance.framework import TestContext, conformance_test
 from dlmskit.conformance.groups._common import GREEN_BOOK, IEC_53, req
 from dlmskit.errors import DlmsError
@@ -20,12 +22,23 @@ _CONTEXT_NOT_SUPPORTED = 2
 
 
 def _decode_aare(t: TestContext, raw: bytes, *, lenient: bool = False) -> acse.AARE:
-    """The AARE in ``raw``; ``lenient`` passes over bytes after it (association.public judges those: the
-    other tests judge the AARE's content)."""
+    """The AARE in ``raw``. Bytes after it are a finding (association.public's, for every association
+    opens the same way); with ``lenient`` they are passed over, for the tests that judge its content."""
     try:
-        return acse.AARE.decode(raw[: decode_apdu_prefix(raw)[1]] if lenient else raw)
+        end = decode_apdu_prefix(raw)[1]
+        aare = acse.AARE.decode(raw[:end])
     except DlmsError as error:
         t.fail("a well-formed AARE", str(error), got_bytes=raw)
+    if end < len(raw) and not lenient:
+        t.finding(
+            "a well-formed AARE: nothing after it in the link frame (its BER length delimits it)",
+            f"trailing bytes after the AARE: {len(raw) - end} ({raw[end:].hex(' ').upper()}) after its "
+            f"{end} bytes",
+            got_bytes=raw,
+            effect="strict clients (dlmskit --strict) refuse the association; lenient ones (dlmskit by "
+            "default, with a warning; gurux; jDLMS) read past the bytes",
+        )
+    return aare
 
 
 def _initiate_response(aare: acse.AARE) -> InitiateResponse | None:
@@ -39,9 +52,14 @@ def _check_release(t: TestContext, raw: bytes) -> None:
     try:
         rlre = acse.RLRE.decode(raw)
     except DlmsError as error:
+        got = str(error)
+        with contextlib.suppress(DlmsError):
+            _tag, start, end = ber.read_header(raw)
+            if end != len(raw):
+                got += f"; its length field says {end - start} bytes, {len(raw) - start} follow"
         t.finding(
             "a well-formed RLRE (every BER length right)",
-            str(error),
+            got,
             got_bytes=raw,
             effect="strict clients report the release as failed and may retry it",
         )
@@ -54,8 +72,8 @@ def _check_release(t: TestContext, raw: bytes) -> None:
     requirement=req(
         IEC_53,
         "the public client (SAP 16) associates without authentication: AARE accepted, "
-        "logical-name context, an InitiateResponse with VAA name 0x0007; RLRQ is answered by "
-        "RLRE",
+        "logical-name context, an InitiateResponse with VAA name 0x0007, nothing after the AARE; "
+        "RLRQ is answered by RLRE",
     ),
     effect="no client can even read the meter's name without credentials",
 )

@@ -59,7 +59,8 @@ def object_list(t: TestContext, association: Association) -> list[ObjectListEntr
         "GET-Request-Normal is answered by one GET-Response-Normal with the same "
         "invoke-id that holds exactly one Get-Data-Result, nothing after it",
     ),
-    effect="strict clients reject the answer (dlmskit: 'trailing bytes'); lenient ones (gurux) ignore it",
+    effect="strict clients reject the answer (dlmskit --strict: 'trailing bytes'); lenient ones (gurux; "
+    "dlmskit by default, with a warning) read past the extra bytes",
 )
 def get_normal(t: TestContext) -> None:
     """The logical device name and the clock time."""
@@ -188,7 +189,7 @@ def get_blocks(t: TestContext) -> None:
         "profile generic buffer by entry (selector 2): the rows asked for, as one array, nothing after it",
         clause="class 7 buffer",
     ),
-    effect="clients reading load profiles by entry reject the answer (dlmskit) or show garbage",
+    effect="clients reading load profiles by entry reject the answer (dlmskit --strict) or show garbage",
 )
 def get_selective_access(t: TestContext) -> None:
     """The first row of the first profile generic whose buffer the association may read."""
