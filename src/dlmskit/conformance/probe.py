@@ -32,7 +32,7 @@ from dlmskit.apdu.common import (
 from dlmskit.apdu.exception import ExceptionResponse
 from dlmskit.apdu.get import GetRequestNext, GetRequestNormal, GetResponseNormal, GetResponseWithDatablock
 from dlmskit.apdu.initiate import InitiateResponse
-from dlmskit.apdu.parse import decode_apdu
+from dlmskit.apdu.parse import decode_apdu, decode_apdu_prefix
 from dlmskit.client.core import ClientCore
 from dlmskit.client.settings import MeterSettings
 from dlmskit.codec import axdr
@@ -164,12 +164,14 @@ class MeterUnderTest:
 @dataclass(frozen=True, slots=True)
 class Reply:
     """An answer: ``raw`` as on the wire (ciphered where ciphered), ``plain`` after deciphering and
-    ``decoded`` (None with ``error`` set when the strict APDU decoder refused it)."""
+    ``decoded`` (None with ``error`` set when the strict APDU decoder refused it). ``trailing`` counts the
+    bytes after a complete APDU that a lenient read passed over (see :meth:`Association.unwrap`)."""
 
     raw: bytes
     plain: bytes
     decoded: object | None
     error: DlmsError | None = None
+    trailing: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +184,11 @@ class GetReply:
     replies: tuple[Reply, ...] = ()
     problem: str = ""
     blocks: int = 0
+
+    @property
+    def trailing(self) -> int:
+        """Bytes after complete APDUs that a lenient read passed over (0 for a strict read)."""
+        return sum(reply.trailing for reply in self.replies)
 
     @property
     def ok(self) -> bool:
@@ -384,7 +391,8 @@ class Association:
         self._track(answer)
         if answer[:1] == bytes((acse.AARE.TAG,)):
             with contextlib.suppress(DlmsError):
-                aare = acse.AARE.decode(answer)
+                # bytes after the AARE are association.public's to judge, not a reason to lose the AARE
+                aare = acse.AARE.decode(answer[: decode_apdu_prefix(answer)[1]])
                 title = aare.responding_ap_title
                 if title is not None:
                     self.meter.server_system_title = title
@@ -445,8 +453,10 @@ class Association:
         self._invoke = (self._invoke + 1) % 16
         return InvokeIdAndPriority(self._invoke)
 
-    def unwrap(self, raw: bytes) -> Reply:
-        """Decipher (when ciphered) and decode ``raw`` strictly."""
+    def unwrap(self, raw: bytes, *, lenient: bool = False) -> Reply:
+        """Decipher (when ciphered) and decode ``raw`` strictly; with ``lenient``, bytes after a complete
+        APDU are passed over and counted in :attr:`Reply.trailing` (for tests that judge something else:
+        services.get-normal and services.get-selective-access judge those bytes)."""
         self._track(raw)
         try:
             plain, _ = self.session.protection.unwrap(raw)
@@ -455,13 +465,17 @@ class Association:
         try:
             return Reply(raw, plain, decode_apdu(plain))
         except DlmsError as error:
+            if lenient:
+                with contextlib.suppress(DlmsError):
+                    decoded, end = decode_apdu_prefix(plain)
+                    return Reply(raw, plain, decoded, trailing=len(plain) - end)
             return Reply(raw, plain, None, error)
 
-    def request(self, plain: bytes, *, protect: bool = True) -> Reply:
+    def request(self, plain: bytes, *, protect: bool = True, lenient: bool = False) -> Reply:
         """Send a plain APDU (ciphered as the security policy says unless ``protect`` is False) and
-        return the answer, decoded strictly."""
+        return the answer, decoded strictly (or with ``lenient``, see :meth:`unwrap`)."""
         apdu = self.session.protection.wrap(plain) if protect else plain
-        return self.unwrap(self.exchange(apdu))
+        return self.unwrap(self.exchange(apdu), lenient=lenient)
 
     def get(
         self,
@@ -469,12 +483,15 @@ class Association:
         logical_name: Obis | str,
         attribute: int,
         access: SelectiveAccessDescriptor | None = None,
+        *,
+        lenient: bool = False,
     ) -> GetReply:
         """GET one attribute, following the blocks of a long answer; never raises for what the meter
-        answers (see :class:`GetReply`)."""
+        answers (see :class:`GetReply`). ``lenient`` passes over bytes after a complete APDU (see
+        :meth:`unwrap`): for tests that read a value to judge something else."""
         descriptor = CosemAttributeDescriptor(class_id, obis(logical_name), attribute)
         invoke = self.next_invoke()
-        reply = self.request(GetRequestNormal(invoke, descriptor, access).encode())
+        reply = self.request(GetRequestNormal(invoke, descriptor, access).encode(), lenient=lenient)
         replies = [reply]
         raw = bytearray()
         blocks = 0
@@ -514,7 +531,7 @@ class Association:
                     problem = f"{len(raw) - end} bytes after the value in the joined blocks"
                     return GetReply(replies=tuple(replies), problem=problem, blocks=blocks)
                 return GetReply(value=value, replies=tuple(replies), blocks=blocks)
-            reply = self.request(GetRequestNext(invoke, block.block_number).encode())
+            reply = self.request(GetRequestNext(invoke, block.block_number).encode(), lenient=lenient)
             replies.append(reply)
 
     def method(self, class_id: int, logical_name: Obis | str, method_id: int) -> CosemMethodDescriptor:

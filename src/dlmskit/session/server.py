@@ -261,7 +261,7 @@ class _Incoming:
 
 
 QUIRKS: dict[str, str] = {
-    "trailing-bytes": "18 bytes after every Get-Response-Normal value (Gurux C server, README item 1)",
+    "trailing-bytes": "18 bytes after the clock's time in a Get-Response-Normal (Gurux C server, README item 1)",
     "aare-padding": "one 00 byte after the AARE (jDLMS HdlcFrameTest.decode3)",
     "profile-empty-last-block": (
         "profile buffers in blocks, the last one empty and followed by 11 bytes (Gurux C server, item 2)"
@@ -998,8 +998,10 @@ class ServerSession:
             self._outgoing = _Outgoing(request.invoke, response[4:], max(1, self._max_send - overhead))
             return self._send_block(1)
         if len(response) <= self._max_send or result.error is not None or self._general_block_transfer:
-            if "trailing-bytes" in self.quirks and result.error is None:
-                # As the Gurux C server: 09 0F, the start of the value again, 09 0F (18 bytes in all).
+            clock_time = (request.attribute.class_id, request.attribute.attribute_id) == (8, 2)
+            if "trailing-bytes" in self.quirks and result.error is None and clock_time:
+                # As the Gurux C server after the clock's time (recorded there only; its name GET is
+                # clean): 09 0F, the start of the value again, 09 0F (18 bytes in all).
                 response += b"\x09\x0f" + response[4:18].ljust(14, b"\x00") + b"\x09\x0f"
             return response
         if not self.context.conformance & Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ:
