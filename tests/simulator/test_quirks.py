@@ -180,8 +180,8 @@ def test_a_gurux_like_meter_end_to_end(tmp_path: Path, link: str) -> None:
             rows = meter.profile(LOAD_PROFILE, from_entry=1, to_entry=3).rows
             assert len(rows) == 3
             assert meter.profile(LOAD_PROFILE, start=rows[0][0], end=rows[-1][0]).rows
-            meter.disconnect()
-            meter.reconnect()
+            meter.remote_disconnect()
+            meter.remote_reconnect()
             with pytest.raises(AccessDenied, match="does not have this object"):
                 meter.read("1.2.3.4.5.6", 2, class_id=1)
     finally:
