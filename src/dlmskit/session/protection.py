@@ -33,9 +33,11 @@ from dlmskit.security.general import (
     AgreedKey,
     GeneralCiphering,
     KeyAgreementScheme,
+    SignedApduGuard,
     decipher_general,
     encipher_general,
     sign_general,
+    signing_date_time,
     verify_general,
 )
 from dlmskit.security.invocation import (
@@ -129,6 +131,10 @@ class SecuritySettings:
     sign_apdus: bool = False
     """Suites 1/2: sign every APDU after the AARQ/AARE with general-signing (our ``signing_key``), and
     refuse APDUs from the peer that are not signed with its ``peer_signing_key``."""
+    signed_apdu_guard: SignedApduGuard | None = field(default=None, repr=False)
+    """Refuses replayed or old general-signing APDUs from the peer (transaction-id, date-time); share one
+    across associations (a meter does, per client) so that a replay into a new association is refused too.
+    None: a fresh guard per association."""
     sign_before_ciphering: bool = False
     """Sign first and cipher the general-signing APDU (general-glo-/general-ded-ciphering or
     general-ciphering), instead of signing the ciphered APDU. Peers may do either; both are accepted, and a
@@ -188,6 +194,7 @@ class ApduProtection:
             counter_key_id(settings.block_cipher_key.reveal()) if settings.block_cipher_key else "unicast"
         )
         self._received = settings.received_counters or ReceivedCounterTracker()
+        self._signed_guard = settings.signed_apdu_guard or SignedApduGuard()
         self._peer_scheme: KeyAgreementScheme | None = None
         self._peer_signed = False
         self._peer_signed_inside = False
@@ -312,6 +319,7 @@ class ApduProtection:
             private_key=self._own_key(),
             originator_system_title=self.own_system_title,
             recipient_system_title=self.peer_system_title or b"",
+            date_time=signing_date_time(),
         ).encode()
 
     def _unwrap_signed(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
@@ -326,6 +334,9 @@ class ApduProtection:
                 f"the signed APDU comes from system title {sender.hex().upper()}, not from the peer "
                 f"{self.peer_system_title.hex().upper()}"
             )
+        # Signed but perhaps not ciphered: no invocation counter, so the transaction-id and date-time tell
+        # a replay (ReplayError), and only once the signature has verified do they move the guard on.
+        self._signed_guard.accept(message)
         self._peer_signed = True
         return message.content
 

@@ -97,6 +97,7 @@ from dlmskit.errors import (
     DecodeError,
     DlmsError,
     InvocationCounterError,
+    ReplayError,
     SecurityError,
     TagVerificationError,
 )
@@ -409,6 +410,10 @@ class ServerSession:
                     StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, expected
                 )
             ]
+        except ReplayError as error:
+            # A replayed or old signed APDU: refused, never served (the client learns it was not accepted).
+            log.warning("client %d: %s; answered deciphering-error", self.client_sap, error)
+            return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
         except (TagVerificationError, SecurityError, DecodeError):
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
         if protection.ciphering and kind is None:
