@@ -30,7 +30,7 @@ from dlmskit.security.invocation import MemoryInvocationCounterStore
 from dlmskit.session.client import ClientSession, ClientSettings
 from dlmskit.session.errors import AssociationRejected
 from dlmskit.session.events import Associated, GetCompleted
-from dlmskit.session.protection import SecurityPolicy, SecuritySettings
+from dlmskit.session.protection import SecurityPolicy, SecurityPolicyBits, SecuritySettings
 from dlmskit.session.server import ServerAssociationSettings, ServerSession
 
 from .conftest import CLIENT_TITLE, SERVER_TITLE, Pair, TinyMeter, secret
@@ -448,3 +448,85 @@ def test_guard_forgets_transaction_ids_but_keeps_a_floor() -> None:
     guard.accept(undated)
     with pytest.raises(ReplayError, match="already accepted"):
         guard.check(undated)
+
+
+# -- Security setup version 1 policy: each direction as its bits say ------------------------------------------
+
+
+def _bits_pair(bits: int, *, client_bits: int | None = None) -> Pair:
+    pair = _pair(1, SecurityPolicy.NONE)
+    meter = pair.server.application
+    assert isinstance(meter, TinyMeter)
+    settings = meter.associations[1]
+    meter.associations[1] = dataclasses.replace(
+        settings,
+        security=dataclasses.replace(settings.security, policy_bits=SecurityPolicyBits(bits)),
+    )
+    chosen = SecurityPolicyBits(bits if client_bits is None else client_bits)
+    security = dataclasses.replace(pair.client.settings.security, policy_bits=chosen)
+    client = ClientSession(
+        dataclasses.replace(pair.client.settings, security=security), challenge=bytes(range(32))
+    )
+    return Pair(client, pair.server)
+
+
+@pytest.mark.parametrize(
+    ("bits", "request_tag", "request_sc", "response_tag", "response_sc"),
+    [
+        (0x0C, 0xC8, 0x31, 0xC4, None),  # requests authenticated and encrypted, responses plain
+        (0x60, 0xC0, None, 0xCC, 0x31),  # requests plain, responses authenticated and encrypted
+        (0x24, 0xC8, 0x11, 0xCC, 0x11),  # both authenticated only
+        (0x48, 0xC8, 0x21, 0xCC, 0x21),  # both encrypted only
+        (0x2C, 0xC8, 0x31, 0xCC, 0x11),  # requests authenticated and encrypted, responses authenticated
+        (0x10 | 0x60, 0xDF, None, 0xCC, 0x31),  # requests signed only, responses ciphered only
+        (0xFC, 0xDF, 0x31, 0xDF, 0x31),  # everything both ways (signed over the ciphered APDU)
+    ],
+)
+def test_policy_bits_protect_each_direction_as_they_say(
+    bits: int, request_tag: int, request_sc: int | None, response_tag: int, response_sc: int | None
+) -> None:
+    pair = _bits_pair(bits)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    replies = pair.server.receive(request)
+    for apdu, tag, sc in ((request, request_tag, request_sc), (replies[0], response_tag, response_sc)):
+        assert apdu[0] == tag
+        inner = GeneralSigning.decode(apdu).content if tag == 0xDF else apdu
+        if sc is None:
+            assert inner[0] in (0xC0, 0xC4)  # plain get-request / get-response
+        else:
+            assert inner[0] in (0xC8, 0xCC) and inner[2] == sc  # glo-get-request / -response, SC byte
+    result = pair.client.receive(replies[0])
+    assert isinstance(result, GetCompleted) and result.results[0].value == b"DLMSKIT000000001"
+
+
+def test_policy_bits_refuse_a_direction_less_protected_than_they_say() -> None:
+    # The meter wants ciphered requests, a plain one comes: exception-response.
+    meter_pair = _bits_pair(0x0C)
+    assert isinstance(meter_pair.run(meter_pair.client.associate()), Associated)
+    assert meter_pair.server.receive(bytes.fromhex("C001C100010000280000FF0200"))[0][0] == 0xD8
+    # The client wants ciphered responses, the meter answers plain: refused with the policy's words.
+    client_pair = _bits_pair(0x0C, client_bits=0x0C | 0x60)
+    with pytest.raises(SecurityError, match="requires responses"):
+        client_pair.run(client_pair.client.associate())
+    # Signed requests wanted, unsigned ones sent.
+    signed_pair = _bits_pair(0x10)
+    assert isinstance(signed_pair.run(signed_pair.client.associate()), Associated)
+    assert signed_pair.server.receive(bytes.fromhex("C001C100010000280000FF0200"))[0][0] == 0xD8
+
+
+def test_policy_bits_are_checked() -> None:
+    with pytest.raises(ConfigurationError, match="bits 0 and 1"):
+        SecuritySettings(policy_bits=SecurityPolicyBits(0x01))
+    with pytest.raises(ConfigurationError, match="does not match"):
+        SecuritySettings(
+            policy=SecurityPolicy.ENCRYPTED,
+            policy_bits=SecurityPolicyBits(0x24),
+            block_cipher_key=secret(bytes(16)),
+            authentication_key=secret(bytes(16)),
+        )
+    assert (
+        SecuritySettings(policy_bits=SecurityPolicyBits(0x0C)).policy
+        == SecurityPolicy.AUTHENTICATED_ENCRYPTED
+    )
+    assert SecurityPolicyBits.from_policy(SecurityPolicy.AUTHENTICATED_ENCRYPTED, signed=True) == 0xFC

@@ -83,6 +83,9 @@ def ecdsa_meter(tmp_path: Path) -> tuple[Path, dict[int, dict[str, Path]]]:
         _association(48, 1, keys[1], "auth-enc")
         + _association(49, 2, keys[2], "auth-enc")
         + _association(51, 2, keys[2], "auth-enc", signed=True)
+        + _association(52, 1, keys[1], "auth-enc").replace(
+            'security_policy = "auth-enc"', "security_policy_bits = 0xAC"
+        )
     )
     text = text.replace("# -- identity", extra + "\n# -- identity", 1)
     path = tmp_path / "model.toml"
@@ -371,3 +374,53 @@ def test_key_agreement_suite_2_gives_a_256_bit_key(
             assert client.read("0.0.96.1.0.255")
     finally:
         running.stop()
+
+
+def test_policy_bits_of_the_model_protect_each_direction(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    frames: list[tuple[str, bytes]] = []
+    try:
+        # 0xAC (Security setup version 1): requests authenticated and encrypted, responses authenticated and
+        # signed, not encrypted.
+        with DlmsClient.connect(
+            port=running.port,
+            link="wrapper",
+            client_address=52,
+            authentication="ecdsa",
+            security_suite=1,
+            security_policy_bits=0xAC,
+            block_cipher_key=KEYS[1],
+            authentication_key=AKS[1],
+            signing_key=keys[1]["client_key"],
+            meter_certificate=keys[1]["meter_cert"],
+            invocation_counter_path=tmp_path / "counters.json",
+            on_apdu=lambda direction, apdu: frames.append((direction, bytes(apdu))),
+        ) as client:
+            assert client.read("0.0.43.0.52.255", 2) == 0xAC
+    finally:
+        running.stop()
+    sent = [apdu for direction, apdu in frames if direction == "tx" and apdu[0] not in (0x60, 0x62)]
+    received = [apdu for direction, apdu in frames if direction != "tx" and apdu[0] not in (0x61, 0x63)]
+    assert sent and all(apdu[0] in (0xC8, 0xCB) and apdu[2] == 0x31 for apdu in sent)
+    assert received and all(apdu[0] == 0xDF for apdu in received)
+
+
+def test_model_checks_policy_bits(ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]]) -> None:
+    model_path, _ = ecdsa_meter
+    text = model_path.read_text(encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="bits 0 and 1"):
+        parse_model(
+            text.replace("security_policy_bits = 0xAC", "security_policy_bits = 0xAD"), str(model_path)
+        )
+    with pytest.raises(ConfigurationError, match="needs security_policy"):
+        parse_model(
+            text.replace(
+                "security_policy_bits = 0xAC", 'security_policy_bits = 0xAC\nsecurity_policy = "enc"'
+            ),
+            str(model_path),
+        )

@@ -105,7 +105,7 @@ from dlmskit.security.keywrap import KeyId, wrap_key
 from dlmskit.session.client import ClientSession, ClientSettings
 from dlmskit.session.errors import AssociationRejected, ExceptionResponseReceived
 from dlmskit.session.events import ActionCompleted, GetCompleted, Negotiated, SessionEvent, SetCompleted
-from dlmskit.session.protection import SecuritySettings, counter_key_id
+from dlmskit.session.protection import SecurityPolicyBits, SecuritySettings, counter_key_id
 
 __all__ = [
     "ASSOCIATION",
@@ -426,7 +426,12 @@ class ClientCore:
     def _security(self) -> SecuritySettings:
         s = self.settings
         title = parse_system_title(s.system_title)
-        if not s.ciphered and s.mechanism != Mechanism.HIGH_ECDSA and not s.sign_apdus:
+        if (
+            not s.ciphered
+            and s.mechanism != Mechanism.HIGH_ECDSA
+            and not s.sign_apdus
+            and not s.security_policy_bits
+        ):
             return SecuritySettings(system_title=title)
         if self._store is None:
             path = s.counter_store_path
@@ -451,6 +456,9 @@ class ClientCore:
             else None,
             key_agreement=KEY_AGREEMENTS[s.key_agreement] if s.key_agreement else None,
             sign_apdus=s.sign_apdus,
+            policy_bits=None
+            if s.security_policy_bits is None
+            else SecurityPolicyBits(s.security_policy_bits),
             sign_before_ciphering=s.sign_before_ciphering,
         )
 

@@ -36,7 +36,7 @@ from dlmskit.security.certificates import load_private_key, load_public_key, sui
 from dlmskit.security.general import KeyAgreementScheme
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
-from dlmskit.session.protection import SecurityPolicy
+from dlmskit.session.protection import SecurityPolicy, SecurityPolicyBits
 
 __all__ = [
     "AUTHENTICATIONS",
@@ -174,6 +174,7 @@ _KINDS: Final[dict[str, tuple[tuple[type, ...], str]]] = {
     "device": ((str,), "text (a serial device such as /dev/ttyUSB0 or COM3)"),
     "authentication": ((str,), "text"),
     "security_policy": ((str,), "text"),
+    "security_policy_bits": ((int,), "a whole number (the Security setup version 1 bits, e.g. 0x6C)"),
     "password": ((SecretBytes, str, bytes), "text or bytes"),
     "system_title": ((str, bytes), "16 hex digits or 8 bytes"),
     "block_cipher_key": ((SecretBytes, str, bytes), "32 hex digits (or the 16 bytes)"),
@@ -312,6 +313,11 @@ class MeterSettings:
     a key agreed from ``signing_key`` and ``meter_certificate``."""
     sign_apdus: bool = False
     """Suites 1/2: sign every APDU after the AARQ (general-signing) and require the meter's to be signed."""
+    security_policy_bits: int | None = None
+    """Security setup version 1 policy bits, one per protection and direction (IEC 62056-6-2 / Blue Book
+    class 64: 0x04/0x08/0x10 authenticated/encrypted/signed requests, 0x20/0x40/0x80 responses): each
+    direction protected and checked as they say, instead of ``security_policy`` and ``sign_apdus`` both
+    ways. ``security_policy`` then defaults to what covers both directions."""
     sign_before_ciphering: bool = False
     """With ``sign_apdus``: sign first, then cipher the general-signing APDU (what some meters expect),
     instead of signing the ciphered APDU."""
@@ -337,6 +343,15 @@ class MeterSettings:
         )
         set_(self, "authentication", authentication)
         policy = self.security_policy
+        bits = self.security_policy_bits
+        if bits is not None and (not 0 <= bits <= 0xFF or bits & 0x03):
+            raise ConfigurationError(
+                f"security_policy_bits 0x{bits:X}: a byte whose bits 0 and 1 are clear (Security setup version 1)"
+            )
+        if policy is None and bits is not None:
+            union = SecurityPolicyBits(bits).ciphering_policy
+            names: tuple[SecurityPolicyName, ...] = ("none", "auth", "enc", "auth-enc")
+            policy = names[int(union)]
         if policy is None:
             policy = "auth-enc" if authentication == "gmac" else "none"
         set_(self, "security_policy", _canonical(policy, dict(SECURITY_POLICIES), {}, "security policy"))
@@ -576,6 +591,7 @@ class MeterOptions(TypedDict, total=False):
     meter_certificate: ec.EllipticCurvePublicKey | str | Path | None
     key_agreement: KeyAgreementName | None
     sign_apdus: bool
+    security_policy_bits: int | None
     sign_before_ciphering: bool
     strict: bool
     test_client_challenge: bytes | None

@@ -336,7 +336,7 @@ class ServerSession:
             client_system_title=client_title,
             authenticated=settings.mechanism in (Mechanism.NONE, Mechanism.LOW),
         )
-        protection = ApduProtection(settings.security)
+        protection = ApduProtection(settings.security, server=True)
         protection.peer_system_title = client_title
         self.protection = protection
 
@@ -416,7 +416,7 @@ class ServerSession:
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
         except (TagVerificationError, SecurityError, DecodeError):
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
-        if protection.ciphering and kind is None:
+        if protection.incoming_ciphered and kind is None:
             # The security policy asks for protected APDUs: a plain one is not allowed.
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
         self._reply_kind = kind

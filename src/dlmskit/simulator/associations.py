@@ -34,7 +34,7 @@ from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import InvocationCounterStore, ReceivedCounterTracker
 from dlmskit.security.keys import SecretBytes
 from dlmskit.security.keywrap import KeyId
-from dlmskit.session.protection import SecurityPolicy, SecuritySettings, counter_key_id
+from dlmskit.session.protection import SecurityPolicy, SecurityPolicyBits, SecuritySettings, counter_key_id
 from dlmskit.session.server import ServerAssociationSettings
 from dlmskit.simulator.model import AssociationModel
 
@@ -131,6 +131,7 @@ class AssociationState:
             signing_key=self.signing_key,
             peer_signing_key=self.client_public_key,
             sign_apdus=model.signed_apdus,
+            policy_bits=None if model.policy_bits is None else SecurityPolicyBits(model.policy_bits),
         )
         return ServerAssociationSettings(
             mechanism=model.mechanism,
