@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from dlmskit.codec import axdr
 from dlmskit.errors import ConfigurationError, DlmsError
 from dlmskit.security import agreement
 from dlmskit.security.certificates import (
+    CertificateError,
+    CertificateUsage,
+    ca_certificate,
     certificate_public_key,
+    issue_certificate,
     load_private_key,
     load_public_key,
     private_key_pem,
@@ -423,4 +428,118 @@ def test_model_checks_policy_bits(ecdsa_meter: tuple[Path, dict[int, dict[str, P
                 "security_policy_bits = 0xAC", 'security_policy_bits = 0xAC\nsecurity_policy = "enc"'
             ),
             str(model_path),
+        )
+
+
+# -- certificates checked against a CA, in the client and in the simulator ---------------------------------
+
+
+def _ca_meter(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    ca_key = generate_private_key(1)
+    ca = ca_certificate(ca_key, "DLMS test root")
+    meter_key, client_key = generate_private_key(1), generate_private_key(1)
+    pem = serialization.Encoding.PEM
+    files = {
+        "ca": (ca.public_bytes(pem)),
+        "meter_key": private_key_pem(meter_key),
+        "meter_cert": issue_certificate(
+            meter_key.public_key(), SERVER_TITLE, ca_key=ca_key, ca=ca
+        ).public_bytes(pem),
+        "client_key": private_key_pem(client_key),
+        "client_cert": issue_certificate(
+            client_key.public_key(), CLIENT_TITLE, ca_key=ca_key, ca=ca
+        ).public_bytes(pem),
+        "wrong_title": issue_certificate(
+            meter_key.public_key(), bytes.fromhex("4D4D4D0000000009"), ca_key=ca_key, ca=ca
+        ).public_bytes(pem),
+        "agreement_only": issue_certificate(
+            meter_key.public_key(), SERVER_TITLE, ca_key=ca_key, ca=ca, usage=CertificateUsage.KEY_AGREEMENT
+        ).public_bytes(pem),
+        "expired": issue_certificate(
+            meter_key.public_key(),
+            SERVER_TITLE,
+            ca_key=ca_key,
+            ca=ca,
+            not_before=datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
+        ).public_bytes(pem),
+        "other_ca": ca_certificate(generate_private_key(1), "another root").public_bytes(pem),
+    }
+    paths = {}
+    for name, data in files.items():
+        paths[name] = tmp_path / f"{name}.pem"
+        paths[name].write_bytes(data)
+    text = resources.files("dlmskit.simulator").joinpath("default_model.toml").read_text(encoding="utf-8")
+    association = f"""
+[[association]]
+client_sap = 53
+name = "suite 1, CA-checked client certificate"
+mechanism = "ecdsa"
+security_suite = 1
+security_policy = "auth-enc"
+block_cipher_key = "{KEYS[1]}"
+authentication_key = "{AKS[1]}"
+signing_key = "meter_key.pem"
+client_public_key = "client_cert.pem"
+ca_certificate = "ca.pem"
+
+[association.access]
+default = {{ read = ["*"], methods = ["*"] }}
+"""
+    model = tmp_path / "model.toml"
+    model.write_text(text.replace("# -- identity", association + "\n# -- identity", 1), encoding="utf-8")
+    return model, paths
+
+
+def test_certificates_checked_against_the_ca_both_ways(tmp_path: Path) -> None:
+    model_path, paths = _ca_meter(tmp_path)
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+
+    def options(meter_cert: str, ca: str = "ca", title: bytes = CLIENT_TITLE) -> dict[str, object]:
+        return {
+            "port": running.port,
+            "link": "wrapper",
+            "client_address": 53,
+            "authentication": "ecdsa",
+            "security_suite": 1,
+            "security_policy": "auth-enc",
+            "system_title": title.hex(),
+            "block_cipher_key": KEYS[1],
+            "authentication_key": AKS[1],
+            "signing_key": paths["client_key"],
+            "meter_certificate": paths[meter_cert],
+            "ca_certificate": paths[ca],
+            "invocation_counter_path": tmp_path / "counters.json",
+        }
+
+    try:
+        with DlmsClient.connect(**options("meter_cert")) as client:  # type: ignore[arg-type]
+            assert isinstance(client.read("0.0.42.0.0.255"), bytes)
+        # Refused by the client before any byte is sent: wrong CA, expired, wrong key usage.
+        with pytest.raises(CertificateError, match="not by the CA CN=another root"):
+            DlmsClient.connect(**options("meter_cert", ca="other_ca"))  # type: ignore[arg-type]
+        with pytest.raises(CertificateError, match="valid from 2020-01-01"):
+            DlmsClient.connect(**options("expired"))  # type: ignore[arg-type]
+        with pytest.raises(CertificateError, match="does not allow digitalSignature"):
+            DlmsClient.connect(**options("agreement_only"))  # type: ignore[arg-type]
+        # A certificate of the CA for another system title than the meter's: refused at the AARE.
+        with pytest.raises(DlmsError, match="not the one its certificate names"):
+            DlmsClient.connect(**options("wrong_title"))  # type: ignore[arg-type]
+        # The meter refuses a client whose system title is not the one its certificate names.
+        with pytest.raises(DlmsError, match=r"calling-AP-title|system title"):
+            DlmsClient.connect(**options("meter_cert", title=bytes.fromhex("444C4B0000000002")))  # type: ignore[arg-type]
+    finally:
+        running.stop()
+
+
+def test_model_refuses_a_client_certificate_of_another_ca(tmp_path: Path) -> None:
+    model_path, _paths = _ca_meter(tmp_path)
+    text = model_path.read_text(encoding="utf-8")
+    with pytest.raises(
+        ConfigurationError,
+        match="CN=444C4B0000000001 is refused: it is issued by CN=DLMS test root, not by the CA",
+    ):
+        parse_model(
+            text.replace('ca_certificate = "ca.pem"', 'ca_certificate = "other_ca.pem"'), str(model_path)
         )

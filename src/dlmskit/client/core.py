@@ -451,9 +451,8 @@ class ClientCore:
             invocation_counters=counters,
             suite=s.security_suite,
             signing_key=s.signing_key if isinstance(s.signing_key, ec.EllipticCurvePrivateKey) else None,
-            peer_signing_key=s.meter_certificate
-            if isinstance(s.meter_certificate, ec.EllipticCurvePublicKey)
-            else None,
+            peer_signing_key=s.meter_public_key,
+            expected_peer_system_title=s.meter_system_title,
             key_agreement=KEY_AGREEMENTS[s.key_agreement] if s.key_agreement else None,
             sign_apdus=s.sign_apdus,
             policy_bits=None

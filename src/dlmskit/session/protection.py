@@ -162,6 +162,9 @@ class SecuritySettings:
     """Our ECDSA key pair (suites 1/2): HLS mechanism 7 signs our answer with it."""
     peer_signing_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
     """The peer's ECDSA public key (from its certificate): HLS mechanism 7 checks the peer's answer."""
+    expected_peer_system_title: bytes | None = None
+    """The peer's system title its CA-checked certificate names (subject CN): a different title in the
+    AARE is refused."""
     key_agreement: KeyAgreementScheme | None = None
     """Suites 1/2: cipher every APDU after the AARQ/AARE as general-ciphering with a key agreed by this
     scheme (One-Pass Diffie-Hellman or Static Unified Model) from our key pair and the peer's public key.

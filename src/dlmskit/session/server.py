@@ -568,7 +568,11 @@ class ServerSession:
             return self._aare(settings, result=reject, diagnostic=diagnostic, context_name=expected_context)
         client_title = aarq.calling_ap_title
         needs_title = settings.uses_ciphered_context or mechanism == Mechanism.HIGH_ECDSA
-        if needs_title and (client_title is None or len(client_title) != 8):
+        expected_title = settings.security.expected_peer_system_title
+        if (needs_title and (client_title is None or len(client_title) != 8)) or (
+            expected_title is not None and client_title != expected_title
+        ):
+            # A title that is not the one the client's CA-checked certificate names is not recognized either.
             return self._aare(
                 settings,
                 result=reject,

@@ -127,6 +127,7 @@ class AssociationState:
             invocation_counters=self.counters,
             received_counters=self.received_counters,
             signed_apdu_guard=self.signed_apdu_guard,
+            expected_peer_system_title=model.client_system_title,
             suite=model.security_suite,
             signing_key=self.signing_key,
             peer_signing_key=self.client_public_key,
