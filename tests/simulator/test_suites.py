@@ -543,3 +543,38 @@ def test_model_refuses_a_client_certificate_of_another_ca(tmp_path: Path) -> Non
         parse_model(
             text.replace('ca_certificate = "ca.pem"', 'ca_certificate = "other_ca.pem"'), str(model_path)
         )
+
+
+@pytest.mark.parametrize(("sap", "suite"), [(48, 1), (49, 2)])
+def test_client_key_agreement_method(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path, sap: int, suite: int
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    try:
+        with DlmsClient.connect(
+            port=running.port,
+            link="wrapper",
+            client_address=sap,
+            authentication="ecdsa",
+            security_suite=suite,
+            security_policy="auth-enc",
+            block_cipher_key=KEYS[suite],
+            authentication_key=AKS[suite],
+            signing_key=keys[suite]["client_key"],
+            meter_certificate=keys[suite]["meter_cert"],
+            invocation_counter_path=tmp_path / "counters.json",
+        ) as client:
+            old = client.settings
+            new = client.key_agreement(authentication_key=True, logical_name=f"0.0.43.0.{sap}.255")
+        assert (
+            new.block_cipher_key != old.block_cipher_key and new.authentication_key != old.authentication_key
+        )
+        with pytest.raises(DlmsError):  # the old keys are gone
+            DlmsClient(old).open().close()
+        with DlmsClient(new) as client:  # both sides agreed the same new keys
+            assert isinstance(client.read("0.0.42.0.0.255"), bytes)
+    finally:
+        running.stop()
