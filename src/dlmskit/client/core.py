@@ -99,6 +99,7 @@ from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_link import HdlcClientLink
 from dlmskit.link.wrapper_link import WrapperLink
 from dlmskit.security import agreement
+from dlmskit.security.general import SignedApduGuard
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import FileInvocationCounterStore, InvocationCounterStore
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
@@ -294,6 +295,8 @@ class ClientCore:
         self._on_frame = on_frame
         self._session: ClientSession | None = None
         self._public = False
+        self._signed_apdu_guard = SignedApduGuard()
+        """The meter's signed APDUs, across this client's associations (a replay into a new one is refused)."""
         self.negotiated: Negotiated | None = None
         self._objects: dict[Obis, ObjectListEntry] | None = None
         self._columns: dict[Obis, tuple[ProfileColumn, ...]] = {}
@@ -454,6 +457,7 @@ class ClientCore:
             signing_key=s.signing_key if isinstance(s.signing_key, ec.EllipticCurvePrivateKey) else None,
             peer_signing_key=s.meter_public_key,
             expected_peer_system_title=s.meter_system_title,
+            signed_apdu_guard=self._signed_apdu_guard,
             key_agreement=KEY_AGREEMENTS[s.key_agreement] if s.key_agreement else None,
             sign_apdus=s.sign_apdus,
             policy_bits=None
