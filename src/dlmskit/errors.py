@@ -19,6 +19,7 @@ __all__ = [
     "LinkError",
     "MeterTimeout",
     "ProtocolError",
+    "ReplayError",
     "SecurityError",
     "TagVerificationError",
     "TimeoutError_",
@@ -84,6 +85,10 @@ class TagVerificationError(SecurityError):
 
 class InvocationCounterError(SecurityError):
     """An invocation counter was replayed, went backwards, or is exhausted."""
+
+
+class ReplayError(SecurityError):
+    """A signed APDU (general-signing) was replayed, or is older than what the peer already sent."""
 
 
 class ProtocolError(DlmsError):

@@ -84,3 +84,30 @@ def test_decode_verifies_signatures_and_deciphers_agreed_keys(tmp_path: Path) ->
     )
     assert result.exit_code == 0, result.output
     assert "signature verifies" in result.stdout and "GetResponseNormal" in result.stdout
+
+
+def test_ca_cert_and_policy_bits_options(tmp_path: Path) -> None:
+    from tests.simulator.test_suites import CLIENT_TITLE, _ca_meter
+
+    model_path, paths = _ca_meter(tmp_path)
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    try:
+        common = [
+            "--port", str(running.port), "--transport", "wrapper", "--client", "53", "--auth", "ecdsa",
+            "--suite", "1", "--key", KEYS[1], "--auth-key", AKS[1], "--system-title", CLIENT_TITLE.hex(),
+            "--signing-key", str(paths["client_key"]), "--meter-cert", str(paths["meter_cert"]),
+            "--policy-bits", "0x6C",
+        ]  # fmt: skip
+        env = {"COLUMNS": "200", "XDG_STATE_HOME": str(tmp_path / "state")}
+        runner = CliRunner()
+        good = runner.invoke(cli, ["read", "0.0.42.0.0.255", *common, "--ca-cert", str(paths["ca"])], env=env)
+        assert good.exit_code == 0, good.output
+        wrong = runner.invoke(
+            cli, ["read", "0.0.42.0.0.255", *common, "--ca-cert", str(paths["other_ca"])], env=env
+        )
+        assert wrong.exit_code != 0
+        assert "not by the CA CN=another root" in wrong.output and "Traceback" not in wrong.output
+    finally:
+        running.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from dlmskit.errors import KeyFormatError
 from dlmskit.security.certificates import (
+    CertificateError,
     CertificateUsage,
+    ca_certificate,
     certificate_public_key,
     certificate_request,
+    certificate_system_title,
+    issue_certificate,
     load_certificate,
     load_private_key,
     load_public_key,
@@ -21,6 +26,7 @@ from dlmskit.security.certificates import (
     public_key_pem,
     self_signed_certificate,
     suite_of,
+    verify_certificate,
 )
 from dlmskit.security.ecc import encode_public_key, generate_private_key, sign, verify
 
@@ -68,3 +74,51 @@ def test_wrong_inputs_are_refused(tmp_path: Path) -> None:
     p521 = ec.generate_private_key(ec.SECP521R1())
     with pytest.raises(KeyFormatError, match="P-256"):
         load_public_key(public_key_pem(p521.public_key()))
+
+
+# -- certificates checked against a configured CA (root) certificate ------------------------------------------
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_a_certificate_issued_by_the_ca_is_accepted(suite: int) -> None:
+    ca_key = generate_private_key(suite)
+    ca = ca_certificate(ca_key, "DLMS test root")
+    key = generate_private_key(suite)
+    certificate = issue_certificate(key.public_key(), TITLE, ca_key=ca_key, ca=ca)
+    public = verify_certificate(certificate, ca, system_title=TITLE)
+    assert public.public_numbers() == key.public_key().public_numbers()
+    assert certificate_system_title(certificate) == TITLE
+    agreement = issue_certificate(
+        key.public_key(), TITLE, ca_key=ca_key, ca=ca, usage=CertificateUsage.KEY_AGREEMENT
+    )
+    verify_certificate(agreement, ca, usage=CertificateUsage.KEY_AGREEMENT)
+
+
+def test_wrong_ca_expired_wrong_usage_and_wrong_title_are_refused() -> None:
+    ca_key, other_key = generate_private_key(1), generate_private_key(1)
+    ca = ca_certificate(ca_key, "DLMS test root")
+    other = ca_certificate(other_key, "another root")
+    key = generate_private_key(1).public_key()
+    good = issue_certificate(key, TITLE, ca_key=ca_key, ca=ca)
+    with pytest.raises(CertificateError, match="issued by CN=DLMS test root, not by the CA CN=another root"):
+        verify_certificate(good, other)
+    # Same issuer name, another key: the signature does not chain.
+    impostor = ca_certificate(other_key, "DLMS test root")
+    with pytest.raises(CertificateError, match="does not chain"):
+        verify_certificate(good, impostor)
+    expired = issue_certificate(
+        key,
+        TITLE,
+        ca_key=ca_key,
+        ca=ca,
+        not_before=datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
+    )
+    with pytest.raises(CertificateError, match="valid from 2020-01-01"):
+        verify_certificate(expired, ca)
+    with pytest.raises(CertificateError, match="does not allow keyAgreement"):
+        verify_certificate(good, ca, usage=CertificateUsage.KEY_AGREEMENT)
+    with pytest.raises(CertificateError, match="not 4D4D4D0000000001"):
+        verify_certificate(good, ca, system_title=bytes.fromhex("4D4D4D0000000001"))
+    # A self-signed certificate is not issued by the CA.
+    with pytest.raises(CertificateError, match="refused"):
+        verify_certificate(self_signed_certificate(generate_private_key(1), TITLE), ca)

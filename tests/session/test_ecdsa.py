@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import logging
 
 import pytest
@@ -13,21 +14,23 @@ from hypothesis import strategies as st
 from dlmskit.apdu.common import CosemAttributeDescriptor
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import Obis
-from dlmskit.errors import ConfigurationError, InvocationCounterError, SecurityError
+from dlmskit.errors import ConfigurationError, InvocationCounterError, ReplayError, SecurityError
 from dlmskit.security.ecc import SignatureError, generate_private_key
 from dlmskit.security.general import (
     AgreedKey,
     GeneralCiphering,
     GeneralSigning,
     KeyAgreementScheme,
+    SignedApduGuard,
     sign_general,
+    signing_date_time,
 )
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import MemoryInvocationCounterStore
 from dlmskit.session.client import ClientSession, ClientSettings
 from dlmskit.session.errors import AssociationRejected
 from dlmskit.session.events import Associated, GetCompleted
-from dlmskit.session.protection import SecurityPolicy, SecuritySettings
+from dlmskit.session.protection import SecurityPolicy, SecurityPolicyBits, SecuritySettings
 from dlmskit.session.server import ServerAssociationSettings, ServerSession
 
 from .conftest import CLIENT_TITLE, SERVER_TITLE, Pair, TinyMeter, secret
@@ -187,7 +190,8 @@ def test_key_agreement_schemes_signed_and_ciphered(
     # The same request again: its counter is refused.
     again = pair.server.receive(request)
     assert again[0][0] == 0xD8
-    with pytest.raises(InvocationCounterError):
+    # Signed outside: the repeated transaction-id is seen first; ciphered only: the repeated counter.
+    with pytest.raises(ReplayError if sign else InvocationCounterError):
         pair.client.protection.unwrap(replies[0])
 
 
@@ -353,3 +357,176 @@ def test_signed_then_ciphered_with_a_wrong_signature_is_refused() -> None:
     ).encode()
     ciphered = pair.client.protection.wrap(forged, kind="general-glo")
     assert pair.server.receive(ciphered)[0][0] == 0xD8  # deciphering-error: the signature does not verify
+
+
+# -- replays of signed APDUs that are not ciphered (no invocation counter to tell them by) --------------------
+
+
+def test_replayed_signed_plain_apdus_are_refused_in_both_roles(caplog: pytest.LogCaptureFixture) -> None:
+    pair = _agreed_pair(1, None, True, SecurityPolicy.NONE)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    assert GeneralSigning.decode(request).date_time[:2] != b"\xff\xff"  # our signed APDUs carry a date-time
+    reply = pair.server.receive(request)[0]
+    assert isinstance(pair.client.receive(reply), GetCompleted)
+    # The meter refuses the same signed request again, with an exception-response, and says why in its log.
+    with caplog.at_level(logging.WARNING):
+        assert pair.server.receive(request)[0][0] == 0xD8
+    assert "replayed signed APDU" in caplog.text
+    # The client refuses the meter's signed response again.
+    with pytest.raises(ReplayError, match="replayed signed APDU"):
+        pair.client.protection.unwrap(reply)
+
+
+def test_old_signed_apdus_and_ones_without_transaction_id_are_refused() -> None:
+    pair = _agreed_pair(1, None, True, SecurityPolicy.NONE)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    server_key = SERVER_KEYS[1]
+
+    def signed(tid: bytes, when: datetime.datetime) -> bytes:
+        return sign_general(
+            bytes.fromhex("C401C100090101"),
+            suite=1,
+            private_key=server_key,
+            originator_system_title=SERVER_TITLE,
+            recipient_system_title=CLIENT_TITLE,
+            transaction_id=tid,
+            date_time=signing_date_time(when),
+        ).encode()
+
+    now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+        hours=1
+    )  # after the association's APDUs
+    pair.client.protection.unwrap(signed(b"\x01" * 8, now))
+    with pytest.raises(ReplayError, match="older than the newest"):
+        pair.client.protection.unwrap(signed(b"\x02" * 8, now - datetime.timedelta(seconds=1)))
+    with pytest.raises(ReplayError, match="no transaction-id"):
+        pair.client.protection.unwrap(signed(b"", now + datetime.timedelta(seconds=1)))
+    pair.client.protection.unwrap(signed(b"\x03" * 8, now))  # the same moment, another transaction: fine
+
+
+def test_a_shared_guard_refuses_a_replay_into_a_new_association() -> None:
+    first = _agreed_pair(1, None, True, SecurityPolicy.NONE)
+    meter = first.server.application
+    assert isinstance(meter, TinyMeter)
+    settings = meter.associations[1]
+    meter.associations[1] = dataclasses.replace(
+        settings, security=dataclasses.replace(settings.security, signed_apdu_guard=SignedApduGuard())
+    )
+    assert isinstance(first.run(first.client.associate()), Associated)
+    request = first.client.get(LDN)
+    assert isinstance(first.run(request), GetCompleted)
+    # A new association of the same client (as a meter keeps one guard per client): the old request is refused.
+    second = _agreed_pair(1, None, True, SecurityPolicy.NONE)
+    second = Pair(second.client, ServerSession(meter, 1, challenge_factory=lambda: bytes(range(100, 132))))
+    assert isinstance(second.run(second.client.associate()), Associated)
+    assert second.server.receive(request)[0][0] == 0xD8
+    assert isinstance(second.run(second.client.get(LDN)), GetCompleted)
+
+
+def test_guard_forgets_transaction_ids_but_keeps_a_floor() -> None:
+    guard = SignedApduGuard(remember=2)
+    start = datetime.datetime(2026, 12, 7, 5, 0, tzinfo=datetime.timezone.utc)
+
+    def message(n: int) -> GeneralSigning:
+        return GeneralSigning(
+            bytes((n,)) * 8,
+            CLIENT_TITLE,
+            SERVER_TITLE,
+            signing_date_time(start + datetime.timedelta(seconds=n)),
+            b"",
+            b"",
+        )
+
+    for n in range(4):
+        guard.accept(message(n))
+    with pytest.raises(ReplayError, match="no longer remembered"):
+        guard.check(message(0))  # its transaction-id is forgotten, its date-time is not after the floor
+    with pytest.raises(ReplayError, match="already accepted"):
+        guard.check(message(3))
+    undated = GeneralSigning(b"\x09" * 8, CLIENT_TITLE, SERVER_TITLE, b"", b"", b"")
+    guard.accept(undated)
+    with pytest.raises(ReplayError, match="already accepted"):
+        guard.check(undated)
+
+
+# -- Security setup version 1 policy: each direction as its bits say ------------------------------------------
+
+
+def _bits_pair(bits: int, *, client_bits: int | None = None) -> Pair:
+    pair = _pair(1, SecurityPolicy.NONE)
+    meter = pair.server.application
+    assert isinstance(meter, TinyMeter)
+    settings = meter.associations[1]
+    meter.associations[1] = dataclasses.replace(
+        settings,
+        security=dataclasses.replace(settings.security, policy_bits=SecurityPolicyBits(bits)),
+    )
+    chosen = SecurityPolicyBits(bits if client_bits is None else client_bits)
+    security = dataclasses.replace(pair.client.settings.security, policy_bits=chosen)
+    client = ClientSession(
+        dataclasses.replace(pair.client.settings, security=security), challenge=bytes(range(32))
+    )
+    return Pair(client, pair.server)
+
+
+@pytest.mark.parametrize(
+    ("bits", "request_tag", "request_sc", "response_tag", "response_sc"),
+    [
+        (0x0C, 0xC8, 0x31, 0xC4, None),  # requests authenticated and encrypted, responses plain
+        (0x60, 0xC0, None, 0xCC, 0x31),  # requests plain, responses authenticated and encrypted
+        (0x24, 0xC8, 0x11, 0xCC, 0x11),  # both authenticated only
+        (0x48, 0xC8, 0x21, 0xCC, 0x21),  # both encrypted only
+        (0x2C, 0xC8, 0x31, 0xCC, 0x11),  # requests authenticated and encrypted, responses authenticated
+        (0x10 | 0x60, 0xDF, None, 0xCC, 0x31),  # requests signed only, responses ciphered only
+        (0xFC, 0xDF, 0x31, 0xDF, 0x31),  # everything both ways (signed over the ciphered APDU)
+    ],
+)
+def test_policy_bits_protect_each_direction_as_they_say(
+    bits: int, request_tag: int, request_sc: int | None, response_tag: int, response_sc: int | None
+) -> None:
+    pair = _bits_pair(bits)
+    assert isinstance(pair.run(pair.client.associate()), Associated)
+    request = pair.client.get(LDN)
+    replies = pair.server.receive(request)
+    for apdu, tag, sc in ((request, request_tag, request_sc), (replies[0], response_tag, response_sc)):
+        assert apdu[0] == tag
+        inner = GeneralSigning.decode(apdu).content if tag == 0xDF else apdu
+        if sc is None:
+            assert inner[0] in (0xC0, 0xC4)  # plain get-request / get-response
+        else:
+            assert inner[0] in (0xC8, 0xCC) and inner[2] == sc  # glo-get-request / -response, SC byte
+    result = pair.client.receive(replies[0])
+    assert isinstance(result, GetCompleted) and result.results[0].value == b"DLMSKIT000000001"
+
+
+def test_policy_bits_refuse_a_direction_less_protected_than_they_say() -> None:
+    # The meter wants ciphered requests, a plain one comes: exception-response.
+    meter_pair = _bits_pair(0x0C)
+    assert isinstance(meter_pair.run(meter_pair.client.associate()), Associated)
+    assert meter_pair.server.receive(bytes.fromhex("C001C100010000280000FF0200"))[0][0] == 0xD8
+    # The client wants ciphered responses, the meter answers plain: refused with the policy's words.
+    client_pair = _bits_pair(0x0C, client_bits=0x0C | 0x60)
+    with pytest.raises(SecurityError, match="requires responses"):
+        client_pair.run(client_pair.client.associate())
+    # Signed requests wanted, unsigned ones sent.
+    signed_pair = _bits_pair(0x10)
+    assert isinstance(signed_pair.run(signed_pair.client.associate()), Associated)
+    assert signed_pair.server.receive(bytes.fromhex("C001C100010000280000FF0200"))[0][0] == 0xD8
+
+
+def test_policy_bits_are_checked() -> None:
+    with pytest.raises(ConfigurationError, match="bits 0 and 1"):
+        SecuritySettings(policy_bits=SecurityPolicyBits(0x01))
+    with pytest.raises(ConfigurationError, match="does not match"):
+        SecuritySettings(
+            policy=SecurityPolicy.ENCRYPTED,
+            policy_bits=SecurityPolicyBits(0x24),
+            block_cipher_key=secret(bytes(16)),
+            authentication_key=secret(bytes(16)),
+        )
+    assert (
+        SecuritySettings(policy_bits=SecurityPolicyBits(0x0C)).policy
+        == SecurityPolicy.AUTHENTICATED_ENCRYPTED
+    )
+    assert SecurityPolicyBits.from_policy(SecurityPolicy.AUTHENTICATED_ENCRYPTED, signed=True) == 0xFC

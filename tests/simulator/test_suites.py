@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from dlmskit.codec import axdr
 from dlmskit.errors import ConfigurationError, DlmsError
 from dlmskit.security import agreement
 from dlmskit.security.certificates import (
+    CertificateError,
+    CertificateUsage,
+    ca_certificate,
     certificate_public_key,
+    issue_certificate,
     load_private_key,
     load_public_key,
     private_key_pem,
@@ -83,6 +88,9 @@ def ecdsa_meter(tmp_path: Path) -> tuple[Path, dict[int, dict[str, Path]]]:
         _association(48, 1, keys[1], "auth-enc")
         + _association(49, 2, keys[2], "auth-enc")
         + _association(51, 2, keys[2], "auth-enc", signed=True)
+        + _association(52, 1, keys[1], "auth-enc").replace(
+            'security_policy = "auth-enc"', "security_policy_bits = 0xAC"
+        )
     )
     text = text.replace("# -- identity", extra + "\n# -- identity", 1)
     path = tmp_path / "model.toml"
@@ -369,5 +377,204 @@ def test_key_agreement_suite_2_gives_a_256_bit_key(
         assert len(new_ek) == 32
         with DlmsClient.connect(**options, block_cipher_key=new_ek.hex()) as client:  # type: ignore[arg-type]
             assert client.read("0.0.96.1.0.255")
+    finally:
+        running.stop()
+
+
+def test_policy_bits_of_the_model_protect_each_direction(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    frames: list[tuple[str, bytes]] = []
+    try:
+        # 0xAC (Security setup version 1): requests authenticated and encrypted, responses authenticated and
+        # signed, not encrypted.
+        with DlmsClient.connect(
+            port=running.port,
+            link="wrapper",
+            client_address=52,
+            authentication="ecdsa",
+            security_suite=1,
+            security_policy_bits=0xAC,
+            block_cipher_key=KEYS[1],
+            authentication_key=AKS[1],
+            signing_key=keys[1]["client_key"],
+            meter_certificate=keys[1]["meter_cert"],
+            invocation_counter_path=tmp_path / "counters.json",
+            on_apdu=lambda direction, apdu: frames.append((direction, bytes(apdu))),
+        ) as client:
+            assert client.read("0.0.43.0.52.255", 2) == 0xAC
+    finally:
+        running.stop()
+    sent = [apdu for direction, apdu in frames if direction == "tx" and apdu[0] not in (0x60, 0x62)]
+    received = [apdu for direction, apdu in frames if direction != "tx" and apdu[0] not in (0x61, 0x63)]
+    assert sent and all(apdu[0] in (0xC8, 0xCB) and apdu[2] == 0x31 for apdu in sent)
+    assert received and all(apdu[0] == 0xDF for apdu in received)
+
+
+def test_model_checks_policy_bits(ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]]) -> None:
+    model_path, _ = ecdsa_meter
+    text = model_path.read_text(encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="bits 0 and 1"):
+        parse_model(
+            text.replace("security_policy_bits = 0xAC", "security_policy_bits = 0xAD"), str(model_path)
+        )
+    with pytest.raises(ConfigurationError, match="needs security_policy"):
+        parse_model(
+            text.replace(
+                "security_policy_bits = 0xAC", 'security_policy_bits = 0xAC\nsecurity_policy = "enc"'
+            ),
+            str(model_path),
+        )
+
+
+# -- certificates checked against a CA, in the client and in the simulator ---------------------------------
+
+
+def _ca_meter(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    ca_key = generate_private_key(1)
+    ca = ca_certificate(ca_key, "DLMS test root")
+    meter_key, client_key = generate_private_key(1), generate_private_key(1)
+    pem = serialization.Encoding.PEM
+    files = {
+        "ca": (ca.public_bytes(pem)),
+        "meter_key": private_key_pem(meter_key),
+        "meter_cert": issue_certificate(
+            meter_key.public_key(), SERVER_TITLE, ca_key=ca_key, ca=ca
+        ).public_bytes(pem),
+        "client_key": private_key_pem(client_key),
+        "client_cert": issue_certificate(
+            client_key.public_key(), CLIENT_TITLE, ca_key=ca_key, ca=ca
+        ).public_bytes(pem),
+        "wrong_title": issue_certificate(
+            meter_key.public_key(), bytes.fromhex("4D4D4D0000000009"), ca_key=ca_key, ca=ca
+        ).public_bytes(pem),
+        "agreement_only": issue_certificate(
+            meter_key.public_key(), SERVER_TITLE, ca_key=ca_key, ca=ca, usage=CertificateUsage.KEY_AGREEMENT
+        ).public_bytes(pem),
+        "expired": issue_certificate(
+            meter_key.public_key(),
+            SERVER_TITLE,
+            ca_key=ca_key,
+            ca=ca,
+            not_before=datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
+        ).public_bytes(pem),
+        "other_ca": ca_certificate(generate_private_key(1), "another root").public_bytes(pem),
+    }
+    paths = {}
+    for name, data in files.items():
+        paths[name] = tmp_path / f"{name}.pem"
+        paths[name].write_bytes(data)
+    text = resources.files("dlmskit.simulator").joinpath("default_model.toml").read_text(encoding="utf-8")
+    association = f"""
+[[association]]
+client_sap = 53
+name = "suite 1, CA-checked client certificate"
+mechanism = "ecdsa"
+security_suite = 1
+security_policy = "auth-enc"
+block_cipher_key = "{KEYS[1]}"
+authentication_key = "{AKS[1]}"
+signing_key = "meter_key.pem"
+client_public_key = "client_cert.pem"
+ca_certificate = "ca.pem"
+
+[association.access]
+default = {{ read = ["*"], methods = ["*"] }}
+"""
+    model = tmp_path / "model.toml"
+    model.write_text(text.replace("# -- identity", association + "\n# -- identity", 1), encoding="utf-8")
+    return model, paths
+
+
+def test_certificates_checked_against_the_ca_both_ways(tmp_path: Path) -> None:
+    model_path, paths = _ca_meter(tmp_path)
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+
+    def options(meter_cert: str, ca: str = "ca", title: bytes = CLIENT_TITLE) -> dict[str, object]:
+        return {
+            "port": running.port,
+            "link": "wrapper",
+            "client_address": 53,
+            "authentication": "ecdsa",
+            "security_suite": 1,
+            "security_policy": "auth-enc",
+            "system_title": title.hex(),
+            "block_cipher_key": KEYS[1],
+            "authentication_key": AKS[1],
+            "signing_key": paths["client_key"],
+            "meter_certificate": paths[meter_cert],
+            "ca_certificate": paths[ca],
+            "invocation_counter_path": tmp_path / "counters.json",
+        }
+
+    try:
+        with DlmsClient.connect(**options("meter_cert")) as client:  # type: ignore[arg-type]
+            assert isinstance(client.read("0.0.42.0.0.255"), bytes)
+        # Refused by the client before any byte is sent: wrong CA, expired, wrong key usage.
+        with pytest.raises(CertificateError, match="not by the CA CN=another root"):
+            DlmsClient.connect(**options("meter_cert", ca="other_ca"))  # type: ignore[arg-type]
+        with pytest.raises(CertificateError, match="valid from 2020-01-01"):
+            DlmsClient.connect(**options("expired"))  # type: ignore[arg-type]
+        with pytest.raises(CertificateError, match="does not allow digitalSignature"):
+            DlmsClient.connect(**options("agreement_only"))  # type: ignore[arg-type]
+        # A certificate of the CA for another system title than the meter's: refused at the AARE.
+        with pytest.raises(DlmsError, match="not the one its certificate names"):
+            DlmsClient.connect(**options("wrong_title"))  # type: ignore[arg-type]
+        # The meter refuses a client whose system title is not the one its certificate names.
+        with pytest.raises(DlmsError, match=r"calling-AP-title|system title"):
+            DlmsClient.connect(**options("meter_cert", title=bytes.fromhex("444C4B0000000002")))  # type: ignore[arg-type]
+    finally:
+        running.stop()
+
+
+def test_model_refuses_a_client_certificate_of_another_ca(tmp_path: Path) -> None:
+    model_path, _paths = _ca_meter(tmp_path)
+    text = model_path.read_text(encoding="utf-8")
+    with pytest.raises(
+        ConfigurationError,
+        match="CN=444C4B0000000001 is refused: it is issued by CN=DLMS test root, not by the CA",
+    ):
+        parse_model(
+            text.replace('ca_certificate = "ca.pem"', 'ca_certificate = "other_ca.pem"'), str(model_path)
+        )
+
+
+@pytest.mark.parametrize(("sap", "suite"), [(48, 1), (49, 2)])
+def test_client_key_agreement_method(
+    ecdsa_meter: tuple[Path, dict[int, dict[str, Path]]], tmp_path: Path, sap: int, suite: int
+) -> None:
+    model_path, keys = ecdsa_meter
+    running = SimulatorThread(
+        SimulatedMeter(load_model(model_path), state_dir=tmp_path), link="wrapper", port=0
+    )
+    try:
+        with DlmsClient.connect(
+            port=running.port,
+            link="wrapper",
+            client_address=sap,
+            authentication="ecdsa",
+            security_suite=suite,
+            security_policy="auth-enc",
+            block_cipher_key=KEYS[suite],
+            authentication_key=AKS[suite],
+            signing_key=keys[suite]["client_key"],
+            meter_certificate=keys[suite]["meter_cert"],
+            invocation_counter_path=tmp_path / "counters.json",
+        ) as client:
+            old = client.settings
+            new = client.key_agreement(authentication_key=True, logical_name=f"0.0.43.0.{sap}.255")
+        assert (
+            new.block_cipher_key != old.block_cipher_key and new.authentication_key != old.authentication_key
+        )
+        with pytest.raises(DlmsError):  # the old keys are gone
+            DlmsClient(old).open().close()
+        with DlmsClient(new) as client:  # both sides agreed the same new keys
+            assert isinstance(client.read("0.0.42.0.0.255"), bytes)
     finally:
         running.stop()

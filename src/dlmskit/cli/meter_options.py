@@ -119,6 +119,20 @@ _OPTIONS: list[Callable[[Any], Any]] = [
         help="The meter's certificate or public key, a PEM file (--auth ecdsa).",
     ),
     click.option(
+        "--ca-cert",
+        "ca_certificate",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Suites 1/2: the root CA certificate (PEM) that must have issued --meter-cert (signature, "
+        "validity, key usage, CN = system title are checked).",
+    ),
+    click.option(
+        "--policy-bits",
+        "security_policy_bits",
+        callback=lambda _context, _parameter, value: _byte(value),
+        help="Security setup v1 policy bits per direction, e.g. 0x6C or 108 (4/8/16: authenticated/encrypted/"
+        "signed requests, 32/64/128: responses).",
+    ),
+    click.option(
         "--key-agreement",
         type=click.Choice(["one-pass-dh", "static-unified"]),
         help="Suites 1/2: general-ciphering with keys agreed per APDU (needs --signing-key, --meter-cert).",
@@ -206,6 +220,8 @@ _SETTING_NAMES = (
     "security_suite",
     "signing_key",
     "meter_certificate",
+    "ca_certificate",
+    "security_policy_bits",
     "key_agreement",
     "sign_apdus",
     "read_frame_counter_first",
@@ -215,6 +231,19 @@ _SETTING_NAMES = (
     "strict",
     "referencing",
 )
+
+
+def _byte(value: str | None) -> int | None:
+    """A byte given in decimal or with a 0x prefix (``--policy-bits 0x6C``)."""
+    if value is None:
+        return None
+    try:
+        number = int(value, 0)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number (e.g. 0x6C or 108)") from None
+    if not 0 <= number <= 0xFF:
+        raise click.BadParameter(f"{value} is not a byte (0..255)")
+    return number
 
 
 def meter_options(function: F) -> F:

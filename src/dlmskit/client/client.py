@@ -518,6 +518,26 @@ class DlmsClient(_ClientBase):
             )
         )
 
+    def key_agreement(
+        self,
+        *,
+        block_cipher_key: bool = True,
+        authentication_key: bool = False,
+        broadcast_key: bool = False,
+        logical_name: ObisLike = SECURITY_SETUP,
+    ) -> MeterSettings:
+        """Agree new global keys with the meter (suites 1/2: Security setup key_agreement, Ephemeral Unified
+        Model, both ephemeral keys signed). Returns these settings with the new keys, for the next association
+        (the meter uses them from its next association too); the broadcast key is agreed but not kept."""
+        return self._run(
+            self._core.key_agreement(
+                block_cipher_key=block_cipher_key,
+                authentication_key=authentication_key,
+                broadcast_key=broadcast_key,
+                logical_name=logical_name,
+            )
+        )
+
 
 class AsyncDlmsClient(_ClientBase):
     """The asyncio client: the methods of :class:`DlmsClient`, as coroutines."""
@@ -867,6 +887,24 @@ class AsyncDlmsClient(_ClientBase):
                 authentication_key=authentication_key,
                 broadcast_key=broadcast_key,
                 new_master_key=new_master_key,
+                logical_name=logical_name,
+            )
+        )
+
+    async def key_agreement(
+        self,
+        *,
+        block_cipher_key: bool = True,
+        authentication_key: bool = False,
+        broadcast_key: bool = False,
+        logical_name: ObisLike = SECURITY_SETUP,
+    ) -> MeterSettings:
+        """See :meth:`DlmsClient.key_agreement`."""
+        return await self._run(
+            self._core.key_agreement(
+                block_cipher_key=block_cipher_key,
+                authentication_key=authentication_key,
+                broadcast_key=broadcast_key,
                 logical_name=logical_name,
             )
         )

@@ -98,6 +98,8 @@ from dlmskit.link.events import Link, TraceHook
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_link import HdlcClientLink
 from dlmskit.link.wrapper_link import WrapperLink
+from dlmskit.security import agreement
+from dlmskit.security.general import SignedApduGuard
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import FileInvocationCounterStore, InvocationCounterStore
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
@@ -105,7 +107,7 @@ from dlmskit.security.keywrap import KeyId, wrap_key
 from dlmskit.session.client import ClientSession, ClientSettings
 from dlmskit.session.errors import AssociationRejected, ExceptionResponseReceived
 from dlmskit.session.events import ActionCompleted, GetCompleted, Negotiated, SessionEvent, SetCompleted
-from dlmskit.session.protection import SecuritySettings, counter_key_id
+from dlmskit.session.protection import SecurityPolicyBits, SecuritySettings, counter_key_id
 
 __all__ = [
     "ASSOCIATION",
@@ -293,6 +295,8 @@ class ClientCore:
         self._on_frame = on_frame
         self._session: ClientSession | None = None
         self._public = False
+        self._signed_apdu_guard = SignedApduGuard()
+        """The meter's signed APDUs, across this client's associations (a replay into a new one is refused)."""
         self.negotiated: Negotiated | None = None
         self._objects: dict[Obis, ObjectListEntry] | None = None
         self._columns: dict[Obis, tuple[ProfileColumn, ...]] = {}
@@ -426,7 +430,12 @@ class ClientCore:
     def _security(self) -> SecuritySettings:
         s = self.settings
         title = parse_system_title(s.system_title)
-        if not s.ciphered and s.mechanism != Mechanism.HIGH_ECDSA and not s.sign_apdus:
+        if (
+            not s.ciphered
+            and s.mechanism != Mechanism.HIGH_ECDSA
+            and not s.sign_apdus
+            and not s.security_policy_bits
+        ):
             return SecuritySettings(system_title=title)
         if self._store is None:
             path = s.counter_store_path
@@ -446,11 +455,14 @@ class ClientCore:
             invocation_counters=counters,
             suite=s.security_suite,
             signing_key=s.signing_key if isinstance(s.signing_key, ec.EllipticCurvePrivateKey) else None,
-            peer_signing_key=s.meter_certificate
-            if isinstance(s.meter_certificate, ec.EllipticCurvePublicKey)
-            else None,
+            peer_signing_key=s.meter_public_key,
+            expected_peer_system_title=s.meter_system_title,
+            signed_apdu_guard=self._signed_apdu_guard,
             key_agreement=KEY_AGREEMENTS[s.key_agreement] if s.key_agreement else None,
             sign_apdus=s.sign_apdus,
+            policy_bits=None
+            if s.security_policy_bits is None
+            else SecurityPolicyBits(s.security_policy_bits),
             sign_before_ciphering=s.sign_before_ciphering,
         )
 
@@ -1245,6 +1257,76 @@ class ClientCore:
                 if new_ak
                 else self.settings.authentication_key
             ),
+        )
+
+    def key_agreement(
+        self,
+        *,
+        block_cipher_key: bool = True,
+        authentication_key: bool = False,
+        broadcast_key: bool = False,
+        logical_name: ObisLike = SECURITY_SETUP,
+    ) -> Steps[MeterSettings]:
+        """New global keys agreed with the meter (Security setup v1 method 3 key_agreement, Ephemeral Unified
+        Model C(2e, 0s), :mod:`dlmskit.security.agreement`): for each key asked, an ephemeral key pair signed
+        with ``signing_key``; the meter's signed answer is checked with its public key."""
+        s = self.settings
+        meter_key = s.meter_public_key
+        if not isinstance(s.signing_key, ec.EllipticCurvePrivateKey) or meter_key is None:
+            raise ConfigurationError("key_agreement needs signing_key and meter_certificate (suites 1/2)")
+        negotiated = self.negotiated
+        meter_title = negotiated.server_system_title if negotiated is not None else None
+        if meter_title is None:
+            raise ConfigurationError("key_agreement needs the meter's system title: associate with it first")
+        wanted = [
+            key_id
+            for key_id, asked in (
+                (KeyId.GLOBAL_UNICAST_ENCRYPTION_KEY, block_cipher_key),
+                (KeyId.GLOBAL_BROADCAST_ENCRYPTION_KEY, broadcast_key),
+                (KeyId.AUTHENTICATION_KEY, authentication_key),
+            )
+            if asked
+        ]
+        if not wanted:
+            raise ArgumentError("key_agreement: ask for at least one key")
+        suite = s.security_suite
+        own_title = parse_system_title(s.system_title)
+        ephemerals: dict[int, ec.EllipticCurvePrivateKey] = {}
+        entries: list[axdr.Data] = []
+        for key_id in wanted:
+            ephemeral, data = agreement.start(suite, s.signing_key)
+            ephemerals[int(key_id)] = ephemeral
+            entries.append(axdr.Structure([axdr.Enum(int(key_id)), axdr.OctetString(data)]))
+        answer = yield from self.call(logical_name, 3, axdr.Array(entries), class_id=64)
+        if not isinstance(answer, list) or len(answer) != len(wanted):
+            raise DecodeError(
+                "key_agreement answer",
+                expected=f"an array of {len(wanted)} {{key_id, data}}",
+                found=repr(answer)[:80],
+            )
+        keys: dict[int, bytes] = {}
+        for entry in answer:
+            if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+                raise DecodeError("key_agreement answer", expected="{key_id, data}", found=repr(entry)[:80])
+            answered, data = int(entry[0]), bytes(entry[1])
+            if answered not in ephemerals:
+                raise DecodeError("key_agreement answer", expected="a key id asked for", found=str(answered))
+            keys[answered] = agreement.finish(
+                suite,
+                ephemerals[answered],
+                data,
+                server_signing_key=meter_key,
+                client_system_title=own_title,
+                server_system_title=meter_title,
+            )
+        new_ek = keys.get(int(KeyId.GLOBAL_UNICAST_ENCRYPTION_KEY))
+        new_ak = keys.get(int(KeyId.AUTHENTICATION_KEY))
+        return dataclasses.replace(
+            s,
+            block_cipher_key=SecretBytes(new_ek, label="block cipher key") if new_ek else s.block_cipher_key,
+            authentication_key=SecretBytes(new_ak, label="authentication key")
+            if new_ak
+            else s.authentication_key,
         )
 
 

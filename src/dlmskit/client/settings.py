@@ -26,17 +26,26 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Final, Literal, TypedDict
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dlmskit.codec.obis import Obis, obis
 from dlmskit.errors import ArgumentError, ConfigurationError, EncodeError
 from dlmskit.link.hdlc_address import split_combined_server_address
 from dlmskit.link.hdlc_parameters import MAX_INFO_LENGTH, MAX_WINDOW_SIZE, HdlcParameters
-from dlmskit.security.certificates import load_private_key, load_public_key, suite_of
+from dlmskit.security.certificates import (
+    certificate_public_key,
+    certificate_system_title,
+    load_certificate,
+    load_private_key,
+    load_public_key,
+    suite_of,
+    verify_certificate,
+)
 from dlmskit.security.general import KeyAgreementScheme
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import SecretBytes, parse_key, parse_system_title
-from dlmskit.session.protection import SecurityPolicy
+from dlmskit.session.protection import SecurityPolicy, SecurityPolicyBits
 
 __all__ = [
     "AUTHENTICATIONS",
@@ -174,6 +183,7 @@ _KINDS: Final[dict[str, tuple[tuple[type, ...], str]]] = {
     "device": ((str,), "text (a serial device such as /dev/ttyUSB0 or COM3)"),
     "authentication": ((str,), "text"),
     "security_policy": ((str,), "text"),
+    "security_policy_bits": ((int,), "a whole number (the Security setup version 1 bits, e.g. 0x6C)"),
     "password": ((SecretBytes, str, bytes), "text or bytes"),
     "system_title": ((str, bytes), "16 hex digits or 8 bytes"),
     "block_cipher_key": ((SecretBytes, str, bytes), "32 hex digits (or the 16 bytes)"),
@@ -305,13 +315,22 @@ class MeterSettings:
     """0 (AES-GCM-128), 1 (ECDH/ECDSA P-256, AES-GCM-128) or 2 (P-384, AES-GCM-256: 32-byte keys)."""
     signing_key: ec.EllipticCurvePrivateKey | str | Path | None = field(default=None, repr=False)
     """The client's own ECDSA private key for ``authentication="ecdsa"``: a key, or a PEM file / PEM text."""
-    meter_certificate: ec.EllipticCurvePublicKey | str | Path | None = None
+    meter_certificate: ec.EllipticCurvePublicKey | x509.Certificate | str | Path | None = None
     """The meter's certificate or public key (PEM file / PEM text, or a key) for ``authentication="ecdsa"``."""
+    ca_certificate: x509.Certificate | str | Path | None = None
+    """Suites 1/2: the root CA certificate (PEM file / PEM text) the meter's certificate must be issued by:
+    its signature, validity period, key usage digitalSignature and subject CN = a system title are checked
+    when the settings are made, and the CN against the meter's system title in the AARE."""
     key_agreement: KeyAgreementName | None = None
     """Suites 1/2: ``one-pass-dh`` or ``static-unified``: every APDU after the AARQ as general-ciphering with
     a key agreed from ``signing_key`` and ``meter_certificate``."""
     sign_apdus: bool = False
     """Suites 1/2: sign every APDU after the AARQ (general-signing) and require the meter's to be signed."""
+    security_policy_bits: int | None = None
+    """Security setup version 1 policy bits, one per protection and direction (IEC 62056-6-2 / Blue Book
+    class 64: 0x04/0x08/0x10 authenticated/encrypted/signed requests, 0x20/0x40/0x80 responses): each
+    direction protected and checked as they say, instead of ``security_policy`` and ``sign_apdus`` both
+    ways. ``security_policy`` then defaults to what covers both directions."""
     sign_before_ciphering: bool = False
     """With ``sign_apdus``: sign first, then cipher the general-signing APDU (what some meters expect),
     instead of signing the ciphered APDU."""
@@ -337,6 +356,15 @@ class MeterSettings:
         )
         set_(self, "authentication", authentication)
         policy = self.security_policy
+        bits = self.security_policy_bits
+        if bits is not None and (not 0 <= bits <= 0xFF or bits & 0x03):
+            raise ConfigurationError(
+                f"security_policy_bits 0x{bits:X}: a byte whose bits 0 and 1 are clear (Security setup version 1)"
+            )
+        if policy is None and bits is not None:
+            union = SecurityPolicyBits(bits).ciphering_policy
+            names: tuple[SecurityPolicyName, ...] = ("none", "auth", "enc", "auth-enc")
+            policy = names[int(union)]
         if policy is None:
             policy = "auth-enc" if authentication == "gmac" else "none"
         set_(self, "security_policy", _canonical(policy, dict(SECURITY_POLICIES), {}, "security policy"))
@@ -357,8 +385,29 @@ class MeterSettings:
         set_(self, "authentication_key", _secret(self.authentication_key, "authentication key", length))
         if self.signing_key is not None and not isinstance(self.signing_key, ec.EllipticCurvePrivateKey):
             set_(self, "signing_key", load_private_key(self.signing_key))
+        if self.ca_certificate is not None:
+            ca = (
+                self.ca_certificate
+                if isinstance(self.ca_certificate, x509.Certificate)
+                else load_certificate(self.ca_certificate)
+            )
+            set_(self, "ca_certificate", ca)
+            if self.meter_certificate is None or isinstance(
+                self.meter_certificate, ec.EllipticCurvePublicKey
+            ):
+                raise ConfigurationError(
+                    "ca_certificate checks the meter's certificate: give meter_certificate as a PEM certificate "
+                    "(not a bare public key)"
+                )
+            certificate = (
+                self.meter_certificate
+                if isinstance(self.meter_certificate, x509.Certificate)
+                else load_certificate(self.meter_certificate)
+            )
+            verify_certificate(certificate, ca)  # CertificateError in words: wrong CA, expired, key usage, CN
+            set_(self, "meter_certificate", certificate)
         if self.meter_certificate is not None and not isinstance(
-            self.meter_certificate, ec.EllipticCurvePublicKey
+            self.meter_certificate, (ec.EllipticCurvePublicKey, x509.Certificate)
         ):
             set_(self, "meter_certificate", load_public_key(self.meter_certificate))
         if self.frame_counter_obis is not None:
@@ -409,7 +458,7 @@ class MeterSettings:
                 "authentication 'ecdsa' (HLS mechanism 7) needs security_suite 1 or 2, signing_key (the "
                 "client's PEM private key) and meter_certificate (the meter's PEM certificate or public key)"
             )
-        for key in (self.signing_key, self.meter_certificate):
+        for key in (self.signing_key, self.meter_public_key):
             if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and suite_of(key) != (
                 self.security_suite
             ):
@@ -463,6 +512,23 @@ class MeterSettings:
     def mechanism(self) -> Mechanism:
         """The authentication mechanism."""
         return AUTHENTICATIONS[self.authentication]
+
+    @property
+    def meter_public_key(self) -> ec.EllipticCurvePublicKey | None:
+        """The meter's public key, from ``meter_certificate`` (a key, or a certificate checked against
+        ``ca_certificate``)."""
+        value = self.meter_certificate
+        if isinstance(value, x509.Certificate):
+            return certificate_public_key(value)
+        return value if isinstance(value, ec.EllipticCurvePublicKey) else None
+
+    @property
+    def meter_system_title(self) -> bytes | None:
+        """The system title the CA-checked meter certificate names (None without ``ca_certificate``)."""
+        value = self.meter_certificate
+        if self.ca_certificate is None or not isinstance(value, x509.Certificate):
+            return None
+        return certificate_system_title(value)
 
     @property
     def policy(self) -> SecurityPolicy:
@@ -573,9 +639,11 @@ class MeterOptions(TypedDict, total=False):
     max_pdu_size: int
     security_suite: int
     signing_key: ec.EllipticCurvePrivateKey | str | Path | None
-    meter_certificate: ec.EllipticCurvePublicKey | str | Path | None
+    meter_certificate: ec.EllipticCurvePublicKey | x509.Certificate | str | Path | None
+    ca_certificate: x509.Certificate | str | Path | None
     key_agreement: KeyAgreementName | None
     sign_apdus: bool
+    security_policy_bits: int | None
     sign_before_ciphering: bool
     strict: bool
     test_client_challenge: bytes | None

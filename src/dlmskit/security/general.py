@@ -32,7 +32,9 @@ the APDU's bytes from the tag up to and including ``content``.
 
 from __future__ import annotations
 
+import datetime as _dt
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -40,7 +42,15 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, KeyFormatError, TagVerificationError
+from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.errors import (
+    ConfigurationError,
+    DecodeError,
+    EncodeError,
+    KeyFormatError,
+    ReplayError,
+    TagVerificationError,
+)
 from dlmskit.security.ciphering import _decode_length, _encode_length
 from dlmskit.security.ecc import (
     SecuritySuite,
@@ -66,10 +76,12 @@ __all__ = [
     "IdentifiedKey",
     "KeyAgreementScheme",
     "KeyInfo",
+    "SignedApduGuard",
     "WrappedKey",
     "decipher_general",
     "encipher_general",
     "sign_general",
+    "signing_date_time",
     "verify_general",
 ]
 
@@ -577,3 +589,94 @@ def verify_general(
     message = apdu if isinstance(apdu, GeneralSigning) else GeneralSigning.decode(apdu)
     verify(suite, public_key, message.signed_data(), message.signature)
     return message
+
+
+def signing_date_time(now: _dt.datetime | None = None) -> bytes:
+    """The date-time of a general-signing APDU we send: a COSEM date-time (12 bytes) in UTC, deviation 0."""
+    moment = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
+    return CosemDateTime.from_datetime(moment).to_bytes()
+
+
+def _point_in_time(date_time: bytes) -> _dt.datetime | None:
+    """The moment a date-time field names (naive UTC when it has a deviation), or None when it names none."""
+    if len(date_time) != CosemDateTime.SIZE:
+        return None
+    try:
+        moment = CosemDateTime.from_bytes(date_time).to_datetime()
+    except (ValueError, DecodeError):
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+class SignedApduGuard:
+    """Refuses replayed and old general-signing APDUs, per originator system title.
+
+    A signed APDU that is not ciphered has no invocation counter: its transaction-id and date-time are what
+    tell a fresh APDU from a replayed one (IEC 62056-5-3, general-signing). An APDU is refused with
+    :class:`~dlmskit.errors.ReplayError` when
+
+    * it has no transaction-id (nothing to tell a replay by);
+    * its transaction-id was already accepted from that originator (the last ``remember`` are kept; when one
+      is forgotten, its date-time becomes a floor: nothing at or before it is accepted any more);
+    * its date-time (when it names a point in time) is older than the newest one accepted from that originator
+      by more than ``window`` (0: never older; a meter serving several associations of one client at once can
+      allow a few seconds), or not after the floor.
+
+    Call :meth:`accept` only once the signature has verified, so that a forged APDU cannot move the state.
+    Share one guard across associations, as a meter does, so that an APDU replayed into a new association is
+    refused too.
+    """
+
+    def __init__(self, *, remember: int = 65536, window: _dt.timedelta = _dt.timedelta(0)) -> None:
+        if remember < 1:
+            raise ConfigurationError("a signed-APDU replay guard must remember at least one transaction-id")
+        self.remember = remember
+        self.window = window
+        self._seen: dict[bytes, OrderedDict[bytes, _dt.datetime | None]] = {}
+        self._newest: dict[bytes, _dt.datetime] = {}
+        self._floor: dict[bytes, _dt.datetime] = {}
+
+    def check(self, message: GeneralSigning) -> None:
+        """Raise :class:`~dlmskit.errors.ReplayError` unless ``message`` may be accepted."""
+        sender = message.originator_system_title
+        who = sender.hex().upper() or "an unnamed originator"
+        tid = message.transaction_id
+        if not tid:
+            raise ReplayError(
+                f"the signed APDU from {who} has no transaction-id: a replay could not be told apart, refused"
+            )
+        if tid in self._seen.get(sender, ()):
+            raise ReplayError(
+                f"replayed signed APDU: transaction-id {tid.hex().upper()} from {who} was already accepted"
+            )
+        moment = _point_in_time(message.date_time)
+        if moment is None:
+            return
+        floor = self._floor.get(sender)
+        if floor is not None and moment <= floor:
+            raise ReplayError(
+                f"old signed APDU from {who}: its date-time {moment.isoformat()} is not after {floor.isoformat()}, "
+                "before which transaction-ids are no longer remembered"
+            )
+        newest = self._newest.get(sender)
+        if newest is not None and moment < newest - self.window:
+            raise ReplayError(
+                f"old signed APDU from {who}: its date-time {moment.isoformat()} is older than the newest "
+                f"accepted, {newest.isoformat()}"
+            )
+
+    def accept(self, message: GeneralSigning) -> None:
+        """:meth:`check`, then remember ``message`` as accepted (call once its signature has verified)."""
+        self.check(message)
+        sender = message.originator_system_title
+        moment = _point_in_time(message.date_time)
+        seen = self._seen.setdefault(sender, OrderedDict())
+        seen[message.transaction_id] = moment
+        if moment is not None and (sender not in self._newest or moment > self._newest[sender]):
+            self._newest[sender] = moment
+        while len(seen) > self.remember:
+            _tid, forgotten = seen.popitem(last=False)
+            if forgotten is not None and (sender not in self._floor or forgotten > self._floor[sender]):
+                self._floor[sender] = forgotten

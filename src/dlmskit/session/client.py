@@ -89,7 +89,7 @@ from dlmskit.apdu.sn import (
 from dlmskit.codec import axdr, ber
 from dlmskit.codec.obis import Obis
 from dlmskit.deviations import Deviation, DeviationError, DeviationHook
-from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, ProtocolError
+from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, ProtocolError, SecurityError
 from dlmskit.security.hls import Mechanism
 from dlmskit.session import authentication
 from dlmskit.session.errors import (
@@ -451,6 +451,12 @@ class ClientSession:
                 raise ProtocolError(
                     f"the meter's system title (AARE responding-AP-title) is {len(aare.responding_ap_title)} "
                     "bytes, not 8"
+                )
+            expected = self.settings.security.expected_peer_system_title
+            if expected is not None and aare.responding_ap_title != expected:
+                raise SecurityError(
+                    f"the meter's system title {aare.responding_ap_title.hex().upper()} (AARE) is not the one its "
+                    f"certificate names, {expected.hex().upper()}: refused"
                 )
             self.protection.peer_system_title = aare.responding_ap_title
         initiate_response: InitiateResponse | None = None

@@ -33,9 +33,11 @@ from dlmskit.security.general import (
     AgreedKey,
     GeneralCiphering,
     KeyAgreementScheme,
+    SignedApduGuard,
     decipher_general,
     encipher_general,
     sign_general,
+    signing_date_time,
     verify_general,
 )
 from dlmskit.security.invocation import (
@@ -46,7 +48,14 @@ from dlmskit.security.invocation import (
 from dlmskit.security.keys import SecretBytes
 from dlmskit.security.suite0 import GcmCipher, SecurityControl
 
-__all__ = ["CIPHERING_OVERHEAD", "ApduProtection", "SecurityPolicy", "SecuritySettings", "counter_key_id"]
+__all__ = [
+    "CIPHERING_OVERHEAD",
+    "ApduProtection",
+    "SecurityPolicy",
+    "SecurityPolicyBits",
+    "SecuritySettings",
+    "counter_key_id",
+]
 
 CIPHERING_OVERHEAD = 1 + 3 + 5 + 12 + 10
 """Bytes ciphering may add to an APDU (tag, length, SC, IC, GCM tag, general-ciphering system title)."""
@@ -95,6 +104,37 @@ class SecurityPolicy(enum.IntEnum):
         raise ConfigurationError(f"unknown security policy {text!r}; use none, auth, enc or auth-enc")
 
 
+class SecurityPolicyBits(enum.IntFlag):
+    """The security_policy of Security setup version 1 (class 64; DLMS UA 1000-1 Blue Book, 4.4.7): one bit
+    per protection and direction; bits 0 and 1 are unused. ``0x6C`` asks for authenticated and encrypted
+    requests and responses (what version 0 policy 3 means), ``0x90`` adds digitally signed ones."""
+
+    AUTHENTICATED_REQUEST = 0x04  # bit 2
+    ENCRYPTED_REQUEST = 0x08  # bit 3
+    DIGITALLY_SIGNED_REQUEST = 0x10  # bit 4
+    AUTHENTICATED_RESPONSE = 0x20  # bit 5
+    ENCRYPTED_RESPONSE = 0x40  # bit 6
+    DIGITALLY_SIGNED_RESPONSE = 0x80  # bit 7
+
+    @classmethod
+    def from_policy(cls, policy: SecurityPolicy, *, signed: bool = False) -> SecurityPolicyBits:
+        """The version 1 bits of a version 0 policy (the same protection both ways), signed or not."""
+        bits = {0: 0x00, 1: 0x24, 2: 0x48, 3: 0x6C}[int(policy)] | (0x90 if signed else 0)
+        return cls(bits)
+
+    def direction(self, *, requests: bool) -> tuple[bool, bool, bool]:
+        """``(authenticated, encrypted, signed)`` for requests (client to server) or responses."""
+        value = int(self) >> (2 if requests else 5)
+        return bool(value & 1), bool(value & 2), bool(value & 4)
+
+    @property
+    def ciphering_policy(self) -> SecurityPolicy:
+        """The version 0 policy that covers both directions (the keys the association needs)."""
+        authenticated = bool(self & (self.AUTHENTICATED_REQUEST | self.AUTHENTICATED_RESPONSE))
+        encrypted = bool(self & (self.ENCRYPTED_REQUEST | self.ENCRYPTED_RESPONSE))
+        return SecurityPolicy(int(authenticated) | int(encrypted) << 1)
+
+
 @dataclass(frozen=True)
 class SecuritySettings:
     """Keys and titles of one side of an association (suite 0).
@@ -122,6 +162,9 @@ class SecuritySettings:
     """Our ECDSA key pair (suites 1/2): HLS mechanism 7 signs our answer with it."""
     peer_signing_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
     """The peer's ECDSA public key (from its certificate): HLS mechanism 7 checks the peer's answer."""
+    expected_peer_system_title: bytes | None = None
+    """The peer's system title its CA-checked certificate names (subject CN): a different title in the
+    AARE is refused."""
     key_agreement: KeyAgreementScheme | None = None
     """Suites 1/2: cipher every APDU after the AARQ/AARE as general-ciphering with a key agreed by this
     scheme (One-Pass Diffie-Hellman or Static Unified Model) from our key pair and the peer's public key.
@@ -129,6 +172,15 @@ class SecuritySettings:
     sign_apdus: bool = False
     """Suites 1/2: sign every APDU after the AARQ/AARE with general-signing (our ``signing_key``), and
     refuse APDUs from the peer that are not signed with its ``peer_signing_key``."""
+    signed_apdu_guard: SignedApduGuard | None = field(default=None, repr=False)
+    """Refuses replayed or old general-signing APDUs from the peer (transaction-id, date-time); share one
+    across associations (a meter does, per client) so that a replay into a new association is refused too.
+    None: a fresh guard per association."""
+    policy_bits: SecurityPolicyBits | None = None
+    """Security setup version 1 policy, one bit per protection and direction (:class:`SecurityPolicyBits`):
+    when given, each direction is protected and checked as its bits say, ``policy`` becomes the union of
+    both directions (the ciphered context and the xDLMS initiate request/response use it), and
+    ``sign_apdus`` is not used. None: ``policy`` and ``sign_apdus`` apply to both directions."""
     sign_before_ciphering: bool = False
     """Sign first and cipher the general-signing APDU (general-glo-/general-ded-ciphering or
     general-ciphering), instead of signing the ciphered APDU. Peers may do either; both are accepted, and a
@@ -139,9 +191,28 @@ class SecuritySettings:
             raise ConfigurationError(f"a system title is 8 bytes, got {len(self.system_title)}")
         if self.suite not in (0, 1, 2):
             raise ConfigurationError(f"security suite must be 0, 1 or 2, got {self.suite}")
+        if self.policy_bits is not None:
+            bits = SecurityPolicyBits(self.policy_bits)
+            if int(bits) & 0x03:
+                raise ConfigurationError(
+                    f"security policy bits 0x{int(bits):02X}: bits 0 and 1 are unused in Security setup version 1"
+                )
+            union = bits.ciphering_policy
+            if self.policy not in (SecurityPolicy.NONE, union):
+                raise ConfigurationError(
+                    f"security policy {self.policy.name.lower()} does not match the policy bits 0x{int(bits):02X}; "
+                    "give only the bits"
+                )
+            object.__setattr__(self, "policy_bits", bits)
+            object.__setattr__(self, "policy", union)
+        signed = self.sign_apdus or bool(
+            self.policy_bits is not None
+            and self.policy_bits
+            & (SecurityPolicyBits.DIGITALLY_SIGNED_REQUEST | SecurityPolicyBits.DIGITALLY_SIGNED_RESPONSE)
+        )
         if self.suite == 0 and (self.signing_key is not None or self.peer_signing_key is not None):
             raise ConfigurationError("ECDSA keys need security suite 1 (P-256) or 2 (P-384), not suite 0")
-        if (self.key_agreement is not None or self.sign_apdus) and (
+        if (self.key_agreement is not None or signed) and (
             self.signing_key is None or self.peer_signing_key is None
         ):
             raise ConfigurationError(
@@ -176,9 +247,18 @@ def counter_key_id(key: bytes, *, dedicated: bool = False) -> str:
 class ApduProtection:
     """Cipher and decipher the xDLMS APDUs of one association."""
 
-    def __init__(self, settings: SecuritySettings) -> None:
+    def __init__(self, settings: SecuritySettings, *, server: bool = False) -> None:
         self.settings = settings
         self.policy = settings.policy
+        self.explicit_bits = settings.policy_bits is not None
+        """Whether a Security setup version 1 policy sets each direction (else: ``policy``, ``sign_apdus``)."""
+        bits = settings.policy_bits
+        if bits is None:
+            bits = SecurityPolicyBits.from_policy(settings.policy, signed=settings.sign_apdus)
+        self.policy_bits = bits
+        self._outgoing = bits.direction(requests=not server)
+        self._incoming = bits.direction(requests=server)
+        self._incoming_name = "requests" if server else "responses"
         self.own_system_title = settings.system_title
         self.peer_system_title: bytes | None = None
         self._global: GcmCipher | None = settings.global_cipher() if settings.has_keys else None
@@ -188,6 +268,7 @@ class ApduProtection:
             counter_key_id(settings.block_cipher_key.reveal()) if settings.block_cipher_key else "unicast"
         )
         self._received = settings.received_counters or ReceivedCounterTracker()
+        self._signed_guard = settings.signed_apdu_guard or SignedApduGuard()
         self._peer_scheme: KeyAgreementScheme | None = None
         self._peer_signed = False
         self._peer_signed_inside = False
@@ -233,8 +314,24 @@ class ApduProtection:
 
     @property
     def signing(self) -> bool:
-        """True when APDUs go out signed (general-signing): our settings ask, or the peer signs its own."""
+        """True when APDUs go out signed (general-signing): our settings ask, or the peer signs its own
+        (without version 1 policy bits, which say it per direction)."""
+        if self.explicit_bits:
+            return self._outgoing[2]
         return self.settings.sign_apdus or self._peer_signed
+
+    @property
+    def incoming_ciphered(self) -> bool:
+        """True when APDUs from the peer must be ciphered (authenticated and/or encrypted)."""
+        return self._incoming[0] or self._incoming[1]
+
+    def _outgoing_control(self, *, initiate: bool) -> int:
+        """The security control bits of an APDU we send: this direction's, or (for the xDLMS initiate
+        request/response, and without version 1 bits) the association's policy."""
+        if initiate or not self.explicit_bits:
+            return self.policy.security_control
+        authenticated, encrypted, _signed = self._outgoing
+        return (0x10 if authenticated else 0) | (0x20 if encrypted else 0)
 
     def next_counter(self, *, dedicated: bool = False) -> int:
         """Our next invocation counter, already persisted by the store."""
@@ -258,12 +355,12 @@ class ApduProtection:
             apdu = self._sign(apdu)
             if kind in (None, "glo", "ded"):  # a general-signing APDU has no service-specific ciphered tag
                 kind = "general-ded" if (kind or settings.kind) == "ded" else "general-glo"
-        if not initiate and agreed is not None and (self.ciphering or force):
-            apdu = self._encipher_agreed(
-                apdu, agreed, self.policy.security_control if self.ciphering else 0x30
-            )
-        elif self.ciphering or force:
-            apdu = self._cipher(apdu, kind=kind)
+        control = self._outgoing_control(initiate=initiate)
+        cipher = bool(control) if self.explicit_bits else self.ciphering
+        if not initiate and agreed is not None and (cipher or force):
+            apdu = self._encipher_agreed(apdu, agreed, control or 0x30)
+        elif cipher or force:
+            apdu = self._cipher(apdu, kind=kind, control=control)
         if not initiate and self.signing and not sign_first:
             apdu = self._sign(apdu)
         return apdu
@@ -312,6 +409,7 @@ class ApduProtection:
             private_key=self._own_key(),
             originator_system_title=self.own_system_title,
             recipient_system_title=self.peer_system_title or b"",
+            date_time=signing_date_time(),
         ).encode()
 
     def _unwrap_signed(self, apdu: bytes) -> tuple[bytes, CipheringKind | None]:
@@ -326,6 +424,9 @@ class ApduProtection:
                 f"the signed APDU comes from system title {sender.hex().upper()}, not from the peer "
                 f"{self.peer_system_title.hex().upper()}"
             )
+        # Signed but perhaps not ciphered: no invocation counter, so the transaction-id and date-time tell
+        # a replay (ReplayError), and only once the signature has verified do they move the guard on.
+        self._signed_guard.accept(message)
         self._peer_signed = True
         return message.content
 
@@ -357,14 +458,16 @@ class ApduProtection:
         self._peer_scheme = message.key_info.scheme
         return plain, "general-glo"
 
-    def _cipher(self, apdu: bytes, *, kind: CipheringKind | None) -> bytes:
+    def _cipher(self, apdu: bytes, *, kind: CipheringKind | None, control: int | None = None) -> bytes:
         kind = kind or self.settings.kind
         dedicated = kind in ("ded", "general-ded") and self._dedicated is not None
         if kind in ("ded", "general-ded") and self._dedicated is None:
             kind = "glo" if kind == "ded" else "general-glo"
         cipher = self._dedicated if dedicated else self.global_cipher
         assert cipher is not None
-        control = (self.policy.security_control if self.ciphering else 0x30) | self.settings.suite
+        if control is None:
+            control = self.policy.security_control
+        control = (control or 0x30) | self.settings.suite
         return encrypt_apdu(
             apdu,
             kind=kind,
@@ -390,9 +493,21 @@ class ApduProtection:
             content = self._verified_content(plain)
             self._peer_signed_inside = True
             return content, kind
-        if self.settings.sign_apdus and apdu and apdu[0] not in _UNSIGNED_TAGS:
+        needs_signature = self._incoming[2] if self.explicit_bits else self.settings.sign_apdus
+        if needs_signature and apdu and apdu[0] not in _UNSIGNED_TAGS:
             raise SecurityError(
                 "the APDU is not signed (general-signing), and this association requires signatures"
+            )
+        if (
+            self.explicit_bits
+            and kind is None
+            and self.incoming_ciphered
+            and apdu
+            and apdu[0] not in _UNSIGNED_TAGS
+        ):
+            raise SecurityError(
+                f"the APDU is not ciphered, and the security policy 0x{int(self.policy_bits):02X} requires "
+                f"{self._incoming_name} to be"
             )
         return plain, kind
 
@@ -416,7 +531,9 @@ class ApduProtection:
         # The tag first, then the counter: an old counter under a wrong key is a key problem, not a replay
         # (the meter tells them apart), and only an authentic APDU may move the counter on.
         result = decrypt_apdu(ciphered, system_title=sender, keys=cipher)
-        self._require_policy(result.security_control)
+        self._require_policy(
+            result.security_control, initiate=bool(result.plain) and result.plain[0] in _INITIATE_TAGS
+        )
         self._received.accept(sender, ciphered.invocation_counter, key_id=key_id)
         kind: CipheringKind
         if ciphered.is_general:
@@ -425,10 +542,19 @@ class ApduProtection:
             kind = "ded" if dedicated else "glo"
         return result.plain, kind
 
-    def _require_policy(self, control: SecurityControl) -> None:
+    def _require_policy(self, control: SecurityControl, *, initiate: bool = False) -> None:
         """Refuse an APDU protected less than the security policy asks (e.g. authenticated only under
-        authenticated-encrypted): a downgrade is as bad as no protection."""
+        authenticated-encrypted): a downgrade is as bad as no protection. With version 1 policy bits, the
+        bits of the direction the APDU came in decide (the xDLMS initiate request/response: the union)."""
         policy = self.policy
+        if self.explicit_bits and not initiate:
+            needs_auth, needs_enc, _signed = self._incoming
+            if (needs_auth and not control.authenticated) or (needs_enc and not control.encrypted):
+                raise SecurityError(
+                    f"the APDU is protected with security control {int(control):02X}, less than the security "
+                    f"policy 0x{int(self.policy_bits):02X} requires of {self._incoming_name}"
+                )
+            return
         needs_auth = policy in (SecurityPolicy.AUTHENTICATED, SecurityPolicy.AUTHENTICATED_ENCRYPTED)
         needs_enc = policy in (SecurityPolicy.ENCRYPTED, SecurityPolicy.AUTHENTICATED_ENCRYPTED)
         if (needs_auth and not control.authenticated) or (needs_enc and not control.encrypted):

@@ -97,6 +97,7 @@ from dlmskit.errors import (
     DecodeError,
     DlmsError,
     InvocationCounterError,
+    ReplayError,
     SecurityError,
     TagVerificationError,
 )
@@ -335,7 +336,7 @@ class ServerSession:
             client_system_title=client_title,
             authenticated=settings.mechanism in (Mechanism.NONE, Mechanism.LOW),
         )
-        protection = ApduProtection(settings.security)
+        protection = ApduProtection(settings.security, server=True)
         protection.peer_system_title = client_title
         self.protection = protection
 
@@ -409,9 +410,13 @@ class ServerSession:
                     StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, expected
                 )
             ]
+        except ReplayError as error:
+            # A replayed or old signed APDU: refused, never served (the client learns it was not accepted).
+            log.warning("client %d: %s; answered deciphering-error", self.client_sap, error)
+            return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
         except (TagVerificationError, SecurityError, DecodeError):
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
-        if protection.ciphering and kind is None:
+        if protection.incoming_ciphered and kind is None:
             # The security policy asks for protected APDUs: a plain one is not allowed.
             return [self._exception(StateError.SERVICE_NOT_ALLOWED, ServiceError.DECIPHERING_ERROR)]
         self._reply_kind = kind
@@ -563,7 +568,11 @@ class ServerSession:
             return self._aare(settings, result=reject, diagnostic=diagnostic, context_name=expected_context)
         client_title = aarq.calling_ap_title
         needs_title = settings.uses_ciphered_context or mechanism == Mechanism.HIGH_ECDSA
-        if needs_title and (client_title is None or len(client_title) != 8):
+        expected_title = settings.security.expected_peer_system_title
+        if (needs_title and (client_title is None or len(client_title) != 8)) or (
+            expected_title is not None and client_title != expected_title
+        ):
+            # A title that is not the one the client's CA-checked certificate names is not recognized either.
             return self._aare(
                 settings,
                 result=reject,

@@ -23,22 +23,27 @@ that value plus one (shared/interop/gurux-c-server/README.md, point 4). Both our
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 
 from cryptography import x509
 
 from dlmskit.security.certificates import CertificateUsage, self_signed_certificate
+from dlmskit.security.general import SignedApduGuard
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.invocation import InvocationCounterStore, ReceivedCounterTracker
 from dlmskit.security.keys import SecretBytes
 from dlmskit.security.keywrap import KeyId
-from dlmskit.session.protection import SecurityPolicy, SecuritySettings, counter_key_id
+from dlmskit.session.protection import SecurityPolicy, SecurityPolicyBits, SecuritySettings, counter_key_id
 from dlmskit.session.server import ServerAssociationSettings
 from dlmskit.simulator.model import AssociationModel
 
 __all__ = ["REPLAY_WINDOW", "AssociationState", "CounterStore", "StoredCertificate"]
 
 REPLAY_WINDOW = 1024
+SIGNED_APDU_WINDOW = _dt.timedelta(seconds=30)
+"""How much older than the newest signed APDU of a client one may be (associations that run at once); a
+repeated transaction-id is refused whatever its date-time."""
 """How far below the highest counter received from a client a never-seen counter is still accepted."""
 
 
@@ -85,6 +90,8 @@ class AssociationState:
         self.master_key = model.master_key
         self.received_counters = ReceivedCounterTracker(window=REPLAY_WINDOW)
         """The client's last invocation counters, kept across its associations (replays are refused)."""
+        self.signed_apdu_guard = SignedApduGuard(window=SIGNED_APDU_WINDOW)
+        """The client's signed APDUs (transaction-id, date-time), kept across its associations."""
         self.signing_key = model.signing_key
         """The meter's ECDSA key pair (suites 1/2); Security setup generate_key_pair replaces it."""
         self.client_public_key = model.client_public_key
@@ -119,10 +126,13 @@ class AssociationState:
             authentication_key=SecretBytes(self.authentication_key) if self.authentication_key else None,
             invocation_counters=self.counters,
             received_counters=self.received_counters,
+            signed_apdu_guard=self.signed_apdu_guard,
+            expected_peer_system_title=model.client_system_title,
             suite=model.security_suite,
             signing_key=self.signing_key,
             peer_signing_key=self.client_public_key,
             sign_apdus=model.signed_apdus,
+            policy_bits=None if model.policy_bits is None else SecurityPolicyBits(model.policy_bits),
         )
         return ServerAssociationSettings(
             mechanism=model.mechanism,

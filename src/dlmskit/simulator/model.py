@@ -32,10 +32,18 @@ from dlmskit.apdu.conformance import Conformance
 from dlmskit.codec.obis import Obis, ObisError
 from dlmskit.cosem.values import STS_TOKEN_MAX
 from dlmskit.errors import ConfigurationError, KeyFormatError
-from dlmskit.security.certificates import load_private_key, load_public_key, suite_of
+from dlmskit.security.certificates import (
+    CertificateError,
+    certificate_system_title,
+    load_certificate,
+    load_private_key,
+    load_public_key,
+    suite_of,
+    verify_certificate,
+)
 from dlmskit.security.hls import Mechanism
 from dlmskit.security.keys import parse_key, parse_system_title
-from dlmskit.session.protection import SecurityPolicy
+from dlmskit.session.protection import SecurityPolicy, SecurityPolicyBits
 from dlmskit.session.server import QUIRKS
 from dlmskit.simulator.source import SourceMap, parse_toml
 
@@ -181,6 +189,12 @@ class AssociationModel:
     """The client's public key, from its certificate or PEM public key (HLS-ECDSA)."""
     signed_apdus: bool = False
     """Suites 1/2: every APDU after the AARQ must come signed (general-signing); answers are signed too."""
+    client_system_title: bytes | None = None
+    """With ``ca_certificate``: the system title the client's CA-checked certificate names; an AARQ with
+    another calling-AP-title is refused."""
+    policy_bits: int | None = None
+    """Security setup version 1 policy bits (0x04/0x08/0x10 authenticated/encrypted/signed requests,
+    0x20/0x40/0x80 responses): each direction protected as they say; ``policy`` is then what covers both."""
 
 
 @dataclass(frozen=True)
@@ -447,6 +461,8 @@ _ASSOCIATION_KEYS = {
     "signing_key",
     "client_public_key",
     "signed_apdus",
+    "security_policy_bits",
+    "ca_certificate",
 }
 
 
@@ -498,6 +514,22 @@ def _association(
 
     signing_key = pem("signing_key", load_private_key)
     client_public_key = pem("client_public_key", load_public_key)
+    ca = pem("ca_certificate", load_certificate)
+    client_title: bytes | None = None
+    if ca is not None:
+        client_certificate = pem("client_public_key", load_certificate)
+        if client_certificate is None:
+            raise source.error(
+                t,
+                index,
+                "ca_certificate",
+                "ca_certificate checks client_public_key: give the client's certificate",
+            )
+        try:
+            verify_certificate(client_certificate, ca)
+        except CertificateError as error:
+            raise source.error(t, index, "client_public_key", str(error)) from None
+        client_title = certificate_system_title(client_certificate)
     for value, name in ((signing_key, "signing_key"), (client_public_key, "client_public_key")):
         if value is not None and suite_of(value) != suite:
             raise source.error(
@@ -538,6 +570,31 @@ def _association(
         raise source.error(
             t, index, "mechanism", f'mechanism "{mechanism_name}" needs the HLS secret: secret = "hex"'
         )
+    bits: int | None = get("security_policy_bits", int, None)
+    if bits is not None:
+        if not 0 <= bits <= 0xFF or bits & 0x03:
+            raise source.error(
+                t,
+                index,
+                "security_policy_bits",
+                "security_policy_bits is a byte whose bits 0 and 1 are clear",
+            )
+        union = SecurityPolicyBits(bits).ciphering_policy
+        if "security_policy" in raw and policy != union:
+            raise source.error(
+                t,
+                index,
+                "security_policy_bits",
+                f"security_policy_bits 0x{bits:02X} needs security_policy {union.name.lower()} (or none given)",
+            )
+        policy = union
+        if bits & 0x90 and (suite == 0 or signing_key is None or client_public_key is None):
+            raise source.error(
+                t,
+                index,
+                "security_policy_bits",
+                "signed requests or responses need security_suite = 1 or 2, signing_key and client_public_key",
+            )
     if (mechanism == Mechanism.HIGH_GMAC or policy != SecurityPolicy.NONE) and (ek is None or ak is None):
         raise source.error(
             t,
@@ -563,6 +620,8 @@ def _association(
         signing_key=signing_key,
         client_public_key=client_public_key,
         signed_apdus=signed,
+        policy_bits=bits,
+        client_system_title=client_title,
     )
 
 

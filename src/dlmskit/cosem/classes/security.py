@@ -53,7 +53,7 @@ SECURITY_POLICY_BITS: Final = {
     6: "encrypted_response",
     7: "digitally_signed_response",
 }
-"""The bits of the Security setup version 1 security_policy (0x3C = requests and responses authenticated
+"""The bits of the Security setup version 1 security_policy (0x6C = requests and responses authenticated
 and encrypted)."""
 
 

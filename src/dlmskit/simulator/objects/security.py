@@ -88,6 +88,8 @@ class SecuritySetup(SimObject):
         state = self.state
         if attribute == 2:
             if self.model.version >= 1:
+                if state.model.policy_bits is not None:
+                    return axdr.Enum(state.model.policy_bits)
                 signed = 0x90 if state.model.signed_apdus else 0  # bits 4 and 7: signed requests, responses
                 return axdr.Enum(_POLICY_BITS[int(state.policy)] | signed)
             return axdr.Enum(state.policy)
