@@ -474,6 +474,7 @@ def test_profile_without_selective_access_reads_the_whole_buffer(simulator: Any)
         assert entries.rows == [(row[0], row[3]) for row in whole.rows[1:4]]
         assert all(apdu[:2] != b"\xc0\x01" or apdu[-1:] == b"\x00" for apdu in sent[first:])  # no access
         assert meter.profile(LOAD_PROFILE, last=3).rows == whole.rows[-3:]
-        last = whole.timestamps[-1]
-        by_time = meter.profile(LOAD_PROFILE, start=last - _dt.timedelta(hours=1), end=last)
+        newest = whole.timestamps[-1]
+        assert newest is not None
+        by_time = meter.profile(LOAD_PROFILE, start=newest - _dt.timedelta(hours=1), end=newest)
         assert by_time.rows == whole.rows[-5:]
