@@ -243,3 +243,26 @@ def test_sn_port_grants_no_read_and_the_refusal_says_what_it_granted() -> None:
         scripted.stop()
     assert scripted.finished and scripted.error is None
     assert [frame[6] for frame in scripted.received] == [0x93, 0x10, 0x32, 0x53]  # SNRM, AARQ, RLRQ, DISC
+
+
+def test_sn_port_refuses_client_16_for_incompatible_conformance_and_the_hint_says_why() -> None:
+    """Recorded from GuruxDLMSServerExample 9.0.x (9.0.2608.1701), local build, short-name HDLC port,
+    client 16, 2026-12-07: the AARE rejects the SN AARQ with initiateError incompatible-conformance (the
+    association grants get and set only). The hint names the cause instead of the password."""
+    ua = bytes.fromhex("7EA01F21020373D5E4818012050180060180070400000001080400000001533B7E")
+    aare = bytes.fromhex(
+        "7EA02E21020330DF4BE6E700611FA109060760857405080102A203020101A305A103020101BE0604040E0106026C5A7E"
+    )
+    scripted = ScriptedPeer([("C->S", b""), ("S->C", ua), ("C->S", b""), ("S->C", aare)])
+    try:
+        client = _hdlc(scripted.port, referencing="sn", timeout=5)
+        with pytest.raises(AssociationRejected) as rejected:
+            client.open()
+    finally:
+        scripted.stop()
+    text = str(rejected.value)
+    assert "initiate incompatible-conformance" in text
+    assert "Hint: the meter's association for this client has none of the services proposed in common" in text
+    assert "refuses every short-name association" in text
+    assert "password" not in text
+    assert scripted.finished and scripted.error is None

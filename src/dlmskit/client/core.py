@@ -479,7 +479,18 @@ class ClientCore:
         s = self.settings
         where = f" ({s.where()})"
         if isinstance(error, AssociationRejected) and "Hint:" not in str(error):
-            if self._public:
+            if "incompatible-conformance" in str(error):
+                hint = (
+                    "the meter's association for this client has none of the services proposed in common"
+                    + (
+                        " (read, write: short-name services); a meter whose associations list only "
+                        "logical-name services (get, set, action) refuses every short-name association, as the "
+                        "Gurux C example server's SN ports do"
+                        if s.referencing != "ln"
+                        else ""
+                    )
+                )
+            elif self._public:
                 hint = f"check the public client address ({s.public_client_address}) and the server address"
             elif s.ciphered and "deciphering-error" in str(error):
                 hint = (
