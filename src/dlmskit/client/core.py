@@ -1035,10 +1035,16 @@ class ClientCore:
         selected = _select_columns(all_columns, columns)
         picked = tuple(all_columns[i] for i in selected)
         negotiated = self.negotiated
+        # Selective access is parameterized-access in a short-name association.
+        selective = (
+            Conformance.PARAMETERIZED_ACCESS
+            if self._session is not None and self._session.short_name
+            else Conformance.SELECTIVE_ACCESS
+        )
         if (
             (by_time or from_entry is not None or to_entry is not None)
             and negotiated is not None
-            and not negotiated.conformance & Conformance.SELECTIVE_ACCESS
+            and not negotiated.conformance & selective
         ):
             # The association has no selective access (the Gurux C server's client 16, 00 00 18):
             # read the whole buffer and keep the selection here.
