@@ -439,3 +439,42 @@ async def _stop(task: Any) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def test_profile_without_selective_access_reads_the_whole_buffer(simulator: Any) -> None:
+    """The Gurux ANSI-C example server (GuruxDLMSServerExample 9.0.2608.1701, local build) grants its public
+    client 16 only get and set (``00 00 18``, shared/interop/gurux-c-server/README.md item 7): no selective
+    access. A profile by entry, by the last N entries or by time is then read whole and picked here. (The
+    simulator's client 16 may not read the profile at all, so its reader, client 32, stands in.)"""
+    import dataclasses
+
+    from dlmskit.simulator.model import default_model
+
+    model = default_model()
+    model = dataclasses.replace(
+        model,
+        associations=tuple(
+            dataclasses.replace(a, conformance=a.conformance & ~Conformance.SELECTIVE_ACCESS)
+            if a.client_sap == READER["client_address"]
+            else a
+            for a in model.associations
+        ),
+    )
+    running = simulator(model=model, now=lambda: NOW)
+    sent: list[bytes] = []
+    with connect(
+        port=running.port, on_apdu=lambda d, apdu: sent.append(apdu) if d == "tx" else None, **READER
+    ) as meter:
+        assert meter.negotiated is not None
+        assert not meter.negotiated.conformance & Conformance.SELECTIVE_ACCESS
+        whole = meter.profile(LOAD_PROFILE)
+        assert len(whole) == 10_000
+        first = len(sent)
+        entries = meter.profile(LOAD_PROFILE, from_entry=2, to_entry=4, columns=["Clock", "1.0.32.7.0.255"])
+        assert entries.rows == [(row[0], row[3]) for row in whole.rows[1:4]]
+        assert all(apdu[:2] != b"\xc0\x01" or apdu[-1:] == b"\x00" for apdu in sent[first:])  # no access
+        assert meter.profile(LOAD_PROFILE, last=3).rows == whole.rows[-3:]
+        newest = whole.timestamps[-1]
+        assert newest is not None
+        by_time = meter.profile(LOAD_PROFILE, start=newest - _dt.timedelta(hours=1), end=newest)
+        assert by_time.rows == whole.rows[-5:]

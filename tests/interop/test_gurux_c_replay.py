@@ -20,7 +20,7 @@ from tests.interop.replay import ScriptedPeer, transcript
 from dlmskit.client import DlmsClient, MeterSettings
 from dlmskit.cosem import ScalerUnit
 from dlmskit.deviations import DeviationError
-from dlmskit.errors import AssociationError
+from dlmskit.errors import AssociationError, ProtocolError
 from dlmskit.session.errors import AssociationRejected
 
 pytestmark = pytest.mark.filterwarnings("ignore::dlmskit.deviations.DeviationWarning")
@@ -193,3 +193,76 @@ def test_e_sn_port_with_referencing_auto_says_what_it_does(
     text = str(failed.value)
     assert text.startswith("referencing auto: the meter rejected the logical-name (LN) association")
     assert "the second association, with short names, failed" in text
+
+
+# Recorded from GuruxDLMSServerExample 9.0.x (github:Gurux/GuruxDLMS.c 11a4fef, 9.0.2608.1701), local build,
+# short-name HDLC port (BASE+0), dlmskit `read 0.0.42.0.0.255 --referencing sn`, client 17, LLS `Gurux`,
+# 2026-12-07. Bytes only: UA, AARE, RLRE, UA. The client's frames are read whatever they hold.
+_SN_LLS_UA = bytes.fromhex("7EA01F23020373A3DD818012050180060180070400000001080400000001533B7E")
+_SN_LLS_CHUNKS: list[tuple[str, bytes]] = [
+    ("C->S", b""),  # SNRM
+    ("S->C", _SN_LLS_UA),
+    ("C->S", b""),  # AARQ, SN context, LLS
+    (
+        "S->C",
+        bytes.fromhex(
+            "7EA03823020330 71FDE6E7006129A109060760857405080102A203020100A305A103020100"
+            "BE10040E0800065F1F0400001A000200FA006887 7E".replace(" ", "")
+        ),
+    ),
+    ("C->S", b""),  # RLRQ
+    ("S->C", bytes.fromhex("7EA0122302035 25C91E6E7006303800100 2C0F7E".replace(" ", ""))),
+    ("C->S", b""),  # DISC
+    ("S->C", _SN_LLS_UA),
+]
+
+
+def test_sn_port_grants_no_read_and_the_refusal_says_what_it_granted() -> None:
+    """The example server's associations carry logical-name conformance bits only, so its short-name port
+    grants client 17 ``00 1A 00`` (block transfer and multiple references: no read, no write). dlmskit refuses
+    the READ before sending it and says what the meter did grant; the association is released cleanly."""
+    scripted = ScriptedPeer(list(_SN_LLS_CHUNKS))
+    try:
+        client = _hdlc(
+            scripted.port,
+            client_address=17,
+            authentication="low",
+            password="Gurux",
+            referencing="sn",
+            timeout=5,
+        )
+        with client as meter, pytest.raises(ProtocolError) as refused:
+            meter.read("0.0.42.0.0.255")
+        text = str(refused.value)
+        assert "the meter did not agree to read in this association" in text
+        assert (
+            "it granted block-transfer-with-get-or-read, block-transfer-with-set-or-write, multiple-references "
+            "(conformance 00 1A 00)"
+        ) in text
+    finally:
+        scripted.stop()
+    assert scripted.finished and scripted.error is None
+    assert [frame[6] for frame in scripted.received] == [0x93, 0x10, 0x32, 0x53]  # SNRM, AARQ, RLRQ, DISC
+
+
+def test_sn_port_refuses_client_16_for_incompatible_conformance_and_the_hint_says_why() -> None:
+    """Recorded from GuruxDLMSServerExample 9.0.x (9.0.2608.1701), local build, short-name HDLC port,
+    client 16, 2026-12-07: the AARE rejects the SN AARQ with initiateError incompatible-conformance (the
+    association grants get and set only). The hint names the cause instead of the password."""
+    ua = bytes.fromhex("7EA01F21020373D5E4818012050180060180070400000001080400000001533B7E")
+    aare = bytes.fromhex(
+        "7EA02E21020330DF4BE6E700611FA109060760857405080102A203020101A305A103020101BE0604040E0106026C5A7E"
+    )
+    scripted = ScriptedPeer([("C->S", b""), ("S->C", ua), ("C->S", b""), ("S->C", aare)])
+    try:
+        client = _hdlc(scripted.port, referencing="sn", timeout=5)
+        with pytest.raises(AssociationRejected) as rejected:
+            client.open()
+    finally:
+        scripted.stop()
+    text = str(rejected.value)
+    assert "initiate incompatible-conformance" in text
+    assert "Hint: the meter's association for this client has none of the services proposed in common" in text
+    assert "refuses every short-name association" in text
+    assert "password" not in text
+    assert scripted.finished and scripted.error is None

@@ -491,7 +491,18 @@ class ClientCore:
         s = self.settings
         where = f" ({s.where()})"
         if isinstance(error, AssociationRejected) and "Hint:" not in str(error):
-            if self._public:
+            if "incompatible-conformance" in str(error):
+                hint = (
+                    "the meter's association for this client has none of the services proposed in common"
+                    + (
+                        " (read, write: short-name services); a meter whose associations list only "
+                        "logical-name services (get, set, action) refuses every short-name association, as the "
+                        "Gurux C example server's SN ports do"
+                        if s.referencing != "ln"
+                        else ""
+                    )
+                )
+            elif self._public:
                 hint = f"check the public client address ({s.public_client_address}) and the server address"
             elif s.ciphered and "deciphering-error" in str(error):
                 hint = (
@@ -1035,6 +1046,38 @@ class ClientCore:
         all_columns = yield from self._profile_columns(name)
         selected = _select_columns(all_columns, columns)
         picked = tuple(all_columns[i] for i in selected)
+        negotiated = self.negotiated
+        # Selective access is parameterized-access in a short-name association.
+        selective = (
+            Conformance.PARAMETERIZED_ACCESS
+            if self._session is not None and self._session.short_name
+            else Conformance.SELECTIVE_ACCESS
+        )
+        if (
+            (by_time or from_entry is not None or to_entry is not None)
+            and negotiated is not None
+            and not negotiated.conformance & selective
+        ):
+            # The association has no selective access (the Gurux C server's client 16, 00 00 18):
+            # read the whole buffer and keep the selection here.
+            buffer = yield from self.read(name, 2, class_id=7)
+            every = list(range(len(all_columns)))
+            whole = _rows(buffer, all_columns, every, 0)
+            if by_time:
+                stamp = next((i for i, c in enumerate(all_columns) if c.is_timestamp), None)
+                if stamp is None:
+                    raise ProtocolError(
+                        "the meter did not agree to selective-access in this association, and the "
+                        "profile has no clock column to pick the time range from the whole buffer"
+                    )
+                whole = [r for r in whole if _in_window(r[stamp], start, end)]
+            else:
+                whole = whole[(from_entry or 1) - 1 : to_entry]
+            rows = [tuple(r[i] for i in selected) for r in whole]
+            yield Chunk(ProfileTable(picked, rows))
+            if progress is not None:
+                progress(len(rows), len(rows))
+            return
         if by_time:
             plan = yield from self._time_plan(name, all_columns, selected, start, end, chunk_size)
         else:
@@ -1402,6 +1445,16 @@ def _select_columns(columns: tuple[ProfileColumn, ...], wanted: Sequence[int | s
     if not chosen:
         raise ArgumentError("columns=... selects no column")
     return sorted(chosen)
+
+
+def _in_window(value: Any, start: _dt.datetime | None, end: _dt.datetime | None) -> bool:
+    """True when a clock column's value lies in [start, end] (an entry without a usable time is left out)."""
+    if not isinstance(value, _dt.datetime):
+        return False
+    if value.tzinfo is None:  # a meter clock without deviation: read it in the zone the range was given in
+        given = start or end
+        value = value.replace(tzinfo=given.tzinfo if given is not None else None)
+    return (start is None or value >= start) and (end is None or value <= end)
 
 
 def _rows(

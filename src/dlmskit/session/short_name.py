@@ -184,7 +184,11 @@ class ShortNameClient:
 
     def _need(self, flag: Conformance, what: str) -> None:
         if self.conformance is not None and not self.conformance & flag:
-            raise ProtocolError(f"the meter did not agree to {flag.names()[0]} in this association ({what})")
+            granted = ", ".join(self.conformance.names()) or "no service at all"
+            raise ProtocolError(
+                f"the meter did not agree to {flag.names()[0]} in this association ({what}); it granted "
+                f"{granted} (conformance {self.conformance.encode().hex(' ').upper()})"
+            )
 
     def _send(self, apdu: bytes) -> bytes:
         overhead = CIPHERING_OVERHEAD if self.protection is not None and self.protection.ciphering else 0
