@@ -219,6 +219,9 @@ MIGRATIONS: Sequence[tuple[int, str, Callable[[Connection], None]]] = (
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
+_MIGRATION_LOCK = 0x444C4D53_4D494752
+"""The PostgreSQL advisory lock key held while migrating (b"DLMSMIGR" as a 64-bit number)."""
+
 
 def default_database_url() -> str:
     """``sqlite:///$XDG_DATA_HOME/dlmskit/headend.sqlite`` (``~/.local/share/dlmskit/...`` without it)."""
@@ -277,29 +280,33 @@ class Store:
     def version(self) -> int:
         """The schema version of the database (0: empty)."""
         with self.engine.connect() as connection:
-            if not sa.inspect(connection).has_table("schema_version"):
-                return 0
-            found = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-            return int(found or 0)
+            return _version(connection)
 
     def migrate(self) -> list[str]:
-        """Apply the migrations the database lacks; returns what was done."""
-        done: list[str] = []
-        current = self.version()
-        if current > SCHEMA_VERSION:
-            raise ConfigurationError(
-                f"the database has schema version {current}, newer than this dlmskit ({SCHEMA_VERSION})"
-            )
-        for version, description, step in MIGRATIONS:
-            if version <= current:
-                continue
+        """Apply the migrations the database lacks; returns what was done.
+
+        The check and every step run in one transaction that excludes other migrating processes (a
+        scheduler and its workers started together): on PostgreSQL under an advisory transaction lock, on
+        SQLite as ``BEGIN IMMEDIATE`` (the write lock first, so two processes never both see version 0)."""
+        if self.dialect == "postgresql":
             with self.engine.begin() as connection:
-                schema_version.create(connection, checkfirst=True)
-                step(connection)
-                connection.execute(sa.delete(schema_version))
-                connection.execute(sa.insert(schema_version).values(version=version))
-            done.append(f"{version}: {description}")
-        return done
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+                return _apply(connection)
+        with self.engine.connect() as connection:
+            raw: Any = connection.connection.driver_connection
+            previous = raw.isolation_level
+            raw.isolation_level = None  # the driver's own implicit BEGIN off: ours is IMMEDIATE
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    done = _apply(connection)
+                except BaseException:
+                    connection.exec_driver_sql("ROLLBACK")
+                    raise
+                connection.exec_driver_sql("COMMIT")
+                return done
+            finally:
+                raw.isolation_level = previous
 
     def insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT (with ``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
@@ -365,11 +372,12 @@ class Store:
     def _insert_new(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> int:
         if not rows:
             return 0
-        statement = self.insert(table).on_conflict_do_nothing()
+        # RETURNING names the rows actually inserted: a driver's rowcount of an executemany is not to be
+        # trusted (psycopg reports every row given, conflicts included).
+        statement = self.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
         with self.engine.begin() as connection:
             result = connection.execute(statement, list(rows))
-        count = result.rowcount
-        return int(count) if count is not None and count >= 0 else len(rows)
+            return len(result.all())
 
     def last_capture_time(self, table: sa.Table, meter: str, column: str, name: str) -> _dt.datetime | None:
         """The latest stored capture time of a profile or log of one meter (None: nothing stored yet)."""
@@ -428,6 +436,31 @@ class Store:
         """The number of rows of a table."""
         with self.engine.connect() as connection:
             return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+
+
+def _version(connection: Connection) -> int:
+    if not sa.inspect(connection).has_table("schema_version"):
+        return 0
+    found = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+    return int(found or 0)
+
+
+def _apply(connection: Connection) -> list[str]:
+    done: list[str] = []
+    current = _version(connection)
+    if current > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"the database has schema version {current}, newer than this dlmskit ({SCHEMA_VERSION})"
+        )
+    for version, description, step in MIGRATIONS:
+        if version <= current:
+            continue
+        schema_version.create(connection, checkfirst=True)
+        step(connection)
+        connection.execute(sa.delete(schema_version))
+        connection.execute(sa.insert(schema_version).values(version=version))
+        done.append(f"{version}: {description}")
+    return done
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
