@@ -290,3 +290,13 @@ def _open_and_report(url: str, queue: multiprocessing.Queue) -> None:  # type: i
     store = Store(url)
     queue.put(store.version())
     store.close()
+
+
+def test_a_command_is_sent_once_even_when_its_job_is_retried(store: Store) -> None:
+    first = store.queue_command("m", "disconnect")
+    assert store.start_command(first)  # marked before it is sent: its id is its idempotency key
+    # The worker died after the meter carried it out: the retried job finds it no longer queued.
+    assert not store.start_command(first)
+    assert [c["id"] for c in store.queued_commands("m")] == []
+    store.finish_command(first, "done", "disconnected")
+    assert not store.start_command(first)

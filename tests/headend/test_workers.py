@@ -168,16 +168,39 @@ def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
-def _worker(db: str, redis_url: str, name: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "dlmskit", "headend", "worker", "--db", db, "--redis", redis_url),
-            *("--name", name, "--max-sessions", "4", "--lease-seconds", "2", "--job-timeout", "30"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "DLMSKIT_MASTER_KEY": MASTER},
-    )
+def _worker(
+    db: str, redis_url: str, name: str, output: Path, *, lease: str = "2", sessions: str = "4"
+) -> subprocess.Popen[bytes]:
+    with output.open("wb") as sink:  # a file, not a pipe: a worker's log never blocks on a full pipe
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "dlmskit", "headend", "worker", "--db", db, "--redis", redis_url),
+                *(
+                    "--name",
+                    name,
+                    "--max-sessions",
+                    sessions,
+                    "--lease-seconds",
+                    lease,
+                    "--job-timeout",
+                    "30",
+                ),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "DLMSKIT_MASTER_KEY": MASTER, "PYTHONFAULTHANDLER": "1"},
+        )
+
+
+def _pending_with(redis_url: str, consumer: str) -> int:
+    """Jobs the consumer has read and not acknowledged."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return len(client.xpending_range("dlmskit:jobs", "workers", "-", "+", 100, consumername=consumer))
+    finally:
+        client.close()
 
 
 def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
@@ -204,13 +227,18 @@ def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
             await redis.aclose()
 
         asyncio.run(enqueue())
-        workers = [_worker(postgres_url, redis_url, f"w{i}") for i in range(3)]
+        workers = [_worker(postgres_url, redis_url, "w0", tmp_path / "w0.log")]
+        deadline = time.monotonic() + 120
+        while not _pending_with(redis_url, "w0") and time.monotonic() < deadline:
+            time.sleep(0.05)  # w0 first: it must have jobs under way when it is killed
+        workers += [_worker(postgres_url, redis_url, f"w{i}", tmp_path / f"w{i}.log") for i in (1, 2)]
         deadline = time.monotonic() + 120
         while True:  # kill one worker once some meters are done and others under way
             ((done,),) = _rows(postgres_url, "SELECT count(*) FROM jobs")
-            if done >= 4 or time.monotonic() > deadline:
+            if (done >= 4 and _pending_with(redis_url, "w0")) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
+        assert _pending_with(redis_url, "w0"), "worker w0 had no job under way"
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
         assert workers[0].returncode == -signal.SIGKILL
@@ -223,16 +251,22 @@ def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
     finally:
         for process in workers[1:]:
             process.terminate()
-        outputs = [p.communicate(timeout=60) for p in workers[1:]]
+        for process in workers[1:]:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGABRT)  # its threads' stacks into its log
+                process.wait()
         fleet.stop()
+    outputs = [(tmp_path / f"w{i}.log").read_bytes() for i in (1, 2)]
     assert all(p.returncode == 0 for p in workers[1:]), outputs
-    taken_over = [re.search(rb"(\d+) taken over", out) for out, _err in outputs]
+    taken_over = [re.search(rb"(\d+) taken over", out) for out in outputs]
     assert sum(int(m.group(1)) for m in taken_over if m) >= 1, outputs  # the dead worker's jobs
     jobs: dict[str, list[str]] = {}
     for meter, outcome in _rows(postgres_url, "SELECT meter, outcome FROM jobs ORDER BY id"):
         jobs.setdefault(meter, []).append(outcome)
     # Every meter accepted a worker's counters: a counter used twice is refused by the meter.
-    assert {m: o for m, o in jobs.items() if "ok" in o}.keys() == set(fleet.names), jobs
+    assert {m: o for m, o in jobs.items() if "ok" in o}.keys() == set(fleet.names), (jobs, outputs)
     # Both registers of every session stored together, each reading once. A meter whose session the killed
     # worker had begun is read again by another worker: a second reading, at a later capture time.
     counted = {
@@ -264,3 +298,78 @@ def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
             await redis.aclose()
 
     assert asyncio.run(pending()) == 0  # every job acknowledged, the dead worker's too
+
+
+def _leases_of(redis_url: str, owner: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return sum(client.get(key) == owner.encode() for key in client.scan_iter("dlmskit:lease:*"))
+    finally:
+        client.close()
+
+
+def _counts(url: str) -> tuple[int, ...]:
+    ((jobs, readings, profile, events),) = _rows(
+        url,
+        "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM readings), "
+        "(SELECT count(*) FROM profile_rows), (SELECT count(*) FROM events)",
+    )
+    return int(jobs), int(readings), int(profile), int(events)
+
+
+def test_a_paused_worker_process_that_lost_its_leases_writes_nothing_when_it_wakes(
+    tmp_path: Path, postgres_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", MASTER)
+    fleet = FleetProcess(tmp_path, 6, "--delay", "0.2", "--time-speed", "900")
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        store = Store(postgres_url)
+        inventory = Inventory(store, KeyStore(store, SecretBytes(bytes.fromhex(MASTER))))
+        inventory.import_file(fleet.inventory)
+        template = inventory.templates()["fleet-gmac"]
+        inventory.put_template("fleet-gmac", {**template, "timeout": 5.0, "connect_timeout": 2.0})
+        inventory.put_plan(PLAN.name, PLAN.to_mapping())
+        store.close()
+
+        async def enqueue() -> None:
+            redis = _redis(redis_url)
+            queue = JobQueue(redis)
+            await queue.create()
+            for name in fleet.names:
+                await queue.put(Job(name, PLAN.name, "round 1"))
+            await redis.aclose()
+
+        asyncio.run(enqueue())
+        paused = _worker(postgres_url, redis_url, "w0", tmp_path / "w0.log", lease="1", sessions="6")
+        workers.append(paused)
+        deadline = time.monotonic() + 120
+        while _leases_of(redis_url, "w0") < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        paused.send_signal(signal.SIGSTOP)  # in the middle of its sessions, leases held
+        workers.append(_worker(postgres_url, redis_url, "w1", tmp_path / "w1.log", lease="1", sessions="6"))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ok = {m for (m,) in _rows(postgres_url, "SELECT DISTINCT meter FROM jobs WHERE outcome = 'ok'")}
+            if ok >= set(fleet.names):
+                break
+            time.sleep(0.2)
+        workers[1].terminate()
+        assert workers[1].wait(timeout=60) == 0
+        before = _counts(postgres_url)
+        paused.send_signal(signal.SIGCONT)  # it wakes up with results of sessions it no longer leases
+        paused.terminate()
+        assert paused.wait(timeout=60) == 0
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.kill()
+                process.wait()
+        fleet.stop()
+    logs = [(tmp_path / f"w{i}.log").read_text(encoding="utf-8", errors="replace") for i in (0, 1)]
+    assert ok >= set(fleet.names), logs
+    assert _counts(postgres_url) == before, logs  # the woken worker wrote nothing
+    assert "0 jobs done" in logs[0], logs

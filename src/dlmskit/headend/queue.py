@@ -72,6 +72,13 @@ class JobQueue:
         entries = answer[1]
         return [(_text(i), Job.from_fields(f)) for i, f in entries if f]
 
+    async def owns(self, consumer: str, entry: str) -> bool:
+        """Whether the job is still pending with ``consumer``: not acknowledged, not taken over by another."""
+        found = await self._redis.xpending_range(
+            self.stream, self.group, entry, entry, 1, consumername=consumer
+        )
+        return bool(found)
+
     async def ack(self, entry: str) -> None:
         """The job is done (its outcome stored): remove it from the pending list."""
         await self._redis.xack(self.stream, self.group, entry)

@@ -44,6 +44,7 @@ class WorkerStats:
     busy: int = 0
     stale: int = 0
     reclaimed: int = 0
+    dropped: int = 0
 
 
 class Worker:
@@ -103,6 +104,11 @@ class Worker:
         token = await self.leases.acquire(job.meter, self.name, seconds)
         if token is None:
             self.stats.busy += 1  # another worker has the meter: the job stays pending and comes back
+            return
+        if not await self.queue.owns(self.name, entry):
+            # Read before a pause, and since taken over (and perhaps done) by another worker: not ours.
+            await self.leases.release(job.meter, self.name)
+            self.stats.dropped += 1
             return
         work = asyncio.ensure_future(self._run(job, token))
 

@@ -484,7 +484,7 @@ def worker(
             stats = found.stats
             stdout.print(
                 f"worker {found.name}: {stats.done} jobs done, {stats.reclaimed} taken over, "
-                f"{stats.stale} stale, {stats.busy} busy"
+                f"{stats.stale} stale, {stats.busy} busy, {stats.dropped} dropped"
             )
         finally:
             await redis.aclose()
