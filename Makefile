@@ -43,6 +43,16 @@ sysdeps:
 	    (apt-get install -y -qq socat >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq socat >/dev/null 2>&1)) \
 	      || echo "warning: could not install socat; pty tests will be skipped"; \
 	  else echo "warning: socat not found (apt-get install socat); pty tests will be skipped"; fi; }
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq postgresql >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq postgresql >/dev/null 2>&1)) \
+	      || echo "warning: could not install postgresql; the head-end's PostgreSQL tests will be skipped"; \
+	  else echo "warning: PostgreSQL not found (apt-get install postgresql); the head-end's PostgreSQL tests will be skipped"; fi; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq redis-server >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq redis-server >/dev/null 2>&1)) \
+	      || echo "warning: could not install redis-server; the head-end's Redis tests will be skipped"; \
+	  else echo "warning: redis-server not found (apt-get install redis-server); the head-end's Redis tests will be skipped"; fi; }
 
 ## The main job against the built-in simulated meter.
 demo: $(STAMP)

@@ -1,4 +1,5 @@
-"""The head-end against a real fleet simulator process (``dlmskit simulate --fleet``) over TCP, stored in SQLite.
+"""The head-end against a real fleet simulator process (``dlmskit simulate --fleet``) over TCP, stored in SQLite and in
+PostgreSQL (a throw-away server, conftest.py).
 
 - a fleet with unreachable, slow and faulty meters read twice over a schedule: every outcome in words, every
   reading, profile row and event stored exactly once, profiles without a gap;
@@ -16,13 +17,14 @@ import logging
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 import dlmskit.cli.commands  # noqa: F401  (registers the commands)
@@ -97,8 +99,17 @@ def master(monkeypatch: pytest.MonkeyPatch) -> SecretBytes:
     return SecretBytes(bytes.fromhex(MASTER))
 
 
-def _open(tmp_path: Path, fleet: FleetProcess, master: SecretBytes, timeout: float) -> Inventory:
-    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
+
+
+def _open(url: str, fleet: FleetProcess, master: SecretBytes, timeout: float) -> Inventory:
+    store = Store(url)
     inventory = Inventory(store, KeyStore(store, master))
     inventory.import_file(fleet.inventory)
     template = inventory.templates()["fleet-gmac"]
@@ -106,15 +117,14 @@ def _open(tmp_path: Path, fleet: FleetProcess, master: SecretBytes, timeout: flo
     return inventory
 
 
-def _profile_times(database: Path) -> dict[str, list[_dt.datetime]]:
+def _profile_times(url: str) -> dict[str, list[_dt.datetime]]:
     found: dict[str, list[_dt.datetime]] = {}
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute(
-            "SELECT meter, capture_time FROM profile_rows WHERE profile = ? ORDER BY meter, capture_time",
-            (PROFILE,),
-        )
-        for meter, when in rows:
-            found.setdefault(meter, []).append(_dt.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ"))
+    rows = _rows(
+        url,
+        f"SELECT meter, capture_time FROM profile_rows WHERE profile = '{PROFILE}' ORDER BY meter, capture_time",
+    )
+    for meter, when in rows:
+        found.setdefault(meter, []).append(_dt.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ"))
     return found
 
 
@@ -123,7 +133,7 @@ def _assert_no_gap(times: list[_dt.datetime]) -> None:
     assert steps <= {900.0}, f"gaps or uneven rows: {sorted(steps)}"
 
 
-def _read_twice(tmp_path: Path, count: int, master: SecretBytes) -> None:
+def _read_twice(tmp_path: Path, url: str, count: int, master: SecretBytes) -> None:
     fleet = FleetProcess(
         tmp_path,
         count,
@@ -131,7 +141,7 @@ def _read_twice(tmp_path: Path, count: int, master: SecretBytes) -> None:
         *("--delay", "0.005", "--jitter", "0.01", "--time-speed", "900"),
     )
     try:
-        inventory = _open(tmp_path, fleet, master, timeout=0.5)
+        inventory = _open(url, fleet, master, timeout=0.5)
         metrics = EngineMetrics()
         limits = EngineLimits(max_sessions=100, retries=1, backoff=0.05, job_timeout=60)
         engine = Engine(inventory, limits, metrics=metrics)
@@ -141,25 +151,24 @@ def _read_twice(tmp_path: Path, count: int, master: SecretBytes) -> None:
             meters = inventory.meters(schedule.group)
             await engine.run(PLAN, meters, jitter=jitter)
             if not first_round:
-                first_round.update({m: t[-1] for m, t in _profile_times(tmp_path / "headend.sqlite").items()})
+                first_round.update({m: t[-1] for m, t in _profile_times(url).items()})
 
         asyncio.run(run_schedules([Schedule(PLAN.name, "fleet", "@every 1s", jitter=0.2)], run, rounds=2))
     finally:
         fleet.stop()
     expected = {"ok": "ok", "unreachable": "unreachable", "slow": "timeout", "faulty": "security"}
-    with sqlite3.connect(tmp_path / "headend.sqlite") as connection:
-        jobs: dict[str, list[str]] = {}
-        for meter, outcome in connection.execute("SELECT meter, outcome FROM jobs ORDER BY id"):
-            jobs.setdefault(meter, []).append(outcome)
-        readings = dict(connection.execute("SELECT meter, count(*) FROM readings GROUP BY meter").fetchall())
-        events = connection.execute(
-            "SELECT count(*), count(DISTINCT meter || log || capture_time || code) FROM events"
-        ).fetchone()
+    jobs: dict[str, list[str]] = {}
+    for meter, outcome in _rows(url, "SELECT meter, outcome FROM jobs ORDER BY id"):
+        jobs.setdefault(meter, []).append(outcome)
+    readings = dict(_rows(url, "SELECT meter, count(*) FROM readings GROUP BY meter"))
+    (events,) = _rows(
+        url, "SELECT count(*), count(DISTINCT meter || log || capture_time || code) FROM events"
+    )
     assert set(jobs) == set(fleet.behaviour)
     assert {m: o for m, o in jobs.items()} == {m: [expected[b]] * 2 for m, b in fleet.behaviour.items()}
     good = {m for m, b in fleet.behaviour.items() if b == "ok"}
     assert set(readings) == good and set(readings.values()) == {4}  # two registers, two rounds, once each
-    profiles = _profile_times(tmp_path / "headend.sqlite")
+    profiles = _profile_times(url)
     assert set(profiles) == good
     for meter, times in profiles.items():
         _assert_no_gap(times)
@@ -171,48 +180,46 @@ def _read_twice(tmp_path: Path, count: int, master: SecretBytes) -> None:
 
 
 def test_a_fleet_with_faults_read_twice_over_a_schedule_stores_everything_once(
-    tmp_path: Path, master: SecretBytes
+    tmp_path: Path, database_url: str, master: SecretBytes
 ) -> None:
-    _read_twice(tmp_path, 40, master)
+    _read_twice(tmp_path, database_url, 40, master)
 
 
 @pytest.mark.slow
 def test_a_500_meter_fleet_with_faults_read_twice_stores_everything_once(
-    tmp_path: Path, master: SecretBytes
+    tmp_path: Path, database_url: str, master: SecretBytes
 ) -> None:
-    _read_twice(tmp_path, 500, master)
+    _read_twice(tmp_path, database_url, 500, master)
 
 
-def _headend(database: Path, *args: str) -> subprocess.Popen[bytes]:
+def _headend(url: str, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "dlmskit", "headend", "--db", f"sqlite:///{database}", *args],
+        [sys.executable, "-m", "dlmskit", "headend", "--db", url, *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "DLMSKIT_MASTER_KEY": MASTER},
     )
 
 
-def _counters(database: Path) -> dict[tuple[str, str], int]:
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute("SELECT meter, key_id, next_free FROM invocation_counters").fetchall()
+def _counters(url: str) -> dict[tuple[str, str], int]:
+    rows = _rows(url, "SELECT meter, key_id, next_free FROM invocation_counters")
     return {(meter, key): int(value) for meter, key, value in rows}
 
 
 def test_a_killed_headend_restarted_loses_nothing_duplicates_nothing_and_reuses_no_counter(
-    tmp_path: Path, master: SecretBytes
+    tmp_path: Path, database_url: str, master: SecretBytes
 ) -> None:
     fleet = FleetProcess(tmp_path, 24, "--delay", "0.05", "--jitter", "0.05", "--time-speed", "900")
-    database = tmp_path / "headend.sqlite"
+    database = database_url
     try:
-        inventory = _open(tmp_path, fleet, master, timeout=3.0)
+        inventory = _open(database, fleet, master, timeout=3.0)
         inventory.put_plan(PLAN.name, PLAN.to_mapping())
         inventory.store.close()
         run = ("run", PLAN.name, "--group", "fleet", "--max-sessions", "4", "--lease-seconds", "3")
         first = _headend(database, *run)
         deadline = time.monotonic() + 120
         while True:  # kill it once some meters are done and others are under way
-            with sqlite3.connect(database, timeout=30) as connection:
-                done = connection.execute("SELECT count(*) FROM jobs").fetchone()[0]
+            ((done,),) = _rows(database, "SELECT count(*) FROM jobs")
             if done >= 6 or first.poll() is not None or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
@@ -220,8 +227,7 @@ def test_a_killed_headend_restarted_loses_nothing_duplicates_nothing_and_reuses_
         first.wait()
         assert first.returncode == -signal.SIGKILL, "the head-end ended before it could be killed"
         before = _counters(database)
-        with sqlite3.connect(database) as connection:
-            held = connection.execute("SELECT count(*) FROM leases").fetchone()[0]
+        ((held,),) = _rows(database, "SELECT count(*) FROM leases")
         assert held > 0  # the dead head-end's leases are still there: the restart waits for them to expire
         second = _headend(database, *run, "--retries", "6")
         assert second.wait(timeout=240) == 0, second.stderr.read().decode()  # type: ignore[union-attr]
@@ -229,11 +235,8 @@ def test_a_killed_headend_restarted_loses_nothing_duplicates_nothing_and_reuses_
         fleet.stop()
     after = _counters(database)
     assert all(after[key] > value for key, value in before.items())
-    with sqlite3.connect(database) as connection:
-        outcomes = connection.execute(
-            "SELECT meter, outcome FROM jobs WHERE id > (SELECT max(id) FROM jobs) - 24"
-        ).fetchall()
-        readings = dict(connection.execute("SELECT meter, count(*) FROM readings GROUP BY meter").fetchall())
+    outcomes = _rows(database, "SELECT meter, outcome FROM jobs WHERE id > (SELECT max(id) FROM jobs) - 24")
+    readings = dict(_rows(database, "SELECT meter, count(*) FROM readings GROUP BY meter"))
     # Every meter accepted the restarted head-end's counters: a reused counter is refused by the meter.
     assert sorted(outcomes) == sorted((m, "ok") for m in fleet.behaviour)
     assert set(readings) == set(fleet.behaviour)
@@ -256,7 +259,7 @@ def test_the_key_store_never_shows_a_key(
     assert len(keys) == 6
     output = []
     try:
-        base = ["headend", "--db", f"sqlite:///{database}"]
+        base = ["headend", "--db", f"sqlite:///{database}"]  # SQLite only: the file's bytes are searched
         for args in (
             ["init"],
             ["import", str(fleet.inventory)],

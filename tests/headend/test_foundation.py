@@ -1,4 +1,8 @@
-"""The head-end's store, key store, invocation counters, plans, sans-I/O job and schedules (SQLite files)."""
+"""The head-end's store, key store, invocation counters, plans, sans-I/O job and schedules.
+
+Everything that touches the database runs twice: on an SQLite file and on a throw-away PostgreSQL server
+(``database_url`` in conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -44,8 +48,8 @@ EK = "000102030405060708090A0B0C0D0E0F"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    found = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+def store(database_url: str) -> Store:
+    found = Store(database_url)
     yield found
     found.close()
 
@@ -54,13 +58,15 @@ def _master() -> SecretBytes:
     return SecretBytes(bytes(range(32)), label="master key")
 
 
-def test_migrations_run_once_and_record_the_version(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+def test_migrations_run_once_and_record_the_version(database_url: str) -> None:
+    url = database_url
     first = Store(url, migrate=False)
     assert first.version() == 0
     assert first.migrate() and first.version() == SCHEMA_VERSION
     assert first.migrate() == []
     first.close()
+    if not url.startswith("sqlite"):
+        return
     with sa.create_engine(url).connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
@@ -161,8 +167,8 @@ def _take_counters(url: str, count: int, queue: multiprocessing.Queue) -> None: 
     store.close()
 
 
-def test_counters_are_safe_across_processes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+def test_counters_are_safe_across_processes(database_url: str) -> None:
+    url = database_url
     Store(url).close()
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
@@ -262,3 +268,35 @@ async def test_a_meter_leased_by_another_headend_is_reported_busy(store: Store) 
     assert (outcome.outcome, outcome.attempts) == ("busy", 3)
     assert store.outcome_counts() == {"busy": 1}
     assert not store.acquire_lease("m", "this head-end", 60)  # still the other's
+
+
+def test_processes_started_together_migrate_one_after_the_other(database_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    starters = [context.Process(target=_open_and_report, args=(database_url, queue)) for _ in range(3)]
+    for starter in starters:
+        starter.start()
+    versions = [queue.get(timeout=60) for _ in starters]
+    for starter in starters:
+        starter.join(timeout=60)
+    assert versions == [SCHEMA_VERSION] * 3
+    store = Store(database_url, migrate=False)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM schema_version")).scalar() == 1
+    store.close()
+
+
+def _open_and_report(url: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = Store(url)
+    queue.put(store.version())
+    store.close()
+
+
+def test_a_command_is_sent_once_even_when_its_job_is_retried(store: Store) -> None:
+    first = store.queue_command("m", "disconnect")
+    assert store.start_command(first)  # marked before it is sent: its id is its idempotency key
+    # The worker died after the meter carried it out: the retried job finds it no longer queued.
+    assert not store.start_command(first)
+    assert [c["id"] for c in store.queued_commands("m")] == []
+    store.finish_command(first, "done", "disconnected")
+    assert not store.start_command(first)

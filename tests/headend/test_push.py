@@ -70,8 +70,8 @@ def _storm() -> tuple[list[bytes], dict[str, int]]:
     return frames, expected
 
 
-async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(database_url: str) -> None:
+    store = Store(database_url)
     keystore = KeyStore(store, SecretBytes(bytes(range(32))))
     inventory = Inventory(store, keystore)
     for index in range(METERS):
@@ -134,8 +134,10 @@ async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(t
     store.close()
 
 
-async def test_a_pushing_fleet_process_is_stored_and_its_faulty_meters_quarantined(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+async def test_a_pushing_fleet_process_is_stored_and_its_faulty_meters_quarantined(
+    tmp_path: Path, database_url: str
+) -> None:
+    store = Store(database_url)
     keystore = KeyStore(store, SecretBytes(bytes(range(32))))
     inventory = Inventory(store, keystore)
     listener = PushListener(PushReceiver(store, inventory, keystore))

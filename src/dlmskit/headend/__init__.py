@@ -1,10 +1,13 @@
 """dlmskit.headend: read a fleet of meters from one machine (asyncio, a library first; ``dlmskit headend``).
 
-- :class:`Store` (:mod:`~dlmskit.headend.store`): the database (SQLite by default, PostgreSQL later), migrations;
+- :class:`Store` (:mod:`~dlmskit.headend.store`): the database (SQLite by default, or PostgreSQL), migrations;
 - :class:`Inventory`: meters, groups, templates and plans, imported from and exported to TOML/CSV;
 - :class:`KeyStore`: meters' keys sealed under a master key; :class:`DatabaseCounterStore`: invocation counters;
 - :class:`ReadPlan`, :func:`meter_job`: what a job does (sans-I/O), :class:`Engine`: runs it over many meters;
 - :class:`Schedule`: when (cron-like, with jitter).
+- beyond one machine: :mod:`~dlmskit.headend.queue` (jobs on a Redis Stream), :mod:`~dlmskit.headend.lease`
+  (per-meter leases with fencing tokens), :mod:`~dlmskit.headend.scheduler`, :mod:`~dlmskit.headend.worker`
+  (the ``redis`` extra).
 """
 
 from __future__ import annotations

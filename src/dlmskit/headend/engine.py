@@ -32,7 +32,7 @@ from dlmskit.headend.job import JobReport, run_job
 from dlmskit.headend.meter_io import classify, counter_keys, make_settings, open_meter
 from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.plans import ReadPlan
-from dlmskit.headend.store import Store, utc
+from dlmskit.headend.store import StaleLease, Store, utc
 
 __all__ = ["Engine", "EngineLimits", "JobOutcome"]
 
@@ -218,7 +218,12 @@ class Engine:
                 await renewer
             await asyncio.to_thread(self.store.release_lease, meter.name, self.owner)
 
-    async def _attempt(self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int) -> JobOutcome:
+    async def _attempt(
+        self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int, store: Store | None = None
+    ) -> JobOutcome:
+        """One session with the meter; ``store`` (default: the engine's) takes what the job stores, e.g. a
+        :meth:`Store.fenced` view for a worker on Redis."""
+        store = store or self.store
         self.active += 1
         self.peak = max(self.peak, self.active)
         started = time.monotonic()
@@ -226,20 +231,18 @@ class Engine:
             self.metrics.sessions.inc()
             self.metrics.attempts.inc()
         try:
-            commands = (
-                await asyncio.to_thread(self.store.queued_commands, meter.name) if plan.commands else []
-            )
+            commands = await asyncio.to_thread(store.queued_commands, meter.name) if plan.commands else []
 
             counters = self.counters_of(meter.name)
             await asyncio.to_thread(counters.prefetch, counter_keys(settings))
 
             async def work() -> JobReport:
                 async with open_meter(settings, counters) as io:
-                    return await run_job(io, self.store, plan, meter.name, commands)
+                    return await run_job(io, store, plan, meter.name, commands)
 
             report = await asyncio.wait_for(work(), self.limits.job_timeout)
             return JobOutcome(meter.name, "ok", _words(report), attempts, report)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, StaleLease):
             raise
         except Exception as error:
             kind, reason = classify(error)

@@ -232,6 +232,8 @@ async def _execute(step: Step, io: MeterIO, store: Store, meter: str) -> Any:
             stored += await asyncio.to_thread(store.save_profile_rows, table, rows)
         return stored
     if isinstance(step, RunCommand):
+        if not await asyncio.to_thread(store.start_command, step.command_id):
+            return "skipped", "already started by an earlier attempt: not sent again"
         try:
             outcome = await io.command(step.kind, step.argument)
             state = "done"

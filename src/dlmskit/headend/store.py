@@ -13,11 +13,13 @@ Migrations are a list of steps, each applied once in its own transaction and rec
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from dlmskit.errors import ConfigurationError
+from dlmskit.errors import ConfigurationError, DlmsError
 
-__all__ = ["SCHEMA_VERSION", "Store", "default_database_url", "utc"]
+__all__ = ["SCHEMA_VERSION", "StaleLease", "Store", "default_database_url", "utc"]
+
+
+class StaleLease(DlmsError):
+    """A write under a meter's lease refused: a newer lease of the meter (a higher fencing token) has written
+    since. The worker that holds the older lease lost it (it was paused or cut off) and must stop."""
+
 
 metadata = sa.MetaData()
 
@@ -182,6 +190,15 @@ quarantine = sa.Table(
 )
 
 
+fences = sa.Table(
+    "fences",
+    metadata,
+    sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("token", sa.BigInteger, nullable=False),
+)
+"""The newest lease fencing token that wrote for each meter (workers on Redis, :mod:`dlmskit.headend.lease`)."""
+
+
 def _create(*tables: sa.Table) -> Callable[[Connection], None]:
     def step(connection: Connection) -> None:
         for table in tables:
@@ -214,10 +231,14 @@ MIGRATIONS: Sequence[tuple[int, str, Callable[[Connection], None]]] = (
         "pushes: received notifications, the last counter of each meter, quarantine",
         _create(push_counters, pushes, quarantine),
     ),
+    (3, "fences: the newest lease token that wrote for each meter", _create(fences)),
 )
 """Every schema change, in order: (version, what it does, the step). Append; never edit a released step."""
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+_MIGRATION_LOCK = 0x444C4D53_4D494752
+"""The PostgreSQL advisory lock key held while migrating (b"DLMSMIGR" as a 64-bit number)."""
 
 
 def default_database_url() -> str:
@@ -250,6 +271,7 @@ class Store:
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.url = url or default_database_url()
+        self.fence: tuple[str, int] | None = None
         parsed = sa.engine.make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -272,34 +294,64 @@ class Store:
         """Close every pooled connection."""
         self.engine.dispose()
 
+    # -- fencing -------------------------------------------------------------------------------------------
+
+    def fenced(self, meter: str, token: int) -> Store:
+        """A view of this store (same engine) whose every write first checks, in the same transaction, that
+        no newer lease of ``meter`` than ``token`` has written; otherwise the write raises
+        :class:`StaleLease` and changes nothing. Tokens come from :class:`dlmskit.headend.lease.MeterLeases`."""
+        view = copy.copy(self)
+        view.fence = (meter, int(token))
+        return view
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            if self.fence is not None:
+                meter, token = self.fence
+                # The row lock of this upsert orders concurrent writers of one meter until commit.
+                statement = self.insert(fences).values(meter=meter, token=token)
+                statement = statement.on_conflict_do_update(
+                    index_elements=[fences.c.meter], set_={"token": token}, where=fences.c.token <= token
+                ).returning(fences.c.token)
+                if connection.execute(statement).scalar() is None:
+                    raise StaleLease(
+                        f"the lease of meter {meter} with token {token} is stale: a newer lease has written"
+                    )
+            yield connection
+
     # -- schema --------------------------------------------------------------------------------------------
 
     def version(self) -> int:
         """The schema version of the database (0: empty)."""
         with self.engine.connect() as connection:
-            if not sa.inspect(connection).has_table("schema_version"):
-                return 0
-            found = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-            return int(found or 0)
+            return _version(connection)
 
     def migrate(self) -> list[str]:
-        """Apply the migrations the database lacks; returns what was done."""
-        done: list[str] = []
-        current = self.version()
-        if current > SCHEMA_VERSION:
-            raise ConfigurationError(
-                f"the database has schema version {current}, newer than this dlmskit ({SCHEMA_VERSION})"
-            )
-        for version, description, step in MIGRATIONS:
-            if version <= current:
-                continue
+        """Apply the migrations the database lacks; returns what was done.
+
+        The check and every step run in one transaction that excludes other migrating processes (a
+        scheduler and its workers started together): on PostgreSQL under an advisory transaction lock, on
+        SQLite as ``BEGIN IMMEDIATE`` (the write lock first, so two processes never both see version 0)."""
+        if self.dialect == "postgresql":
             with self.engine.begin() as connection:
-                schema_version.create(connection, checkfirst=True)
-                step(connection)
-                connection.execute(sa.delete(schema_version))
-                connection.execute(sa.insert(schema_version).values(version=version))
-            done.append(f"{version}: {description}")
-        return done
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+                return _apply(connection)
+        with self.engine.connect() as connection:
+            raw: Any = connection.connection.driver_connection
+            previous = raw.isolation_level
+            raw.isolation_level = None  # the driver's own implicit BEGIN off: ours is IMMEDIATE
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    done = _apply(connection)
+                except BaseException:
+                    connection.exec_driver_sql("ROLLBACK")
+                    raise
+                connection.exec_driver_sql("COMMIT")
+                return done
+            finally:
+                raw.isolation_level = previous
 
     def insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT (with ``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
@@ -365,11 +417,12 @@ class Store:
     def _insert_new(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> int:
         if not rows:
             return 0
-        statement = self.insert(table).on_conflict_do_nothing()
-        with self.engine.begin() as connection:
+        # RETURNING names the rows actually inserted: a driver's rowcount of an executemany is not to be
+        # trusted (psycopg reports every row given, conflicts included).
+        statement = self.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        with self._begin() as connection:
             result = connection.execute(statement, list(rows))
-        count = result.rowcount
-        return int(count) if count is not None and count >= 0 else len(rows)
+            return len(result.all())
 
     def last_capture_time(self, table: sa.Table, meter: str, column: str, name: str) -> _dt.datetime | None:
         """The latest stored capture time of a profile or log of one meter (None: nothing stored yet)."""
@@ -404,9 +457,22 @@ class Store:
         with self.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 
+    def start_command(self, command_id: int) -> bool:
+        """Mark a queued command as being sent, before it is sent: True once only. The command's id is its
+        idempotency key: a retried job (a worker died after the meter carried the command out) finds it no
+        longer queued and does not send it again; it stays ``sending`` for an operator to check."""
+        with self._begin() as connection:
+            result = connection.execute(
+                sa.update(commands)
+                .where(commands.c.id == command_id, commands.c.state == "queued")
+                .values(state="sending")
+                .returning(commands.c.id)
+            )
+            return result.scalar() is not None
+
     def finish_command(self, command_id: int, state: str, outcome: str) -> None:
         """Record a command's outcome (``done`` or ``failed``) in words."""
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             connection.execute(
                 sa.update(commands)
                 .where(commands.c.id == command_id)
@@ -415,7 +481,7 @@ class Store:
 
     def record_job(self, **values: Any) -> None:
         """Record one finished job (meter, plan, started_at, finished_at, outcome, reason, attempts, stored)."""
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             connection.execute(sa.insert(jobs).values(**values))
 
     def outcome_counts(self) -> dict[str, int]:
@@ -428,6 +494,31 @@ class Store:
         """The number of rows of a table."""
         with self.engine.connect() as connection:
             return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+
+
+def _version(connection: Connection) -> int:
+    if not sa.inspect(connection).has_table("schema_version"):
+        return 0
+    found = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+    return int(found or 0)
+
+
+def _apply(connection: Connection) -> list[str]:
+    done: list[str] = []
+    current = _version(connection)
+    if current > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"the database has schema version {current}, newer than this dlmskit ({SCHEMA_VERSION})"
+        )
+    for version, description, step in MIGRATIONS:
+        if version <= current:
+            continue
+        schema_version.create(connection, checkfirst=True)
+        step(connection)
+        connection.execute(sa.delete(schema_version))
+        connection.execute(sa.insert(schema_version).values(version=version))
+        done.append(f"{version}: {description}")
+    return done
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

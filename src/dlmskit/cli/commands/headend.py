@@ -8,7 +8,9 @@ import csv
 import datetime as _dt
 import io
 import os
+import signal
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -450,3 +452,114 @@ def command(context: _Context, meter: str, kind: str, argument: str | None) -> N
         raise ConfigurationError("a token command needs the token (20 digits)")
     number = context.store.queue_command(meter, kind, argument)
     stdout.print(f"command {number} queued for {meter}: {kind}")
+
+
+def _redis_client(url: str) -> Any:
+    try:
+        import redis.asyncio as aioredis
+    except ImportError as error:  # pragma: no cover - the redis extra
+        raise ConfigurationError(
+            "workers on Redis need the redis package: pip install 'dlmskit[redis]'"
+        ) from error
+    return aioredis.from_url(url)
+
+
+def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+_REDIS_OPTION = click.option(
+    "--redis",
+    "redis_url",
+    envvar="DLMSKIT_REDIS_URL",
+    default="redis://127.0.0.1:6379/0",
+    show_default=True,
+    help="Redis URL of the job queue and leases ($DLMSKIT_REDIS_URL).",
+)
+_DB_OPTION = click.option(
+    "--db", "db_url", envvar="DLMSKIT_HEADEND_DB", metavar="URL", help="Database URL ($DLMSKIT_HEADEND_DB)."
+)
+
+
+@headend.command()
+@_REDIS_OPTION
+@_DB_OPTION
+@click.option("--name", help="This worker's consumer name (default: host:pid:random).")
+@_engine_options
+@click.pass_obj
+def worker(
+    context: _Context, /, redis_url: str, db_url: str | None, name: str | None, **engine_options: Any
+) -> None:
+    """Run jobs from the queue on Redis (many sessions in one asyncio loop) until SIGTERM or Ctrl-C."""
+    from dlmskit.headend.worker import Worker
+
+    if db_url:
+        context.url = db_url
+    inventory = context.inventory()
+
+    async def main(stop: asyncio.Event) -> None:
+        redis = _redis_client(redis_url)
+        try:
+            found = Worker(inventory, redis, _limits(engine_options), name=name)
+            stdout.print(f"worker {found.name}: queue {found.queue.stream} on {redis_url}")
+            await found.run(stop)
+            stats = found.stats
+            stdout.print(
+                f"worker {found.name}: {stats.done} jobs done, {stats.reclaimed} taken over, "
+                f"{stats.stale} stale, {stats.busy} busy, {stats.dropped} dropped"
+            )
+        finally:
+            await redis.aclose()
+
+    _until_terminated(main)
+
+
+@headend.command()
+@_REDIS_OPTION
+@_DB_OPTION
+@click.option(
+    "--schedule",
+    "schedules",
+    nargs=3,
+    multiple=True,
+    required=True,
+    metavar="PLAN GROUP WHEN",
+    help="Append PLAN's jobs for GROUP ('*': every meter) at WHEN (cron, or '@every 30s').",
+)
+@click.option("--lock-seconds", default=10.0, show_default=True, help="Expiry of the scheduler lock.")
+@click.pass_obj
+def scheduler(
+    context: _Context,
+    /,
+    redis_url: str,
+    db_url: str | None,
+    schedules: tuple[tuple[str, str, str], ...],
+    lock_seconds: float,
+) -> None:
+    """Append due jobs to the queue on Redis; one scheduler is active, others stand by (until SIGTERM)."""
+    from dlmskit.headend.scheduler import Scheduler
+
+    if db_url:
+        context.url = db_url
+    parsed = [Schedule(plan, None if group == "*" else group, when) for plan, group, when in schedules]
+    for item in parsed:
+        context.plan(item.plan)
+    inventory = context.inventory(keys=False)
+
+    async def main(stop: asyncio.Event) -> None:
+        redis = _redis_client(redis_url)
+        try:
+            found = Scheduler(redis, inventory, parsed, lock_seconds=lock_seconds)
+            stdout.print(f"scheduler {found.owner}: {len(parsed)} schedule(s) on {redis_url}")
+            await found.run(stop, tick=min(1.0, lock_seconds / 3))
+        finally:
+            await redis.aclose()
+
+    _until_terminated(main)

@@ -1,0 +1,171 @@
+"""A worker of the head-end on Redis: one asyncio loop holding many meter sessions, fed by the job queue.
+
+The worker reads jobs from the queue's consumer group (jobs of a dead worker first, taken over with
+``XAUTOCLAIM`` once idle longer than a lease), takes the meter's lease in Redis (:class:`MeterLeases`; a
+meter leased by another worker is left pending and comes back later), and runs the job through the
+:class:`~dlmskit.headend.engine.Engine`'s session code with a :meth:`~dlmskit.headend.store.Store.fenced`
+store: every write checks the lease's fencing token in the same transaction. While the job runs, the
+lease is renewed and the queue entry claimed again (its idle time reset); when a renewal finds the lease
+gone, the job is cancelled. A job is acknowledged only once its outcome is stored. Invocation counters come
+from the shared database in blocks (:class:`~dlmskit.headend.counters.DatabaseCounterStore`): a dead
+worker's block is skipped, never handed out again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from dlmskit.headend.engine import Engine, EngineLimits, JobOutcome
+from dlmskit.headend.inventory import Inventory
+from dlmskit.headend.lease import MeterLeases
+from dlmskit.headend.meter_io import classify, make_settings
+from dlmskit.headend.plans import BUILTIN_PLANS, ReadPlan
+from dlmskit.headend.queue import Job, JobQueue
+from dlmskit.headend.store import StaleLease, utc
+
+__all__ = ["Worker", "WorkerStats"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    """What one worker did."""
+
+    done: int = 0
+    busy: int = 0
+    stale: int = 0
+    reclaimed: int = 0
+    dropped: int = 0
+
+
+class Worker:
+    """Runs queued jobs; ``limits.max_sessions`` at once, leases of ``limits.lease_seconds``."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        redis: Any,
+        limits: EngineLimits | None = None,
+        *,
+        name: str | None = None,
+        prefix: str = "dlmskit",
+        block: float = 1.0,
+    ) -> None:
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.inventory = inventory
+        self.limits = limits or EngineLimits()
+        self.engine = Engine(inventory, self.limits, owner=self.name)
+        self.queue = JobQueue(redis, prefix=prefix)
+        self.leases = MeterLeases(redis, prefix=prefix)
+        self._redis = redis
+        self._block = block
+        self.stats = WorkerStats()
+
+    def _plan(self, name: str) -> ReadPlan:
+        body = self.inventory.plan_bodies().get(name)
+        if body is not None:
+            return ReadPlan.from_mapping(name, body)
+        return BUILTIN_PLANS[name]
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Work until ``stop`` is set (jobs under way are finished first)."""
+        stop = stop or asyncio.Event()
+        await self.queue.create()
+        running: dict[str, asyncio.Task[None]] = {}
+        while not stop.is_set():
+            free = self.limits.max_sessions - len(running)
+            if free <= 0:
+                await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            entries = await self.queue.reclaim(self.name, self.limits.lease_seconds, free)
+            self.stats.reclaimed += sum(1 for entry, _ in entries if entry not in running)
+            if not entries:
+                entries = await self.queue.take(self.name, free, self._block)
+            for entry, job in entries:
+                if entry in running:
+                    continue
+                task = asyncio.ensure_future(self._handle(entry, job))
+                running[entry] = task
+                task.add_done_callback(lambda _t, e=entry: running.pop(e, None))  # type: ignore[misc]
+        if running:
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _handle(self, entry: str, job: Job) -> None:
+        seconds = self.limits.lease_seconds
+        token = await self.leases.acquire(job.meter, self.name, seconds)
+        if token is None:
+            self.stats.busy += 1  # another worker has the meter: the job stays pending and comes back
+            return
+        if not await self.queue.owns(self.name, entry):
+            # Read before a pause, and since taken over (and perhaps done) by another worker: not ours.
+            await self.leases.release(job.meter, self.name)
+            self.stats.dropped += 1
+            return
+        work = asyncio.ensure_future(self._run(job, token))
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(seconds / 3)
+                if not await self.leases.renew(job.meter, self.name, seconds):
+                    log.warning("lease of meter %s lost: its job is stopped", job.meter)
+                    work.cancel()
+                    return
+                with contextlib.suppress(Exception):  # reset the entry's idle time: not taken over
+                    await self._redis.xclaim(
+                        self.queue.stream, self.queue.group, self.name, 0, [entry], justid=True
+                    )
+
+        renewer = asyncio.ensure_future(renew())
+        try:
+            await work
+            await self.queue.ack(entry)
+            self.stats.done += 1
+        except StaleLease as error:
+            self.stats.stale += 1
+            log.warning("%s", error)
+        except asyncio.CancelledError:
+            if not work.cancelled():
+                raise
+        except Exception:
+            log.exception("job of meter %s failed; it stays pending", job.meter)
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renewer
+            with contextlib.suppress(Exception):
+                await self.leases.release(job.meter, self.name)
+
+    async def _run(self, job: Job, token: int) -> None:
+        store = self.engine.store.fenced(job.meter, token)
+        started = utc(_dt.datetime.now(_dt.timezone.utc))
+        plan: ReadPlan | None = None
+        try:
+            plan = await asyncio.to_thread(self._plan, job.plan)
+            meter = await asyncio.to_thread(self.inventory.meter, job.meter)
+            templates = await asyncio.to_thread(self.inventory.templates)
+            settings = make_settings(await asyncio.to_thread(self.inventory.settings_of, meter, templates))
+        except Exception as error:
+            kind, reason = classify(error)
+            outcome = JobOutcome(job.meter, kind, reason, 0)
+        else:
+            outcome = await self.engine._attempt(plan, meter, settings, 1, store=store)
+        await asyncio.to_thread(
+            store.record_job,
+            meter=job.meter,
+            plan=job.plan,
+            started_at=started,
+            finished_at=utc(_dt.datetime.now(_dt.timezone.utc)),
+            outcome=outcome.outcome,
+            reason=outcome.reason[:2000],
+            attempts=outcome.attempts,
+            stored=outcome.report.stored if outcome.report is not None else 0,
+        )

@@ -1,0 +1,375 @@
+"""Workers on Redis (issue 15): real ``redis-server`` and PostgreSQL started by the tests (conftest.py).
+
+- a meter's lease is held by one worker at a time; a worker whose lease expired (paused) cannot write over
+  the newer lease's results: the store refuses its fencing token;
+- one active scheduler: a standby takes over when the active one's lock expires, each round appended once;
+- three worker processes against a fleet simulator, one killed with SIGKILL in the middle of the run: its
+  jobs are finished by the others, every meter read, nothing stored twice, no counter used twice (the
+  meters refuse a counter they have seen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import itertools
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from dlmskit.headend import Inventory, KeyStore, Meter, ReadPlan, Schedule, Store
+from dlmskit.headend.lease import MeterLeases
+from dlmskit.headend.queue import Job, JobQueue
+from dlmskit.headend.scheduler import Scheduler
+from dlmskit.headend.store import StaleLease, readings
+from dlmskit.security.keys import SecretBytes
+
+MASTER = "5A" * 32
+PROFILE = "1.0.99.1.0.255"
+PLAN = ReadPlan(
+    "fleet-workers",
+    registers=("1.0.1.8.0.255", "1.0.2.8.0.255"),
+    profiles=(PROFILE,),
+    event_logs=("0.0.99.98.0.255",),
+    initial_hours=2,
+)
+ROW = {"meter": "m", "logical_name": "1.0.1.8.0.255", "attribute": 2, "value": "1", "unit": "kWh"}
+
+
+def _redis(url: str) -> Any:
+    import redis.asyncio as aioredis
+
+    return aioredis.from_url(url)
+
+
+async def test_a_worker_that_lost_its_lease_cannot_write_over_the_newer_one(
+    database_url: str, redis_url: str
+) -> None:
+    redis = _redis(redis_url)
+    store = Store(database_url)
+    try:
+        leases = MeterLeases(redis)
+        paused = await leases.acquire("m", "worker A", 0.2)
+        assert paused is not None
+        assert await leases.acquire("m", "worker B", 60) is None  # one worker at a time
+        assert await leases.acquire("m", "worker A", 0.2) == paused  # its holder gets its own token back
+        assert store.fenced("m", paused).save_readings([{**ROW, "capture_time": "2026-01-01T00:00:00Z"}]) == 1
+        while await redis.exists("dlmskit:lease:m"):  # worker A is paused: its lease expires
+            await asyncio.sleep(0.05)
+        newer = await leases.acquire("m", "worker B", 60)
+        assert newer is not None and newer > paused
+        assert store.fenced("m", newer).save_readings([{**ROW, "capture_time": "2026-01-01T00:15:00Z"}]) == 1
+        # Worker A wakes up: its renewal fails, and a late write is refused and changes nothing.
+        assert not await leases.renew("m", "worker A", 60)
+        with pytest.raises(StaleLease, match="stale"):
+            store.fenced("m", paused).save_readings([{**ROW, "capture_time": "2026-01-01T00:30:00Z"}])
+        with pytest.raises(StaleLease):
+            store.fenced("m", paused).record_job(
+                meter="m",
+                plan="p",
+                started_at="",
+                finished_at="",
+                outcome="ok",
+                reason="",
+                attempts=1,
+                stored=1,
+            )
+        assert store.count(readings) == 2 and store.outcome_counts() == {}
+        await leases.release("m", "worker A")  # not its lease any more: nothing happens
+        assert await leases.acquire("m", "worker C", 60) is None
+        await leases.release("m", "worker B")
+        assert await leases.acquire("m", "worker C", 60) is not None
+    finally:
+        store.close()
+        await redis.aclose()
+
+
+async def test_a_standby_scheduler_takes_over_and_appends_each_round_once(
+    tmp_path: Path, redis_url: str
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    inventory = Inventory(store)
+    for index in range(5):
+        inventory.put_meter(Meter(f"m{index}", groups=("fleet",), settings={"port": 9}))
+    inventory.put_meter(Meter("other", settings={"port": 9}))
+    start = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+    clock = {"now": start}
+    schedules = [Schedule("registers", "fleet", "@every 60s")]
+    redis = _redis(redis_url)
+    try:
+        active = Scheduler(redis, inventory, schedules, owner="A", lock_seconds=0.3, now=lambda: clock["now"])
+        standby = Scheduler(
+            redis, inventory, schedules, owner="B", lock_seconds=0.3, now=lambda: clock["now"]
+        )
+        assert await active.step() == 0 and active.active  # the schedule starts now
+        assert await standby.step() == 0 and not standby.active
+        clock["now"] = start + _dt.timedelta(seconds=61)
+        assert await active.step() == 5
+        assert await active.step() == 0  # that round is done
+        # A dies (renews its lock no more); B takes over once the lock has expired.
+        while await redis.exists("dlmskit:scheduler"):
+            await asyncio.sleep(0.05)
+        clock["now"] = start + _dt.timedelta(seconds=185)  # two more rounds are due
+        assert await standby.step() == 10 and standby.active
+        assert await active.step() == 0 and not active.active  # A wakes up: a standby now
+        queue = JobQueue(redis)
+        entries = await redis.xrange(queue.stream)
+        jobs = [Job.from_fields(fields) for _id, fields in entries]
+        assert sorted({job.key for job in jobs}) == [
+            "registers@2026-01-01T00:01:00Z",
+            "registers@2026-01-01T00:02:00Z",
+            "registers@2026-01-01T00:03:00Z",
+        ]
+        assert sorted(j.meter for j in jobs) == sorted(f"m{i}" for i in range(5) for _ in range(3))
+    finally:
+        store.close()
+        await redis.aclose()
+
+
+class FleetProcess:
+    def __init__(self, directory: Path, count: int, *options: str) -> None:
+        self.inventory = directory / "fleet.toml"
+        command = [sys.executable, "-m", "dlmskit", "simulate", "--fleet", str(count), "--port", "0"]
+        self.process = subprocess.Popen(
+            [*command, "--inventory", str(self.inventory), *options],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 120
+        while not self.inventory.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the fleet did not start: {self.process.stderr.read().decode()!r}")  # type: ignore[union-attr]
+            time.sleep(0.1)
+        self.names = re.findall(r'^name = "([^"]+)"', self.inventory.read_text(encoding="utf-8"), re.M)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
+
+
+def _worker(
+    db: str, redis_url: str, name: str, output: Path, *, lease: str = "2", sessions: str = "4"
+) -> subprocess.Popen[bytes]:
+    with output.open("wb") as sink:  # a file, not a pipe: a worker's log never blocks on a full pipe
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "dlmskit", "headend", "worker", "--db", db, "--redis", redis_url),
+                *(
+                    "--name",
+                    name,
+                    "--max-sessions",
+                    sessions,
+                    "--lease-seconds",
+                    lease,
+                    "--job-timeout",
+                    "30",
+                ),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "DLMSKIT_MASTER_KEY": MASTER, "PYTHONFAULTHANDLER": "1"},
+        )
+
+
+def _pending_with(redis_url: str, consumer: str) -> int:
+    """Jobs the consumer has read and not acknowledged."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return len(client.xpending_range("dlmskit:jobs", "workers", "-", "+", 100, consumername=consumer))
+    finally:
+        client.close()
+
+
+def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
+    tmp_path: Path, postgres_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", MASTER)
+    fleet = FleetProcess(tmp_path, 24, "--delay", "0.05", "--jitter", "0.05", "--time-speed", "900")
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        store = Store(postgres_url)
+        inventory = Inventory(store, KeyStore(store, SecretBytes(bytes.fromhex(MASTER))))
+        inventory.import_file(fleet.inventory)
+        template = inventory.templates()["fleet-gmac"]
+        inventory.put_template("fleet-gmac", {**template, "timeout": 3.0, "connect_timeout": 2.0})
+        inventory.put_plan(PLAN.name, PLAN.to_mapping())
+        store.close()
+
+        async def enqueue() -> None:
+            redis = _redis(redis_url)
+            queue = JobQueue(redis)
+            await queue.create()
+            for name in fleet.names:
+                await queue.put(Job(name, PLAN.name, "round 1"))
+            await redis.aclose()
+
+        asyncio.run(enqueue())
+        workers = [_worker(postgres_url, redis_url, "w0", tmp_path / "w0.log")]
+        deadline = time.monotonic() + 120
+        while not _pending_with(redis_url, "w0") and time.monotonic() < deadline:
+            time.sleep(0.05)  # w0 first: it must have jobs under way when it is killed
+        workers += [_worker(postgres_url, redis_url, f"w{i}", tmp_path / f"w{i}.log") for i in (1, 2)]
+        deadline = time.monotonic() + 120
+        while True:  # kill one worker once some meters are done and others under way
+            ((done,),) = _rows(postgres_url, "SELECT count(*) FROM jobs")
+            if (done >= 4 and _pending_with(redis_url, "w0")) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert _pending_with(redis_url, "w0"), "worker w0 had no job under way"
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait()
+        assert workers[0].returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            ok = {m for (m,) in _rows(postgres_url, "SELECT DISTINCT meter FROM jobs WHERE outcome = 'ok'")}
+            if ok >= set(fleet.names):
+                break
+            time.sleep(0.2)
+    finally:
+        for process in workers[1:]:
+            process.terminate()
+        for process in workers[1:]:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGABRT)  # its threads' stacks into its log
+                process.wait()
+        fleet.stop()
+    outputs = [(tmp_path / f"w{i}.log").read_bytes() for i in (1, 2)]
+    assert all(p.returncode == 0 for p in workers[1:]), outputs
+    taken_over = [re.search(rb"(\d+) taken over", out) for out in outputs]
+    assert sum(int(m.group(1)) for m in taken_over if m) >= 1, outputs  # the dead worker's jobs
+    jobs: dict[str, list[str]] = {}
+    for meter, outcome in _rows(postgres_url, "SELECT meter, outcome FROM jobs ORDER BY id"):
+        jobs.setdefault(meter, []).append(outcome)
+    # Every meter accepted a worker's counters: a counter used twice is refused by the meter.
+    assert {m: o for m, o in jobs.items() if "ok" in o}.keys() == set(fleet.names), (jobs, outputs)
+    # Both registers of every session stored together, each reading once. A meter whose session the killed
+    # worker had begun is read again by another worker: a second reading, at a later capture time.
+    counted = {
+        meter: (int(rows), int(moments))
+        for meter, rows, moments in _rows(
+            postgres_url, "SELECT meter, count(*), count(DISTINCT capture_time) FROM readings GROUP BY meter"
+        )
+    }
+    assert set(counted) == set(fleet.names)
+    assert all(rows == 2 * moments for rows, moments in counted.values()), counted
+    read_again = [m for m, (_count, moments) in counted.items() if moments > 1]
+    assert len(read_again) <= 4, counted  # at most the killed worker's sessions under way
+    times: dict[str, list[str]] = {}
+    for meter, when in _rows(
+        postgres_url,
+        f"SELECT meter, capture_time FROM profile_rows WHERE profile = '{PROFILE}' ORDER BY meter, capture_time",
+    ):
+        times.setdefault(meter, []).append(when)
+    assert set(times) == set(fleet.names)
+    for found in times.values():
+        moments = [_dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ") for t in found]
+        assert {(b - a).total_seconds() for a, b in itertools.pairwise(moments)} <= {900.0}
+
+    async def pending() -> int:
+        redis = _redis(redis_url)
+        try:
+            return await JobQueue(redis).pending()
+        finally:
+            await redis.aclose()
+
+    assert asyncio.run(pending()) == 0  # every job acknowledged, the dead worker's too
+
+
+def _leases_of(redis_url: str, owner: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return sum(client.get(key) == owner.encode() for key in client.scan_iter("dlmskit:lease:*"))
+    finally:
+        client.close()
+
+
+def _counts(url: str) -> tuple[int, ...]:
+    ((jobs, readings, profile, events),) = _rows(
+        url,
+        "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM readings), "
+        "(SELECT count(*) FROM profile_rows), (SELECT count(*) FROM events)",
+    )
+    return int(jobs), int(readings), int(profile), int(events)
+
+
+def test_a_paused_worker_process_that_lost_its_leases_writes_nothing_when_it_wakes(
+    tmp_path: Path, postgres_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", MASTER)
+    fleet = FleetProcess(tmp_path, 6, "--delay", "0.2", "--time-speed", "900")
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        store = Store(postgres_url)
+        inventory = Inventory(store, KeyStore(store, SecretBytes(bytes.fromhex(MASTER))))
+        inventory.import_file(fleet.inventory)
+        template = inventory.templates()["fleet-gmac"]
+        inventory.put_template("fleet-gmac", {**template, "timeout": 5.0, "connect_timeout": 2.0})
+        inventory.put_plan(PLAN.name, PLAN.to_mapping())
+        store.close()
+
+        async def enqueue() -> None:
+            redis = _redis(redis_url)
+            queue = JobQueue(redis)
+            await queue.create()
+            for name in fleet.names:
+                await queue.put(Job(name, PLAN.name, "round 1"))
+            await redis.aclose()
+
+        asyncio.run(enqueue())
+        paused = _worker(postgres_url, redis_url, "w0", tmp_path / "w0.log", lease="1", sessions="6")
+        workers.append(paused)
+        deadline = time.monotonic() + 120
+        while _leases_of(redis_url, "w0") < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        paused.send_signal(signal.SIGSTOP)  # in the middle of its sessions, leases held
+        workers.append(_worker(postgres_url, redis_url, "w1", tmp_path / "w1.log", lease="1", sessions="6"))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ok = {m for (m,) in _rows(postgres_url, "SELECT DISTINCT meter FROM jobs WHERE outcome = 'ok'")}
+            if ok >= set(fleet.names):
+                break
+            time.sleep(0.2)
+        workers[1].terminate()
+        assert workers[1].wait(timeout=60) == 0
+        before = _counts(postgres_url)
+        paused.send_signal(signal.SIGCONT)  # it wakes up with results of sessions it no longer leases
+        paused.terminate()
+        assert paused.wait(timeout=60) == 0
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.kill()
+                process.wait()
+        fleet.stop()
+    logs = [(tmp_path / f"w{i}.log").read_text(encoding="utf-8", errors="replace") for i in (0, 1)]
+    assert ok >= set(fleet.names), logs
+    assert _counts(postgres_url) == before, logs  # the woken worker wrote nothing
+    assert "0 jobs done" in logs[0], logs
