@@ -125,3 +125,25 @@ def test_invocation_counter_error_is_explained_and_continued_from(tmp_path: Path
     # The next association continues above it.
     session, server, pass3 = _associate(ours, meter)
     assert isinstance(session.receive(*server.receive(pass3)), Associated)
+
+
+def test_a_given_counter_store_is_used_and_named_in_the_replay_hint(simulator: Any, tmp_path: Path) -> None:
+    """``counter_store=`` (a head-end's database, here SQLite) keeps the counters instead of the settings'
+    file, and a refusal for an old counter points at that store, not at a file the client never used."""
+    from dlmskit.client import AssociationRejected, DlmsClient
+    from dlmskit.security.invocation import SqliteInvocationCounterStore
+
+    running = simulator()
+    settings = MeterSettings(
+        port=running.port, invocation_counter_path=tmp_path / "unused.json", **MANAGEMENT
+    )
+    store = SqliteInvocationCounterStore(tmp_path / "headend.sqlite")
+    with DlmsClient(settings, counter_store=store) as meter:
+        assert bytes(meter.read("0.0.42.0.0.255")) == b"MMM0000012345678"
+    assert store.stored() and not (tmp_path / "unused.json").exists()
+    fresh = SqliteInvocationCounterStore(tmp_path / "another.sqlite")  # starts again at 1: a replay
+    with pytest.raises(AssociationRejected) as refused:
+        DlmsClient(settings, counter_store=fresh).open()
+    text = str(refused.value)
+    assert "counter store this client was given (SqliteInvocationCounterStore" in text
+    assert "unused.json" not in text

@@ -304,6 +304,7 @@ class ClientCore:
         """The scaler_unit values read in this association (they do not change): a profile's columns use
         them instead of asking again."""
         self._store: InvocationCounterStore | None = counter_store
+        self._store_given = counter_store is not None
         """Where the client's invocation counters are kept: given, or the file of the settings."""
         self._counters: _ClientCounters | None = None
         self._counter_minimum: int | None = None
@@ -577,10 +578,19 @@ class ClientCore:
             where = str(s.frame_counter_logical_name)
         except ConfigurationError:
             where = "give its OBIS with --frame-counter-obis"
+        if self._store_given:
+            stored = (
+                f"raise the stored counter in the counter store this client was given "
+                f"({type(self._store).__name__}, e.g. a head-end's database)"
+            )
+        else:
+            stored = (
+                f"raise the stored counter (dlmskit counter set VALUE; the counters are in "
+                f"{s.counter_store_path})"
+            )
         return (
             f"Read the meter's frame counter first (--read-frame-counter, object {where}; "
-            "read_frame_counter_first=True) or raise the stored counter (dlmskit counter set VALUE; the "
-            f"counters are in {s.counter_store_path})"
+            f"read_frame_counter_first=True) or {stored}"
         )
 
     def start_above(self, frame_counter: int) -> None:
