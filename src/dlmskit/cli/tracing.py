@@ -17,23 +17,9 @@ from rich.markup import escape
 from dlmskit.client.client import DlmsClient
 from dlmskit.client.settings import MeterSettings
 from dlmskit.deviations import DeviationWarning
-from dlmskit.translator import Direction, TraceItem, Translation, Translator, to_text
+from dlmskit.translator.live import LiveDecoder, redact
 
 __all__ = ["FrameTracer", "open_client", "redact"]
-
-
-def redact(data: bytes, secrets: list[bytes]) -> str:
-    """Hex of ``data`` with every occurrence of a secret replaced by ``**`` per byte."""
-    shown = [f"{b:02X}" for b in data]
-    for secret in secrets:
-        if not secret:
-            continue
-        start = data.find(secret)
-        while start >= 0:
-            for index in range(start, start + len(secret)):
-                shown[index] = "**"
-            start = data.find(secret, start + 1)
-    return " ".join(shown)
 
 
 class FrameTracer:
@@ -45,25 +31,17 @@ class FrameTracer:
         if settings.block_cipher_key is not None and settings.authentication_key is not None:
             keys = (settings.block_cipher_key.reveal(), settings.authentication_key.reveal())  # type: ignore[union-attr]
         client_title = settings.system_title if isinstance(settings.system_title, bytes) else None
-        self._translator = Translator(keys, client_title=client_title)
         password = settings.password.reveal() if settings.password is not None else b""  # type: ignore[union-attr]
-        self._secrets = [password] if password else []
+        self._decoder = LiveDecoder(keys, client_title=client_title, secrets=[password])
         self._count = 0
 
     def __call__(self, direction: str, frame: bytes, decoded: object = None) -> None:
         self._count += 1
         arrow = "TX →" if direction == "tx" else "RX ←"
         style = "cyan" if direction == "tx" else "magenta"
-        self.console.print(
-            f"[{style}]{arrow}[/] {redact(frame, self._secrets)}", soft_wrap=True, highlight=False
-        )
-        item = TraceItem(Direction.TX if direction == "tx" else Direction.RX, frame, self._count)
-        translated = self._translator.translate_item(item)
-        text = to_text(Translation([translated], []))
-        lines = text.splitlines()[1:]  # the first line repeats the hex
-        for secret in self._secrets:
-            lines = [line.replace(secret.hex().upper(), "**") for line in lines]
-        self.console.print("\n".join(lines), markup=False, highlight=False, style="dim")
+        shown, text = self._decoder.decode(direction, frame, self._count)
+        self.console.print(f"[{style}]{arrow}[/] {shown}", soft_wrap=True, highlight=False)
+        self.console.print(text, markup=False, highlight=False, style="dim")
 
 
 @contextmanager

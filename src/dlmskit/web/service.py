@@ -23,25 +23,13 @@ from dlmskit.codec.obis import Obis
 from dlmskit.cosem import ObjectListEntry
 from dlmskit.errors import ConfigurationError, DlmsError, ProtocolError
 from dlmskit.security.keys import SecretBytes
-from dlmskit.translator import Direction, TraceItem, Translation, Translator, to_text
+from dlmskit.translator.live import LiveDecoder, redact
 from dlmskit.web.compat import MeterRefused, MeterTimeout, connect, profile_last_selection
 from dlmskit.web.values import cell
 
 __all__ = ["Frame", "MeterService", "ProfileJob", "TraceLog", "redact"]
 
 _T = TypeVar("_T")
-
-
-def redact(data: bytes, hidden: list[bytes]) -> str:
-    """Hex of ``data`` with every occurrence of a secret replaced by ``**`` per byte."""
-    shown = [f"{b:02X}" for b in data]
-    for secret in hidden:
-        start = data.find(secret) if secret else -1
-        while start >= 0:
-            for index in range(start, start + len(secret)):
-                shown[index] = "**"
-            start = data.find(secret, start + 1)
-    return " ".join(shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +50,7 @@ class TraceLog:
         self._frames: deque[Frame] = deque(maxlen=limit)
         self._seq = 0
         self._changed = threading.Condition()
-        self._translator = Translator(None)
-        self._hidden: list[bytes] = []
+        self._decoder = LiveDecoder()
         if settings is not None:
             self.use(settings)
 
@@ -74,27 +61,20 @@ class TraceLog:
         if isinstance(ek, SecretBytes) and isinstance(ak, SecretBytes):
             keys = (ek.reveal(), ak.reveal())
         title = settings.system_title if isinstance(settings.system_title, bytes) else None
-        self._translator = Translator(keys, client_title=title)
         password = settings.password
-        self._hidden = [password.reveal()] if isinstance(password, SecretBytes) and password.reveal() else []
+        hidden = [password.reveal()] if isinstance(password, SecretBytes) else []
+        self._decoder = LiveDecoder(keys, client_title=title, secrets=hidden)
 
     def __call__(self, direction: str, frame: bytes, decoded: object = None) -> None:
         with self._changed:
             self._seq += 1
             seq = self._seq
-        item = TraceItem(Direction.TX if direction == "tx" else Direction.RX, bytes(frame), seq)
-        try:
-            text = to_text(Translation([self._translator.translate_item(item)], []))
-            lines = text.splitlines()[1:]  # the first line repeats the hex
-        except DlmsError as error:  # pragma: no cover - the translator reports problems in its output
-            lines = [f"(not decoded: {error})"]
-        for secret in self._hidden:
-            lines = [line.replace(secret.hex().upper(), "**") for line in lines]
+        shown, text = self._decoder.decode(direction, frame, seq)
         entry = Frame(
             seq,
             "tx" if direction == "tx" else "rx",
-            redact(bytes(frame), self._hidden),
-            "\n".join(lines),
+            shown,
+            text,
             _dt.datetime.now().strftime("%H:%M:%S.%f")[:-3],
         )
         with self._changed:
