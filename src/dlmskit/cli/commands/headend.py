@@ -114,8 +114,9 @@ def init(context: _Context) -> None:
     store = Store(context.url, migrate=False)
     done = store.migrate()
     stdout.print(
-        f"database {context.url}: schema version {store.version()}"
-        + (f" ({len(done)} migration(s))" if done else "")
+        f"database {_shown(context.url)}: schema revision {store.revision()}"
+        + (f" ({len(done)} migration(s))" if done else ""),
+        soft_wrap=True,
     )
     if os.environ.get(MASTER_KEY_ENV):
         stdout.print(f"master key: from ${MASTER_KEY_ENV}")
@@ -127,6 +128,41 @@ def init(context: _Context) -> None:
             + (" (kept)" if existed else " (new; keep a copy somewhere safe)")
         )
     store.close()
+
+
+def _shown(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+@headend.command()
+@click.option(
+    "--to", "to", default="head", show_default=True, help="The revision to go to (older: downgrade)."
+)
+@click.option("--list", "listing", is_flag=True, help="List the revisions and stop.")
+@click.pass_obj
+def migrate(context: _Context, to: str, listing: bool) -> None:
+    """Bring the database's schema to a revision (Alembic; the newest by default) and print it."""
+    from dlmskit.headend import migrations
+
+    store = Store(context.url, migrate=False)
+    try:
+        if listing:
+            current = store.revision()
+            for revision, what in migrations.revisions():
+                mark = "*" if revision == current else " "
+                stdout.print(f"{mark} {revision}  {what}", highlight=False, soft_wrap=True)
+            return
+        before = store.revision()
+        done = store.migrate(to)
+        for line in done:
+            stdout.print(line, highlight=False, soft_wrap=True)
+        stdout.print(
+            f"database {_shown(context.url)}: schema revision {store.revision()}"
+            + (f" (was {before or 'empty'})" if done else " (nothing to do)"),
+            soft_wrap=True,
+        )
+    finally:
+        store.close()
 
 
 @headend.command(name="import")
@@ -380,7 +416,7 @@ def status(context: _Context) -> None:
     """Meters, stored rows and the outcomes of the jobs so far."""
     store = context.store
     inventory = context.inventory(keys=False)
-    stdout.print(f"database {context.url} (schema version {store.version()})")
+    stdout.print(f"database {_shown(context.url)} (schema revision {store.revision()})")
     stdout.print(
         f"{len(inventory.meters())} meter(s); {store.count(readings)} reading(s), {store.count(profile_rows)} "
         f"profile row(s), {store.count(events)} event(s), {store.count(jobs)} job(s), {store.count(pushes)} "
