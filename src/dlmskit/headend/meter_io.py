@@ -14,7 +14,7 @@ import dataclasses
 import datetime as _dt
 import decimal
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlmskit.client import AsyncDlmsClient, MeterRefused, MeterSettings, ProfileTable
 from dlmskit.cosem.units import unit_symbol
@@ -31,6 +31,9 @@ from dlmskit.errors import (
 from dlmskit.security.invocation import InvocationCounterStore
 from dlmskit.security.keys import SecretBytes, parse_system_title
 from dlmskit.session.protection import counter_key_id
+
+if TYPE_CHECKING:
+    from dlmskit.headend.traces import FrameCapture
 
 __all__ = [
     "SETTING_NAMES",
@@ -99,11 +102,19 @@ def counter_keys(settings: MeterSettings) -> list[tuple[bytes, str]]:
 
 
 @contextlib.asynccontextmanager
-async def open_meter(settings: MeterSettings, counters: InvocationCounterStore) -> AsyncIterator[MeterIO]:
-    """Associate with the meter, using ``counters`` for the client's invocation counters."""
-    client = AsyncDlmsClient(settings, counter_store=counters)  # the counters live in the head-end's database
-    async with client:
-        yield MeterIO(client)
+async def open_meter(
+    settings: MeterSettings, counters: InvocationCounterStore, *, trace: FrameCapture | None = None
+) -> AsyncIterator[MeterIO]:
+    """Associate with the meter, using ``counters`` for the client's invocation counters; ``trace`` (a
+    :class:`~dlmskit.headend.traces.FrameCapture`) keeps the session's frames and stores them at its end."""
+    # The counters live in the head-end's database.
+    client = AsyncDlmsClient(settings, counter_store=counters, on_frame=trace)
+    try:
+        async with client:
+            yield MeterIO(client)
+    finally:
+        if trace is not None:
+            await trace.save()
 
 
 def classify(error: BaseException) -> tuple[str, str]:

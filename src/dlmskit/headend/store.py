@@ -259,6 +259,7 @@ class Store:
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.url = url or default_database_url()
         self.fence: tuple[str, int] | None = None
+        self._traced: set[str] = set()  # meters with frame traces not yet tied to a job (shared by views)
         parsed = sa.engine.make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -487,7 +488,38 @@ class Store:
     def record_job(self, **values: Any) -> None:
         """Record one finished job (meter, plan, started_at, finished_at, outcome, reason, attempts, stored)."""
         with self._begin() as connection:
-            connection.execute(sa.insert(jobs).values(**values))
+            result = connection.execute(sa.insert(jobs).values(**values))
+            if values.get("meter") in self._traced:
+                self._tie_traces(connection, str(values["meter"]), result)
+
+    # -- frame traces --------------------------------------------------------------------------------------
+
+    def save_frame_traces(self, meter: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store the frames of one session of ``meter`` (:mod:`dlmskit.headend.traces`); the next
+        :meth:`record_job` of the meter ties them to its job. Not fenced: a trace is a record of what
+        happened, a stale lease's included."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(frame_traces), [dict(row) for row in rows])
+        self._traced.add(meter)
+
+    def _tie_traces(self, connection: Connection, meter: str, result: Any) -> None:
+        key = result.inserted_primary_key
+        connection.execute(
+            sa.update(frame_traces)
+            .where(frame_traces.c.meter == meter, frame_traces.c.job.is_(None))
+            .values(job=int(key[0]))
+        )
+        self._traced.discard(meter)
+
+    def frame_traces_of(self, job: int) -> list[dict[str, Any]]:
+        """The stored frames of a job, session by session, in order."""
+        query = (
+            sa.select(frame_traces)
+            .where(frame_traces.c.job == job)
+            .order_by(frame_traces.c.session, frame_traces.c.number)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
 
     def outcome_counts(self) -> dict[str, int]:
         """How many jobs ended with each outcome."""
