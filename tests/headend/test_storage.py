@@ -172,3 +172,50 @@ def test_a_parquet_export_without_pyarrow_names_the_extra(
     with pytest.raises(ConfigurationError, match=r"pip install 'dlmskit\[parquet\]'"):
         export_parquet(store, "readings", tmp_path / "r.parquet")
     store.close()
+
+
+def test_the_clock_is_set_beyond_the_drift_and_commands_end_with_their_outcome_in_words(
+    database_url: str, tmp_path: Path
+) -> None:
+    token = "1234 5678 9012 3456 7890"  # the default model's tamper token (docs/simulator.md)
+    meter = SimulatorThread(SimulatedMeter(now=lambda: PINNED, tamper=True), link="wrapper", port=0)
+    store = Store(database_url)
+    try:
+        inventory = Inventory(store, KeyStore(store, SecretBytes(bytes(range(32)), label="master key")))
+        inventory.put_meter(
+            Meter(
+                "gmac",
+                settings={
+                    "port": meter.port,
+                    "link": "wrapper",
+                    "client_address": 1,
+                    "authentication": "gmac",
+                },
+            )
+        )
+        assert inventory.keystore is not None
+        inventory.keystore.put("gmac", "block_cipher_key", EK)
+        inventory.keystore.put("gmac", "authentication_key", AK)
+        first, again = (
+            store.queue_command("gmac", "token", token),
+            store.queue_command("gmac", "token", token),
+        )
+        plan = ReadPlan("p", max_drift=60)
+        engine = Engine(inventory, EngineLimits(retries=0))
+        (set_now,) = asyncio.run(engine.run(plan, inventory.meters()))
+        assert set_now.report is not None and set_now.report.clock_set  # the meter's clock is years behind
+        (later,) = asyncio.run(engine.run(plan, inventory.meters()))
+        assert later.report is not None and not later.report.clock_set and abs(later.report.drift or 0) < 60
+        with store.engine.connect() as connection:
+            done = {
+                row.id: (row.state, row.outcome)
+                for row in connection.execute(sa.text("SELECT id, state, outcome FROM commands"))
+            }
+        assert done[first] == ("done", "token-execution-ok (3): the token was accepted and carried out")
+        assert done[again][0] == "failed" and done[again][1].startswith("validation-result-failure (6)")
+        base = ["headend", "--db", database_url, "--key-file", str(tmp_path / "key")]
+        refused = CliRunner().invoke(cli, [*base, "command", "gmac", "token"])
+        assert refused.exit_code != 0 and "needs the token" in refused.output
+    finally:
+        store.close()
+        meter.stop()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlmskit.cosem.units import unit_symbol
-from dlmskit.headend.meter_io import MeterIO, MeterRefused
+from dlmskit.headend.meter_io import CommandFailed, MeterIO, MeterRefused
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.store import Store, events, profile_rows, utc
 
@@ -259,6 +259,8 @@ async def _execute(step: Step, io: MeterIO, store: Store, meter: str) -> Any:
             state = "done"
         except MeterRefused as refused:
             state, outcome = "failed", f"refused: {refused}"
+        except CommandFailed as failed:
+            state, outcome = "failed", str(failed)
         await asyncio.to_thread(store.finish_command, step.command_id, state, outcome)
         return state, outcome
     raise AssertionError(f"unknown step {step!r}")  # pragma: no cover

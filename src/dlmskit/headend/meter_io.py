@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SETTING_NAMES",
+    "CommandFailed",
     "MeterIO",
     "MeterRefused",
     "MeterTimeout",
@@ -54,6 +55,10 @@ SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(MeterSettings)) - _
 def make_settings(values: Mapping[str, Any]) -> MeterSettings:
     """:class:`~dlmskit.client.MeterSettings` from the inventory's merged values (keys included)."""
     return MeterSettings(**dict(values))
+
+
+class CommandFailed(DlmsError):
+    """The meter took a command and answered that it did not carry it out (a token it found not valid)."""
 
 
 class MeterIO:
@@ -89,7 +94,10 @@ class MeterIO:
         if kind == "token":
             if not argument:
                 raise ConfigurationError("a token command needs the token")
-            return str(await self._client.token_enter(argument))
+            result = await self._client.token_enter(argument)
+            if result.name.endswith("-failure"):  # format, authentication, validation or execution
+                raise CommandFailed(str(result))
+            return str(result)
         raise ConfigurationError(f"unknown command {kind!r}; use disconnect, reconnect or token")
 
 
