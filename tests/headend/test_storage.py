@@ -219,3 +219,18 @@ def test_the_clock_is_set_beyond_the_drift_and_commands_end_with_their_outcome_i
     finally:
         store.close()
         meter.stop()
+
+
+def test_a_workers_fenced_view_ties_the_traces_of_its_sessions_to_its_job(database_url: str) -> None:
+    store = Store(database_url)
+    view = store.fenced("m", 7)  # what a worker on Redis writes through
+    frame = {"meter": "m", "session": "2026-01-01T00:00:00.000001Z", "number": 1, "direction": "tx"}
+    view.save_frame_traces("m", [{**frame, "at": "2026-01-01T00:00:00.001Z", "frame": "00", "decoded": None}])
+    view.record_job(
+        meter="m", plan="p", started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:00:01Z",
+        outcome="ok", reason="", attempts=1, stored=0,
+    )  # fmt: skip
+    with store.engine.connect() as connection:
+        job = connection.execute(sa.select(sa.func.max(jobs.c.id))).scalar()
+    assert [row["frame"] for row in store.frame_traces_of(int(job))] == ["00"]
+    store.close()
