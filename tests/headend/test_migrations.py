@@ -230,14 +230,21 @@ def test_a_database_of_the_runner_before_alembic_is_stamped_then_upgraded(
     store.close()
 
 
-def test_a_database_newer_than_this_dlmskit_is_refused(database_url: str) -> None:
+def test_a_database_this_dlmskit_does_not_know_is_refused(database_url: str) -> None:
     store = Store(database_url, migrate=False)
     with store.engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        connection.exec_driver_sql("INSERT INTO schema_version (version) VALUES (99)")
-    with pytest.raises(ConfigurationError, match="schema version 99, newer than this dlmskit"):
+        connection.exec_driver_sql("INSERT INTO schema_version (version) VALUES (4)")  # an unreleased step
+    with pytest.raises(ConfigurationError, match="schema version 4 of the runner before Alembic"):
         store.migrate()
     assert sa.inspect(store.engine).has_table("schema_version")  # nothing changed
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE schema_version")
+    store.migrate("0001")
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    with pytest.raises(ConfigurationError, match="revision 0099, newer than this dlmskit"):
+        store.migrate()
     store.close()
 
 

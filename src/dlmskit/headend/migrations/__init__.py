@@ -24,13 +24,26 @@ from dlmskit.errors import ConfigurationError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["HEAD", "LEGACY_TABLE", "current_revision", "legacy_version", "migrate", "revisions"]
+__all__ = [
+    "HEAD",
+    "LEGACY_LAST",
+    "LEGACY_TABLE",
+    "current_revision",
+    "legacy_version",
+    "migrate",
+    "revisions",
+]
 
 HEAD = "0005"
 """The newest revision of this dlmskit (a test checks it against ``versions/``)."""
 
 LEGACY_TABLE = "schema_version"
 """The table of the runner before Alembic: one row, the number of its last step."""
+
+LEGACY_LAST = 3
+"""The last step of the runner before Alembic: its steps 1-3 are revisions 0001-0003. A higher number in
+``schema_version`` came from an unreleased branch; its step is not known here, so it is refused rather than
+stamped as whatever revision has that number."""
 
 _HERE = Path(__file__).resolve().parent
 
@@ -103,9 +116,10 @@ def migrate(connection: Connection, to: str = "head") -> list[tuple[str, str, st
     if current is None and legacy is not None:
         if legacy > 0:
             stamped = f"{legacy:04d}"
-            if stamped not in known:
+            if legacy > LEGACY_LAST or stamped not in known:
                 raise ConfigurationError(
-                    f"the database has schema version {legacy}, newer than this dlmskit ({HEAD})"
+                    f"the database has schema version {legacy} of the runner before Alembic, which knew "
+                    f"versions 1 to {LEGACY_LAST}: not a database this dlmskit can migrate"
                 )
             command.stamp(config, stamped)
             current = stamped
