@@ -403,7 +403,7 @@ def serve(
             + ", ".join(f"{k} {v}" for k, v in counts.most_common())
         )
 
-    called = context.plan(inbound_plan) if inbound_port is not None else None
+    called = _traced(context.plan(inbound_plan), trace_frames) if inbound_port is not None else None
 
     async def main() -> None:
         listener: PushListener | None = None
