@@ -110,6 +110,11 @@ def test_frames_are_traced_as_sent_tied_to_their_job_and_never_keep_a_password(
     assert shown.exit_code == 0, shown.output
     assert "AssociationRequest" in shown.output and "glo_InitiateRequest" in shown.output
     assert "deciphered" not in shown.output  # ciphered as sent: no plaintext in the database
+    master = {"DLMSKIT_MASTER_KEY": bytes(range(32)).hex()}
+    on_screen = CliRunner().invoke(cli, [*base, "trace", str(job["gmac"]), "--decrypt"], env=master)
+    assert on_screen.exit_code == 0, on_screen.output
+    assert "deciphered with the given keys" in on_screen.output and "GetRequest" in on_screen.output
+    assert all(r["decoded"] is None for r in store.frame_traces_of(job["gmac"]))  # shown, not stored
     assert "job 999" in CliRunner().invoke(cli, [*base, "trace", "999"]).output
 
 

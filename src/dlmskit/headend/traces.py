@@ -47,6 +47,17 @@ def _secret(value: object) -> bytes | None:
     return None
 
 
+def _decoder(settings: MeterSettings | None) -> LiveDecoder:
+    """A decoder with the keys of ``settings`` (none without), an LLS password blotted out."""
+    if settings is None:
+        return LiveDecoder()
+    ek, ak = _secret(settings.block_cipher_key), _secret(settings.authentication_key)
+    title = settings.system_title if isinstance(settings.system_title, bytes) else None
+    keys = (ek, ak) if ek is not None and ak is not None else None
+    password = _secret(settings.password)
+    return LiveDecoder(keys, client_title=title, secrets=[password] if password else [])
+
+
 class FrameCapture:
     """The ``on_frame`` hook of one session: keeps its frames in memory; :meth:`save` stores them."""
 
@@ -60,12 +71,8 @@ class FrameCapture:
         self.rows: list[dict[str, Any]] = []
         password = _secret(settings.password)
         self._secrets = [password] if password else []
-        self._decoder: LiveDecoder | None = None
-        if mode == "decrypted":  # the user asked for plaintext in the database
-            ek, ak = _secret(settings.block_cipher_key), _secret(settings.authentication_key)
-            title = settings.system_title if isinstance(settings.system_title, bytes) else None
-            keys = (ek, ak) if ek is not None and ak is not None else None
-            self._decoder = LiveDecoder(keys, client_title=title, secrets=self._secrets)
+        # Plaintext in the database only when the user asked for it.
+        self._decoder = _decoder(settings) if mode == "decrypted" else None
 
     def __call__(self, direction: str, frame: bytes, decoded: object = None) -> None:
         data = bytes(frame)
@@ -104,16 +111,17 @@ def capture(mode: str | None, store: Store, meter: str, settings: MeterSettings)
     return FrameCapture(store, meter, settings, mode) if mode else None
 
 
-def render(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+def render(rows: Sequence[Mapping[str, Any]], settings: MeterSettings | None = None) -> Iterator[str]:
     """The stored frames of a job as text: per session a heading, per frame its hex and its decoding (the
-    translator's, without keys: ciphered APDUs stay ciphered; the stored decoding when the trace was
-    decrypted)."""
+    translator's; the stored decoding when the trace was decrypted). Without ``settings`` ciphered APDUs stay
+    ciphered; with the meter's settings (keys from the key store: ``trace JOB --decrypt``) they are
+    deciphered for the screen, nothing stored."""
     session: str | None = None
     decoder = LiveDecoder()
     for row in rows:
         if row["session"] != session:
             session = str(row["session"])
-            decoder = LiveDecoder()  # a decoder follows one session (segments, blocks)
+            decoder = _decoder(settings)  # a decoder follows one session (segments, blocks)
             yield f"session {session} (meter {row['meter']})"
         frame = bytes.fromhex(str(row["frame"]))
         shown, text = decoder.decode(str(row["direction"]), frame, int(row["number"]))

@@ -38,6 +38,7 @@ from dlmskit.headend import (
 from dlmskit.headend.export import EXPORTS, export_csv, export_parquet
 from dlmskit.headend.inbound import InboundListener
 from dlmskit.headend.keystore import MASTER_KEY_ENV
+from dlmskit.headend.meter_io import make_settings
 from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.plans import TRACE_MODES
 from dlmskit.headend.push import PushListener, PushReceiver
@@ -512,8 +513,13 @@ def export(context: _Context, what: str, form: str, output: Path | None, meter: 
 
 @headend.command()
 @click.argument("job", type=int)
+@click.option(
+    "--decrypt",
+    is_flag=True,
+    help="Decipher the frames on screen with the meter's keys from the key store (today's keys; nothing stored).",
+)
 @click.pass_obj
-def trace(context: _Context, job: int) -> None:
+def trace(context: _Context, job: int, decrypt: bool) -> None:
     """Show the frames stored for a job (run with --trace-frames), decoded by the translator."""
     store = context.store
     with store.engine.connect() as connection:
@@ -533,7 +539,13 @@ def trace(context: _Context, job: int) -> None:
             "no frames stored for this job (run its plan with --trace-frames, or trace_frames in the plan)"
         )
         return
-    for line in render_trace(rows):
+    settings = None
+    if decrypt:
+        inventory = context.inventory()
+        settings = make_settings(
+            inventory.settings_of(inventory.meter(str(found["meter"])), inventory.templates())
+        )
+    for line in render_trace(rows, settings):
         stdout.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
