@@ -282,7 +282,7 @@ def test_processes_started_together_migrate_one_after_the_other(database_url: st
     assert versions == [SCHEMA_VERSION] * 3
     store = Store(database_url, migrate=False)
     with store.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT count(*) FROM schema_version")).scalar() == 1
+        assert connection.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     store.close()
 
 

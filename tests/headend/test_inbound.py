@@ -181,7 +181,7 @@ def test_a_meter_that_waits_is_identified_by_its_logical_device_name(tmp_path: P
     name = meter.model.meter.logical_device_name if known else "XYZ0000000000001"
     inventory = _inventory(tmp_path, name)
     identify = MeterSettings(link="hdlc", client_address=16, server_physical=17, timeout=10.0)
-    plan = ReadPlan("inbound-test", registers=("1.0.1.8.0.255",), clock=False)
+    plan = ReadPlan("inbound-test", registers=("1.0.1.8.0.255",), clock=False, trace_frames="ciphered")
     listener = InboundListener(inventory, plan, identify=identify, first_push_wait=0.2)
 
     async def run() -> None:
@@ -206,5 +206,8 @@ def test_a_meter_that_waits_is_identified_by_its_logical_device_name(tmp_path: P
         assert body["inbound"]["address"].startswith("127.0.0.1:")
         (shown,) = queries.meters_with_last_reading(store)
         assert shown["where"] == f"inbound from {body['inbound']['address']}" and shown["outcome"] == "ok"
+        traced = store.frame_traces_of(1)  # the job's frames, on the connection the meter opened
+        assert traced and {r["meter"] for r in traced} == {"site-a"} and traced[0]["direction"] == "tx"
+        assert b"12345678".hex().upper() not in "".join(r["frame"] for r in traced)  # the LLS password
     else:
         assert listener.stats.unknown == 1 and not jobs and not readings and "inbound" not in body

@@ -33,6 +33,7 @@ from dlmskit.headend.meter_io import classify, counter_keys, make_settings, open
 from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.store import StaleLease, Store, utc
+from dlmskit.headend.traces import capture
 
 __all__ = ["Engine", "EngineLimits", "JobOutcome"]
 
@@ -237,7 +238,9 @@ class Engine:
             await asyncio.to_thread(counters.prefetch, counter_keys(settings))
 
             async def work() -> JobReport:
-                async with open_meter(settings, counters) as io:
+                async with open_meter(
+                    settings, counters, trace=capture(plan.trace_frames, store, meter.name, settings)
+                ) as io:
                     return await run_job(io, store, plan, meter.name, commands)
 
             report = await asyncio.wait_for(work(), self.limits.job_timeout)

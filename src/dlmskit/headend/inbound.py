@@ -46,6 +46,7 @@ from dlmskit.headend.meter_io import MeterIO, classify, counter_keys, make_setti
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.push import PushReceiver
 from dlmskit.headend.store import Store, meters, utc
+from dlmskit.headend.traces import capture
 from dlmskit.link.wrapper import HEADER_LENGTH, MAX_APDU_LENGTH, WrapperFrame
 from dlmskit.transport.base import (
     AsyncTransport,
@@ -354,8 +355,13 @@ class InboundListener:
         commands = (
             await asyncio.to_thread(self.store.queued_commands, meter.name) if self.plan.commands else []
         )
-        async with _ClientOn(settings, transport, counter_store=counters) as client:
-            return await run_job(MeterIO(client), self.store, self.plan, meter.name, commands)
+        trace = capture(self.plan.trace_frames, self.store, meter.name, settings)
+        try:
+            async with _ClientOn(settings, transport, counter_store=counters, on_frame=trace) as client:
+                return await run_job(MeterIO(client), self.store, self.plan, meter.name, commands)
+        finally:
+            if trace is not None:
+                await trace.save()
 
     async def close(self) -> None:
         """Stop listening and end the connections in progress."""

@@ -22,7 +22,8 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlmskit.headend.meter_io import MeterIO, MeterRefused
+from dlmskit.cosem.units import unit_symbol
+from dlmskit.headend.meter_io import CommandFailed, MeterIO, MeterRefused
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.store import Store, events, profile_rows, utc
 
@@ -38,6 +39,7 @@ __all__ = [
     "jsonable",
     "meter_job",
     "run_job",
+    "scaled_value",
 ]
 
 CLOCK = "0.0.1.0.0.255"
@@ -187,8 +189,26 @@ def _profile_rows(meter: str, kind: str, name: str, table: Any) -> list[dict[str
             item.update(log=name, code=int(code))
         else:
             item["profile"] = name
+            item["scaled"] = json.dumps(
+                {
+                    str(columns[i].logical_name): scaled_value(v, columns[i].scaler, columns[i].unit)
+                    for i, v in enumerate(row)
+                    if i != time_index
+                }
+            )
         found.append(item)
     return found
+
+
+def scaled_value(raw: Any, scaler: int | None, unit: Any) -> dict[str, Any]:
+    """A profile value as stored next to the raw row: ``{"value": "228.8", "unit": "V"}``: a number with the
+    captured register's scaler applied (none: 0), as exact decimal text like a register's reading; anything
+    else (bytes, text, a structure) as the raw value is stored. ``unit`` is the symbol, None without one."""
+    symbol = (unit_symbol(int(unit)) or None) if unit is not None else None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        number = decimal.Decimal(int(raw)) if isinstance(raw, int) else decimal.Decimal(repr(float(raw)))
+        return {"value": format(number.scaleb(scaler or 0), "f"), "unit": symbol}
+    return {"value": jsonable(raw), "unit": symbol}
 
 
 async def run_job(
@@ -239,6 +259,8 @@ async def _execute(step: Step, io: MeterIO, store: Store, meter: str) -> Any:
             state = "done"
         except MeterRefused as refused:
             state, outcome = "failed", f"refused: {refused}"
+        except CommandFailed as failed:
+            state, outcome = "failed", str(failed)
         await asyncio.to_thread(store.finish_command, step.command_id, state, outcome)
         return state, outcome
     raise AssertionError(f"unknown step {step!r}")  # pragma: no cover

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as _dt
 import decimal
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlmskit.client import AsyncDlmsClient, MeterRefused, MeterSettings, ProfileTable
 from dlmskit.cosem.units import unit_symbol
@@ -32,8 +32,12 @@ from dlmskit.security.invocation import InvocationCounterStore
 from dlmskit.security.keys import SecretBytes, parse_system_title
 from dlmskit.session.protection import counter_key_id
 
+if TYPE_CHECKING:
+    from dlmskit.headend.traces import FrameCapture
+
 __all__ = [
     "SETTING_NAMES",
+    "CommandFailed",
     "MeterIO",
     "MeterRefused",
     "MeterTimeout",
@@ -51,6 +55,10 @@ SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(MeterSettings)) - _
 def make_settings(values: Mapping[str, Any]) -> MeterSettings:
     """:class:`~dlmskit.client.MeterSettings` from the inventory's merged values (keys included)."""
     return MeterSettings(**dict(values))
+
+
+class CommandFailed(DlmsError):
+    """The meter took a command and answered that it did not carry it out (a token it found not valid)."""
 
 
 class MeterIO:
@@ -86,7 +94,10 @@ class MeterIO:
         if kind == "token":
             if not argument:
                 raise ConfigurationError("a token command needs the token")
-            return str(await self._client.token_enter(argument))
+            result = await self._client.token_enter(argument)
+            if result.name.endswith("-failure"):  # format, authentication, validation or execution
+                raise CommandFailed(str(result))
+            return str(result)
         raise ConfigurationError(f"unknown command {kind!r}; use disconnect, reconnect or token")
 
 
@@ -99,11 +110,19 @@ def counter_keys(settings: MeterSettings) -> list[tuple[bytes, str]]:
 
 
 @contextlib.asynccontextmanager
-async def open_meter(settings: MeterSettings, counters: InvocationCounterStore) -> AsyncIterator[MeterIO]:
-    """Associate with the meter, using ``counters`` for the client's invocation counters."""
-    client = AsyncDlmsClient(settings, counter_store=counters)  # the counters live in the head-end's database
-    async with client:
-        yield MeterIO(client)
+async def open_meter(
+    settings: MeterSettings, counters: InvocationCounterStore, *, trace: FrameCapture | None = None
+) -> AsyncIterator[MeterIO]:
+    """Associate with the meter, using ``counters`` for the client's invocation counters; ``trace`` (a
+    :class:`~dlmskit.headend.traces.FrameCapture`) keeps the session's frames and stores them at its end."""
+    # The counters live in the head-end's database.
+    client = AsyncDlmsClient(settings, counter_store=counters, on_frame=trace)
+    try:
+        async with client:
+            yield MeterIO(client)
+    finally:
+        if trace is not None:
+            await trace.save()
 
 
 def classify(error: BaseException) -> tuple[str, str]:

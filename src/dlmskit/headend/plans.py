@@ -15,9 +15,13 @@ from typing import Any
 from dlmskit.codec.obis import obis
 from dlmskit.errors import ConfigurationError
 
-__all__ = ["BUILTIN_PLANS", "ReadPlan"]
+__all__ = ["BUILTIN_PLANS", "TRACE_MODES", "ReadPlan"]
 
-_KEYS = frozenset({"registers", "clock", "max_drift", "profiles", "event_logs", "initial_hours", "commands"})
+_KEYS = frozenset(
+    {"registers", "clock", "max_drift", "profiles", "event_logs", "initial_hours", "commands", "trace_frames"}
+)
+TRACE_MODES = ("ciphered", "decrypted")
+"""What ``trace_frames`` keeps (:mod:`dlmskit.headend.traces`): the frames as sent, or their plaintext too."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,9 @@ class ReadPlan:
     """How far back the first read of a profile or log goes, when nothing of it is stored yet."""
     commands: bool = True
     """Carry out the meter's queued commands."""
+    trace_frames: str | None = None
+    """Store every session's frames with the job: ``ciphered`` (as sent), ``decrypted`` (their plaintext as
+    well: only when asked), None: no trace."""
 
     def __post_init__(self) -> None:
         for name in (*self.registers, *self.profiles, *self.event_logs):
@@ -44,6 +51,10 @@ class ReadPlan:
             raise ConfigurationError(f"plan {self.name}: max_drift must be a positive number of seconds")
         if self.initial_hours <= 0:
             raise ConfigurationError(f"plan {self.name}: initial_hours must be positive")
+        if self.trace_frames is not None and self.trace_frames not in TRACE_MODES:
+            raise ConfigurationError(
+                f"plan {self.name}: trace_frames must be one of {', '.join(TRACE_MODES)}, not {self.trace_frames!r}"
+            )
 
     @classmethod
     def from_mapping(cls, name: str, body: Mapping[str, Any]) -> ReadPlan:
@@ -62,6 +73,7 @@ class ReadPlan:
             event_logs=tuple(str(p) for p in body.get("event_logs", ())),
             initial_hours=float(body.get("initial_hours", 24.0)),
             commands=bool(body.get("commands", True)),
+            trace_frames=str(body["trace_frames"]) if body.get("trace_frames") else None,
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -76,6 +88,8 @@ class ReadPlan:
         }
         if self.max_drift is not None:
             body["max_drift"] = self.max_drift
+        if self.trace_frames is not None:
+            body["trace_frames"] = self.trace_frames
         return body
 
 

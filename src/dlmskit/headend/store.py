@@ -1,4 +1,4 @@
-"""The head-end's database: SQLAlchemy 2 Core tables, explicit upserts and a small versioned migration runner.
+"""The head-end's database: SQLAlchemy 2 Core tables, explicit upserts, migrations with Alembic.
 
 One :class:`Store` wraps one SQLAlchemy engine. SQLite is the embedded default (a file in the user's data
 directory, WAL journal, a busy timeout so that several processes can share it); the same statements run on
@@ -7,8 +7,9 @@ dialect's own ``insert``, and every counter change is one atomic ``UPDATE ... RE
 
 Readings are keyed by (meter, logical name, attribute, capture time), profile rows by (meter, profile,
 capture time) and events by (meter, log, capture time, code): storing the same row twice stores it once.
-Migrations are a list of steps, each applied once in its own transaction and recorded in
-``schema_version``; :meth:`Store.migrate` brings any older database up to date.
+The schema is made and changed by the Alembic revisions in :mod:`dlmskit.headend.migrations` (one per
+change; the tables below are what the newest revision makes); :meth:`Store.migrate` brings any older
+database up to date, a database of the runner before Alembic included.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import datetime as _dt
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from dlmskit.errors import ConfigurationError, DlmsError
+from dlmskit.headend.migrations import HEAD, current_revision, legacy_version
 
 __all__ = ["SCHEMA_VERSION", "StaleLease", "Store", "default_database_url", "utc"]
 
@@ -38,8 +40,6 @@ class StaleLease(DlmsError):
 
 
 metadata = sa.MetaData()
-
-schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
 
 templates = sa.Table(
     "templates",
@@ -122,7 +122,10 @@ profile_rows = sa.Table(
     sa.Column("profile", sa.String(30), primary_key=True),
     sa.Column("capture_time", sa.String(40), primary_key=True),
     sa.Column("row", sa.Text, nullable=False),
+    sa.Column("scaled", sa.Text, nullable=True),
 )
+"""``row``: the raw values by logical name (JSON); ``scaled``: ``{logical name: {"value": decimal text with the
+column's scaler applied, "unit": symbol}}`` (revision 0004; NULL for rows stored before it)."""
 
 events = sa.Table(
     "events",
@@ -199,43 +202,27 @@ fences = sa.Table(
 """The newest lease fencing token that wrote for each meter (workers on Redis, :mod:`dlmskit.headend.lease`)."""
 
 
-def _create(*tables: sa.Table) -> Callable[[Connection], None]:
-    def step(connection: Connection) -> None:
-        for table in tables:
-            table.create(connection, checkfirst=True)
-
-    return step
-
-
-MIGRATIONS: Sequence[tuple[int, str, Callable[[Connection], None]]] = (
-    (
-        1,
-        "inventory, keys, counters, leases, readings, profiles, events, commands, jobs",
-        _create(
-            templates,
-            meters,
-            plans,
-            keys,
-            key_changes,
-            counters,
-            leases,
-            readings,
-            profile_rows,
-            events,
-            commands,
-            jobs,
-        ),
-    ),
-    (
-        2,
-        "pushes: received notifications, the last counter of each meter, quarantine",
-        _create(push_counters, pushes, quarantine),
-    ),
-    (3, "fences: the newest lease token that wrote for each meter", _create(fences)),
+frame_traces = sa.Table(
+    "frame_traces",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("meter", sa.String(100), nullable=False),
+    sa.Column("job", sa.Integer, nullable=True),
+    sa.Column("session", sa.String(40), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("direction", sa.String(2), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("frame", sa.Text, nullable=False),
+    sa.Column("decoded", sa.Text, nullable=True),
+    sa.Index("ix_frame_traces_meter_job", "meter", "job"),
+    sa.Index("ix_frame_traces_at", "at"),
 )
-"""Every schema change, in order: (version, what it does, the step). Append; never edit a released step."""
+"""The frames of a job's sessions (:mod:`dlmskit.headend.traces`): hex as sent (ciphered where ciphered, an LLS
+password blotted out); ``decoded`` only when the plan asked for decrypted traces. ``job`` is set when the job
+is recorded."""
 
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+SCHEMA_VERSION = int(HEAD)
+"""The newest schema version (the number of the newest Alembic revision)."""
 
 _MIGRATION_LOCK = 0x444C4D53_4D494752
 """The PostgreSQL advisory lock key held while migrating (b"DLMSMIGR" as a 64-bit number)."""
@@ -272,6 +259,7 @@ class Store:
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.url = url or default_database_url()
         self.fence: tuple[str, int] | None = None
+        self._traced: set[str] = set()  # meters with frame traces not yet tied to a job (shared by views)
         parsed = sa.engine.make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -323,16 +311,34 @@ class Store:
     # -- schema --------------------------------------------------------------------------------------------
 
     def version(self) -> int:
-        """The schema version of the database (0: empty)."""
+        """The schema version of the database: the number of its Alembic revision (0: empty; a database of
+        the runner before Alembic: its version, until migrated)."""
         with self.engine.connect() as connection:
-            return _version(connection)
+            revision = current_revision(connection)
+            return int(revision) if revision is not None else (legacy_version(connection) or 0)
 
-    def migrate(self) -> list[str]:
-        """Apply the migrations the database lacks; returns what was done.
+    def revision(self) -> str | None:
+        """The database's Alembic revision (``"0005"``), None before the first migration."""
+        with self.engine.connect() as connection:
+            return current_revision(connection)
+
+    def migrate(self, to: str = "head") -> list[str]:
+        """Bring the schema to revision ``to`` (``alembic upgrade head`` by default; an older revision
+        downgrades); returns what was done, one line a step.
 
         The check and every step run in one transaction that excludes other migrating processes (a
         scheduler and its workers started together): on PostgreSQL under an advisory transaction lock, on
         SQLite as ``BEGIN IMMEDIATE`` (the write lock first, so two processes never both see version 0)."""
+        if to == "head" and self.revision() == HEAD:
+            return []  # the usual case, without loading Alembic
+        from dlmskit.headend import migrations
+
+        def _apply(connection: Connection) -> list[str]:
+            return [
+                f"{action} {revision}: {what}"
+                for action, revision, what in migrations.migrate(connection, to)
+            ]
+
         if self.dialect == "postgresql":
             with self.engine.begin() as connection:
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
@@ -482,7 +488,38 @@ class Store:
     def record_job(self, **values: Any) -> None:
         """Record one finished job (meter, plan, started_at, finished_at, outcome, reason, attempts, stored)."""
         with self._begin() as connection:
-            connection.execute(sa.insert(jobs).values(**values))
+            result = connection.execute(sa.insert(jobs).values(**values))
+            if values.get("meter") in self._traced:
+                self._tie_traces(connection, str(values["meter"]), result)
+
+    # -- frame traces --------------------------------------------------------------------------------------
+
+    def save_frame_traces(self, meter: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store the frames of one session of ``meter`` (:mod:`dlmskit.headend.traces`); the next
+        :meth:`record_job` of the meter ties them to its job. Not fenced: a trace is a record of what
+        happened, a stale lease's included."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(frame_traces), [dict(row) for row in rows])
+        self._traced.add(meter)
+
+    def _tie_traces(self, connection: Connection, meter: str, result: Any) -> None:
+        key = result.inserted_primary_key
+        connection.execute(
+            sa.update(frame_traces)
+            .where(frame_traces.c.meter == meter, frame_traces.c.job.is_(None))
+            .values(job=int(key[0]))
+        )
+        self._traced.discard(meter)
+
+    def frame_traces_of(self, job: int) -> list[dict[str, Any]]:
+        """The stored frames of a job, session by session, in order."""
+        query = (
+            sa.select(frame_traces)
+            .where(frame_traces.c.job == job)
+            .order_by(frame_traces.c.session, frame_traces.c.number)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
 
     def outcome_counts(self) -> dict[str, int]:
         """How many jobs ended with each outcome."""
@@ -494,31 +531,6 @@ class Store:
         """The number of rows of a table."""
         with self.engine.connect() as connection:
             return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
-
-
-def _version(connection: Connection) -> int:
-    if not sa.inspect(connection).has_table("schema_version"):
-        return 0
-    found = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-    return int(found or 0)
-
-
-def _apply(connection: Connection) -> list[str]:
-    done: list[str] = []
-    current = _version(connection)
-    if current > SCHEMA_VERSION:
-        raise ConfigurationError(
-            f"the database has schema version {current}, newer than this dlmskit ({SCHEMA_VERSION})"
-        )
-    for version, description, step in MIGRATIONS:
-        if version <= current:
-            continue
-        schema_version.create(connection, checkfirst=True)
-        step(connection)
-        connection.execute(sa.delete(schema_version))
-        connection.execute(sa.insert(schema_version).values(version=version))
-        done.append(f"{version}: {description}")
-    return done
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
+import dataclasses
 import datetime as _dt
 import io
 import os
@@ -35,9 +35,12 @@ from dlmskit.headend import (
     load_master_key,
     run_schedules,
 )
+from dlmskit.headend.export import EXPORTS, export_csv, export_parquet
 from dlmskit.headend.inbound import InboundListener
 from dlmskit.headend.keystore import MASTER_KEY_ENV
+from dlmskit.headend.meter_io import make_settings
 from dlmskit.headend.metrics import EngineMetrics
+from dlmskit.headend.plans import TRACE_MODES
 from dlmskit.headend.push import PushListener, PushReceiver
 from dlmskit.headend.store import (
     default_database_url,
@@ -48,6 +51,8 @@ from dlmskit.headend.store import (
     quarantine,
     readings,
 )
+from dlmskit.headend.traces import prune as prune_traces
+from dlmskit.headend.traces import render as render_trace
 
 OUTCOME_STYLES = {"ok": "green", "busy": "yellow", "refused": "red", "unreachable": "red", "timeout": "red"}
 
@@ -114,8 +119,9 @@ def init(context: _Context) -> None:
     store = Store(context.url, migrate=False)
     done = store.migrate()
     stdout.print(
-        f"database {context.url}: schema version {store.version()}"
-        + (f" ({len(done)} migration(s))" if done else "")
+        f"database {_shown(context.url)}: schema revision {store.revision()}"
+        + (f" ({len(done)} migration(s))" if done else ""),
+        soft_wrap=True,
     )
     if os.environ.get(MASTER_KEY_ENV):
         stdout.print(f"master key: from ${MASTER_KEY_ENV}")
@@ -127,6 +133,41 @@ def init(context: _Context) -> None:
             + (" (kept)" if existed else " (new; keep a copy somewhere safe)")
         )
     store.close()
+
+
+def _shown(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+@headend.command()
+@click.option(
+    "--to", "to", default="head", show_default=True, help="The revision to go to (older: downgrade)."
+)
+@click.option("--list", "listing", is_flag=True, help="List the revisions and stop.")
+@click.pass_obj
+def migrate(context: _Context, to: str, listing: bool) -> None:
+    """Bring the database's schema to a revision (Alembic; the newest by default) and print it."""
+    from dlmskit.headend import migrations
+
+    store = Store(context.url, migrate=False)
+    try:
+        if listing:
+            current = store.revision()
+            for revision, what in migrations.revisions():
+                mark = "*" if revision == current else " "
+                stdout.print(f"{mark} {revision}  {what}", highlight=False, soft_wrap=True)
+            return
+        before = store.revision()
+        done = store.migrate(to)
+        for line in done:
+            stdout.print(line, highlight=False, soft_wrap=True)
+        stdout.print(
+            f"database {_shown(context.url)}: schema revision {store.revision()}"
+            + (f" (was {before or 'empty'})" if done else " (nothing to do)"),
+            soft_wrap=True,
+        )
+    finally:
+        store.close()
 
 
 @headend.command(name="import")
@@ -207,6 +248,29 @@ _ENGINE_OPTIONS = [
 ]
 
 
+_TRACE_OPTION = click.option(
+    "--trace-frames",
+    type=click.Choice(TRACE_MODES),
+    is_flag=False,
+    flag_value="ciphered",
+    default=None,
+    help="Store every session's frames with its job (dlmskit headend trace JOB): as sent (ciphered, the "
+    "default) or also decrypted (plaintext in the database: only when you need it).",
+)
+
+
+def _traced(plan: ReadPlan, trace_frames: str | None) -> ReadPlan:
+    return dataclasses.replace(plan, trace_frames=trace_frames) if trace_frames else plan
+
+
+async def _prune_traces(store: Store, days: float) -> None:
+    while True:
+        pruned = await asyncio.to_thread(prune_traces, store, days)
+        if pruned:
+            stdout.print(f"frame traces: {pruned} frame(s) older than {days:g} day(s) pruned")
+        await asyncio.sleep(3600)
+
+
 def _engine_options(function: Any) -> Any:
     for option in reversed(_ENGINE_OPTIONS):
         function = option(function)
@@ -232,6 +296,7 @@ def _summary(outcomes: list[JobOutcome]) -> None:
 @click.argument("plan")
 @click.option("--group", help="The meters of this group (default: every meter).")
 @click.option("--meter", "names", multiple=True, help="This meter (repeatable).")
+@_TRACE_OPTION
 @_engine_options
 @click.pass_obj
 def run(
@@ -240,10 +305,11 @@ def run(
     plan: str,
     group: str | None,
     names: tuple[str, ...],
+    trace_frames: str | None,
     **engine_options: Any,
 ) -> None:
     """Run a read plan now over a group of meters, with a progress bar and a summary of the outcomes."""
-    read_plan = context.plan(plan)
+    read_plan = _traced(context.plan(plan), trace_frames)
     inventory = context.inventory()
     chosen = [inventory.meter(n) for n in names] if names else inventory.meters(group)
     if not chosen:
@@ -285,6 +351,13 @@ def run(
 @click.option(
     "--inbound-plan", default="registers", show_default=True, help="The plan run on an inbound meter's call."
 )
+@_TRACE_OPTION
+@click.option(
+    "--keep-traces",
+    type=float,
+    metavar="DAYS",
+    help="Prune frame traces older than DAYS (at start, then hourly).",
+)
 @_engine_options
 @click.pass_obj
 def serve(
@@ -300,6 +373,8 @@ def serve(
     inbound_port: int | None,
     inbound_host: str,
     inbound_plan: str,
+    trace_frames: str | None,
+    keep_traces: float | None,
     **engine_options: Any,
 ) -> None:
     """Run plans on schedules, listen for pushes and for inbound meters, until Ctrl-C."""
@@ -311,7 +386,7 @@ def serve(
     parsed = [
         Schedule(plan, None if group == "*" else group, when, jitter) for plan, group, when in schedules
     ]
-    plans = {s.plan: context.plan(s.plan) for s in parsed}
+    plans = {s.plan: _traced(context.plan(s.plan), trace_frames) for s in parsed}
     inventory = context.inventory()
     metrics = EngineMetrics()
     if metrics_port is not None:
@@ -329,11 +404,12 @@ def serve(
             + ", ".join(f"{k} {v}" for k, v in counts.most_common())
         )
 
-    called = context.plan(inbound_plan) if inbound_port is not None else None
+    called = _traced(context.plan(inbound_plan), trace_frames) if inbound_port is not None else None
 
     async def main() -> None:
         listener: PushListener | None = None
         inbound: InboundListener | None = None
+        pruner = asyncio.ensure_future(_prune_traces(context.store, keep_traces)) if keep_traces else None
         if called is not None and inbound_port is not None:
             limits = _limits(engine_options)
             inbound = InboundListener(
@@ -358,6 +434,8 @@ def serve(
             else:
                 await asyncio.Event().wait()
         finally:
+            if pruner is not None:
+                pruner.cancel()
             if inbound is not None:
                 await inbound.close()
                 done = inbound.stats
@@ -380,7 +458,7 @@ def status(context: _Context) -> None:
     """Meters, stored rows and the outcomes of the jobs so far."""
     store = context.store
     inventory = context.inventory(keys=False)
-    stdout.print(f"database {context.url} (schema version {store.version()})")
+    stdout.print(f"database {_shown(context.url)} (schema revision {store.revision()})")
     stdout.print(
         f"{len(inventory.meters())} meter(s); {store.count(readings)} reading(s), {store.count(profile_rows)} "
         f"profile row(s), {store.count(events)} event(s), {store.count(jobs)} job(s), {store.count(pushes)} "
@@ -396,48 +474,79 @@ def status(context: _Context) -> None:
         stdout.print(table)
 
 
-_EXPORTS = {
-    "readings": readings,
-    "profiles": profile_rows,
-    "events": events,
-    "jobs": jobs,
-    "pushes": pushes,
-    "quarantine": quarantine,
-}
-
-
 @headend.command()
-@click.argument("what", type=click.Choice([*_EXPORTS, "inventory"]))
-@click.option("--format", "form", type=click.Choice(["csv", "toml"]), default="csv", show_default=True)
+@click.argument("what", type=click.Choice([*EXPORTS, "inventory"]))
+@click.option(
+    "--format", "form", type=click.Choice(["csv", "toml", "parquet"]), default="csv", show_default=True
+)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
 )
 @click.option("--meter", help="Only this meter's rows.")
 @click.pass_obj
 def export(context: _Context, what: str, form: str, output: Path | None, meter: str | None) -> None:
-    """Export stored rows as CSV, or the inventory as TOML or CSV (never with keys)."""
+    """Export stored rows as CSV or Parquet (typed columns; the parquet extra), or the inventory as TOML or
+    CSV (never with keys)."""
     if what == "inventory":
+        if form == "parquet":
+            raise ConfigurationError("the inventory exports as toml or csv")
         inventory = context.inventory(keys=False)
         text = inventory.export_toml() if form == "toml" else inventory.export_csv()
+    elif form == "parquet":
+        if output is None:
+            raise ConfigurationError("a Parquet export goes to a file: give -o FILE.parquet")
+        count = export_parquet(context.store, what, output, meter)
+        stdout.print(f"{count} row(s) written to {output}")
+        return
     else:
         if form != "csv":
-            raise ConfigurationError(f"{what} export as csv")
-        table = _EXPORTS[what]
-        query = sa.select(table).order_by(*table.primary_key.columns)
-        if meter is not None:
-            query = query.where(table.c.meter == meter)
+            raise ConfigurationError(f"{what} export as csv or parquet")
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([c.name for c in table.columns])
-        with context.store.engine.connect() as connection:
-            for row in connection.execute(query):
-                writer.writerow(list(row))
+        export_csv(context.store, what, out, meter)
         text = out.getvalue()
     if output is None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         stdout.print(f"written to {output}")
+
+
+@headend.command()
+@click.argument("job", type=int)
+@click.option(
+    "--decrypt",
+    is_flag=True,
+    help="Decipher the frames on screen with the meter's keys from the key store (today's keys; nothing stored).",
+)
+@click.pass_obj
+def trace(context: _Context, job: int, decrypt: bool) -> None:
+    """Show the frames stored for a job (run with --trace-frames), decoded by the translator."""
+    store = context.store
+    with store.engine.connect() as connection:
+        found = connection.execute(sa.select(jobs).where(jobs.c.id == job)).mappings().first()
+    if found is None:
+        raise ConfigurationError(f"no job {job}")
+    stdout.print(
+        f"job {job}: meter {found['meter']}, plan {found['plan']}, {found['started_at']} - {found['finished_at']}, "
+        f"{found['outcome']}: {found['reason']}",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
+    rows = store.frame_traces_of(job)
+    if not rows:
+        stdout.print(
+            "no frames stored for this job (run its plan with --trace-frames, or trace_frames in the plan)"
+        )
+        return
+    settings = None
+    if decrypt:
+        inventory = context.inventory()
+        settings = make_settings(
+            inventory.settings_of(inventory.meter(str(found["meter"])), inventory.templates())
+        )
+    for line in render_trace(rows, settings):
+        stdout.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @headend.command()
