@@ -199,6 +199,41 @@ fences = sa.Table(
 """The newest lease fencing token that wrote for each meter (workers on Redis, :mod:`dlmskit.headend.lease`)."""
 
 
+# -- migration 4 (push listener): push setups, the kind and the named values of a push -----------------------
+# (Added on the ``push`` branch as a numbered step of this runner; the storage branch moves the runner to
+# Alembic: this step becomes one revision there.)
+
+push_objects = sa.Table(
+    "push_objects",
+    metadata,
+    sa.Column("owner", sa.String(110), primary_key=True),
+    sa.Column("setup", sa.String(30), primary_key=True),
+    sa.Column("objects", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+"""What a push carries, per meter (``meter:NAME``, read from its push setup object, class 40 attribute 2) or
+per template (``template:NAME``, the template's ``push_objects``): a JSON list of {class_id, logical_name,
+attribute_index, data_index}."""
+
+_PUSH_COLUMNS = (
+    sa.Column("kind", sa.String(30), nullable=True),
+    sa.Column("named", sa.Text, nullable=True),
+)
+# pushes.kind: data-notification or event-notification; pushes.named: the values by "logical_name/attribute"
+# (JSON), when the meter's push setup or its template says what the body holds.
+for _column in _PUSH_COLUMNS:
+    pushes.append_column(_column)
+
+
+def _push_kinds(connection: Connection) -> None:
+    push_objects.create(connection, checkfirst=True)
+    present = {column["name"] for column in sa.inspect(connection).get_columns("pushes")}
+    for column in _PUSH_COLUMNS:
+        if column.name not in present:  # a database made by step 2 of an older dlmskit
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.exec_driver_sql(f"ALTER TABLE pushes ADD COLUMN {column.name} {kind}")
+
+
 def _create(*tables: sa.Table) -> Callable[[Connection], None]:
     def step(connection: Connection) -> None:
         for table in tables:
@@ -232,6 +267,7 @@ MIGRATIONS: Sequence[tuple[int, str, Callable[[Connection], None]]] = (
         _create(push_counters, pushes, quarantine),
     ),
     (3, "fences: the newest lease token that wrote for each meter", _create(fences)),
+    (4, "push kinds: push_objects (push setups), pushes.kind and pushes.named", _push_kinds),
 )
 """Every schema change, in order: (version, what it does, the step). Append; never edit a released step."""
 
