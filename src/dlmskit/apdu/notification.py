@@ -25,9 +25,9 @@ from dlmskit.apdu.common import (
     LongInvokeIdAndPriority,
     XdlmsApdu,
     encode_data,
+    need,
     pack_octet_string,
     read_data,
-    need,
     read_octet_string,
 )
 from dlmskit.codec import axdr

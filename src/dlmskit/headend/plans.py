@@ -17,7 +17,9 @@ from dlmskit.errors import ConfigurationError
 
 __all__ = ["BUILTIN_PLANS", "ReadPlan"]
 
-_KEYS = frozenset({"registers", "clock", "max_drift", "profiles", "event_logs", "initial_hours", "commands"})
+_KEYS = frozenset(
+    {"registers", "clock", "max_drift", "profiles", "event_logs", "initial_hours", "commands", "push_setups"}
+)
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,12 @@ class ReadPlan:
     """How far back the first read of a profile or log goes, when nothing of it is stored yet."""
     commands: bool = True
     """Carry out the meter's queued commands."""
+    push_setups: tuple[str, ...] = ()
+    """Push setup objects (class 40, e.g. 0.0.25.9.0.255) whose push_object_list to read and keep: how the
+    values of the meter's pushes are named."""
 
     def __post_init__(self) -> None:
-        for name in (*self.registers, *self.profiles, *self.event_logs):
+        for name in (*self.registers, *self.profiles, *self.event_logs, *self.push_setups):
             obis(name)  # raises a ConfigurationError-like DecodeError for a bad logical name
         if self.max_drift is not None and self.max_drift < 0:
             raise ConfigurationError(f"plan {self.name}: max_drift must be a positive number of seconds")
@@ -62,6 +67,7 @@ class ReadPlan:
             event_logs=tuple(str(p) for p in body.get("event_logs", ())),
             initial_hours=float(body.get("initial_hours", 24.0)),
             commands=bool(body.get("commands", True)),
+            push_setups=tuple(str(p) for p in body.get("push_setups", ())),
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -76,6 +82,8 @@ class ReadPlan:
         }
         if self.max_drift is not None:
             body["max_drift"] = self.max_drift
+        if self.push_setups:
+            body["push_setups"] = list(self.push_setups)
         return body
 
 
@@ -89,5 +97,6 @@ BUILTIN_PLANS: Mapping[str, ReadPlan] = {
         event_logs=("0.0.99.98.0.255",),
     ),
     "commands": ReadPlan("commands", clock=False),
+    "push_setup": ReadPlan("push_setup", clock=False, commands=False, push_setups=("0.0.25.9.0.255",)),
 }
 """Plans every head-end knows (for dlmskit's simulated meter and meters with the usual IDIS objects)."""

@@ -280,6 +280,7 @@ def run(
 @click.option("--push-host", default="0.0.0.0", show_default=True, help="Where the push listener listens.")  # noqa: S104
 @click.option("--push-tcp", type=int, help="Listen for pushes (wrapper/TCP) on this port.")
 @click.option("--push-udp", type=int, help="Listen for pushes (wrapper/UDP) on this port.")
+@click.option("--push-hdlc", type=int, help="Listen for pushes in HDLC UI frames (over TCP) on this port.")
 @click.option("--inbound", "inbound_port", type=int, help="Listen for inbound meters (TCP) on this port.")
 @click.option("--inbound-host", default="0.0.0.0", show_default=True, help="Where meters call in.")  # noqa: S104
 @click.option(
@@ -297,16 +298,18 @@ def serve(
     push_host: str,
     push_tcp: int | None,
     push_udp: int | None,
+    push_hdlc: int | None,
     inbound_port: int | None,
     inbound_host: str,
     inbound_plan: str,
     **engine_options: Any,
 ) -> None:
     """Run plans on schedules, listen for pushes and for inbound meters, until Ctrl-C."""
-    listening = push_tcp is not None or push_udp is not None
+    listening = push_tcp is not None or push_udp is not None or push_hdlc is not None
     if not schedules and not listening and inbound_port is None:
         raise ConfigurationError(
-            "give a --schedule PLAN GROUP WHEN, or --push-tcp/--push-udp, or --inbound PORT (or several)"
+            "give a --schedule PLAN GROUP WHEN, or --push-tcp/--push-udp/--push-hdlc, or --inbound PORT "
+            "(or several)"
         )
     parsed = [
         Schedule(plan, None if group == "*" else group, when, jitter) for plan, group, when in schedules
@@ -352,6 +355,9 @@ def serve(
             if push_udp is not None:
                 await listener.start_udp(push_host, push_udp)
                 stdout.print(f"pushes: wrapper/UDP on {push_host}:{push_udp}")
+            if push_hdlc is not None:
+                await listener.start_hdlc_tcp(push_host, push_hdlc)
+                stdout.print(f"pushes: HDLC UI frames over TCP on {push_host}:{push_hdlc}")
         try:
             if parsed:
                 await run_schedules(parsed, run_one, rounds=rounds)
