@@ -112,7 +112,7 @@ def _gurux_notify(interface: str, counter: int, *, dedicated: bool = False, gene
 
 def _gurux_body(count: int) -> Any:
     from gurux_dlms import GXByteBuffer  # type: ignore[import-untyped]
-    from gurux_dlms.enums import DataType  # type: ignore[import-untyped]
+    from gurux_dlms.enums import DataType
     from gurux_dlms.internal._GXCommon import _GXCommon  # type: ignore[import-untyped]
 
     body = GXByteBuffer()
@@ -134,7 +134,7 @@ def _wrapped(messages: list[Any]) -> list[Arrival]:
 
 def test_pushes_built_by_gurux_are_stored_with_their_kind_and_names(receiver: PushReceiver) -> None:
     pytest.importorskip("gurux_dlms")
-    from gurux_dlms.enums import Conformance  # type: ignore[import-untyped]
+    from gurux_dlms.enums import Conformance
     from gurux_dlms.objects import GXDLMSData  # type: ignore[import-untyped]
 
     when = _dt.datetime(2026, 1, 1, 12, 0, 0)
