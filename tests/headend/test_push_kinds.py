@@ -8,9 +8,15 @@ example ones (/work/shared/reference/dlms-facts.md section 3, as reproduced in O
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import json
+import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +29,9 @@ from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
 from dlmskit.codec.obis import Obis
 from dlmskit.headend import Inventory, KeyStore, Meter, Store
-from dlmskit.headend.push import Arrival, BlockAssembler, HdlcPushReader, PushReceiver
+from dlmskit.headend.engine import Engine, EngineLimits
+from dlmskit.headend.plans import BUILTIN_PLANS
+from dlmskit.headend.push import Arrival, BlockAssembler, HdlcPushReader, PushListener, PushReceiver
 from dlmskit.headend.store import pushes, quarantine
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_frame import LLC_RESPONSE, Control, FrameType, HdlcFrame, segment
@@ -367,3 +375,69 @@ def test_hdlc_ui_frames_are_checked_and_segments_joined(receiver: PushReceiver) 
     results = receiver.receive_many(arrivals)
     assert [(r.outcome, r.meter) for r in results[:2]] == [("stored", "H5"), ("stored", "G1")]
     assert [r.outcome for r in results[2:]] == ["quarantined"] * 2
+
+
+# -- a real fleet process pushing the other kinds ---------------------------------------------------------------
+
+
+async def test_a_fleet_pushing_hdlc_ui_frames_in_block_transfer_named_by_its_push_setup(
+    tmp_path: Path, database_url: str
+) -> None:
+    """``dlmskit simulate --fleet`` pushes data- and event-notifications in general-block-transfer blocks inside
+    HDLC UI frames over TCP; the head-end reads each meter's push setup (plan ``push_setup``) and names the values
+    of the pushes that follow by it."""
+    store = Store(database_url)
+    keystore = KeyStore(store, SecretBytes(bytes(range(32))))
+    inventory = Inventory(store, keystore)
+    listener = PushListener(PushReceiver(store, inventory, keystore))
+    server = await listener.start_hdlc_tcp("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    file = tmp_path / "fleet.toml"
+    fleet = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "dlmskit", "simulate", "--fleet", "5", "--port", "0", "--faulty", "0.2"),
+            *("--inventory", str(file), "--push", f"127.0.0.1:{port}", "--push-every", "0.3"),
+            *("--push-link", "hdlc", "--push-kind", "both", "--push-gbt", "40"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not file.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        inventory.import_file(file)
+        text = file.read_text(encoding="utf-8")
+        names = re.findall(r'^name = "([^"]+)"', text, re.M)
+        behaviour = dict(zip(names, re.findall(r"^# behaviour: (\w+)", text, re.M), strict=True))
+        devices = dict(zip(names, re.findall(r'^logical_device_name = "([^"]+)"', text, re.M), strict=True))
+        good = {name for name, kind in behaviour.items() if kind == "ok"}
+        outcomes = await Engine(inventory, EngineLimits(retries=0, job_timeout=60)).run(
+            BUILTIN_PLANS["push_setup"], inventory.meters()
+        )
+        assert {o.meter for o in outcomes if o.outcome == "ok"} == good
+        listener.receiver.refresh()
+        named: dict[str, dict[str, Any]] = {}
+        events: set[str] = set()
+        while time.monotonic() < deadline:
+            await listener.drain()
+            with store.engine.connect() as connection:
+                for row in connection.execute(sa.select(pushes)).mappings():
+                    if row["kind"] == "event-notification":
+                        events.add(row["meter"])
+                    elif row["named"]:
+                        named[row["meter"]] = json.loads(row["named"])
+            if set(named) >= good and events >= good:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        fleet.terminate()
+        fleet.wait()
+        await listener.close()
+    assert set(named) == good and events == good
+    for meter in good:
+        assert set(named[meter]) == {"0.0.25.9.0.255/1", "0.0.42.0.0.255/2", "1.0.1.8.0.255/2"}
+        assert bytes.fromhex(named[meter]["0.0.42.0.0.255/2"]).decode() == devices[meter]
+        assert named[meter]["0.0.25.9.0.255/1"] == "0000190900FF"
+    assert listener.stats.held > 0  # the pushes came in blocks
+    assert listener.stats.reasons.get("the tag does not verify with the meter's keys", 0) >= 1
+    store.close()
