@@ -339,7 +339,8 @@ class Fleet:
 
     async def call_in_forever(self, host: str, port: int, every: float) -> None:
         """Inbound mode: each reachable meter connects to the head-end at ``host:port`` (a GPRS meter behind
-        NAT calling in), says who it is with a push (with the wrapper link; see :meth:`push_frame`), then
+        NAT calling in), says who it is with a push (a wrapper frame, or an HDLC UI frame with the HDLC
+        link; see :meth:`push_frames`), then
         serves DLMS on that connection until the head-end hangs up, and calls again after ``every`` seconds
         (the first call spread over ``every``; a refused call is retried likewise)."""
         reachable = [(m, s) for m, s in zip(self.meters, self.simulated, strict=True) if s is not None]
@@ -361,6 +362,8 @@ class Fleet:
             try:
                 if self.link == "wrapper":
                     await write(self.push_frame(meter, simulated))
+                elif self.link == "hdlc":  # a UI frame from the meter's HDLC address
+                    await write(b"".join(self.push_frames(meter, simulated, link="hdlc")))
                 await server.serve_stream(read, write, f"head-end {host}:{port}")
             finally:
                 writer.close()
