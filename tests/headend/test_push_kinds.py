@@ -325,6 +325,14 @@ def test_block_transfer_is_joined_per_sender_and_bounded() -> None:
         "malformed general-block-transfer"
     )
     assert blocks.pending == 0
+    # what open sequences hold in all is bounded: the oldest gives way
+    small = BlockAssembler(max_held=30, clock=clock)
+    assert small.feed("A", Arrival(a[0], "A")) == (None, [])
+    whole, refused = small.feed("B", Arrival(b[0], "B"))
+    assert (
+        whole is None and [r.source for r in refused] == ["A"] and "30 bytes held" in str(refused[0].refused)
+    )
+    assert small.pending == 1
 
 
 def test_a_block_transfer_push_through_the_receiver(receiver: PushReceiver) -> None:

@@ -122,8 +122,9 @@ class BlockAssembler:
     A meter sends its blocks unconfirmed, numbered from 1, the last one flagged. Each sender (a TCP connection,
     a UDP peer, with its link address) has at most one sequence open; a block out of order, a sequence longer
     than ``max_bytes`` or one whose last block has not come within ``max_seconds`` is given back as a refused
-    :class:`Arrival` (quarantined with the reason), and at most ``max_senders`` sequences are open at once (the
-    oldest gives way). ``clock`` is a monotonic clock in seconds."""
+    :class:`Arrival` (quarantined with the reason), and at most ``max_senders`` sequences holding at most
+    ``max_held`` bytes in all are open at once (the oldest gives way: blocks arrive before anything is
+    authenticated, so what they may hold is bounded). ``clock`` is a monotonic clock in seconds."""
 
     def __init__(
         self,
@@ -131,13 +132,16 @@ class BlockAssembler:
         max_bytes: int = 65_536,
         max_seconds: float = 30.0,
         max_senders: int = 10_000,
+        max_held: int = 16 * 1024 * 1024,
         clock: Any = time.monotonic,
     ) -> None:
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
         self.max_senders = max_senders
+        self.max_held = max_held
         self._clock = clock
         self._open: dict[Hashable, _Blocks] = {}
+        self._held = 0
 
     @property
     def pending(self) -> int:
@@ -155,6 +159,8 @@ class BlockAssembler:
             refused.append(_refuse(arrival, f"malformed general-block-transfer: {error}"))
             return None, refused
         current = self._open.pop(sender, None)
+        if current is not None:
+            self._held -= current.size
         if current is not None and block.block_number != current.due:
             refused.append(
                 self._give_up(
@@ -184,21 +190,27 @@ class BlockAssembler:
             return None, refused
         if block.last_block:
             return Arrival(b"".join(current.parts), current.source, current.address), refused
-        if len(self._open) >= self.max_senders:
-            oldest = next(iter(self._open))
+        while self._open and (
+            len(self._open) >= self.max_senders or self._held + current.size > self.max_held
+        ):
+            oldest = self._open.pop(next(iter(self._open)))
+            self._held -= oldest.size
             refused.append(
                 self._give_up(
-                    self._open.pop(oldest),
-                    f"incomplete general-block-transfer: more than {self.max_senders} senders at once",
+                    oldest,
+                    f"incomplete general-block-transfer: more than {self.max_senders} senders or "
+                    f"{self.max_held} bytes held at once",
                 )
             )
         self._open[sender] = current
+        self._held += current.size
         return None, refused
 
     def expire(self, now: float | None = None) -> list[Arrival]:
         """Give up the sequences whose last block did not come within ``max_seconds``."""
         moment = self._clock() if now is None else now
         late = [key for key, blocks in self._open.items() if moment - blocks.started > self.max_seconds]
+        self._held -= sum(self._open[key].size for key in late)
         return [
             self._give_up(
                 self._open.pop(key),
@@ -214,6 +226,7 @@ class BlockAssembler:
             for blocks in self._open.values()
         ]
         self._open.clear()
+        self._held = 0
         return gone
 
     @staticmethod
@@ -237,12 +250,13 @@ class HdlcPushReader:
     Frames are found and checked by :class:`~dlmskit.link.framer.HdlcFrameReader`: a frame whose HCS or FCS
     does not match is refused as it is (never repaired). A UI frame (control 0x03, 0x13 with the F bit)
     carries a push; one with the segmentation bit set is joined with the next ones from the same address
-    until one without it (at most ``max_bytes``). The LLC header (``E6 E7 00``) of the first segment is
+    until one without it (at most ``max_bytes``, from at most ``max_sources`` addresses at once). The LLC header (``E6 E7 00``) of the first segment is
     removed. Other frames (I, RR, SNRM...) are refused: a meter pushes in UI frames."""
 
-    def __init__(self, source: str, *, max_bytes: int = 65_536) -> None:
+    def __init__(self, source: str, *, max_bytes: int = 65_536, max_sources: int = 256) -> None:
         self.source = source
         self.max_bytes = max_bytes
+        self.max_sources = max_sources
         self._frames = HdlcFrameReader()
         self._segments: dict[tuple[int, int | None], list[bytes]] = {}
 
@@ -274,6 +288,18 @@ class HdlcPushReader:
                 )
                 continue
             key = (src.logical, src.physical)
+            if key not in self._segments and len(self._segments) >= self.max_sources:
+                upper, lower = next(iter(self._segments))
+                del self._segments[(upper, lower)]
+                gone: Address = ("hdlc", lower if lower is not None else upper)
+                found.append(
+                    Arrival(
+                        b"",
+                        self.source,
+                        gone,
+                        f"segmented HDLC push dropped: {self.max_sources} sources at once",
+                    )
+                )
             parts = self._segments.setdefault(key, [])
             parts.append(event.information)
             if sum(len(part) for part in parts) > self.max_bytes:
