@@ -449,3 +449,26 @@ async def test_a_fleet_pushing_hdlc_ui_frames_in_block_transfer_named_by_its_pus
     assert listener.stats.held > 0  # the pushes came in blocks
     assert listener.stats.reasons.get("the tag does not verify with the meter's keys", 0) >= 1
     store.close()
+
+
+def test_a_database_of_schema_3_gets_the_push_columns(database_url: str) -> None:
+    """Migration 4 on a database made before it: ``pushes`` without ``kind`` and ``named`` gains them, rows
+    kept; ``push_objects`` is created."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        connection.exec_driver_sql("INSERT INTO schema_version VALUES (3)")
+        connection.exec_driver_sql(
+            "CREATE TABLE pushes (meter VARCHAR(100) NOT NULL, invocation_counter BIGINT NOT NULL, "
+            "received_at VARCHAR(40) NOT NULL, date_time VARCHAR(40), body TEXT NOT NULL, "
+            "PRIMARY KEY (meter, invocation_counter))"
+        )
+        connection.exec_driver_sql("INSERT INTO pushes VALUES ('M1', 5, '2026-01-01T00:00:00Z', NULL, '[]')")
+    engine.dispose()
+    store = Store(database_url)  # migrates
+    assert store.version() >= 4
+    with store.engine.connect() as connection:
+        (row,) = connection.execute(sa.select(pushes)).mappings().all()
+        assert row["meter"] == "M1" and row["kind"] is None and row["named"] is None
+        assert sa.inspect(connection).has_table("push_objects")
+    store.close()
