@@ -28,6 +28,7 @@ from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
 from dlmskit.codec.obis import Obis
+from dlmskit.errors import ConfigurationError
 from dlmskit.headend import Inventory, KeyStore, Meter, Store
 from dlmskit.headend.engine import Engine, EngineLimits
 from dlmskit.headend.plans import BUILTIN_PLANS
@@ -471,4 +472,39 @@ def test_a_database_of_schema_3_gets_the_push_columns(database_url: str) -> None
         (row,) = connection.execute(sa.select(pushes)).mappings().all()
         assert row["meter"] == "M1" and row["kind"] is None and row["named"] is None
         assert sa.inspect(connection).has_table("push_objects")
+    store.close()
+
+
+def test_inventory_files_carry_push_objects_and_source_addresses_never_the_key(
+    tmp_path: Path, database_url: str
+) -> None:
+    store = Store(database_url)
+    keystore = KeyStore(store, SecretBytes(bytes(range(32))))
+    inventory = Inventory(store, keystore)
+    file = tmp_path / "pushers.toml"
+    file.write_text(
+        "[template.pusher]\n"
+        'link = "wrapper"\n'
+        f'push_dedicated_key = "{DEDICATED.hex().upper()}"\n'
+        'push_objects = ["40/0.0.25.9.0.255/1", { class_id = 3, logical_name = "1.0.1.8.0.255", '
+        "attribute_index = 2 }]\n\n"
+        "[[meter]]\n"
+        'name = "P1"\ntemplate = "pusher"\npush_source_address = "0x11"\n',
+        encoding="utf-8",
+    )
+    inventory.import_file(file)
+    assert inventory.meter("P1").push_source_address == 17
+    dedicated = keystore.get("template:pusher", "push_dedicated_key")
+    assert dedicated is not None and dedicated.reveal() == DEDICATED
+    assert "push_dedicated_key" not in inventory.settings_of(inventory.meter("P1"))
+    exported = inventory.export_toml()
+    assert 'push_objects = ["40/0.0.25.9.0.255/1/0", "3/1.0.1.8.0.255/2/0"]' in exported
+    assert "push_source_address = 17" in exported
+    assert DEDICATED.hex().upper() not in exported.upper()
+    assert "push_source_address" in inventory.export_csv().splitlines()[0]
+    again = tmp_path / "again.toml"
+    again.write_text(exported, encoding="utf-8")
+    inventory.import_file(again)  # an export imports again
+    with pytest.raises(ConfigurationError, match="push_objects entry 1"):
+        inventory.put_template("bad", {"push_objects": ["1/not-a-name/2"]})
     store.close()
