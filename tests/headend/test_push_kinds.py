@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -508,3 +509,29 @@ def test_inventory_files_carry_push_objects_and_source_addresses_never_the_key(
     with pytest.raises(ConfigurationError, match="push_objects entry 1"):
         inventory.put_template("bad", {"push_objects": ["1/not-a-name/2"]})
     store.close()
+
+
+async def test_hdlc_pushes_on_a_serial_port(receiver: PushReceiver) -> None:
+    """A real pseudo-terminal as the serial line: UI frames written by the meter's end, one of them damaged."""
+    meter_end, listener_end = os.openpty()
+    listener = PushListener(receiver)
+    try:
+        await listener.start_serial(os.ttyname(listener_end), 9600)
+        good = _ui(LLC_RESPONSE + _cipher(_event(21), "glo", bytes.fromhex("4D4D4D0000000005"), 21), 5)
+        damaged = bytearray(
+            _ui(LLC_RESPONSE + _cipher(_event(22), "glo", bytes.fromhex("4D4D4D0000000005"), 22), 5)
+        )
+        damaged[10] ^= 0x04
+        os.write(meter_end, good + bytes(damaged))
+        for _ in range(400):
+            if listener.stats.received >= 2:
+                break
+            await asyncio.sleep(0.05)
+        await listener.drain()
+    finally:
+        await listener.close()
+        os.close(meter_end)
+        os.close(listener_end)
+    assert (listener.stats.stored, listener.stats.quarantined) == (1, 1)
+    assert [(r["meter"], r["invocation_counter"]) for r in _stored(receiver.store)] == [("H5", 21)]
+    assert _reasons(receiver.store)[0].startswith("HDLC frame check failed")

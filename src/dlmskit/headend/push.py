@@ -21,8 +21,8 @@ quarantined, never repaired), keeps UI frames (control 0x03/0x13) and joins a pu
 them (the format's segmentation bit).
 
 :class:`PushListener` is the asyncio shell: wrapper frames from TCP connections (a broken stream ends that
-connection only), UDP datagrams and HDLC frames from TCP connections go into one queue; one worker hands
-batches to the receiver in a thread.
+connection only), UDP datagrams and HDLC frames from TCP connections or a serial port go into one queue; one
+worker hands batches to the receiver in a thread.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from dlmskit.apdu.block import GeneralBlockTransfer
 from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
 from dlmskit.codec.cosem_datetime import CosemDateTime
-from dlmskit.errors import DlmsError
+from dlmskit.errors import DlmsError, MeterTimeout
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.job import jsonable
 from dlmskit.headend.keystore import KeyStore
@@ -601,8 +601,8 @@ class PushStats:
 
 
 class PushListener:
-    """Receives pushes over the wrapper on TCP and UDP, and in HDLC UI frames over TCP, and hands them to a
-    :class:`PushReceiver` in batches."""
+    """Receives pushes over the wrapper on TCP and UDP, and in HDLC UI frames over TCP or a serial port, and
+    hands them to a :class:`PushReceiver` in batches."""
 
     def __init__(
         self, receiver: PushReceiver, *, batch: int = 500, max_connections: int = 10_000, idle: float = 300.0
@@ -617,6 +617,7 @@ class PushListener:
         self._datagrams: list[asyncio.DatagramTransport] = []
         self._worker: asyncio.Task[None] | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._lines: list[asyncio.Task[None]] = []
 
     def _put(
         self, apdu: bytes, source: str, address: Address | None = None, refused: str | None = None
@@ -753,6 +754,36 @@ class PushListener:
         self._servers.append(server)
         return server
 
+    async def start_serial(self, port: str, baudrate: int = 9600) -> asyncio.Task[None]:
+        """Listen for HDLC UI frame pushes on a serial port (a device name or a pyserial URL, 8N1): a meter on
+        an RS-485 bus or behind a radio modem. A damaged frame is quarantined and the line goes on; the task
+        ends when the device goes away (logged)."""
+        from dlmskit.transport.base import TransportClosed
+        from dlmskit.transport.serial_port import AsyncSerialTransport
+
+        self._ensure_worker()
+        line = AsyncSerialTransport(port, baudrate)
+        await line.open()
+        frames = HdlcPushReader(f"serial {port}")
+
+        async def read() -> None:
+            try:
+                while True:
+                    try:
+                        data = await line.recv(self.idle)
+                    except MeterTimeout:
+                        continue
+                    for arrival in frames.feed(data):
+                        self._put(arrival.apdu, arrival.source, arrival.address, arrival.refused)
+            except TransportClosed as error:
+                log.warning("serial %s: %s", port, error)
+            finally:
+                await line.close()
+
+        task = asyncio.ensure_future(read())
+        self._lines.append(task)
+        return task
+
     async def close(self) -> None:
         """Stop listening, store what was received, stop the worker."""
         for server in self._servers:
@@ -761,6 +792,11 @@ class PushListener:
             transport.close()
         for writer in list(self._writers):
             writer.close()
+        for task in self._lines:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._lines.clear()
         if self._worker is not None:
             await self.drain()
             self._worker.cancel()
