@@ -70,13 +70,23 @@ def test_event_notification() -> None:
     )
 
 
+def test_event_notification_time_marker_is_a_boolean() -> None:
+    # gurux-dlms 1.0.203 (GXDLMSNotify.generateReport) marks the time with 0x09, the octet-string type tag:
+    # a non-zero usage flag, so the time is there. Bytes produced by gurux-dlms for 0.0.96.11.0.255 = 16.
+    sent = bytes.fromhex("c2090c07ea0101ff0c0000ff00000000010000600b00ff020500000010")
+    event = decode_apdu(sent)
+    assert isinstance(event, EventNotificationRequest)
+    assert event.time is not None and event.time.to_bytes() == bytes.fromhex("07ea0101ff0c0000ff000000")
+    assert event.value == axdr.DoubleLong(16)
+
+
 def test_decode_errors() -> None:
     with pytest.raises(DecodeError, match="invalid date-time length"):
         decode_apdu(bytes.fromhex("0F 00000001 05 0102030405 00"))
     with pytest.raises(DecodeError, match="invalid time length"):
         decode_apdu(bytes.fromhex("C2 01 00 0001 0000600B00FF 02 00"))
     with pytest.raises(DecodeError, match="time marker"):
-        decode_apdu(bytes.fromhex("C2 02 0001 0000600B00FF 02 00"))
+        decode_apdu(bytes.fromhex("C2"))
     with pytest.raises(DecodeError, match="trailing"):
         decode_apdu(bytes.fromhex("0F 00000001 00 00 00"))
 

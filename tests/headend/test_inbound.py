@@ -211,3 +211,66 @@ def test_a_meter_that_waits_is_identified_by_its_logical_device_name(tmp_path: P
         assert b"12345678".hex().upper() not in "".join(r["frame"] for r in traced)  # the LLS password
     else:
         assert listener.stats.unknown == 1 and not jobs and not readings and "inbound" not in body
+
+
+def _read_ok(database: Path) -> set[str]:
+    with sqlite3.connect(database, timeout=30) as connection:
+        return {m for (m,) in connection.execute("SELECT DISTINCT meter FROM jobs WHERE outcome = 'ok'")}
+
+
+def test_an_hdlc_fleet_calling_in_is_identified_by_its_ui_frame_pushes(tmp_path: Path) -> None:
+    """``dlmskit simulate --fleet --inbound`` with the HDLC link: each meter calls, pushes first in an HDLC UI
+    frame from its own HDLC address, then serves HDLC on that connection; the in-process listener identifies
+    the good meters by those pushes and reads them, and quarantines the one with other keys."""
+    file = tmp_path / "fleet.toml"
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    inventory = Inventory(store, KeyStore(store, SecretBytes(bytes.fromhex(MASTER))))
+    plan = ReadPlan("inbound-test", registers=("1.0.1.8.0.255",), clock=False)
+    listener = InboundListener(inventory, plan, first_push_wait=2.0, job_timeout=30)
+    good: set[str] = set()
+
+    async def run() -> set[str]:
+        server = await listener.start(
+            "127.0.0.1", 0
+        )  # bound first: no port another process can take meanwhile
+        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        fleet = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "dlmskit", "simulate", "--fleet", "4", "--port", "0"),
+                *("--transport", "hdlc", "--inventory", str(file), "--faulty", "0.25", "--seed", "5"),
+                *("--inbound", f"127.0.0.1:{port}", "--inbound-every", "0.5"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        read: set[str] = set()
+        try:
+            deadline = time.monotonic() + 120
+            while not file.exists():
+                assert fleet.poll() is None and time.monotonic() < deadline, "the fleet did not start"
+                await asyncio.sleep(0.1)
+            await asyncio.to_thread(inventory.import_file, file)
+            text = file.read_text(encoding="utf-8")
+            names = re.findall(r'^name = "([^"]+)"', text, re.M)
+            behaviour = dict(zip(names, re.findall(r"^# behaviour: (\w+)", text, re.M), strict=True))
+            good.update(m for m, b in behaviour.items() if b == "ok")
+            while time.monotonic() < deadline:
+                read = await asyncio.to_thread(_read_ok, tmp_path / "headend.sqlite")
+                if read >= good and listener.stats.unknown:
+                    break
+                await asyncio.sleep(0.3)
+            return read
+        finally:
+            fleet.terminate()
+            fleet.wait(timeout=10)
+            await listener.close()
+
+    read = asyncio.run(run())
+    assert good and read == good
+    with sqlite3.connect(tmp_path / "headend.sqlite") as connection:
+        pushed = {m for (m,) in connection.execute("SELECT DISTINCT meter FROM pushes")}
+        reasons = {r for (r,) in connection.execute("SELECT DISTINCT reason FROM quarantine")}
+    assert pushed == good
+    # (calls before the inventory was imported are from unknown senders)
+    assert "the tag does not verify with the meter's keys" in reasons
+    assert all(r.startswith(("the tag does not verify", "unknown sender system title")) for r in reasons)
+    store.close()

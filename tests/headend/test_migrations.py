@@ -253,7 +253,11 @@ def test_migrate_to_a_revision_goes_up_or_down(database_url: str) -> None:
     assert [line[:12] for line in store.migrate("0002")] == ["upgrade 0001", "upgrade 0002"]
     assert not sa.inspect(store.engine).has_table("fences")
     store.migrate()
-    assert [line[:14] for line in store.migrate("0003")] == ["downgrade 0005", "downgrade 0004"]
+    assert [line[:14] for line in store.migrate("0003")] == [
+        "downgrade 0006",
+        "downgrade 0005",
+        "downgrade 0004",
+    ]
     columns = {c["name"] for c in sa.inspect(store.engine).get_columns("profile_rows")}
     assert "scaled" not in columns and store.revision() == "0003"
     with pytest.raises(ConfigurationError, match="no revision '0042'"):
@@ -278,7 +282,7 @@ def test_the_cli_migrates_and_prints_the_revision(database_url: str, tmp_path: P
     assert "upgrade 0003" in result.output and "schema revision 0003 (was empty)" in result.output
     result = CliRunner().invoke(cli, [*base, "init"])
     assert result.exit_code == 0, result.output
-    assert f"schema revision {migrations.HEAD} (2 migration(s))" in result.output
+    assert f"schema revision {migrations.HEAD} ({int(migrations.HEAD) - 3} migration(s))" in result.output
     result = CliRunner().invoke(cli, [*base, "migrate"])
     assert f"schema revision {migrations.HEAD} (nothing to do)" in result.output
     result = CliRunner().invoke(cli, [*base, "migrate", "--list"])

@@ -1,5 +1,7 @@
 """The push listener over real sockets: a storm of 5,000 notifications, some malformed, some replayed, some from
-unknown meters or with other keys: the good ones stored once, the rest quarantined with the reason."""
+unknown meters or with other keys: the good ones stored once, the rest quarantined with the reason. Then the
+other kinds: event-notifications, general-ded, glo- pushes found by their wPort, general-block-transfer (some out
+of order) over wrapper/TCP, and HDLC UI frames (some segmented, some damaged) over TCP."""
 
 from __future__ import annotations
 
@@ -11,13 +13,19 @@ import sys
 import time
 from pathlib import Path
 
-from dlmskit.apdu.common import LongInvokeIdAndPriority
-from dlmskit.apdu.notification import DataNotification
+import sqlalchemy as sa
+
+from dlmskit.apdu.block import GeneralBlockTransfer
+from dlmskit.apdu.common import CosemAttributeDescriptor, LongInvokeIdAndPriority
+from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.codec.obis import Obis
 from dlmskit.headend import Inventory, KeyStore, Meter, Store
 from dlmskit.headend.push import PushListener, PushReceiver
 from dlmskit.headend.store import push_counters, pushes, quarantine
+from dlmskit.link.hdlc_address import HdlcAddress
+from dlmskit.link.hdlc_frame import LLC_RESPONSE, Control, FrameType, HdlcFrame, segment
 from dlmskit.link.wrapper import WrapperFrame
 from dlmskit.security.ciphering import encrypt_apdu
 from dlmskit.security.keys import SecretBytes
@@ -43,6 +51,77 @@ def _push(index: int, counter: int, *, keys: GcmCipher | None = None, title: byt
         plain, kind="general-glo", sc=0x30, system_title=title or _title(index), ic=counter, keys=cipher
     )
     return WrapperFrame(1, 1, apdu).encode()
+
+
+def _apdu(index: int, counter: int, kind: str, *, event: bool = False, key: bytes | None = None) -> bytes:
+    stamp = CosemDateTime.from_bytes(bytes.fromhex("07EA0101040C0000FF000000"))
+    if event:
+        descriptor = CosemAttributeDescriptor(1, Obis.parse("0.0.96.11.0.255"), 2)
+        plain = EventNotificationRequest(descriptor, axdr.LongUnsigned(counter), stamp).encode()
+    else:
+        body = axdr.Structure([axdr.DoubleLongUnsigned(counter * 10), axdr.OctetString(b"push")])
+        plain = DataNotification(LongInvokeIdAndPriority(counter & 0xFFFFFF), stamp, body).encode()
+    cipher = GcmCipher(key or _key(index, 1), _key(index, 2))
+    return encrypt_apdu(plain, kind=kind, sc=0x30, system_title=_title(index), ic=counter, keys=cipher)  # type: ignore[arg-type]
+
+
+def _blocks(apdu: bytes, size: int = 24) -> list[bytes]:
+    pieces = [apdu[i : i + size] for i in range(0, len(apdu), size)]
+    return [
+        GeneralBlockTransfer(n == len(pieces), False, 1, n, 0, p).encode()
+        for n, p in enumerate(pieces, start=1)
+    ]
+
+
+def _other_kinds() -> tuple[list[bytes], bytes, dict[str, int]]:
+    """(wrapper frames, an HDLC byte stream, what to expect): counters 201..260 of every meter."""
+    wrapper: list[bytes] = []
+    expected = {"stored": 0, "events": 0, "ded": 0, "no-ded": 0, "by-address": 0, "gbt": 0, "order": 0}
+    for counter in range(201, 231):
+        for index in range(METERS):
+            turn = counter % 4
+            if turn == 0:  # event-notification, general-glo
+                wrapper.append(WrapperFrame(1, 1, _apdu(index, counter, "general-glo", event=True)).encode())
+                expected["events"] += 1
+            elif turn == 1:  # data-notification in general-block-transfer blocks
+                wrapper += [
+                    WrapperFrame(1, 1, b).encode() for b in _blocks(_apdu(index, counter, "general-glo"))
+                ]
+                expected["gbt"] += 1
+            elif turn == 2:  # general-ded: meters 0..4 have a push dedicated key, the others none
+                apdu = _apdu(index, counter, "general-ded", key=_key(index, 3))
+                wrapper.append(WrapperFrame(1, 1, apdu).encode())
+                expected["ded" if index < 5 else "no-ded"] += 1
+            else:  # glo-event-notification-request (no system title) from the meter's wPort
+                apdu = _apdu(index, counter, "glo", event=True)
+                wrapper.append(WrapperFrame(100 + index, 1, apdu).encode())
+                expected["by-address"] += 1
+        if counter % 5 == 0:  # a block 2 without its block 1
+            wrapper.append(WrapperFrame(1, 1, _blocks(_apdu(0, 1, "general-glo"))[1]).encode())
+            expected["order"] += 1
+    hdlc = bytearray()
+    hdlc_expected = {"hdlc": 0, "fcs": 0, "not-ui": 0}
+    for counter in range(231, 261):
+        for index in range(METERS):
+            information = LLC_RESPONSE + _apdu(index, counter, "general-glo")
+            parts = segment(information, 40) if index % 3 == 0 else [information]
+            source = HdlcAddress(1, 0x10 + index, 4)
+            for n, part in enumerate(parts):
+                control = Control(FrameType.UI, poll_final=True)
+                hdlc += HdlcFrame(HdlcAddress(1), source, control, part, n < len(parts) - 1).encode()
+            hdlc_expected["hdlc"] += 1
+        damaged = bytearray(
+            HdlcFrame(HdlcAddress(1), HdlcAddress(1, 99, 4), Control(FrameType.UI), b"\x0f" * 9).encode()
+        )
+        damaged[-2] ^= 0x40  # the FCS
+        hdlc += damaged
+        hdlc += HdlcFrame(HdlcAddress(1), HdlcAddress(1, 99, 4), Control(FrameType.I), b"\x0f" * 9).encode()
+        hdlc_expected.update(fcs=hdlc_expected["fcs"] + 1, **{"not-ui": hdlc_expected["not-ui"] + 1})
+    expected.update(hdlc_expected)
+    expected["stored"] = (
+        expected["events"] + expected["gbt"] + expected["ded"] + expected["by-address"] + expected["hdlc"]
+    )
+    return wrapper, bytes(hdlc), expected
 
 
 def _storm() -> tuple[list[bytes], dict[str, int]]:
@@ -75,16 +154,22 @@ async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(d
     keystore = KeyStore(store, SecretBytes(bytes(range(32))))
     inventory = Inventory(store, keystore)
     for index in range(METERS):
-        inventory.put_meter(Meter(f"M{index}", meter_system_title=_title(index).hex().upper()))
+        title = _title(index).hex().upper()
+        inventory.put_meter(Meter(f"M{index}", meter_system_title=title, push_source_address=100 + index))
         keystore.put(f"M{index}", "block_cipher_key", _key(index, 1))
         keystore.put(f"M{index}", "authentication_key", _key(index, 2))
+        if index < 5:
+            keystore.put(f"M{index}", "push_dedicated_key", _key(index, 3))
     frames, expected = _storm()
-    assert len(frames) >= 5000
+    wrapper, hdlc, other = _other_kinds()
+    assert len(frames) + len(wrapper) >= 5000 + 1000
     listener = PushListener(PushReceiver(store, inventory, keystore), batch=300)
     tcp = await listener.start_tcp("127.0.0.1", 0)
     udp = await listener.start_udp("127.0.0.1", 0)
+    hdlc_server = await listener.start_hdlc_tcp("127.0.0.1", 0)
     tcp_port = tcp.sockets[0].getsockname()[1]
     udp_port = udp.get_extra_info("sockname")[1]
+    hdlc_port = hdlc_server.sockets[0].getsockname()[1]
     try:
         half = len(frames) // 2
         _reader, writer = await asyncio.open_connection("127.0.0.1", tcp_port)
@@ -111,12 +196,52 @@ async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(d
         writer.close()
         broken.close()
         sender.close()
+        first = (listener.stats.received, listener.stats.stored, listener.stats.quarantined)
+        # The other kinds: wrapper/TCP first (each meter's counters in order), then HDLC UI frames.
+        _r3, more = await asyncio.open_connection("127.0.0.1", tcp_port)
+        more.write(b"".join(wrapper))
+        await more.drain()
+        for _ in range(600):
+            if listener.stats.received >= first[0] + len(wrapper):
+                break
+            await asyncio.sleep(0.05)
+        await listener.drain()
+        _r4, line = await asyncio.open_connection("127.0.0.1", hdlc_port)
+        for start in range(0, len(hdlc), 1000):  # in pieces that cut frames anywhere
+            line.write(hdlc[start : start + 1000])
+        await line.drain()
+        arrivals = other["hdlc"] + other["fcs"] + other["not-ui"]
+        for _ in range(600):
+            if listener.stats.received >= first[0] + len(wrapper) + arrivals:
+                break
+            await asyncio.sleep(0.05)
+        await listener.drain()
+        more.close()
+        line.close()
     finally:
         await listener.close()
-    assert listener.stats.received == len(frames) + 1
-    assert store.count(pushes) == listener.stats.stored == expected["stored"]
-    assert store.count(quarantine) == listener.stats.quarantined == len(frames) + 1 - expected["stored"]
+    assert first[0] == len(frames) + 1
+    assert first[1] == expected["stored"]
+    assert first[2] == len(frames) + 1 - expected["stored"]
+    assert store.count(pushes) == listener.stats.stored == expected["stored"] + other["stored"]
+    assert store.count(quarantine) == listener.stats.quarantined
     reasons = listener.stats.reasons
+    assert (
+        listener.stats.quarantined - first[2]
+        == other["no-ded"] + other["order"] + other["fcs"] + other["not-ui"]
+    )
+    assert reasons["dedicated-key ciphered push, no dedicated key known"] == other["no-ded"]
+    assert reasons["general-block-transfer out of order"] == other["order"]
+    assert reasons["HDLC frame check failed"] == other["fcs"]
+    assert reasons["not a UI frame (I)"] == other["not-ui"]
+    with store.engine.connect() as connection:
+        kinds: dict[str, int] = dict(
+            connection.execute(sa.select(pushes.c.kind, sa.func.count()).group_by(pushes.c.kind)).all()
+        )
+    assert kinds == {
+        "data-notification": expected["stored"] + other["gbt"] + other["ded"] + other["hdlc"],
+        "event-notification": other["events"] + other["by-address"],
+    }
     assert reasons["replayed"] == expected["replayed"]
     assert reasons["unknown sender system title " + _title(99).hex().upper()] == expected["unknown"]
     assert reasons["the tag does not verify with the meter's keys"] == expected["tag"]
@@ -124,12 +249,12 @@ async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(d
     assert reasons["not ciphered (tag 0x0F)"] == expected["plain"]
     with store.engine.connect() as connection:
         last = {r.meter: r.last for r in connection.execute(push_counters.select())}
-    assert last == {f"M{index}": 200 for index in range(METERS)}
+    assert last == {f"M{index}": 260 for index in range(METERS)}
     # After a restart the counters come from the database: an old push is still a replay.
     again = PushReceiver(store, inventory, keystore)
-    (result,) = again.receive_many([(WrapperFrame.decode(_push(3, 150)).apdu, "udp replay")])
+    (result,) = again.receive_many([(WrapperFrame.decode(_push(3, 250)).apdu, "udp replay")])
     assert result.outcome == "quarantined" and result.reason.startswith("replayed")
-    (result,) = again.receive_many([(WrapperFrame.decode(_push(3, 201)).apdu, "udp new")])
+    (result,) = again.receive_many([(WrapperFrame.decode(_push(3, 261)).apdu, "udp new")])
     assert result.outcome == "stored"
     store.close()
 

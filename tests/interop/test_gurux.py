@@ -196,7 +196,7 @@ def test_reader_reads_its_object_list(link: Link, simulator: Simulator, gurux: G
         )
         for entry in decode_object_list(running.meter.object_list(32))
     ]
-    assert len(theirs) == 23
+    assert len(theirs) == 24  # the default model's objects the reader (client 32) sees, push setup included
     assert theirs == mine
 
 

@@ -25,10 +25,10 @@ from dlmskit.apdu.common import (
     LongInvokeIdAndPriority,
     XdlmsApdu,
     encode_data,
+    need,
     pack_octet_string,
     read_data,
     read_octet_string,
-    read_presence,
 )
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
@@ -99,7 +99,10 @@ class EventNotificationRequest(XdlmsApdu):
 
     @classmethod
     def _decode_body(cls, data: bytes, offset: int) -> tuple[EventNotificationRequest, int]:
-        present, offset = read_presence(data, offset, "time marker")
+        # The OPTIONAL marker is a BOOLEAN: any non-zero octet means present, as in BER. gurux-dlms (1.0.203)
+        # writes 0x09 (the octet-string type tag) there, then the length and the 12 bytes.
+        need(data, offset, 1, "time marker")
+        present, offset = data[offset] != 0, offset + 1
         time = None
         if present:
             time, offset = _read_date_time(data, offset, "time", allow_empty=False)

@@ -4,7 +4,7 @@ The head-end listens (:class:`InboundListener`); a meter connects and the head-e
 connection the meter opened (:class:`AcceptedTransport`, a transport over an accepted socket):
 
 1. **identification**, by the first push or by the logical device name. A meter that speaks first (a
-   wrapper frame within ``first_push_wait`` seconds) is identified by that push, checked and stored as the
+   wrapper frame, or HDLC UI frames, within ``first_push_wait`` seconds) is identified by that push, checked and stored as the
    push listener does (known system title, new counter, tag verified with the meter's keys; quarantined
    otherwise, and the call ended). A meter that waits is asked: an association as the public client (no
    security, by default wrapper client 16 to logical device 1) reads the logical device name
@@ -18,8 +18,10 @@ connection the meter opened (:class:`AcceptedTransport`, a transport over an acc
    other job (``busy`` when another head-end holds the lease);
 4. the head-end hangs up. The meter calls again later.
 
-HDLC over an inbound connection needs the meter's HDLC address before it is known: identification uses
-the wrapper (the TCP/IP profile of GPRS meters) unless ``identify`` says otherwise.
+HDLC over an inbound connection: a meter that pushes first in an HDLC UI frame is identified by that push
+(its system title, or its HDLC address as the meter's ``server_physical``/``push_source_address``); one that
+waits needs its HDLC address before it is known, so identification by logical device name uses the wrapper
+(the TCP/IP profile of GPRS meters) unless ``identify`` says otherwise.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from dlmskit.headend.inventory import Inventory, Meter
 from dlmskit.headend.job import JobReport, run_job
 from dlmskit.headend.meter_io import MeterIO, classify, counter_keys, make_settings
 from dlmskit.headend.plans import ReadPlan
-from dlmskit.headend.push import PushReceiver
+from dlmskit.headend.push import Arrival, HdlcPushReader, PushReceiver
 from dlmskit.headend.store import Store, meters, utc
 from dlmskit.headend.traces import capture
 from dlmskit.link.wrapper import HEADER_LENGTH, MAX_APDU_LENGTH, WrapperFrame
@@ -105,17 +107,25 @@ class AcceptedTransport(AsyncTransportBase):
         with contextlib.suppress(OSError):
             await self._writer.wait_closed()
 
-    async def first_frame(self, wait: float) -> bytes | None:
-        """The APDU of a wrapper frame the meter sends first, unasked (its push), or None when nothing
-        arrives within ``wait`` seconds. Raises :class:`TransportClosed` when the meter hangs up, and
-        :class:`~dlmskit.errors.LinkError` for bytes that are not a wrapper frame."""
+    async def first_push(self, wait: float) -> Arrival | None:
+        """The push the meter sends first, unasked: a wrapper frame, or HDLC UI frame(s) (checked as the push
+        listener checks them, segments joined), or None when nothing arrives within ``wait`` seconds. Raises
+        :class:`TransportClosed` when the meter hangs up, and :class:`~dlmskit.errors.LinkError` for bytes
+        that are neither."""
         try:
-            head = await asyncio.wait_for(self._reader.readexactly(HEADER_LENGTH), wait)
+            first = await asyncio.wait_for(self._reader.readexactly(1), wait)
         except asyncio.TimeoutError:
             return None
         except (asyncio.IncompleteReadError, OSError) as exc:
             self._gone = True
             raise TransportClosed(f"{self.description}: the meter hung up") from exc
+        try:
+            if first == b"\x7e":
+                return await asyncio.wait_for(self._first_hdlc(), 10.0)
+            head = first + await asyncio.wait_for(self._reader.readexactly(HEADER_LENGTH - 1), 10.0)
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError) as exc:
+            self._gone = True
+            raise TransportClosed(f"{self.description}: a first frame cut short") from exc
         length = int.from_bytes(head[6:8], "big")
         if head[:2] != b"\x00\x01" or length > MAX_APDU_LENGTH:
             raise LinkError(f"{self.description}: the first bytes are not a wrapper frame ({head.hex()})")
@@ -125,7 +135,25 @@ class AcceptedTransport(AsyncTransportBase):
             self._gone = True
             raise TransportClosed(f"{self.description}: a wrapper frame cut short") from exc
         self._trace("rx", head + body)
-        return WrapperFrame.decode(head + body).apdu
+        frame = WrapperFrame.decode(head + body)
+        return Arrival(frame.apdu, f"inbound {self.peer}", ("wrapper", frame.source_wport))
+
+    async def _first_hdlc(self) -> Arrival:
+        """HDLC frames after the first flag, up to a complete push (at most 64 segments)."""
+        frames = HdlcPushReader(f"inbound {self.peer}")
+        for _ in range(64):
+            head = await self._reader.readexactly(2)
+            if head[0] == 0x7E:  # the opening flag of a frame after its predecessor's closing flag
+                head = head[1:] + await self._reader.readexactly(1)
+            length = int.from_bytes(head, "big") & 0x07FF
+            if length < 7:
+                raise LinkError(f"{self.description}: the first bytes are not an HDLC frame ({head.hex()})")
+            frame = b"\x7e" + head + await self._reader.readexactly(length - 1)
+            self._trace("rx", frame)
+            found = frames.feed(frame)
+            if found:
+                return found[0]
+        raise LinkError(f"{self.description}: more than 64 HDLC segments in the first push")
 
     async def send(self, data: bytes) -> None:
         """Send all of ``data``."""
@@ -272,7 +300,7 @@ class InboundListener:
 
     async def _identify(self, transport: AcceptedTransport) -> Meter | None:
         try:
-            pushed = await transport.first_frame(self.first_push_wait)
+            pushed = await transport.first_push(self.first_push_wait)
             if pushed is not None:
                 return await self._by_push(transport, pushed)
             async with _ClientOn(self.identify, transport) as client:
@@ -291,7 +319,7 @@ class InboundListener:
             )
         return found
 
-    async def _by_push(self, transport: AcceptedTransport, apdu: bytes) -> Meter | None:
+    async def _by_push(self, transport: AcceptedTransport, pushed: Arrival) -> Meter | None:
         """The meter whose push this is: stored like any push when its system title is known, its counter
         new and its tag verified with the meter's keys; quarantined (and the call ended) otherwise."""
         if self._pushes is None:
@@ -299,7 +327,7 @@ class InboundListener:
             log.warning("%s: a push first, but no key store is open to check it", transport.peer)
             return None
         receiver = self._pushes
-        result = (await asyncio.to_thread(receiver.receive_many, [(apdu, f"inbound {transport.peer}")]))[0]
+        result = (await asyncio.to_thread(receiver.receive_many, [pushed]))[0]
         if result.outcome != "stored" or result.meter is None:
             self.stats.unknown += 1
             log.warning("%s: not identified by its push: %s", transport.peer, result.reason)

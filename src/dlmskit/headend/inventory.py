@@ -53,7 +53,17 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["ImportReport", "Inventory", "Meter"]
 
-_OWN = ("name", "template", "groups", "gateway", "meter_system_title", "logical_device_name")
+_OWN = (
+    "name",
+    "template",
+    "groups",
+    "gateway",
+    "meter_system_title",
+    "logical_device_name",
+    "push_source_address",
+)
+_TEMPLATE_PUSH = ("push_objects", "push_dedicated_key")
+"""What a template may say about its meters' pushes, besides connection settings (see :meth:`Inventory.put_template`)."""
 _INT_SETTINGS = frozenset(
     {
         "port",
@@ -84,6 +94,10 @@ class Meter:
     """The meter's own system title (hex): how its ciphered pushes are recognised."""
     logical_device_name: str | None = None
     """The meter's logical device name (0.0.42.0.0.255): how an inbound meter is recognised."""
+    push_source_address: int | None = None
+    """Where its pushes come from when they carry no system title (a glo- APDU, or general-glo with an
+    empty one): the wrapper source wPort, or the HDLC address (lower, physical; the upper one alone when
+    there is no lower) of its UI frames. Over HDLC the meter's ``server_physical`` serves without it."""
 
 
 @dataclass
@@ -126,8 +140,27 @@ class Inventory:
     # -- templates and plans -------------------------------------------------------------------------------
 
     def put_template(self, name: str, settings: Mapping[str, Any]) -> None:
-        """Add or replace a template."""
+        """Add or replace a template.
+
+        Besides connection settings, a template may name what its meters push, ``push_objects`` (see
+        :mod:`dlmskit.headend.push_setup`; kept in ``push_objects`` as ``template:NAME``), and the fixed
+        ``push_dedicated_key`` its meters cipher ded-/general-ded pushes with (sealed in the key store as
+        ``template:NAME``, never in the template)."""
+        from dlmskit.headend.push_setup import parse_push_objects, save_push_objects
+
+        settings = dict(settings)
+        objects = settings.pop("push_objects", None)
+        dedicated = settings.pop("push_dedicated_key", None)
         self.store.put_named(templates, name, _check_settings(settings, f"template {name}"))
+        if objects is not None:
+            parsed = parse_push_objects(objects, f"template {name}")
+            save_push_objects(self.store, f"template:{name}", "template", parsed)
+        if dedicated:
+            if self.keystore is None:
+                raise ConfigurationError(
+                    f"template {name} has a push_dedicated_key, but no key store is open"
+                )
+            self.keystore.put(f"template:{name}", "push_dedicated_key", str(dedicated), action="import")
 
     def templates(self) -> dict[str, dict[str, Any]]:
         """Every template by name."""
@@ -149,12 +182,14 @@ class Inventory:
     def put_meter(self, meter: Meter) -> None:
         """Add or replace a meter (keys go through :meth:`KeyStore.put`)."""
         settings = _check_settings(meter.settings, f"meter {meter.name}")
-        body = {
+        body: dict[str, Any] = {
             "settings": settings,
             "gateway": meter.gateway,
             "meter_system_title": meter.meter_system_title,
             "logical_device_name": meter.logical_device_name,
         }
+        if meter.push_source_address is not None:
+            body["push_source_address"] = meter.push_source_address
         self.store.put_named(
             meters, meter.name, body, template=meter.template, groups=";".join(sorted(set(meter.groups)))
         )
@@ -176,6 +211,7 @@ class Inventory:
                     body["settings"],
                     body.get("meter_system_title"),
                     body.get("logical_device_name"),
+                    body.get("push_source_address"),
                 )
             )
         return found
@@ -195,6 +231,7 @@ class Inventory:
             body["settings"],
             body.get("meter_system_title"),
             body.get("logical_device_name"),
+            body.get("push_source_address"),
         )
 
     def settings_of(
@@ -210,7 +247,7 @@ class Inventory:
         merged.update(meter.settings)
         if self.keystore is not None:
             for name, value in self.keystore.all_for(meter.name).items():
-                if name != "master_key":
+                if name not in ("master_key", "push_dedicated_key"):
                     merged[name] = value
         return merged
 
@@ -258,6 +295,7 @@ class Inventory:
                 _check_settings(settings, f"{where}: meter {name}"),
                 _system_title(row.get("meter_system_title"), f"{where}: meter {name}"),
                 str(row["logical_device_name"]) if row.get("logical_device_name") else None,
+                _source_address(row.get("push_source_address"), f"{where}: meter {name}"),
             )
             if secrets and self.keystore is None:
                 raise ConfigurationError(f"{where}: meter {name} has keys, but no key store is open")
@@ -272,10 +310,17 @@ class Inventory:
     def export_toml(self) -> str:
         """Templates, plans and meters as a TOML inventory (without any key)."""
         out = io.StringIO()
+        from dlmskit.headend.push_setup import load_push_objects
+
+        pushed = load_push_objects(self.store)
         for name, settings in self.templates().items():
             out.write(f"[template.{_toml_key(name)}]\n")
             for key, value in settings.items():
                 out.write(f"{key} = {_toml_value(value)}\n")
+            entries = pushed.get(f"template:{name}", {}).get("template")
+            if entries:
+                texts = [f"{e.class_id}/{e.logical_name}/{e.attribute_index}/{e.data_index}" for e in entries]
+                out.write(f"push_objects = {_toml_value(texts)}\n")
             out.write("\n")
         for name, body in self.plan_bodies().items():
             out.write(f"[plan.{_toml_key(name)}]\n")
@@ -295,6 +340,8 @@ class Inventory:
                 out.write(f"meter_system_title = {_toml_value(meter.meter_system_title)}\n")
             if meter.logical_device_name:
                 out.write(f"logical_device_name = {_toml_value(meter.logical_device_name)}\n")
+            if meter.push_source_address is not None:
+                out.write(f"push_source_address = {meter.push_source_address}\n")
             for key, value in meter.settings.items():
                 out.write(f"{key} = {_toml_value(value)}\n")
             out.write("\n")
@@ -307,8 +354,16 @@ class Inventory:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         named = any(meter.logical_device_name for meter in found)
+        sourced = any(meter.push_source_address is not None for meter in found)
         own = ["name", "template", "groups", "gateway", "meter_system_title"]
-        writer.writerow([*own, *(["logical_device_name"] if named else []), *columns])
+        writer.writerow(
+            [
+                *own,
+                *(["logical_device_name"] if named else []),
+                *(["push_source_address"] if sourced else []),
+                *columns,
+            ]
+        )
         for meter in found:
             writer.writerow(
                 [
@@ -318,6 +373,11 @@ class Inventory:
                     meter.gateway or "",
                     meter.meter_system_title or "",
                     *([meter.logical_device_name or ""] if named else []),
+                    *(
+                        [meter.push_source_address if meter.push_source_address is not None else ""]
+                        if sourced
+                        else []
+                    ),
                     *(meter.settings.get(c, "") for c in columns),
                 ]
             )
@@ -331,6 +391,18 @@ def _system_title(value: Any, where: str) -> str | None:
         return parse_system_title(str(value)).hex().upper()
     except DlmsError as error:
         raise ConfigurationError(f"{where}: meter_system_title: {error}") from None
+
+
+def _source_address(value: Any, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        address = int(str(value), 0)
+    except ValueError:
+        raise ConfigurationError(f"{where}: push_source_address must be a number, not {value!r}") from None
+    if not 0 <= address <= 0xFFFF:
+        raise ConfigurationError(f"{where}: push_source_address must be 0..65535, not {address}")
+    return address
 
 
 def _toml_key(name: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from dlmskit.cosem.units import unit_symbol
 from dlmskit.headend.meter_io import CommandFailed, MeterIO, MeterRefused
 from dlmskit.headend.plans import ReadPlan
+from dlmskit.headend.push_setup import save_push_objects
 from dlmskit.headend.store import Store, events, profile_rows, utc
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "LastCaptureTime",
     "ReadClock",
     "ReadProfile",
+    "ReadPushSetup",
     "ReadRegister",
     "RunCommand",
     "SaveReadings",
@@ -89,13 +91,29 @@ class RunCommand:
 
 
 @dataclass(frozen=True)
+class ReadPushSetup:
+    """Read a push setup's push_object_list (class 40, attribute 2) and keep it for the meter; answer: entries."""
+
+    logical_name: str
+
+
+@dataclass(frozen=True)
 class SaveReadings:
     """Store register readings; answer: how many were new."""
 
     rows: tuple[Mapping[str, Any], ...]
 
 
-Step = ReadClock | SetClock | ReadRegister | LastCaptureTime | ReadProfile | RunCommand | SaveReadings
+Step = (
+    ReadClock
+    | SetClock
+    | ReadRegister
+    | LastCaptureTime
+    | ReadProfile
+    | RunCommand
+    | SaveReadings
+    | ReadPushSetup
+)
 
 
 @dataclass
@@ -146,6 +164,8 @@ def meter_job(
                 assert stamp is not None
                 last = stamp - _dt.timedelta(hours=plan.initial_hours)
             report.stored += yield ReadProfile(kind, name, last)
+    for name in plan.push_setups:
+        yield ReadPushSetup(name)
     if plan.commands:
         for command in commands:
             state, outcome = yield RunCommand(
@@ -251,6 +271,10 @@ async def _execute(step: Step, io: MeterIO, store: Store, meter: str) -> Any:
             rows = _profile_rows(meter, step.kind, step.logical_name, chunk)
             stored += await asyncio.to_thread(store.save_profile_rows, table, rows)
         return stored
+    if isinstance(step, ReadPushSetup):
+        entries = await io.push_object_list(step.logical_name)
+        await asyncio.to_thread(save_push_objects, store, f"meter:{meter}", step.logical_name, entries)
+        return entries
     if isinstance(step, RunCommand):
         if not await asyncio.to_thread(store.start_command, step.command_id):
             return "skipped", "already started by an earlier attempt: not sent again"

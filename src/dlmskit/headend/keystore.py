@@ -27,8 +27,10 @@ from dlmskit.security.keys import SecretBytes, parse_key
 __all__ = ["MASTER_KEY_ENV", "KeyStore", "create_key_file", "load_master_key"]
 
 MASTER_KEY_ENV = "DLMSKIT_MASTER_KEY"
-KEY_NAMES = ("block_cipher_key", "authentication_key", "password", "master_key")
-"""The secrets a meter may have: the keys of :class:`~dlmskit.client.MeterSettings`, and the KEK."""
+KEY_NAMES = ("block_cipher_key", "authentication_key", "password", "master_key", "push_dedicated_key")
+"""The secrets a meter may have: the keys of :class:`~dlmskit.client.MeterSettings`, the KEK, and the fixed
+dedicated key some meters cipher their pushes with (ded-/general-ded-ciphered pushes; a template may give it
+for all its meters, kept under ``template:NAME``)."""
 
 
 def _parse_master(text: str, where: str) -> SecretBytes:

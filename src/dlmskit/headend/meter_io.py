@@ -28,6 +28,7 @@ from dlmskit.errors import (
     MeterTimeout,
     SecurityError,
 )
+from dlmskit.headend.push_setup import PushObject
 from dlmskit.security.invocation import InvocationCounterStore
 from dlmskit.security.keys import SecretBytes, parse_system_title
 from dlmskit.session.protection import counter_key_id
@@ -84,6 +85,13 @@ class MeterIO:
         """A profile from ``start`` (inclusive) to now, in chunks."""
         async for chunk in self._client.iter_profile(logical_name, start=start, chunk_size=96):
             yield chunk
+
+    async def push_object_list(self, logical_name: str) -> list[PushObject]:
+        """A push setup's push_object_list (class 40, attribute 2)."""
+        value = await self._client.read(logical_name, 2, class_id=40)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigurationError(f"{logical_name} attribute 2 is not an array: not a push setup")
+        return [PushObject.from_data(entry) for entry in value]
 
     async def command(self, kind: str, argument: str | None) -> str:
         """Carry out a command; returns its outcome in words."""

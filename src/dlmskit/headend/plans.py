@@ -18,7 +18,17 @@ from dlmskit.errors import ConfigurationError
 __all__ = ["BUILTIN_PLANS", "TRACE_MODES", "ReadPlan"]
 
 _KEYS = frozenset(
-    {"registers", "clock", "max_drift", "profiles", "event_logs", "initial_hours", "commands", "trace_frames"}
+    {
+        "registers",
+        "clock",
+        "max_drift",
+        "profiles",
+        "event_logs",
+        "initial_hours",
+        "commands",
+        "trace_frames",
+        "push_setups",
+    }
 )
 TRACE_MODES = ("ciphered", "decrypted")
 """What ``trace_frames`` keeps (:mod:`dlmskit.headend.traces`): the frames as sent, or their plaintext too."""
@@ -43,9 +53,12 @@ class ReadPlan:
     trace_frames: str | None = None
     """Store every session's frames with the job: ``ciphered`` (as sent), ``decrypted`` (their plaintext as
     well: only when asked), None: no trace."""
+    push_setups: tuple[str, ...] = ()
+    """Push setup objects (class 40, e.g. 0.0.25.9.0.255) whose push_object_list to read and keep: how the
+    values of the meter's pushes are named."""
 
     def __post_init__(self) -> None:
-        for name in (*self.registers, *self.profiles, *self.event_logs):
+        for name in (*self.registers, *self.profiles, *self.event_logs, *self.push_setups):
             obis(name)  # raises a ConfigurationError-like DecodeError for a bad logical name
         if self.max_drift is not None and self.max_drift < 0:
             raise ConfigurationError(f"plan {self.name}: max_drift must be a positive number of seconds")
@@ -74,6 +87,7 @@ class ReadPlan:
             initial_hours=float(body.get("initial_hours", 24.0)),
             commands=bool(body.get("commands", True)),
             trace_frames=str(body["trace_frames"]) if body.get("trace_frames") else None,
+            push_setups=tuple(str(p) for p in body.get("push_setups", ())),
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -90,6 +104,8 @@ class ReadPlan:
             body["max_drift"] = self.max_drift
         if self.trace_frames is not None:
             body["trace_frames"] = self.trace_frames
+        if self.push_setups:
+            body["push_setups"] = list(self.push_setups)
         return body
 
 
@@ -103,5 +119,6 @@ BUILTIN_PLANS: Mapping[str, ReadPlan] = {
         event_logs=("0.0.99.98.0.255",),
     ),
     "commands": ReadPlan("commands", clock=False),
+    "push_setup": ReadPlan("push_setup", clock=False, commands=False, push_setups=("0.0.25.9.0.255",)),
 }
 """Plans every head-end knows (for dlmskit's simulated meter and meters with the usual IDIS objects)."""

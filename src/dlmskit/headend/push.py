@@ -1,16 +1,28 @@
-"""The push listener: DataNotifications from meters over the wrapper (TCP and UDP), ciphered, replay-checked.
+"""The push listener: data- and event-notifications from meters over the wrapper (TCP, UDP) and HDLC UI frames,
+ciphered, replay-checked, reassembled from general-block-transfer, named through the push setup.
 
-:class:`PushReceiver` is the sans-socket part: it takes a batch of (APDU, source) and, for each, finds the
-meter by the system title a general-glo-ciphering APDU carries (the inventory's ``meter_system_title``),
-refuses a counter not above the last one accepted from that meter (persisted in ``push_counters``, checked
-before deciphering and moved on only after the tag verified), deciphers with the meter's keys from the key
-store and decodes the DataNotification. Good pushes go to ``pushes`` (keyed by meter and counter: stored
-once) in the same transaction as the meter's new last counter; everything else goes to ``quarantine`` with
-the reason in words: unknown sender, replayed, tag not verified, not ciphered, malformed. Nothing a sender
-does raises out of it.
+:class:`PushReceiver` is the sans-socket part: it takes a batch of :class:`Arrival` (an APDU, where it came
+from and the link's source address) and, for each, reassembles a general-block-transfer (per sender, bounded
+in size and time: an incomplete or out-of-order sequence is quarantined and holds up nobody else), finds the
+meter by the system title a general-glo/general-ded-ciphering APDU carries (the inventory's
+``meter_system_title``), or by the link's source address when there is none (a glo-/ded- APDU, or an empty
+system title: the meter's ``push_source_address``, or over HDLC its ``server_physical``), refuses a counter not
+above the last one accepted from that meter (persisted in ``push_counters``, checked before deciphering and
+moved on only after the tag verified), deciphers with the meter's global keys or, for ded-/general-ded, with
+its fixed ``push_dedicated_key`` (the meter's or its template's: a head-end cannot know the dedicated key of
+an association it did not make), and decodes the data-notification or event-notification. Good pushes go to
+``pushes`` (keyed by meter and counter: stored once) with their kind and their values named by the meter's
+push object list (read from its push setup object, or its template's ``push_objects``), in the same
+transaction as the meter's new last counter; everything else goes to ``quarantine`` with the reason in words.
+Nothing a sender does raises out of it.
+
+:class:`HdlcPushReader` finds HDLC frames in a byte stream (FCS and HCS verified; a damaged frame is
+quarantined, never repaired), keeps UI frames (control 0x03/0x13) and joins a push segmented over several of
+them (the format's segmentation bit).
 
 :class:`PushListener` is the asyncio shell: wrapper frames from TCP connections (a broken stream ends that
-connection only) and UDP datagrams go into one queue; one worker hands batches to the receiver in a thread.
+connection only), UDP datagrams and HDLC frames from TCP connections or a serial port go into one queue; one
+worker hands batches to the receiver in a thread.
 """
 
 from __future__ import annotations
@@ -21,23 +33,35 @@ import datetime as _dt
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from dlmskit.apdu.notification import DataNotification
-from dlmskit.errors import DlmsError
+from dlmskit.apdu.block import GeneralBlockTransfer
+from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
+from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.errors import DlmsError, MeterTimeout
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.job import jsonable
 from dlmskit.headend.keystore import KeyStore
+from dlmskit.headend.push_setup import PushObject, load_push_objects, name_values
 from dlmskit.headend.store import Store, push_counters, pushes, quarantine, utc
+from dlmskit.link.framer import HdlcFrameReader
+from dlmskit.link.hdlc_frame import LLC_REQUEST, LLC_RESPONSE, FrameCheckError, FrameType, UnknownControlError
 from dlmskit.link.wrapper import WrapperFrame, WrapperFrameReader
-from dlmskit.security.ciphering import GENERAL_GLO_CIPHERING, CipheredApdu, decrypt_apdu, is_ciphered_tag
+from dlmskit.security.ciphering import CipheredApdu, decrypt_apdu, is_ciphered_tag
 from dlmskit.security.suite0 import GcmCipher
 
-__all__ = ["PushListener", "PushReceiver", "PushResult"]
+__all__ = [
+    "Arrival",
+    "BlockAssembler",
+    "HdlcPushReader",
+    "PushListener",
+    "PushReceiver",
+    "PushResult",
+]
 
 log = logging.getLogger("dlmskit.headend.push")
 
@@ -45,39 +69,307 @@ _QUARANTINED_BYTES = 512
 RELOAD_SECONDS = 5.0
 """An unknown sender reloads the inventory's system titles at most this often."""
 
+_GENERAL_BLOCK_TRANSFER = 0xE0
+_DATA_NOTIFICATION = 0x0F
+_EVENT_NOTIFICATION = 0xC2
+_NOTIFICATION_TAGS = {
+    0xDB: "general-glo-ciphering",
+    0xDC: "general-ded-ciphering",
+    0xCA: "glo-event-notification-request",
+    0xD2: "ded-event-notification-request",
+}
+"""The ciphered forms a push may take. There is no glo-/ded-data-notification in the xDLMS-APDU CHOICE: a
+ciphered data-notification is always general-glo- or general-ded-ciphered."""
+
+Address = tuple[Literal["wrapper", "hdlc"], int]
+"""A push's link source address: the wrapper source wPort, or the HDLC (lower, else upper) address."""
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One APDU as it arrived: ``source`` in words (``udp 10.0.0.7:4059``), the link's source ``address``,
+    and ``refused`` when the link already found it bad (the reason: quarantined as it is)."""
+
+    apdu: bytes
+    source: str
+    address: Address | None = None
+    refused: str | None = None
+
 
 @dataclass(frozen=True)
 class PushResult:
-    """What became of one push: ``stored`` (with the meter) or ``quarantined`` (with the reason)."""
+    """What became of one push: ``stored`` (with the meter), ``quarantined`` (with the reason) or ``held``
+    (a block of a general-block-transfer, kept until its last block)."""
 
     outcome: str
     meter: str | None = None
     reason: str = ""
 
 
-class PushReceiver:
-    """Recognises, checks, deciphers and stores pushes (blocking: one transaction per batch)."""
+@dataclass
+class _Blocks:
+    source: str
+    address: Address | None
+    started: float
+    due: int
+    parts: list[bytes]
+    size: int
 
-    def __init__(self, store: Store, inventory: Inventory, keystore: KeyStore) -> None:
+
+class BlockAssembler:
+    """Joins the blocks of pushes sent in general-block-transfer (``E0``), per sender, in block-number order.
+
+    A meter sends its blocks unconfirmed, numbered from 1, the last one flagged. Each sender (a TCP connection,
+    a UDP peer, with its link address) has at most one sequence open; a block out of order, a sequence longer
+    than ``max_bytes`` or one whose last block has not come within ``max_seconds`` is given back as a refused
+    :class:`Arrival` (quarantined with the reason), and at most ``max_senders`` sequences holding at most
+    ``max_held`` bytes in all are open at once (the oldest gives way: blocks arrive before anything is
+    authenticated, so what they may hold is bounded). ``clock`` is a monotonic clock in seconds."""
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int = 65_536,
+        max_seconds: float = 30.0,
+        max_senders: int = 10_000,
+        max_held: int = 16 * 1024 * 1024,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
+        self.max_senders = max_senders
+        self.max_held = max_held
+        self._clock = clock
+        self._open: dict[Hashable, _Blocks] = {}
+        self._held = 0
+
+    @property
+    def pending(self) -> int:
+        """How many sequences are waiting for more blocks."""
+        return len(self._open)
+
+    def feed(self, sender: Hashable, arrival: Arrival) -> tuple[Arrival | None, list[Arrival]]:
+        """Take one general-block-transfer APDU: (the whole APDU when this was the last block, else None;
+        refused arrivals: this block or sequences given up)."""
+        now = self._clock()
+        refused = self.expire(now)
+        try:
+            block = GeneralBlockTransfer.decode(arrival.apdu)
+        except DlmsError as error:
+            refused.append(_refuse(arrival, f"malformed general-block-transfer: {error}"))
+            return None, refused
+        current = self._open.pop(sender, None)
+        if current is not None:
+            self._held -= current.size
+        if current is not None and block.block_number != current.due:
+            refused.append(
+                self._give_up(
+                    current,
+                    f"general-block-transfer out of order: block {block.block_number} where block "
+                    f"{current.due} was due",
+                )
+            )
+            current = None
+        if current is None:
+            if block.block_number != 1:
+                refused.append(
+                    _refuse(
+                        arrival,
+                        f"general-block-transfer out of order: block {block.block_number} without block 1",
+                    )
+                )
+                return None, refused
+            current = _Blocks(arrival.source, arrival.address, now, 1, [], 0)
+        current.parts.append(block.block_data)
+        current.size += len(block.block_data)
+        current.due += 1
+        if current.size > self.max_bytes:
+            refused.append(
+                self._give_up(current, f"general-block-transfer longer than {self.max_bytes} bytes")
+            )
+            return None, refused
+        if block.last_block:
+            return Arrival(b"".join(current.parts), current.source, current.address), refused
+        while self._open and (
+            len(self._open) >= self.max_senders or self._held + current.size > self.max_held
+        ):
+            oldest = self._open.pop(next(iter(self._open)))
+            self._held -= oldest.size
+            refused.append(
+                self._give_up(
+                    oldest,
+                    f"incomplete general-block-transfer: more than {self.max_senders} senders or "
+                    f"{self.max_held} bytes held at once",
+                )
+            )
+        self._open[sender] = current
+        self._held += current.size
+        return None, refused
+
+    def expire(self, now: float | None = None) -> list[Arrival]:
+        """Give up the sequences whose last block did not come within ``max_seconds``."""
+        moment = self._clock() if now is None else now
+        late = [key for key, blocks in self._open.items() if moment - blocks.started > self.max_seconds]
+        self._held -= sum(self._open[key].size for key in late)
+        return [
+            self._give_up(
+                self._open.pop(key),
+                f"incomplete general-block-transfer: the last block did not come within {self.max_seconds:g} s",
+            )
+            for key in late
+        ]
+
+    def flush(self) -> list[Arrival]:
+        """Give up every open sequence (the listener stops)."""
+        gone = [
+            self._give_up(blocks, "incomplete general-block-transfer: the listener stopped")
+            for blocks in self._open.values()
+        ]
+        self._open.clear()
+        self._held = 0
+        return gone
+
+    @staticmethod
+    def _give_up(blocks: _Blocks, reason: str) -> Arrival:
+        held = blocks.due - 1
+        return Arrival(
+            b"".join(blocks.parts)[:_QUARANTINED_BYTES],
+            blocks.source,
+            blocks.address,
+            f"{reason} ({held} block(s), {blocks.size} bytes dropped)",
+        )
+
+
+def _refuse(arrival: Arrival, reason: str) -> Arrival:
+    return Arrival(arrival.apdu, arrival.source, arrival.address, reason)
+
+
+class HdlcPushReader:
+    """Pushes in HDLC UI frames from one byte stream (a TCP connection, a serial line): sans I/O.
+
+    Frames are found and checked by :class:`~dlmskit.link.framer.HdlcFrameReader`: a frame whose HCS or FCS
+    does not match is refused as it is (never repaired). A UI frame (control 0x03, 0x13 with the F bit)
+    carries a push; one with the segmentation bit set is joined with the next ones from the same address
+    until one without it (at most ``max_bytes``, from at most ``max_sources`` addresses at once). The LLC header (``E6 E7 00``) of the first segment is
+    removed. Other frames (I, RR, SNRM...) are refused: a meter pushes in UI frames."""
+
+    def __init__(self, source: str, *, max_bytes: int = 65_536, max_sources: int = 256) -> None:
+        self.source = source
+        self.max_bytes = max_bytes
+        self.max_sources = max_sources
+        self._frames = HdlcFrameReader()
+        self._segments: dict[tuple[int, int | None], list[bytes]] = {}
+
+    def feed(self, data: bytes) -> list[Arrival]:
+        """Bytes as they came; the complete pushes and the refused frames among them."""
+        found: list[Arrival] = []
+        for event in self._frames.feed(data):
+            if isinstance(event, UnknownControlError):
+                found.append(
+                    Arrival(event.information, self.source, None, f"HDLC frame not used by DLMS: {event}")
+                )
+                continue
+            if isinstance(event, FrameCheckError):
+                found.append(Arrival(b"", self.source, None, f"HDLC frame check failed: {event}"))
+                continue
+            if isinstance(event, DlmsError):
+                found.append(Arrival(b"", self.source, None, f"malformed HDLC frame: {event}"))
+                continue
+            src = event.src
+            address: Address = ("hdlc", src.physical if src.physical is not None else src.logical)
+            if event.control.kind is not FrameType.UI:
+                found.append(
+                    Arrival(
+                        event.information,
+                        self.source,
+                        address,
+                        f"not a UI frame ({event.control.kind.name}): a push comes in UI frames",
+                    )
+                )
+                continue
+            key = (src.logical, src.physical)
+            if key not in self._segments and len(self._segments) >= self.max_sources:
+                upper, lower = next(iter(self._segments))
+                del self._segments[(upper, lower)]
+                gone: Address = ("hdlc", lower if lower is not None else upper)
+                found.append(
+                    Arrival(
+                        b"",
+                        self.source,
+                        gone,
+                        f"segmented HDLC push dropped: {self.max_sources} sources at once",
+                    )
+                )
+            parts = self._segments.setdefault(key, [])
+            parts.append(event.information)
+            if sum(len(part) for part in parts) > self.max_bytes:
+                del self._segments[key]
+                found.append(
+                    Arrival(
+                        b"", self.source, address, f"segmented HDLC push longer than {self.max_bytes} bytes"
+                    )
+                )
+                continue
+            if event.segmented:
+                continue
+            del self._segments[key]
+            information = b"".join(parts)
+            if information[:3] in (LLC_RESPONSE, LLC_REQUEST):
+                information = information[3:]
+            found.append(Arrival(information, self.source, address))
+        return found
+
+
+class PushReceiver:
+    """Recognises, checks, deciphers and stores pushes (blocking: one transaction per batch).
+
+    Call it from one thread at a time (the listener's worker does): it keeps the open general-block-transfer
+    sequences (:attr:`blocks`)."""
+
+    def __init__(
+        self, store: Store, inventory: Inventory, keystore: KeyStore, *, blocks: BlockAssembler | None = None
+    ) -> None:
         self.store = store
         self.inventory = inventory
         self.keystore = keystore
+        self.blocks = blocks if blocks is not None else BlockAssembler()
         self._titles: dict[bytes, str] = {}
+        self._meter_titles: dict[str, bytes] = {}
+        self._addresses: dict[Address, list[str]] = {}
+        self._templates: dict[str, str | None] = {}
+        self._objects: dict[str, dict[str, list[PushObject]]] = {}
         self._ciphers: dict[str, GcmCipher] = {}
+        self._dedicated: dict[str, GcmCipher | None] = {}
         self._last: dict[str, int] = {}
         self._loaded = False
         self._loaded_at = 0.0
 
     def refresh(self) -> None:
-        """Read the inventory's system titles and the persisted counters again (after an import)."""
+        """Read the inventory (system titles, source addresses, push object lists), the persisted counters and
+        the keys again (after an import or a key change)."""
+        self._ciphers.clear()
+        self._dedicated.clear()
         self._load()
 
     def _load(self) -> None:
-        self._titles = {
-            bytes.fromhex(m.meter_system_title): m.name
-            for m in self.inventory.meters()
-            if m.meter_system_title
-        }
+        found = self.inventory.meters()
+        templates = self.inventory.templates()
+        self._titles = {bytes.fromhex(m.meter_system_title): m.name for m in found if m.meter_system_title}
+        self._meter_titles = {name: title for title, name in self._titles.items()}
+        self._templates = {m.name: m.template for m in found}
+        addresses: dict[Address, list[str]] = {}
+        for meter in found:
+            if meter.push_source_address is not None:
+                addresses.setdefault(("wrapper", meter.push_source_address), []).append(meter.name)
+                addresses.setdefault(("hdlc", meter.push_source_address), []).append(meter.name)
+                continue
+            physical = meter.settings.get("server_physical")
+            if physical is None and meter.template is not None:
+                physical = templates.get(meter.template, {}).get("server_physical")
+            if physical is not None:
+                addresses.setdefault(("hdlc", int(physical)), []).append(meter.name)
+        self._addresses = addresses
+        self._objects = load_push_objects(self.store)
         with self.store.engine.connect() as connection:
             self._last = {str(r.meter): int(r.last) for r in connection.execute(sa.select(push_counters))}
         self._loaded = True
@@ -93,8 +385,27 @@ class PushReceiver:
             cipher = self._ciphers[meter] = GcmCipher(ek, ak)
         return cipher
 
-    def receive_many(self, items: Sequence[tuple[bytes, str]]) -> list[PushResult]:
-        """Handle pushes (APDU, source in words) and store the outcome of all of them in one transaction."""
+    def _dedicated_cipher(self, meter: str) -> GcmCipher | None:
+        if meter not in self._dedicated:
+            key = self.keystore.get(meter, "push_dedicated_key")
+            template = self._templates.get(meter)
+            if key is None and template is not None:
+                key = self.keystore.get(f"template:{template}", "push_dedicated_key")
+            ak = self.keystore.get(meter, "authentication_key")
+            self._dedicated[meter] = GcmCipher(key, ak) if key is not None and ak is not None else None
+        return self._dedicated[meter]
+
+    def _push_lists(self, meter: str) -> dict[str, list[PushObject]]:
+        own = self._objects.get(f"meter:{meter}")
+        if own:
+            return own
+        template = self._templates.get(meter)
+        return self._objects.get(f"template:{template}", {}) if template is not None else {}
+
+    def receive_many(self, items: Sequence[Arrival | tuple[bytes, str]]) -> list[PushResult]:
+        """Handle pushes (an :class:`Arrival`, or (APDU, source in words)) and store the outcome of all of them
+        in one transaction. The results are those of ``items`` in order, then those of general-block-transfer
+        sequences given up meanwhile (too old)."""
         if not self._loaded:
             self._load()
         now = utc(_dt.datetime.now(_dt.timezone.utc))
@@ -102,11 +413,31 @@ class PushReceiver:
         stored: list[dict[str, Any]] = []
         quarantined: list[dict[str, Any]] = []
         moved: dict[str, int] = {}
-        for apdu, source in items:
+        late: list[Arrival] = self.blocks.expire() if self.blocks.pending else []
+
+        def refuse(arrival: Arrival, result: PushResult) -> None:
+            quarantined.append(
+                {
+                    "received_at": now,
+                    "source": arrival.source[:100],
+                    "reason": result.reason,
+                    "apdu": arrival.apdu[:_QUARANTINED_BYTES].hex(),
+                }
+            )
+
+        for item in items:
+            arrival = item if isinstance(item, Arrival) else Arrival(item[0], item[1])
+            if arrival.refused is None and arrival.apdu[:1] == bytes((_GENERAL_BLOCK_TRANSFER,)):
+                whole, refused = self.blocks.feed((arrival.source, arrival.address), arrival)
+                late += refused
+                if whole is None:
+                    results.append(PushResult("held", None, "a block of a general-block-transfer"))
+                    continue
+                arrival = whole
             try:
-                result, row = self._one(apdu)
+                result, row = self._one(arrival)
             except Exception as error:  # a sender must never take the listener down
-                log.exception("push from %s: unexpected failure", source)
+                log.exception("push from %s: unexpected failure", arrival.source)
                 result, row = (
                     PushResult("quarantined", None, f"unexpected failure: {type(error).__name__}"),
                     None,
@@ -117,14 +448,11 @@ class PushReceiver:
                 stored.append(row)
                 moved[result.meter] = row["invocation_counter"]
             else:
-                quarantined.append(
-                    {
-                        "received_at": now,
-                        "source": source[:100],
-                        "reason": result.reason,
-                        "apdu": apdu[:_QUARANTINED_BYTES].hex(),
-                    }
-                )
+                refuse(arrival, result)
+        for arrival in late:
+            result = PushResult("quarantined", None, arrival.refused or "")
+            results.append(result)
+            refuse(arrival, result)
         with self.store.engine.begin() as connection:
             if stored:
                 connection.execute(self.store.insert(pushes).on_conflict_do_nothing(), stored)
@@ -141,54 +469,122 @@ class PushReceiver:
                 connection.execute(sa.insert(quarantine), quarantined)
         return results
 
-    def _one(self, apdu: bytes) -> tuple[PushResult, dict[str, Any] | None]:
+    def flush(self) -> list[PushResult]:
+        """Quarantine the general-block-transfer sequences still open (the listener stops)."""
+        gone = self.blocks.flush()
+        return self.receive_many(gone) if gone else []
+
+    def _sender(self, envelope: CipheredApdu, address: Address | None) -> tuple[str | None, str]:
+        """(the meter, or None with the reason) for a ciphered push."""
+        title = envelope.system_title
+        if title:
+            meter = self._titles.get(title)
+            if meter is None and time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+                self._load()  # a meter imported since: at most one reload every RELOAD_SECONDS
+                meter = self._titles.get(title)
+            if meter is None:
+                return None, f"unknown sender system title {title.hex().upper()}"
+            return meter, ""
+        what = "an empty system title" if envelope.is_general else "no system title (a glo-/ded- APDU)"
+        if address is None:
+            return None, f"{what} and no source address to find the sender by"
+        named = f"{address[0]} source address {address[1]}"
+        meters = self._addresses.get(address)
+        if not meters and time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+            self._load()
+            meters = self._addresses.get(address)
+        if not meters:
+            return None, f"{what}, and the {named} is no meter's push_source_address"
+        if len(meters) > 1:
+            return None, f"{what}, and the {named} is shared by meters {', '.join(sorted(meters)[:5])}"
+        return meters[0], ""
+
+    def _one(self, arrival: Arrival) -> tuple[PushResult, dict[str, Any] | None]:
+        apdu = arrival.apdu
+        if arrival.refused is not None:
+            return PushResult("quarantined", None, arrival.refused), None
         if not apdu:
             return PushResult("quarantined", None, "empty APDU"), None
         if not is_ciphered_tag(apdu[0]):
             return PushResult(
                 "quarantined", None, f"not ciphered (tag 0x{apdu[0]:02X}): the sender cannot be told"
             ), None
+        if apdu[0] not in _NOTIFICATION_TAGS:
+            return PushResult(
+                "quarantined",
+                None,
+                f"not a push: a ciphered APDU with tag 0x{apdu[0]:02X} (not a notification)",
+            ), None
         try:
             envelope = CipheredApdu.decode(apdu)
         except DlmsError as error:
             return PushResult("quarantined", None, f"malformed ciphered APDU: {error}"), None
-        if envelope.tag != GENERAL_GLO_CIPHERING or not envelope.system_title:
-            return PushResult("quarantined", None, "no system title (general-glo-ciphering expected)"), None
-        title = envelope.system_title
-        meter = self._titles.get(title)
-        if meter is None and time.monotonic() - self._loaded_at > RELOAD_SECONDS:
-            self._load()  # a meter imported since: at most one reload every RELOAD_SECONDS
-            meter = self._titles.get(title)
+        meter, why = self._sender(envelope, arrival.address)
         if meter is None:
-            return PushResult("quarantined", None, f"unknown sender system title {title.hex().upper()}"), None
+            return PushResult("quarantined", None, why), None
         counter = envelope.invocation_counter
         last = self._last.get(meter)
         if last is not None and counter <= last:
             return PushResult("quarantined", meter, f"replayed: counter {counter} not above {last}"), None
-        cipher = self._cipher(meter)
-        if cipher is None:
-            return PushResult("quarantined", meter, "no keys for this meter in the key store"), None
+        if envelope.is_dedicated:
+            cipher = self._dedicated_cipher(meter)
+            if cipher is None:
+                return PushResult(
+                    "quarantined", meter, "dedicated-key ciphered push, no dedicated key known"
+                ), None
+        else:
+            cipher = self._cipher(meter)
+            if cipher is None:
+                return PushResult("quarantined", meter, "no keys for this meter in the key store"), None
+        title = envelope.system_title or self._meter_titles.get(meter)
+        if not title:
+            return PushResult(
+                "quarantined",
+                meter,
+                "no system title in the push and none in the inventory (meter_system_title)",
+            ), None
         try:
-            plain = decrypt_apdu(envelope, keys=cipher).plain
+            plain = decrypt_apdu(envelope, system_title=title, keys=cipher).plain
         except DlmsError:
             return PushResult("quarantined", meter, "the tag does not verify with the meter's keys"), None
         self._last[meter] = counter  # only after the tag verified
+        if not envelope.is_general and plain[:1] != bytes((_EVENT_NOTIFICATION,)):
+            return PushResult(
+                "quarantined", meter, f"{_NOTIFICATION_TAGS[envelope.tag]} holds another APDU"
+            ), None
         try:
-            notification = DataNotification.decode(plain)
+            if plain[:1] == bytes((_DATA_NOTIFICATION,)):
+                notification = DataNotification.decode(plain)
+                kind, stamp, body = "data-notification", notification.date_time, notification.body
+                named = name_values(self._push_lists(meter), body)
+            elif plain[:1] == bytes((_EVENT_NOTIFICATION,)):
+                event = EventNotificationRequest.decode(plain)
+                kind, stamp, body = "event-notification", event.time, event.value
+                descriptor = event.attribute
+                named = {f"{descriptor.instance_id}/{descriptor.attribute_id}": body}
+            else:
+                tag = f"0x{plain[0]:02X}" if plain else "nothing"
+                return PushResult(
+                    "quarantined", meter, f"not a data- or event-notification: the ciphering holds {tag}"
+                ), None
         except DlmsError as error:
-            return PushResult("quarantined", meter, f"not a data-notification: {error}"), None
-        stamp = notification.date_time
-        when: str | None = None
-        if stamp is not None and stamp.is_calendar_time:
-            with contextlib.suppress(ValueError):
-                when = utc(stamp.to_datetime())
+            return PushResult("quarantined", meter, f"malformed notification: {error}"), None
         row = {
             "meter": meter,
             "invocation_counter": counter,
-            "date_time": when,
-            "body": json.dumps(jsonable(notification.body)),
+            "date_time": _when(stamp),
+            "body": json.dumps(jsonable(body)),
+            "kind": kind,
+            "named": json.dumps({key: jsonable(value) for key, value in named.items()}) if named else None,
         }
         return PushResult("stored", meter), row
+
+
+def _when(stamp: CosemDateTime | None) -> str | None:
+    if stamp is not None and stamp.is_calendar_time:
+        with contextlib.suppress(ValueError):
+            return utc(stamp.to_datetime())
+    return None
 
 
 @dataclass
@@ -198,12 +594,15 @@ class PushStats:
     received: int = 0
     stored: int = 0
     quarantined: int = 0
+    held: int = 0
+    """Blocks of general-block-transfer sequences (counted once their sequence is complete or given up)."""
     connections: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
 
 class PushListener:
-    """Receives pushes over the wrapper on TCP and UDP and hands them to a :class:`PushReceiver` in batches."""
+    """Receives pushes over the wrapper on TCP and UDP, and in HDLC UI frames over TCP or a serial port, and
+    hands them to a :class:`PushReceiver` in batches."""
 
     def __init__(
         self, receiver: PushReceiver, *, batch: int = 500, max_connections: int = 10_000, idle: float = 300.0
@@ -213,16 +612,19 @@ class PushListener:
         self.max_connections = max_connections
         self.idle = idle
         self.stats = PushStats()
-        self._queue: asyncio.Queue[tuple[bytes, str]] = asyncio.Queue(maxsize=100_000)
+        self._queue: asyncio.Queue[Arrival] = asyncio.Queue(maxsize=100_000)
         self._servers: list[asyncio.AbstractServer] = []
         self._datagrams: list[asyncio.DatagramTransport] = []
         self._worker: asyncio.Task[None] | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._lines: list[asyncio.Task[None]] = []
 
-    def _put(self, apdu: bytes, source: str) -> None:
+    def _put(
+        self, apdu: bytes, source: str, address: Address | None = None, refused: str | None = None
+    ) -> None:
         self.stats.received += 1
         try:
-            self._queue.put_nowait((apdu, source))
+            self._queue.put_nowait(Arrival(apdu, source, address, refused))
         except asyncio.QueueFull:
             self.stats.quarantined += 1
             self.stats.reasons["dropped: queue full"] = self.stats.reasons.get("dropped: queue full", 0) + 1
@@ -233,7 +635,12 @@ class PushListener:
 
     async def _work(self) -> None:
         while True:
-            items = [await self._queue.get()]
+            try:
+                items = [await asyncio.wait_for(self._queue.get(), 1.0)]
+            except asyncio.TimeoutError:
+                if self.receiver.blocks.pending:  # give up late general-block-transfer sequences
+                    self._count(await asyncio.to_thread(self.receiver.receive_many, []))
+                continue
             while len(items) < self.batch and not self._queue.empty():
                 items.append(self._queue.get_nowait())
             try:
@@ -241,15 +648,20 @@ class PushListener:
             except Exception:
                 log.exception("storing %d pushes failed", len(items))
                 results = [PushResult("quarantined", None, "storage failed")] * len(items)
-            for result in results:
-                if result.outcome == "stored":
-                    self.stats.stored += 1
-                else:
-                    self.stats.quarantined += 1
-                    reason = result.reason.split(":")[0]
-                    self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
+            self._count(results)
             for _ in items:
                 self._queue.task_done()
+
+    def _count(self, results: Sequence[PushResult]) -> None:
+        for result in results:
+            if result.outcome == "stored":
+                self.stats.stored += 1
+            elif result.outcome == "held":
+                self.stats.held += 1
+            else:
+                self.stats.quarantined += 1
+                reason = result.reason.split(":")[0]
+                self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
 
     async def drain(self) -> None:
         """Wait until every push received so far is stored or quarantined."""
@@ -275,7 +687,7 @@ class PushListener:
                         return
                     for event in frames.feed(data):
                         if isinstance(event, WrapperFrame):
-                            self._put(event.apdu, peer)
+                            self._put(event.apdu, peer, ("wrapper", event.source_wport))
                         else:
                             self._put(b"", f"{peer} (broken wrapper stream: {event})")
                             return
@@ -302,13 +714,75 @@ class PushListener:
                 except DlmsError as error:
                     listener._put(b"", f"{source} (malformed wrapper frame: {error})")
                     return
-                listener._put(frame.apdu, source)
+                listener._put(frame.apdu, source, ("wrapper", frame.source_wport))
 
         transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
             _Protocol, local_addr=(host, port)
         )
         self._datagrams.append(transport)
         return transport
+
+    async def start_hdlc_tcp(self, host: str = "127.0.0.1", port: int = 4061) -> asyncio.AbstractServer:
+        """Listen for meters that push HDLC UI frames over TCP (a meter's serial port behind a terminal
+        server, or an HDLC-over-TCP modem); each connection is one byte stream, read by a
+        :class:`HdlcPushReader`. A damaged frame is quarantined and the stream goes on."""
+        self._ensure_worker()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = "hdlc tcp {}:{}".format(*writer.get_extra_info("peername")[:2])
+            if len(self._writers) >= self.max_connections:
+                log.warning("%s: refused, %d push connections already open", peer, self.max_connections)
+                writer.close()
+                return
+            self._writers.add(writer)
+            self.stats.connections += 1
+            frames = HdlcPushReader(peer)
+            try:
+                while True:
+                    data = await asyncio.wait_for(reader.read(65536), self.idle)
+                    if not data:
+                        return
+                    for arrival in frames.feed(data):
+                        self._put(arrival.apdu, arrival.source, arrival.address, arrival.refused)
+            except (asyncio.TimeoutError, ConnectionError, OSError):
+                return
+            finally:
+                self._writers.discard(writer)
+                writer.close()
+
+        server = await asyncio.start_server(handle, host, port, backlog=1024)
+        self._servers.append(server)
+        return server
+
+    async def start_serial(self, port: str, baudrate: int = 9600) -> asyncio.Task[None]:
+        """Listen for HDLC UI frame pushes on a serial port (a device name or a pyserial URL, 8N1): a meter on
+        an RS-485 bus or behind a radio modem. A damaged frame is quarantined and the line goes on; the task
+        ends when the device goes away (logged)."""
+        from dlmskit.transport.base import TransportClosed
+        from dlmskit.transport.serial_port import AsyncSerialTransport
+
+        self._ensure_worker()
+        line = AsyncSerialTransport(port, baudrate)
+        await line.open()
+        frames = HdlcPushReader(f"serial {port}")
+
+        async def read() -> None:
+            try:
+                while True:
+                    try:
+                        data = await line.recv(self.idle)
+                    except MeterTimeout:
+                        continue
+                    for arrival in frames.feed(data):
+                        self._put(arrival.apdu, arrival.source, arrival.address, arrival.refused)
+            except TransportClosed as error:
+                log.warning("serial %s: %s", port, error)
+            finally:
+                await line.close()
+
+        task = asyncio.ensure_future(read())
+        self._lines.append(task)
+        return task
 
     async def close(self) -> None:
         """Stop listening, store what was received, stop the worker."""
@@ -318,9 +792,16 @@ class PushListener:
             transport.close()
         for writer in list(self._writers):
             writer.close()
+        for task in self._lines:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._lines.clear()
         if self._worker is not None:
             await self.drain()
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
+            if self.receiver.blocks.pending:
+                self._count(await asyncio.to_thread(self.receiver.flush))

@@ -134,9 +134,13 @@ def recent_failures(store: Store, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def recent_pushes(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    """The latest stored pushes (newest first): meter, received_at, date_time, counter and body (decoded)."""
+    """The latest stored pushes (newest first): meter, received_at, date_time, counter, kind, body (decoded) and
+    named (the values by ``logical_name/attribute``, decoded; None when no push object list describes it)."""
+    columns = list(pushes.c)
+    if store.version() < 4:  # a database the web console opened without migrating: no kind, no names yet
+        columns = [c for c in columns if c.name not in ("kind", "named")]
     query = (
-        sa.select(pushes)
+        sa.select(*columns)
         .order_by(pushes.c.received_at.desc(), pushes.c.invocation_counter.desc())
         .limit(limit)
     )
@@ -144,6 +148,7 @@ def recent_pushes(store: Store, limit: int = 50) -> list[dict[str, Any]]:
         rows = [dict(row) for row in connection.execute(query).mappings()]
     for row in rows:
         row["body"] = json.loads(row["body"])
+        row["named"] = json.loads(row["named"]) if row.get("named") else None
     return rows
 
 

@@ -202,6 +202,28 @@ fences = sa.Table(
 """The newest lease fencing token that wrote for each meter (workers on Redis, :mod:`dlmskit.headend.lease`)."""
 
 
+push_objects = sa.Table(
+    "push_objects",
+    metadata,
+    sa.Column("owner", sa.String(110), primary_key=True),
+    sa.Column("setup", sa.String(30), primary_key=True),
+    sa.Column("objects", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+"""What a push carries, per meter (``meter:NAME``, read from its push setup object, class 40 attribute 2) or
+per template (``template:NAME``, the template's ``push_objects``): a JSON list of {class_id, logical_name,
+attribute_index, data_index}."""
+
+_PUSH_COLUMNS = (
+    sa.Column("kind", sa.String(30), nullable=True),
+    sa.Column("named", sa.Text, nullable=True),
+)
+# pushes.kind: data-notification or event-notification; pushes.named: the values by "logical_name/attribute"
+# (JSON), when the meter's push setup or its template says what the body holds.
+for _column in _PUSH_COLUMNS:
+    pushes.append_column(_column)
+
+
 frame_traces = sa.Table(
     "frame_traces",
     metadata,

@@ -27,11 +27,16 @@ from typing import cast
 
 from cryptography.hazmat.primitives import hashes
 
-from dlmskit.apdu.common import LongInvokeIdAndPriority
-from dlmskit.apdu.notification import DataNotification
+from dlmskit.apdu.block import GeneralBlockTransfer
+from dlmskit.apdu.common import CosemAttributeDescriptor, LongInvokeIdAndPriority
+from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
+from dlmskit.apdu.results import DataAccessResult
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
+from dlmskit.codec.obis import Obis
 from dlmskit.errors import ConfigurationError
+from dlmskit.link.hdlc_address import HdlcAddress
+from dlmskit.link.hdlc_frame import LLC_RESPONSE, Control, FrameType, HdlcFrame, segment
 from dlmskit.link.wrapper import WrapperFrame
 from dlmskit.security.ciphering import encrypt_apdu
 from dlmskit.security.suite0 import GcmCipher
@@ -43,9 +48,17 @@ from dlmskit.simulator.server import LinkKind, MeterServer
 
 log = logging.getLogger("dlmskit.simulator.fleet")
 
-__all__ = ["Fleet", "FleetMeter"]
+__all__ = ["Fleet", "FleetMeter", "PushKind", "PushLink"]
 
 MANAGEMENT_CLIENT = 1
+PUSH_SETUP = "0.0.25.9.0.255"
+"""The push setup object whose push_object_list says what a fleet meter pushes (when its model has one)."""
+EVENT_CODE = "0.0.96.11.0.255"
+
+PushKind = str
+"""``data`` (data-notifications), ``event`` (event-notifications of the last event code) or ``both``."""
+PushLink = str
+"""``wrapper`` (wrapper/UDP) or ``hdlc`` (HDLC UI frames over one TCP connection)."""
 
 
 def _derive(seed: int, index: int, what: str, size: int) -> bytes:
@@ -190,31 +203,131 @@ class Fleet:
 
     @staticmethod
     def push_frame(meter: FleetMeter, simulated: SimulatedMeter) -> bytes:
-        """One push of ``meter`` as a wrapper frame: a DataNotification (its logical device name and the
-        counter), general-glo-ciphered with its keys and the next of its own invocation counters."""
+        """One push of ``meter`` as a wrapper frame: a DataNotification (what its push setup object's
+        push_object_list names; its logical device name and the counter for a model without one),
+        general-glo-ciphered with its keys and the next of its own invocation counters."""
+        return WrapperFrame(1, 1, Fleet.push_apdu(meter, simulated)).encode()
+
+    @staticmethod
+    def push_apdu(meter: FleetMeter, simulated: SimulatedMeter, kind: PushKind = "data") -> bytes:
+        """One push of ``meter``, general-glo-ciphered: a data-notification, or (``kind="event"``) an
+        event-notification of its last event code (0.0.96.11.0.255), with the time."""
         cipher = GcmCipher(meter.block_cipher_key, meter.authentication_key)
         counter = simulated.counters.next(meter.system_title, counter_key_id(meter.block_cipher_key))
         stamp = CosemDateTime.from_datetime(_dt.datetime.now(_dt.timezone.utc))
-        body = axdr.Structure(
-            [axdr.OctetString(meter.logical_device_name.encode("ascii")), axdr.DoubleLongUnsigned(counter)]
-        )
-        plain = DataNotification(LongInvokeIdAndPriority(counter & 0xFFFFFF), stamp, body).encode()
-        apdu = encrypt_apdu(
+        if kind == "event":
+            code = axdr.LongUnsigned(simulated.last_event_code & 0xFFFF)
+            descriptor = CosemAttributeDescriptor(1, Obis.parse(EVENT_CODE), 2)
+            plain = EventNotificationRequest(descriptor, code, stamp).encode()
+        else:
+            plain = DataNotification(
+                LongInvokeIdAndPriority(counter & 0xFFFFFF),
+                stamp,
+                Fleet._push_body(meter, simulated, counter),
+            ).encode()
+        return encrypt_apdu(
             plain, kind="general-glo", sc=0x30, system_title=meter.system_title, ic=counter, keys=cipher
         )
-        return WrapperFrame(1, 1, apdu).encode()
 
-    async def push_forever(self, host: str, port: int, every: float) -> None:
+    @staticmethod
+    def _push_body(meter: FleetMeter, simulated: SimulatedMeter, counter: int) -> axdr.Data:
+        setup = simulated.find(Obis.parse(PUSH_SETUP))
+        if setup is None:
+            return axdr.Structure(
+                [
+                    axdr.OctetString(meter.logical_device_name.encode("ascii")),
+                    axdr.DoubleLongUnsigned(counter),
+                ]
+            )
+        values = []
+        for entry in setup.read(2, None, None):
+            target = simulated.find(Obis.from_bytes(bytes(entry[1])))
+            value = target.read(int(entry[2]), None, None) if target is not None else None
+            values.append(None if isinstance(value, DataAccessResult) else value)
+        return axdr.Structure(values)
+
+    @staticmethod
+    def push_frames(
+        meter: FleetMeter,
+        simulated: SimulatedMeter,
+        *,
+        kind: PushKind = "data",
+        gbt: int = 0,
+        link: PushLink = "wrapper",
+        hdlc_max_info: int = 128,
+    ) -> list[bytes]:
+        """One push of ``meter`` as the frames to send: wrapper frames or HDLC UI frames (from the meter's
+        HDLC address, segmented beyond ``hdlc_max_info`` bytes), the APDU cut into general-block-transfer
+        blocks of ``gbt`` bytes when ``gbt`` is not 0 (the meter sends them unconfirmed, numbered from 1)."""
+        apdu = Fleet.push_apdu(meter, simulated, kind)
+        apdus = [apdu]
+        if gbt:
+            pieces = [apdu[i : i + gbt] for i in range(0, len(apdu), gbt)]
+            apdus = [
+                GeneralBlockTransfer(n == len(pieces), False, 1, n, 0, piece).encode()
+                for n, piece in enumerate(pieces, start=1)
+            ]
+        if link != "hdlc":
+            return [WrapperFrame(1, 1, one).encode() for one in apdus]
+        source = HdlcAddress(1, meter.hdlc_physical_address, 4)
+        frames = []
+        for one in apdus:
+            parts = segment(LLC_RESPONSE + one, hdlc_max_info)
+            frames += [
+                HdlcFrame(
+                    HdlcAddress(MANAGEMENT_CLIENT),
+                    source,
+                    Control(FrameType.UI, poll_final=True),
+                    part,
+                    segmented=n < len(parts) - 1,
+                ).encode()
+                for n, part in enumerate(parts)
+            ]
+        return frames
+
+    async def push_forever(
+        self,
+        host: str,
+        port: int,
+        every: float,
+        *,
+        kind: PushKind = "data",
+        gbt: int = 0,
+        link: PushLink = "wrapper",
+    ) -> None:
         """Push mode: every ``every`` seconds (spread with jitter) each reachable meter sends a DataNotification
         over wrapper/UDP to ``host:port``, general-glo-ciphered with its keys and its own invocation counter.
-        Faulty meters push with the keys they have, which the head-end's inventory does not list."""
+        Faulty meters push with the keys they have, which the head-end's inventory does not list.
+
+        ``kind="event"`` sends event-notifications instead, ``"both"`` one of each in turn; ``gbt`` cuts each
+        push into general-block-transfer blocks of that many bytes; ``link="hdlc"`` sends HDLC UI frames over
+        one TCP connection to ``host:port`` (as meters behind a concentrator) instead of wrapper/UDP."""
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=(host, port))
+        if link == "hdlc":
+            _reader, writer = await asyncio.open_connection(host, port)
+
+            def send(frames: list[bytes]) -> None:
+                writer.write(b"".join(frames))
+
+            closer = writer.close
+        else:
+            transport, _ = await loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, remote_addr=(host, port)
+            )
+
+            def send(frames: list[bytes]) -> None:
+                for frame in frames:
+                    transport.sendto(frame)
+
+            closer = transport.close
 
         async def one(meter: FleetMeter, simulated: SimulatedMeter) -> None:
             await asyncio.sleep(self._random.random() * every)
+            turn = 0
             while True:
-                transport.sendto(self.push_frame(meter, simulated))
+                what = kind if kind != "both" else ("data", "event")[turn % 2]
+                turn += 1
+                send(self.push_frames(meter, simulated, kind=what, gbt=gbt, link=link))
                 await asyncio.sleep(every)
 
         try:
@@ -222,11 +335,12 @@ class Fleet:
                 *(one(m, s) for m, s in zip(self.meters, self.simulated, strict=True) if s is not None)
             )
         finally:
-            transport.close()
+            closer()
 
     async def call_in_forever(self, host: str, port: int, every: float) -> None:
         """Inbound mode: each reachable meter connects to the head-end at ``host:port`` (a GPRS meter behind
-        NAT calling in), says who it is with a push (with the wrapper link; see :meth:`push_frame`), then
+        NAT calling in), says who it is with a push (a wrapper frame, or an HDLC UI frame with the HDLC
+        link; see :meth:`push_frames`), then
         serves DLMS on that connection until the head-end hangs up, and calls again after ``every`` seconds
         (the first call spread over ``every``; a refused call is retried likewise)."""
         reachable = [(m, s) for m, s in zip(self.meters, self.simulated, strict=True) if s is not None]
@@ -248,6 +362,8 @@ class Fleet:
             try:
                 if self.link == "wrapper":
                     await write(self.push_frame(meter, simulated))
+                elif self.link == "hdlc":  # a UI frame from the meter's HDLC address
+                    await write(b"".join(self.push_frames(meter, simulated, link="hdlc")))
                 await server.serve_stream(read, write, f"head-end {host}:{port}")
             finally:
                 writer.close()

@@ -221,7 +221,11 @@ class StoreHeadEnd:
         from dlmskit.headend import queries
 
         rows = [
-            PushRow(row["meter"], _moment(row["received_at"]) or _EPOCH, _summary(row["body"]))
+            PushRow(
+                row["meter"],
+                _moment(row["received_at"]) or _EPOCH,
+                _summary(row["named"]) if row.get("named") else _summary(row["body"]),
+            )
             for row in queries.recent_pushes(self._store, limit)
         ]
         rows += [

@@ -346,6 +346,13 @@ def run(
 @click.option("--push-host", default="0.0.0.0", show_default=True, help="Where the push listener listens.")  # noqa: S104
 @click.option("--push-tcp", type=int, help="Listen for pushes (wrapper/TCP) on this port.")
 @click.option("--push-udp", type=int, help="Listen for pushes (wrapper/UDP) on this port.")
+@click.option("--push-hdlc", type=int, help="Listen for pushes in HDLC UI frames (over TCP) on this port.")
+@click.option(
+    "--push-serial", metavar="DEVICE", help="Listen for pushes in HDLC UI frames on this serial port (8N1)."
+)
+@click.option(
+    "--push-baudrate", default=9600, show_default=True, help="With --push-serial: the line's speed."
+)
 @click.option("--inbound", "inbound_port", type=int, help="Listen for inbound meters (TCP) on this port.")
 @click.option("--inbound-host", default="0.0.0.0", show_default=True, help="Where meters call in.")  # noqa: S104
 @click.option(
@@ -370,6 +377,9 @@ def serve(
     push_host: str,
     push_tcp: int | None,
     push_udp: int | None,
+    push_hdlc: int | None,
+    push_serial: str | None,
+    push_baudrate: int,
     inbound_port: int | None,
     inbound_host: str,
     inbound_plan: str,
@@ -378,10 +388,11 @@ def serve(
     **engine_options: Any,
 ) -> None:
     """Run plans on schedules, listen for pushes and for inbound meters, until Ctrl-C."""
-    listening = push_tcp is not None or push_udp is not None
+    listening = any(p is not None for p in (push_tcp, push_udp, push_hdlc, push_serial))
     if not schedules and not listening and inbound_port is None:
         raise ConfigurationError(
-            "give a --schedule PLAN GROUP WHEN, or --push-tcp/--push-udp, or --inbound PORT (or several)"
+            "give a --schedule PLAN GROUP WHEN, or --push-tcp/--push-udp/--push-hdlc/--push-serial, or --inbound PORT "
+            "(or several)"
         )
     parsed = [
         Schedule(plan, None if group == "*" else group, when, jitter) for plan, group, when in schedules
@@ -428,6 +439,12 @@ def serve(
             if push_udp is not None:
                 await listener.start_udp(push_host, push_udp)
                 stdout.print(f"pushes: wrapper/UDP on {push_host}:{push_udp}")
+            if push_hdlc is not None:
+                await listener.start_hdlc_tcp(push_host, push_hdlc)
+                stdout.print(f"pushes: HDLC UI frames over TCP on {push_host}:{push_hdlc}")
+            if push_serial is not None:
+                await listener.start_serial(push_serial, push_baudrate)
+                stdout.print(f"pushes: HDLC UI frames on {push_serial} ({push_baudrate} baud, 8N1)")
         try:
             if parsed:
                 await run_schedules(parsed, run_one, rounds=rounds)

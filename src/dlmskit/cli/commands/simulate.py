@@ -98,6 +98,27 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
 )
 @click.option("--push-every", default=60.0, show_default=True, help="With --push: seconds between pushes.")
 @click.option(
+    "--push-kind",
+    type=click.Choice(["data", "event", "both"]),
+    default="data",
+    show_default=True,
+    help="With --push: data-notifications, event-notifications (the last event code), or both in turn.",
+)
+@click.option(
+    "--push-gbt",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="With --push: cut each push into general-block-transfer blocks of this many bytes (0: off).",
+)
+@click.option(
+    "--push-link",
+    type=click.Choice(["wrapper", "hdlc"]),
+    default="wrapper",
+    show_default=True,
+    help="With --push: wrapper/UDP, or HDLC UI frames over one TCP connection to HOST:PORT.",
+)
+@click.option(
     "--inbound",
     "inbound_to",
     metavar="HOST:PORT",
@@ -136,6 +157,9 @@ def simulate(
     max_connections: int | None,
     push_to: str | None,
     push_every: float,
+    push_kind: str,
+    push_gbt: int,
+    push_link: str,
     inbound_to: str | None,
     inbound_every: float,
 ) -> None:
@@ -170,7 +194,19 @@ def simulate(
         )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
-                _serve_fleet(fleet, host, port, inventory, push_to, push_every, inbound_to, inbound_every)
+                _serve_fleet(
+                    fleet,
+                    host,
+                    port,
+                    inventory,
+                    push_to,
+                    push_every,
+                    inbound_to,
+                    inbound_every,
+                    push_kind=push_kind,
+                    push_gbt=push_gbt,
+                    push_link=push_link,
+                )
             )
         stdout.print("simulator stopped")
         return
@@ -224,6 +260,10 @@ async def _serve_fleet(
     push_every: float,
     inbound_to: str | None = None,
     inbound_every: float = 60.0,
+    *,
+    push_kind: str = "data",
+    push_gbt: int = 0,
+    push_link: str = "wrapper",
 ) -> None:
     await fleet.start(host, port)
     try:
@@ -244,8 +284,14 @@ async def _serve_fleet(
             push_host, _, push_port = push_to.rpartition(":")
             if not push_host or not push_port.isdigit():
                 raise click.BadParameter("HOST:PORT, e.g. 127.0.0.1:4059", param_hint="--push")
-            stdout.print(f"pushing to {push_to} (wrapper/UDP) every {push_every:g} s")
-            await fleet.push_forever(push_host, int(push_port), push_every)
+            how = "HDLC UI frames over TCP" if push_link == "hdlc" else "wrapper/UDP"
+            blocks = f", general-block-transfer blocks of {push_gbt} bytes" if push_gbt else ""
+            stdout.print(
+                f"pushing {push_kind} notifications to {push_to} ({how}{blocks}) every {push_every:g} s"
+            )
+            await fleet.push_forever(
+                push_host, int(push_port), push_every, kind=push_kind, gbt=push_gbt, link=push_link
+            )
         await (calls if inbound_to is not None else asyncio.Event().wait())
     finally:
         await fleet.close()
