@@ -373,6 +373,11 @@ def _wait_for_line(process: subprocess.Popen[bytes], log: Path, text: str, secon
         time.sleep(0.1)
 
 
+def _ends(text: str, size: int = 4000) -> str:
+    """The beginning and the end of a long log."""
+    return text if len(text) <= 2 * size else f"{text[:size]}\n[...]\n{text[-size:]}"
+
+
 def _seconds(text: str) -> float:
     return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc).timestamp()
 
@@ -458,6 +463,13 @@ def run_once(
             "fleet": cpu_seconds(fleet.pid),
         }
         rss = [peak_rss_mib(p.pid) for p in processes]
+        ended = {
+            f"w{i}": _ends(log.read_text(encoding="utf-8", errors="replace"))
+            for i, (p, log) in enumerate(workers)
+            if p.poll() is not None
+        }
+        for name, tail in ended.items():
+            print(f"worker {name} ended before the run was done:\n{tail}", file=sys.stderr)
         scheduler_cpu = cpu_seconds(scheduler.pid)
         commands = int(_redis_info(redis_server.url)["total_commands_processed"]) - commands_before
         proxy_after = proxy.snapshot()
@@ -505,6 +517,7 @@ def run_once(
         "wall_s": wall,
         "reads_per_hour": ok / wall * 3600,
         "worker_cpu_s": worker_cpu,
+        "workers_ended_early": ended,
         "worker_cpu_ms_per_read": sum(worker_cpu) / reads * 1000,
         "redis_cpu_ms_per_read": (cpu_after["redis"] - cpu_before["redis"]) / reads * 1000,
         "postgres_cpu_ms_per_read": (cpu_after["postgres"] - cpu_before["postgres"]) / reads * 1000,
