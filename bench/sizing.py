@@ -352,9 +352,28 @@ def _number(value: float) -> str:
     return f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
 
 
+def runs_table(results: dict[str, Any]) -> list[str]:
+    """The runs of a ``bench.workers`` results document as a Markdown table."""
+    out = [
+        "| workers | meters | ok | wall s | reads/hour | CPU ms/read: workers | Redis | PostgreSQL "
+        "| fleet simulator | peak RSS MiB a worker | mean session s | load average (start, end) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in results["runs"]:
+        rss = max((r for r in run["peak_rss_mib"] if r is not None), default=0.0)
+        out.append(
+            f"| {run['workers']} | {run['meters']:,} | {run['ok']:,} | {run['wall_s']:.1f} "
+            f"| {run['reads_per_hour']:,.0f} | {run['worker_cpu_ms_per_read']:.2f} "
+            f"| {run['redis_cpu_ms_per_read']:.2f} | {run['postgres_cpu_ms_per_read']:.2f} "
+            f"| {run['fleet_cpu_ms_per_read']:.2f} | {rss:.0f} | {run['session_seconds_mean']:.1f} "
+            f"| {run['load_average_before'][0]:.1f}, {run['load_average_after'][0]:.1f} |"
+        )
+    return out
+
+
 def render(found: Measured, given: Assumptions, results: dict[str, Any]) -> str:
-    """The assumptions, the measured costs and the model as Markdown."""
-    out = ["**Assumptions**", ""]
+    """The runs, the assumptions, the measured costs and the model as Markdown."""
+    out = ["**Runs**", "", *runs_table(results), "", "**Assumptions**", ""]
     for item in fields(given):
         out.append(f"- `{item.name}` = {getattr(given, item.name)!r}")
     machine = results.get("machine", {})

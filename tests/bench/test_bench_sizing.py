@@ -34,6 +34,10 @@ def _run(workers: int, worker_cpu_ms: float) -> dict[str, Any]:
         "redis_stream_bytes_per_entry": 100.0,
         "redis_fence_key_bytes": 70.0,
         "redis_lease_key_bytes": 120.0,
+        "wall_s": 36.0 / workers,
+        "fleet_cpu_ms_per_read": 1.0,
+        "peak_rss_mib": [100.0] * workers,
+        "session_seconds_mean": 2.0,
         "wire": {"connections": 2, "bytes_up": 600, "bytes_down": 400, "writes_up": 8, "writes_down": 8},
         "load_average_before": [3.0, 2.0, 1.0],
         "load_average_after": [4.0, 2.0, 1.0],
@@ -90,6 +94,7 @@ def test_the_command_prints_assumptions_measured_costs_and_the_table(
     assert "- `rtt_s` = 0.5" in printed
     assert "- `worker_cpu_ms` = 10" in printed
     assert "| workers | sessions open at once | 41,667 | sessions |" in printed
+    assert "| 3 | 1,000 | 1,000 | 12.0 | 300,000 | 9.00 |" in printed  # the runs as measured
 
 
 def test_the_workers_bench_starts() -> None:
