@@ -40,8 +40,9 @@ class Assumptions:
     """The share of a core planned to be busy (headroom for bursts, GC, the OS)."""
     rtt_s: float = 1.0
     """A GPRS/3G round trip to a meter, the meter's processing included."""
-    session_kib: float = 31.0
-    """Memory of an open session in a worker (docs/headend.md, ``python -m bench.headend``: RSS growth / peak)."""
+    session_kib: float = 0.0
+    """Memory of an open session in a worker; 0: as measured (a worker's peak RSS less its RSS when idle, over
+    its ``--max-sessions``), or 60 when the results do not say (107 MiB at 500 sessions less 77 MiB idle)."""
     worker_cores: int = 1
     """Cores one worker process uses: one asyncio loop (its store calls in threads are brief)."""
     retention_days: float = 30.0
@@ -86,6 +87,7 @@ class Measured:
     writes_up: float
     writes_down: float
     connections_per_worker: float
+    session_kib: float
     best_reads_per_hour: float
     best_workers: int
     load_average: float
@@ -119,10 +121,23 @@ def measured(results: dict[str, Any]) -> Measured:
         writes_up=wire["writes_up"] / sessions,
         writes_down=wire["writes_down"] / sessions,
         connections_per_worker=max(r["postgres_client_connections_max"] / r["workers"] for r in runs),
+        session_kib=_session_kib(runs, results.get("settings", {})),
         best_reads_per_hour=best["reads_per_hour"],
         best_workers=int(best["workers"]),
         load_average=max(max(r["load_average_before"][0], r["load_average_after"][0]) for r in runs),
     )
+
+
+def _session_kib(runs: list[dict[str, Any]], settings: dict[str, Any]) -> float:
+    """Peak RSS less idle RSS over the sessions a worker may hold, the largest of the workers (60 unknown)."""
+    sessions = settings.get("max_sessions_per_worker")
+    found = [
+        (peak - idle) * 1024 / sessions
+        for run in runs
+        for peak, idle in zip(run["peak_rss_mib"], run.get("idle_rss_mib", []), strict=False)
+        if sessions and peak is not None and idle is not None
+    ]
+    return max(found, default=60.0)
 
 
 @dataclass(frozen=True)
@@ -185,12 +200,13 @@ def model(found: Measured, given: Assumptions) -> list[Line]:
         "sessions",
         "sessions open at once / worker processes",
     )
+    session_kib = given.session_kib or found.session_kib
     add(
         "workers",
         "session memory per worker process",
-        per_process * given.session_kib / 1024,
+        per_process * session_kib / 1024,
         "MiB",
-        f"sessions per process x {given.session_kib:g} KiB",
+        f"sessions per process x {session_kib:.0f} KiB",
     )
     # Redis
     add(
@@ -275,9 +291,9 @@ def model(found: Measured, given: Assumptions) -> list[Line]:
     add(
         "postgresql",
         "rows written",
-        rate * (found.readings_per_read + 2),
+        rate * (found.readings_per_read + 3),
         "rows/s",
-        f"design rate x ({found.readings_per_read:.1f} readings + 1 job + 1 fence upsert)",
+        f"design rate x ({found.readings_per_read:.1f} readings + 1 job + 1 fence upsert + 1 counter block)",
     )
     add(
         "postgresql",

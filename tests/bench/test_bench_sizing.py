@@ -73,7 +73,7 @@ def test_the_model_follows_from_the_measured_costs_and_the_assumptions() -> None
     assert figures["Redis servers (one queue each)"] == math.ceil(rate * 0.0005 / 0.7)
     assert figures["fencing tokens"] == pytest.approx(10_000_000 * 70 / 2**30)
     assert figures["WAL"] == pytest.approx(40_000_000 * 24 * 1000 / 2**30)
-    assert figures["rows written"] == pytest.approx(rate * 3)
+    assert figures["rows written"] == pytest.approx(rate * 4)  # reading, job, fence, counter block
     assert figures["bytes of one session"] == 500 + (8 + 8 + 7) * 52  # 8 data segments, 8 ACKs, open, close
 
 
