@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,25 +32,43 @@ TCP_OPEN_CLOSE_SEGMENTS = 7
 class Assumptions:
     """What the model takes as given; each is printed beside the result."""
 
-    meters: int = 10_000_000
-    interval_minutes: float = 15.0
-    peak_factor: float = 1.5
-    """Design rate over the mean: a round's reads bunched at its start, catch-up after an outage, retries."""
-    utilisation: float = 0.7
-    """The share of a core planned to be busy (headroom for bursts, GC, the OS)."""
-    rtt_s: float = 1.0
-    """A GPRS/3G round trip to a meter, the meter's processing included."""
-    session_kib: float = 0.0
-    """Memory of an open session in a worker; 0: as measured (a worker's peak RSS less its RSS when idle, over
-    its ``--max-sessions``), or 60 when the results do not say (107 MiB at 500 sessions less 77 MiB idle)."""
-    worker_cores: int = 1
-    """Cores one worker process uses: one asyncio loop (its store calls in threads are brief)."""
-    retention_days: float = 30.0
-    """Readings kept in PostgreSQL before they are exported (Parquet) and dropped."""
-    rounds_in_stream: float = 2.0
-    """Rounds of jobs kept in the Redis stream (it is trimmed to the oldest pending job; docs/deployment.md)."""
-    connections_per_worker: int = 0
-    """PostgreSQL connections of one worker process; 0: as measured."""
+    meters: int = field(default=10_000_000, metadata={"help": "meters in the fleet"})
+    interval_minutes: float = field(
+        default=15.0, metadata={"help": "each meter read once every so many minutes"}
+    )
+    peak_factor: float = field(
+        default=1.5,
+        metadata={
+            "help": "design rate over the mean: a round bunched at its start, catch-up after an outage"
+        },
+    )
+    utilisation: float = field(
+        default=0.7, metadata={"help": "share of a core planned to be busy (headroom for bursts, GC, the OS)"}
+    )
+    rtt_s: float = field(
+        default=1.0, metadata={"help": "a GPRS/3G round trip to a meter, its processing included (seconds)"}
+    )
+    session_kib: float = field(
+        default=0.0,
+        metadata={
+            "help": "memory of an open session in a worker; 0: as measured (peak RSS less idle RSS over "
+            "--max-sessions), 60 when the results do not say"
+        },
+    )
+    worker_cores: int = field(
+        default=1, metadata={"help": "cores one worker process uses (one asyncio loop; store calls brief)"}
+    )
+    retention_days: float = field(
+        default=30.0,
+        metadata={"help": "days readings and job records stay in PostgreSQL (then exported, dropped)"},
+    )
+    rounds_in_stream: float = field(
+        default=2.0,
+        metadata={"help": "rounds of jobs kept in the Redis stream (trimmed to the oldest pending)"},
+    )
+    connections_per_worker: int = field(
+        default=0, metadata={"help": "PostgreSQL connections of one worker process; 0: as measured"}
+    )
 
     @property
     def reads_per_hour(self) -> float:
@@ -391,7 +409,7 @@ def render(found: Measured, given: Assumptions, results: dict[str, Any]) -> str:
     """The runs, the assumptions, the measured costs and the model as Markdown."""
     out = ["**Runs**", "", *runs_table(results), "", "**Assumptions**", ""]
     for item in fields(given):
-        out.append(f"- `{item.name}` = {getattr(given, item.name)!r}")
+        out.append(f"- `{item.name}` = {getattr(given, item.name)!r}: {item.metadata['help']}")
     machine = results.get("machine", {})
     out += [
         "",
@@ -421,7 +439,7 @@ def _parser() -> argparse.ArgumentParser:
             "--" + item.name.replace("_", "-"),
             type=type(getattr(defaults, item.name)),
             default=getattr(defaults, item.name),
-            help=f"(default {getattr(defaults, item.name)!r})",
+            help=f"{item.metadata['help']} (default {getattr(defaults, item.name)!r})",
         )
     return parser
 

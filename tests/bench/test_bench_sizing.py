@@ -91,7 +91,7 @@ def test_the_command_prints_assumptions_measured_costs_and_the_table(
     results.write_text(json.dumps(RESULTS), encoding="utf-8")
     main(["--results", str(results), "--rtt-s", "0.5"])
     printed = capsys.readouterr().out
-    assert "- `rtt_s` = 0.5" in printed
+    assert "- `rtt_s` = 0.5: a GPRS/3G round trip" in printed
     assert "- `worker_cpu_ms` = 10" in printed
     assert "| workers | sessions open at once | 41,667 | sessions |" in printed
     assert "| 3 | 1,000 | 1,000 | 12.0 | 300,000 | 9.00 |" in printed  # the runs as measured
