@@ -338,6 +338,20 @@ def model(found: Measured, given: Assumptions) -> list[Line]:
     )
     add(
         "postgresql",
+        "readings a month",
+        readings_day * 30 / 2**40,
+        "TiB",
+        "readings on disk a day x 30",
+    )
+    add(
+        "postgresql",
+        "WAL a month",
+        day * found.wal_bytes * 30 / 2**40,
+        "TiB",
+        "WAL a day x 30 (what an archive for point-in-time recovery holds, less what base backups let go)",
+    )
+    add(
+        "postgresql",
         "disk for the retention",
         (readings_day + jobs_day) * given.retention_days / 2**40,
         "TiB",
