@@ -580,14 +580,22 @@ def command(context: _Context, meter: str, kind: str, argument: str | None) -> N
     stdout.print(f"command {number} queued for {meter}: {kind}")
 
 
-def _redis_client(url: str) -> Any:
+REDIS_CONNECTIONS = 64
+"""Connections to Redis of one worker or scheduler process at most; a command waits for a free one."""
+
+
+def _redis_client(url: str, connections: int = REDIS_CONNECTIONS) -> Any:
+    """A client whose commands wait for one of ``connections`` connections. redis-py's default pool raises
+    ``MaxConnectionsError`` beyond 100 commands at once, which a worker with ``--max-sessions`` above about
+    100 reaches (its main loop then ends with it)."""
     try:
         import redis.asyncio as aioredis
     except ImportError as error:  # pragma: no cover - the redis extra
         raise ConfigurationError(
             "workers on Redis need the redis package: pip install 'dlmskit[redis]'"
         ) from error
-    return aioredis.from_url(url)
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=connections, timeout=None)
+    return aioredis.Redis.from_pool(pool)
 
 
 def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
