@@ -93,6 +93,25 @@ async def test_a_worker_that_lost_its_lease_cannot_write_over_the_newer_one(
         await redis.aclose()
 
 
+async def test_reclaim_pages_through_the_whole_pending_list(redis_url: str) -> None:
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis)
+        await queue.create()
+        ids = [await queue.put(Job(f"m{i}", "registers", "round")) for i in range(30)]
+        assert len(await queue.take("dead", 30, 0.1)) == 30
+        # The first 25 are under way (their idle time just reset); the last 5 are a dead worker's, idle 60 s.
+        await redis.xclaim(queue.stream, queue.group, "dead", 0, ids[25:], idle=60_000, justid=True)
+        # XAUTOCLAIM looks at 10 x COUNT entries a call: a first page alone would find none of them.
+        first = await queue.reclaim("alive", 30, 2)
+        assert [entry for entry, _job in first] == ids[25:27]
+        rest = await queue.reclaim("alive", 30, 10)
+        assert sorted(entry for entry, _job in rest) == sorted(ids[27:])
+        assert await queue.reclaim("alive", 30, 10) == []  # the whole list seen once, nothing more
+    finally:
+        await redis.aclose()
+
+
 async def test_a_standby_scheduler_takes_over_and_appends_each_round_once(
     tmp_path: Path, redis_url: str
 ) -> None:

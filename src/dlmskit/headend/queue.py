@@ -37,6 +37,12 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _order(entry: str) -> tuple[int, int]:
+    """A stream id (``milliseconds-sequence``) as a tuple that sorts as the stream does."""
+    milliseconds, _, sequence = entry.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
 class JobQueue:
     """Jobs on the stream ``{prefix}:jobs``, read by the consumer group ``workers`` (``redis``: asyncio client)."""
 
@@ -44,6 +50,7 @@ class JobQueue:
         self._redis = redis
         self.stream = f"{prefix}:jobs"
         self.group = group
+        self._cursor = "0-0"
 
     async def create(self) -> None:
         """Create the stream and its group (nothing when they exist)."""
@@ -65,12 +72,35 @@ class JobQueue:
         return [(_text(i), Job.from_fields(f)) for _stream, entries in answer or [] for i, f in entries]
 
     async def reclaim(self, consumer: str, idle: float, count: int) -> list[tuple[str, Job]]:
-        """Jobs pending with any consumer for longer than ``idle`` seconds, now ``consumer``'s."""
-        answer = await self._redis.xautoclaim(
-            self.stream, self.group, consumer, min_idle_time=round(idle * 1000), start_id="0-0", count=count
-        )
-        entries = answer[1]
-        return [(_text(i), Job.from_fields(f)) for i, f in entries if f]
+        """Up to ``count`` jobs pending with any consumer for longer than ``idle`` seconds, now ``consumer``'s.
+
+        ``XAUTOCLAIM`` looks at a limited number of pending entries per call (ten times its ``COUNT``) and
+        returns a cursor: the pending list is paged through from where the last call stopped until ``count``
+        jobs are found or the whole list has been seen once, so an idle job behind many fresh ones (jobs
+        under way, their idle time reset by their renewals) is still found.
+        """
+        found: list[tuple[str, Job]] = []
+        start = cursor = self._cursor
+        wrapped = False
+        while len(found) < count:
+            answer = await self._redis.xautoclaim(
+                self.stream,
+                self.group,
+                consumer,
+                min_idle_time=round(idle * 1000),
+                start_id=cursor,
+                count=count - len(found),
+            )
+            found += [(_text(i), Job.from_fields(f)) for i, f in answer[1] if f]
+            cursor = _text(answer[0])
+            if cursor == "0-0":  # the end of the pending list
+                if wrapped or start == "0-0":
+                    break
+                wrapped = True  # once more from its start, up to where this call began
+            elif wrapped and _order(cursor) >= _order(start):
+                break
+        self._cursor = cursor
+        return found
 
     async def owns(self, consumer: str, entry: str) -> bool:
         """Whether the job is still pending with ``consumer``: not acknowledged, not taken over by another."""
