@@ -45,6 +45,15 @@ PLAN = ReadPlan(
 ROW = {"meter": "m", "logical_name": "1.0.1.8.0.255", "attribute": 2, "value": "1", "unit": "kWh"}
 
 
+def _closed_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _redis(url: str) -> Any:
     import redis.asyncio as aioredis
 
@@ -109,6 +118,62 @@ async def test_reclaim_pages_through_the_whole_pending_list(redis_url: str) -> N
         assert sorted(entry for entry, _job in rest) == sorted(ids[27:])
         assert await queue.reclaim("alive", 30, 10) == []  # the whole list seen once, nothing more
     finally:
+        await redis.aclose()
+
+
+async def test_a_retry_is_appended_once_when_due(redis_url: str) -> None:
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis)
+        await queue.create()
+        await queue.put(Job("m", "registers", "round"))
+        ((entry, _job),) = await queue.take("w", 1, 0.1)
+        later = Job("later", "registers", "round", attempt=3)
+        await queue.put(later)
+        ((later_entry, _),) = await queue.take("w", 1, 0.1)
+        await queue.retry(entry, Job("m", "registers", "round", attempt=2), 0)
+        await queue.retry(entry, Job("m", "registers", "round", attempt=2), 0)  # twice: one retry
+        await queue.retry(later_entry, Job("later", "registers", "round", attempt=4), 3600)
+        assert await queue.pending() == 0 and await queue.retries_waiting() == 2
+        assert await queue.move_due() == 1 and await queue.move_due() == 0
+        assert [job for _entry, job in await queue.take("w", 10, 0.1)] == [Job("m", "registers", "round", 2)]
+        assert await queue.retries_waiting() == 1  # not yet due
+    finally:
+        await redis.aclose()
+
+
+async def test_an_unreachable_meter_is_retried_with_backoff_and_recorded_once(
+    tmp_path: Path, redis_url: str
+) -> None:
+    from dlmskit.headend.engine import EngineLimits
+    from dlmskit.headend.worker import Worker
+
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    inventory = Inventory(store)
+    inventory.put_meter(Meter("nobody", settings={"port": _closed_port(), "connect_timeout": 1.0}))
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis)
+        await queue.create()
+        await queue.put(Job("nobody", "registers", "round 1"))
+        limits = EngineLimits(max_sessions=2, retries=2, backoff=0.05, backoff_max=0.1, lease_seconds=5)
+        worker = Worker(inventory, redis, limits, name="w", block=0.1)
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(worker.run(stop))
+        while not store.outcome_counts():
+            await asyncio.sleep(0.05)
+        stop.set()
+        await running
+        ((outcome, attempts),) = _rows(
+            f"sqlite:///{tmp_path / 'headend.sqlite'}", "SELECT outcome, attempts FROM jobs"
+        )
+        assert (outcome, attempts) == ("unreachable", 3)  # the first attempt and two retries, recorded once
+        assert worker.stats.retried == 2 and worker.stats.done == 1
+        jobs = [Job.from_fields(fields) for _id, fields in await redis.xrange(queue.stream)]
+        assert [job.attempt for job in jobs] == [1, 2, 3]
+        assert await queue.pending() == 0 and await queue.retries_waiting() == 0
+    finally:
+        store.close()
         await redis.aclose()
 
 

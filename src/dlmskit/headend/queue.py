@@ -10,6 +10,7 @@ Delivery is therefore at least once: readings are idempotent upserts and command
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,14 +24,16 @@ class Job:
     meter: str
     plan: str
     key: str = ""
+    attempt: int = 1
+    """The attempt this job is: 1 when the scheduler appends it, one more with every retry."""
 
     def fields(self) -> dict[str, str]:
-        return {"meter": self.meter, "plan": self.plan, "key": self.key}
+        return {"meter": self.meter, "plan": self.plan, "key": self.key, "attempt": str(self.attempt)}
 
     @classmethod
     def from_fields(cls, fields: dict[Any, Any]) -> Job:
         text = {_text(k): _text(v) for k, v in fields.items()}
-        return cls(text["meter"], text["plan"], text.get("key", ""))
+        return cls(text["meter"], text["plan"], text.get("key", ""), int(text.get("attempt") or 1))
 
 
 def _text(value: Any) -> str:
@@ -43,14 +46,44 @@ def _order(entry: str) -> tuple[int, int]:
     return int(milliseconds), int(sequence or 0)
 
 
+# Acknowledge a job and put its next attempt in the sorted set of retries, due in ARGV[2] ms by the server's
+# clock, in one step: a worker that dies before leaves the job pending (taken over), never lost or doubled.
+# The member names the acknowledged entry, so doing it twice adds one retry.
+_RETRY = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[4])
+return now
+"""
+
+# Move the retries now due (at most ARGV[1]) back to the stream, each appended once.
+_DUE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, member in ipairs(due) do
+  local fields = cjson.decode(member)
+  redis.call('XADD', KEYS[1], '*', 'meter', fields.meter, 'plan', fields.plan, 'key', fields.key,
+             'attempt', fields.attempt)
+  redis.call('ZREM', KEYS[2], member)
+end
+return #due
+"""
+
+
 class JobQueue:
-    """Jobs on the stream ``{prefix}:jobs``, read by the consumer group ``workers`` (``redis``: asyncio client)."""
+    """Jobs on the stream ``{prefix}:jobs``, read by the consumer group ``workers`` (``redis``: asyncio client);
+    retries waiting for their time in the sorted set ``{prefix}:retries`` (score: due time, ms)."""
 
     def __init__(self, redis: Any, *, prefix: str = "dlmskit", group: str = "workers") -> None:
         self._redis = redis
         self.stream = f"{prefix}:jobs"
         self.group = group
+        self.retries = f"{prefix}:retries"
         self._cursor = "0-0"
+        self._retry = redis.register_script(_RETRY)
+        self._due = redis.register_script(_DUE)
 
     async def create(self) -> None:
         """Create the stream and its group (nothing when they exist)."""
@@ -112,6 +145,22 @@ class JobQueue:
     async def ack(self, entry: str) -> None:
         """The job is done (its outcome stored): remove it from the pending list."""
         await self._redis.xack(self.stream, self.group, entry)
+
+    async def retry(self, entry: str, job: Job, delay: float) -> None:
+        """Acknowledge ``entry`` and append ``job`` again (its next attempt) in ``delay`` seconds."""
+        member = json.dumps({**job.fields(), "after": entry}, sort_keys=True)
+        await self._retry(
+            keys=[self.stream, self.retries], args=[self.group, max(0, round(delay * 1000)), member, entry]
+        )
+
+    async def move_due(self, count: int = 1000) -> int:
+        """Append the retries now due to the stream (up to ``count``); returns how many. Any worker or
+        scheduler may call it: each retry is moved once."""
+        return int(await self._due(keys=[self.stream, self.retries], args=[count]))
+
+    async def retries_waiting(self) -> int:
+        """Retries not yet due."""
+        return int(await self._redis.zcard(self.retries))
 
     async def pending(self) -> int:
         """Jobs read but not yet acknowledged."""

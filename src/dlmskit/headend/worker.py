@@ -20,16 +20,17 @@ import logging
 import os
 import secrets
 import socket
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
-from dlmskit.headend.engine import Engine, EngineLimits, JobOutcome
+from dlmskit.headend.engine import RETRIED, Engine, EngineLimits, JobOutcome
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.lease import MeterLeases
 from dlmskit.headend.meter_io import classify, make_settings
 from dlmskit.headend.plans import BUILTIN_PLANS, ReadPlan
 from dlmskit.headend.queue import Job, JobQueue
-from dlmskit.headend.store import StaleLease, utc
+from dlmskit.headend.store import StaleLease, Store, utc
 
 __all__ = ["Worker", "WorkerStats"]
 
@@ -45,6 +46,7 @@ class WorkerStats:
     stale: int = 0
     reclaimed: int = 0
     dropped: int = 0
+    retried: int = 0
 
 
 class Worker:
@@ -81,7 +83,11 @@ class Worker:
         stop = stop or asyncio.Event()
         await self.queue.create()
         running: dict[str, asyncio.Task[None]] = {}
+        moved = 0.0
         while not stop.is_set():
+            if time.monotonic() - moved >= 1.0:  # retries now due back to the stream (any worker may)
+                moved = time.monotonic()
+                await self.queue.move_due()
             free = self.limits.max_sessions - len(running)
             if free <= 0:
                 await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
@@ -103,14 +109,19 @@ class Worker:
         seconds = self.limits.lease_seconds
         token = await self.leases.acquire(job.meter, self.name, seconds)
         if token is None:
-            self.stats.busy += 1  # another worker has the meter: the job stays pending and comes back
+            # Another worker has the meter (or a dead one's lease has not expired yet): tried again later,
+            # not before that lease may have expired.
+            self.stats.busy += 1
+            held = await self.leases.remaining(job.meter)
+            outcome = JobOutcome(job.meter, "busy", "another worker holds this meter's lease", job.attempt)
+            await self._finish(entry, job, outcome, self.engine.store, _now(), at_least=held)
             return
         if not await self.queue.owns(self.name, entry):
             # Read before a pause, and since taken over (and perhaps done) by another worker: not ours.
             await self.leases.release(job.meter, self.name)
             self.stats.dropped += 1
             return
-        work = asyncio.ensure_future(self._run(job, token))
+        work = asyncio.ensure_future(self._run(entry, job, token))
 
         async def renew() -> None:
             while True:
@@ -127,8 +138,6 @@ class Worker:
         renewer = asyncio.ensure_future(renew())
         try:
             await work
-            await self.queue.ack(entry)
-            self.stats.done += 1
         except StaleLease as error:
             self.stats.stale += 1
             log.warning("%s", error)
@@ -144,9 +153,9 @@ class Worker:
             with contextlib.suppress(Exception):
                 await self.leases.release(job.meter, self.name)
 
-    async def _run(self, job: Job, token: int) -> None:
+    async def _run(self, entry: str, job: Job, token: int) -> None:
         store = self.engine.store.fenced(job.meter, token)
-        started = utc(_dt.datetime.now(_dt.timezone.utc))
+        started = _now()
         plan: ReadPlan | None = None
         try:
             plan = await asyncio.to_thread(self._plan, job.plan)
@@ -155,17 +164,47 @@ class Worker:
             settings = make_settings(await asyncio.to_thread(self.inventory.settings_of, meter, templates))
         except Exception as error:
             kind, reason = classify(error)
-            outcome = JobOutcome(job.meter, kind, reason, 0)
+            outcome = JobOutcome(job.meter, kind, reason, job.attempt)
         else:
-            outcome = await self.engine._attempt(plan, meter, settings, 1, store=store)
+            outcome = await self.engine._attempt(plan, meter, settings, job.attempt, store=store)
+        await self._finish(entry, job, outcome, store, started)
+
+    async def _finish(
+        self, entry: str, job: Job, outcome: JobOutcome, store: Store, started: str, at_least: float = 0.0
+    ) -> None:
+        """Retry a job that may succeed next time (with backoff), else record its outcome; then acknowledge."""
+        limits = self.limits
+        if outcome.outcome in RETRIED and job.attempt <= limits.retries:
+            # Exponential backoff with full jitter, as Engine.run waits between attempts.
+            delay = min(limits.backoff_max, limits.backoff * 2 ** (job.attempt - 1)) * _random()
+            self.stats.retried += 1
+            log.info(
+                "meter %s: %s (attempt %d), tried again in %.1f s",
+                job.meter,
+                outcome.outcome,
+                job.attempt,
+                max(delay, at_least),
+            )
+            await self.queue.retry(entry, replace(job, attempt=job.attempt + 1), max(delay, at_least))
+            return
         await asyncio.to_thread(
             store.record_job,
             meter=job.meter,
             plan=job.plan,
             started_at=started,
-            finished_at=utc(_dt.datetime.now(_dt.timezone.utc)),
+            finished_at=_now(),
             outcome=outcome.outcome,
             reason=outcome.reason[:2000],
             attempts=outcome.attempts,
             stored=outcome.report.stored if outcome.report is not None else 0,
         )
+        await self.queue.ack(entry)
+        self.stats.done += 1
+
+
+def _now() -> str:
+    return utc(_dt.datetime.now(_dt.timezone.utc))
+
+
+def _random() -> float:
+    return secrets.randbelow(1 << 30) / float(1 << 30)

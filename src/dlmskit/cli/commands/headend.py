@@ -227,6 +227,8 @@ def _limits(options: dict[str, Any]) -> EngineLimits:
         max_sessions=options["max_sessions"],
         connections_per_second=options["rate"],
         retries=options["retries"],
+        backoff=options["backoff"],
+        backoff_max=options["backoff_max"],
         job_timeout=options["job_timeout"],
         lease_seconds=options["lease_seconds"],
     )
@@ -238,6 +240,13 @@ _ENGINE_OPTIONS = [
     click.option(
         "--retries", default=2, show_default=True, help="Attempts after an unreachable meter or a timeout."
     ),
+    click.option(
+        "--backoff",
+        default=1.0,
+        show_default=True,
+        help="Seconds before the first retry; doubled for each next one, with full jitter.",
+    ),
+    click.option("--backoff-max", default=60.0, show_default=True, help="Longest wait before a retry."),
     click.option("--job-timeout", default=120.0, show_default=True, help="Seconds one attempt may take."),
     click.option(
         "--lease-seconds",
