@@ -477,3 +477,115 @@ def test_a_paused_worker_process_that_lost_its_leases_writes_nothing_when_it_wak
     assert ok >= set(fleet.names), logs
     assert _counts(postgres_url) == before, logs  # the woken worker wrote nothing
     assert "0 jobs done" in logs[0], logs
+
+
+def _fleet_inventory(postgres_url: str, fleet: FleetProcess) -> None:
+    store = Store(postgres_url)
+    inventory = Inventory(store, KeyStore(store, SecretBytes(bytes.fromhex(MASTER))))
+    inventory.import_file(fleet.inventory)
+    template = inventory.templates()["fleet-gmac"]
+    inventory.put_template("fleet-gmac", {**template, "timeout": 3.0, "connect_timeout": 2.0})
+    inventory.put_plan(PLAN.name, PLAN.to_mapping())
+    store.close()
+
+
+def _enqueue(redis_url: str, names: list[str]) -> None:
+    async def enqueue() -> None:
+        redis = _redis(redis_url)
+        queue = JobQueue(redis)
+        await queue.create()
+        for name in names:
+            await queue.put(Job(name, PLAN.name, "round 1"))
+        await redis.aclose()
+
+    asyncio.run(enqueue())
+
+
+def _queue_left(redis_url: str) -> tuple[int, int, int]:
+    """(jobs pending, retries waiting, jobs not yet read) on the queue."""
+
+    async def left() -> tuple[int, int, int]:
+        redis = _redis(redis_url)
+        try:
+            queue = JobQueue(redis)
+            pending = await queue.pending()
+            return pending, await queue.retries_waiting(), await queue.backlog() - pending
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(left())
+
+
+def _every_meter_read_once(postgres_url: str, names: list[str], logs: list[str]) -> None:
+    """One job recorded per meter, ``ok`` (a reused counter is refused by the meter), both registers stored
+    once at one capture time, profiles without a gap."""
+    jobs: dict[str, list[str]] = {}
+    for meter, outcome in _rows(postgres_url, "SELECT meter, outcome FROM jobs ORDER BY id"):
+        jobs.setdefault(meter, []).append(outcome)
+    assert jobs == {name: ["ok"] for name in names}, (jobs, logs)
+    counted = {
+        meter: (int(rows), int(moments))
+        for meter, rows, moments in _rows(
+            postgres_url, "SELECT meter, count(*), count(DISTINCT capture_time) FROM readings GROUP BY meter"
+        )
+    }
+    assert counted == {name: (2, 1) for name in names}, (counted, logs)
+    times: dict[str, list[str]] = {}
+    for meter, when in _rows(
+        postgres_url,
+        f"SELECT meter, capture_time FROM profile_rows WHERE profile = '{PROFILE}' ORDER BY meter, capture_time",
+    ):
+        times.setdefault(meter, []).append(when)
+    assert set(times) == set(names)
+    for found in times.values():
+        moments = [_dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ") for t in found]
+        assert {(b - a).total_seconds() for a, b in itertools.pairwise(moments)} <= {900.0}
+
+
+def _wait_all_ok(postgres_url: str, names: list[str], seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ok = {m for (m,) in _rows(postgres_url, "SELECT DISTINCT meter FROM jobs WHERE outcome = 'ok'")}
+        if ok >= set(names):
+            return
+        time.sleep(0.2)
+
+
+def test_a_redis_restart_under_a_running_fleet_loses_nothing_and_doubles_nothing(
+    tmp_path: Path, postgres_url: str, persistent_redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", MASTER)
+    redis_url = persistent_redis.url
+    fleet = FleetProcess(tmp_path, 24, "--delay", "0.1", "--jitter", "0.05", "--time-speed", "900")
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        _fleet_inventory(postgres_url, fleet)
+        _enqueue(redis_url, fleet.names)
+        # Leases of 10 s: Redis is away for much less, so no lease expires under a session in the meantime.
+        workers = [
+            _worker(postgres_url, redis_url, f"w{i}", tmp_path / f"w{i}.log", lease="10") for i in range(3)
+        ]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # restart once some meters are done and others under way
+            ((done,),) = _rows(postgres_url, "SELECT count(*) FROM jobs")
+            if done >= 4 and sum(_pending_with(redis_url, f"w{i}") for i in range(3)):
+                break
+            time.sleep(0.05)
+        persistent_redis.restart(down=3.0)
+        _wait_all_ok(postgres_url, fleet.names)
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            assert _ended_on_sigterm(process)
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        fleet.stop()
+    logs = [(tmp_path / f"w{i}.log").read_text(encoding="utf-8", errors="replace") for i in range(3)]
+    assert all(p.returncode == 0 for p in workers), logs
+    assert any("Redis unavailable" in text for text in logs), logs
+    assert all("Redis is back" in text for text in logs if "Redis unavailable" in text), logs
+    _every_meter_read_once(postgres_url, fleet.names, logs)
+    assert _queue_left(redis_url) == (0, 0, 0)  # every job acknowledged, nothing left behind

@@ -10,11 +10,15 @@ Delivery is therefore at least once: readings are idempotent upserts and command
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Job", "JobQueue"]
+__all__ = ["Job", "JobQueue", "RedisOutage", "redis_unavailable"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,9 @@ def _order(entry: str) -> tuple[int, int]:
 
 # Acknowledge a job and put its next attempt in the sorted set of retries, due in ARGV[2] ms by the server's
 # clock, in one step: a worker that dies before leaves the job pending (taken over), never lost or doubled.
-# The member names the acknowledged entry, so doing it twice adds one retry.
+# Only while the entry is pending: done twice (a reply lost, the call repeated), it adds one retry.
 _RETRY = """
+if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[4], ARGV[4], 1) == 0 then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
@@ -175,3 +180,44 @@ class JobQueue:
                 lag = group.get("lag")
                 return int(lag or 0) + int(group["pending"])
         return 0
+
+
+def redis_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the Redis server cannot be reached just now (down, restarting, loading its data)."""
+    try:
+        from redis import exceptions
+    except ImportError:  # pragma: no cover - the redis extra
+        return isinstance(error, OSError)
+    return isinstance(error, (exceptions.ConnectionError, exceptions.TimeoutError, OSError))
+
+
+class RedisOutage:
+    """Waits between attempts while Redis is away (exponential backoff with full jitter, up to ``cap`` s),
+    saying so once when it goes and once when it is back."""
+
+    def __init__(self, log: logging.Logger, who: str, *, base: float = 0.1, cap: float = 5.0) -> None:
+        self._log = log
+        self._who = who
+        self._base = base
+        self._cap = cap
+        self.failures = 0
+        self.outages = 0
+
+    async def wait(self, error: BaseException, stop: asyncio.Event | None = None) -> None:
+        """After a failed call: log (the first time), then wait (less when ``stop`` is set meanwhile)."""
+        if self.failures == 0:
+            self.outages += 1
+            self._log.warning("%s: Redis unavailable (%s); trying again with backoff", self._who, error)
+        self.failures += 1
+        delay = min(self._cap, self._base * 2 ** min(self.failures, 16)) * (secrets.randbelow(1000) / 1000)
+        if stop is None:
+            await asyncio.sleep(delay)
+        else:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+
+    def over(self) -> None:
+        """A call succeeded: the outage (if any) is over."""
+        if self.failures:
+            self._log.warning("%s: Redis is back after %d failed attempt(s)", self._who, self.failures)
+            self.failures = 0

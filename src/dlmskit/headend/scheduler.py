@@ -4,7 +4,9 @@ Any number of schedulers may run; the one holding the :class:`~dlmskit.headend.l
 ``{prefix}:scheduler`` is active, the others wait as standbys and take over when its lock expires (a
 scheduler that died renews it no more). Each schedule's last due time is kept in Redis, and a round is
 appended in one ``MULTI``/``EXEC`` transaction with the new due time, watched: a round is appended once and
-completely, even when a paused scheduler wakes up after its standby took over.
+completely, even when a paused scheduler wakes up after its standby took over. Redis going away stops no
+scheduler: it says so, tries again with backoff and goes on once Redis is back (a standby until its lock
+says otherwise).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.lease import RedisLock
-from dlmskit.headend.queue import Job, JobQueue
+from dlmskit.headend.queue import Job, JobQueue, RedisOutage, redis_unavailable
 from dlmskit.headend.schedule import Schedule, next_run
 from dlmskit.headend.store import parse_utc, utc
 
@@ -55,6 +57,7 @@ class Scheduler:
         self._now = now
         self.active = False
         self.appended = 0
+        self.outage = RedisOutage(log, f"scheduler {self.owner}")
 
     async def step(self) -> int:
         """One tick: hold (or try to take) the lock, then append every round now due; returns the jobs appended."""
@@ -107,14 +110,24 @@ class Scheduler:
         try:
             while not stop.is_set():
                 was = self.active
-                await self.step()
+                try:
+                    await self.step()
+                    await self.queue.move_due()  # retries now due back to the stream (workers do it too)
+                except Exception as error:
+                    if not redis_unavailable(error):
+                        raise
+                    self.active = False  # not known while Redis is away; the lock says again once it is back
+                    await self.outage.wait(error, stop)
+                    continue
+                self.outage.over()
                 if self.active != was:
                     log.info("scheduler %s is %s", self.owner, "active" if self.active else "standby")
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick)
         finally:
             if self.active:
-                await self.lock.release()
+                with contextlib.suppress(Exception):
+                    await self.lock.release()
 
 
 def _text(value: Any) -> str:

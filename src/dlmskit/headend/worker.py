@@ -21,6 +21,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,7 +30,7 @@ from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.lease import MeterLeases
 from dlmskit.headend.meter_io import classify, make_settings
 from dlmskit.headend.plans import BUILTIN_PLANS, ReadPlan
-from dlmskit.headend.queue import Job, JobQueue
+from dlmskit.headend.queue import Job, JobQueue, RedisOutage, redis_unavailable
 from dlmskit.headend.store import StaleLease, Store, utc
 
 __all__ = ["Worker", "WorkerStats"]
@@ -71,6 +72,8 @@ class Worker:
         self._redis = redis
         self._block = block
         self.stats = WorkerStats()
+        self.outage = RedisOutage(log, f"worker {self.name}")
+        self._stop = asyncio.Event()
 
     def _plan(self, name: str) -> ReadPlan:
         body = self.inventory.plan_bodies().get(name)
@@ -79,23 +82,35 @@ class Worker:
         return BUILTIN_PLANS[name]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Work until ``stop`` is set (jobs under way are finished first)."""
-        stop = stop or asyncio.Event()
-        await self.queue.create()
+        """Work until ``stop`` is set (jobs under way are finished first). Redis going away stops nothing:
+        the worker says so, tries again with backoff, and goes on where it was once Redis is back."""
+        stop = self._stop = stop or asyncio.Event()
         running: dict[str, asyncio.Task[None]] = {}
         moved = 0.0
+        created = False
         while not stop.is_set():
-            if time.monotonic() - moved >= 1.0:  # retries now due back to the stream (any worker may)
-                moved = time.monotonic()
-                await self.queue.move_due()
-            free = self.limits.max_sessions - len(running)
-            if free <= 0:
-                await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
+            try:
+                if not created:  # again after an outage: a server without persistence lost the group
+                    await self.queue.create()
+                    created = True
+                if time.monotonic() - moved >= 1.0:  # retries now due back to the stream (any worker may)
+                    moved = time.monotonic()
+                    await self.queue.move_due()
+                free = self.limits.max_sessions - len(running)
+                if free <= 0:
+                    await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                entries = await self.queue.reclaim(self.name, self.limits.lease_seconds, free)
+                self.stats.reclaimed += sum(1 for entry, _ in entries if entry not in running)
+                if not entries:
+                    entries = await self.queue.take(self.name, free, self._block)
+                self.outage.over()
+            except Exception as error:
+                if not redis_unavailable(error) and "NOGROUP" not in str(error):
+                    raise
+                created = False
+                await self.outage.wait(error, stop)
                 continue
-            entries = await self.queue.reclaim(self.name, self.limits.lease_seconds, free)
-            self.stats.reclaimed += sum(1 for entry, _ in entries if entry not in running)
-            if not entries:
-                entries = await self.queue.take(self.name, free, self._block)
             for entry, job in entries:
                 if entry in running:
                     continue
@@ -107,18 +122,26 @@ class Worker:
 
     async def _handle(self, entry: str, job: Job) -> None:
         seconds = self.limits.lease_seconds
-        token = await self.leases.acquire(job.meter, self.name, seconds)
+        try:
+            token = await self.leases.acquire(job.meter, self.name, seconds)
+            held = await self.leases.remaining(job.meter) if token is None else 0.0
+            # Read before a pause, and since taken over (and perhaps done) by another worker: not ours.
+            ours = token is not None and await self.queue.owns(self.name, entry)
+        except Exception as error:
+            if not redis_unavailable(error):
+                raise
+            log.info("meter %s: Redis unavailable (%s); its job stays pending", job.meter, error)
+            return
         if token is None:
             # Another worker has the meter (or a dead one's lease has not expired yet): tried again later,
             # not before that lease may have expired.
             self.stats.busy += 1
-            held = await self.leases.remaining(job.meter)
             outcome = JobOutcome(job.meter, "busy", "another worker holds this meter's lease", job.attempt)
             await self._finish(entry, job, outcome, self.engine.store, _now(), at_least=held)
             return
-        if not await self.queue.owns(self.name, entry):
-            # Read before a pause, and since taken over (and perhaps done) by another worker: not ours.
-            await self.leases.release(job.meter, self.name)
+        if not ours:
+            with contextlib.suppress(Exception):
+                await self.leases.release(job.meter, self.name)
             self.stats.dropped += 1
             return
         work = asyncio.ensure_future(self._run(entry, job, token))
@@ -126,7 +149,14 @@ class Worker:
         async def renew() -> None:
             while True:
                 await asyncio.sleep(seconds / 3)
-                if not await self.leases.renew(job.meter, self.name, seconds):
+                try:
+                    kept = await self.leases.renew(job.meter, self.name, seconds)
+                except Exception as error:
+                    if not redis_unavailable(error):
+                        raise
+                    log.info("meter %s: lease not renewed, Redis unavailable (%s)", job.meter, error)
+                    continue
+                if not kept:
                     log.warning("lease of meter %s lost: its job is stopped", job.meter)
                     work.cancel()
                     return
@@ -185,7 +215,8 @@ class Worker:
                 job.attempt,
                 max(delay, at_least),
             )
-            await self.queue.retry(entry, replace(job, attempt=job.attempt + 1), max(delay, at_least))
+            retry = replace(job, attempt=job.attempt + 1)
+            await self._redis_call(job, lambda: self.queue.retry(entry, retry, max(delay, at_least)))
             return
         await asyncio.to_thread(
             store.record_job,
@@ -198,8 +229,30 @@ class Worker:
             attempts=outcome.attempts,
             stored=outcome.report.stored if outcome.report is not None else 0,
         )
-        await self.queue.ack(entry)
+        await self._redis_call(job, lambda: self.queue.ack(entry))
         self.stats.done += 1
+
+    async def _redis_call(self, job: Job, call: Callable[[], Awaitable[Any]]) -> None:
+        """Acknowledge a job whose outcome is stored (or put in the retries): tried again while Redis is
+        away, so that the job is not run twice; when stopping, given up after a lease's time (the job is
+        then run again: at least once)."""
+        outage = RedisOutage(log, f"job of meter {job.meter}")
+        give_up: float | None = None
+        while True:
+            try:
+                await call()
+            except Exception as error:
+                if not redis_unavailable(error):
+                    raise
+                if self._stop.is_set():
+                    give_up = give_up or time.monotonic() + self.limits.lease_seconds
+                    if time.monotonic() > give_up:
+                        log.warning("job of meter %s stored but not acknowledged: it runs again", job.meter)
+                        return
+                await outage.wait(error)
+            else:
+                outage.over()
+                return
 
 
 def _now() -> str:

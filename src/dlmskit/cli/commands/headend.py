@@ -596,7 +596,21 @@ def _redis_client(url: str) -> Any:
         raise ConfigurationError(
             "workers on Redis need the redis package: pip install 'dlmskit[redis]'"
         ) from error
-    return aioredis.from_url(url)
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    # Timeouts: a connection that went silent (a partition, a server gone) fails a call instead of holding
+    # it forever (30 s is well above the worker's XREADGROUP BLOCK of 1 s). Two quick retries of a call
+    # (a pooled connection the server closed); a longer outage is the worker's and the scheduler's to wait
+    # out, with backoff and a log line.
+    return aioredis.from_url(
+        url,
+        socket_connect_timeout=5,
+        socket_timeout=30,
+        socket_keepalive=True,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2),
+    )
 
 
 def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
