@@ -589,3 +589,90 @@ def test_a_redis_restart_under_a_running_fleet_loses_nothing_and_doubles_nothing
     assert all("Redis is back" in text for text in logs if "Redis unavailable" in text), logs
     _every_meter_read_once(postgres_url, fleet.names, logs)
     assert _queue_left(redis_url) == (0, 0, 0)  # every job acknowledged, nothing left behind
+
+
+def _scheduler(db: str, redis_url: str, name: str, output: Path) -> subprocess.Popen[bytes]:
+    with output.open("wb") as sink:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "dlmskit", "headend", "scheduler", "--db", db, "--redis", redis_url),
+                *("--name", name, "--lock-seconds", "2", "--schedule", "registers", "fleet", "@every 1s"),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+        )
+
+
+def _rounds(redis_url: str) -> dict[str, list[str]]:
+    """The jobs on the stream by round: round key -> meters."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        found: dict[str, list[str]] = {}
+        for _entry, fields in client.xrange("dlmskit:jobs"):
+            job = Job.from_fields(fields)
+            found.setdefault(job.key, []).append(job.meter)
+        return found
+    finally:
+        client.close()
+
+
+def _holder(redis_url: str) -> str | None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        value = client.get("dlmskit:scheduler")
+        return value.decode() if value is not None else None
+    finally:
+        client.close()
+
+
+def test_a_killed_scheduler_process_is_replaced_by_its_standby_each_round_once(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    store = Store(postgres_url)
+    inventory = Inventory(store)
+    names = [f"m{index}" for index in range(5)]
+    for name in names:
+        inventory.put_meter(Meter(name, groups=("fleet",), settings={"port": 9}))
+    inventory.put_meter(Meter("other", settings={"port": 9}))
+    store.close()
+    schedulers = [_scheduler(postgres_url, redis_url, "A", tmp_path / "A.log")]
+    try:
+        deadline = time.monotonic() + 120
+        while (_holder(redis_url) != "A" or len(_rounds(redis_url)) < 2) and time.monotonic() < deadline:
+            time.sleep(0.05)  # A is active and has appended rounds
+        schedulers.append(_scheduler(postgres_url, redis_url, "B", tmp_path / "B.log"))
+        while (
+            "scheduler B is standby" not in (tmp_path / "B.log").read_text() and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)  # B is running, a standby, before A dies
+        schedulers[0].send_signal(signal.SIGKILL)
+        schedulers[0].wait()
+        before = len(_rounds(redis_url))
+        deadline = time.monotonic() + 120
+        while (
+            _holder(redis_url) != "B" or len(_rounds(redis_url)) < before + 3
+        ) and time.monotonic() < deadline:
+            time.sleep(0.05)  # B took over and appends the rounds A no longer does
+        assert _holder(redis_url) == "B"
+        schedulers[1].terminate()
+        assert schedulers[1].wait(timeout=60) == 0
+        assert _holder(redis_url) is None  # B gave its lock back
+    finally:
+        for process in schedulers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    logs = [(tmp_path / f"{n}.log").read_text(encoding="utf-8", errors="replace") for n in "AB"]
+    assert "scheduler B is active" in logs[1], logs
+    rounds = _rounds(redis_url)
+    # Each round once, with every meter of the group once, the due times one second apart without a gap:
+    # the standby appended the rounds due while the lock of the dead scheduler expired.
+    assert all(sorted(meters) == names for meters in rounds.values()), rounds
+    due = sorted(_dt.datetime.strptime(key.split("@")[1], "%Y-%m-%dT%H:%M:%SZ") for key in rounds)
+    assert {(b - a).total_seconds() for a, b in itertools.pairwise(due)} == {1.0}, sorted(rounds)
+    assert len(rounds) >= before + 3

@@ -107,21 +107,22 @@ class Scheduler:
     async def run(self, stop: asyncio.Event | None = None, *, tick: float = 1.0) -> None:
         """Tick until ``stop`` is set; the lock is given back at the end."""
         stop = stop or asyncio.Event()
+        was: bool | None = None
         try:
             while not stop.is_set():
-                was = self.active
                 try:
                     await self.step()
                     await self.queue.move_due()  # retries now due back to the stream (workers do it too)
                 except Exception as error:
                     if not redis_unavailable(error):
                         raise
-                    self.active = False  # not known while Redis is away; the lock says again once it is back
+                    self.active = was = False  # not known while Redis is away: the lock says once it is back
                     await self.outage.wait(error, stop)
                     continue
                 self.outage.over()
                 if self.active != was:
                     log.info("scheduler %s is %s", self.owner, "active" if self.active else "standby")
+                    was = self.active
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick)
         finally:

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import io
+import logging
 import os
 import signal
 from collections import Counter
@@ -614,6 +615,8 @@ def _redis_client(url: str) -> Any:
 
 
 def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
     async def runner() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -683,6 +686,7 @@ def worker(
     help="Append PLAN's jobs for GROUP ('*': every meter) at WHEN (cron, or '@every 30s').",
 )
 @click.option("--lock-seconds", default=10.0, show_default=True, help="Expiry of the scheduler lock.")
+@click.option("--name", help="This scheduler's name in the lock (default: host:pid:random).")
 @click.pass_obj
 def scheduler(
     context: _Context,
@@ -691,6 +695,7 @@ def scheduler(
     db_url: str | None,
     schedules: tuple[tuple[str, str, str], ...],
     lock_seconds: float,
+    name: str | None,
 ) -> None:
     """Append due jobs to the queue on Redis; one scheduler is active, others stand by (until SIGTERM)."""
     from dlmskit.headend.scheduler import Scheduler
@@ -705,7 +710,7 @@ def scheduler(
     async def main(stop: asyncio.Event) -> None:
         redis = _redis_client(redis_url)
         try:
-            found = Scheduler(redis, inventory, parsed, lock_seconds=lock_seconds)
+            found = Scheduler(redis, inventory, parsed, owner=name, lock_seconds=lock_seconds)
             stdout.print(f"scheduler {found.owner}: {len(parsed)} schedule(s) on {redis_url}")
             await found.run(stop, tick=min(1.0, lock_seconds / 3))
         finally:
