@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from dlmskit.headend import Inventory, KeyStore, Meter, ReadPlan, Schedule, Store
 from dlmskit.headend.lease import MeterLeases
+from dlmskit.headend.metrics import QueueMetrics
 from dlmskit.headend.queue import Job, JobQueue
 from dlmskit.headend.scheduler import Scheduler
 from dlmskit.headend.store import StaleLease, readings
@@ -157,7 +158,8 @@ async def test_an_unreachable_meter_is_retried_with_backoff_and_recorded_once(
         await queue.create()
         await queue.put(Job("nobody", "registers", "round 1"))
         limits = EngineLimits(max_sessions=2, retries=2, backoff=0.05, backoff_max=0.1, lease_seconds=5)
-        worker = Worker(inventory, redis, limits, name="w", block=0.1)
+        metrics = QueueMetrics()
+        worker = Worker(inventory, redis, limits, name="w", block=0.1, metrics=metrics)
         stop = asyncio.Event()
         running = asyncio.ensure_future(worker.run(stop))
         while not store.outcome_counts():
@@ -172,6 +174,20 @@ async def test_an_unreachable_meter_is_retried_with_backoff_and_recorded_once(
         jobs = [Job.from_fields(fields) for _id, fields in await redis.xrange(queue.stream)]
         assert [job.attempt for job in jobs] == [1, 2, 3]
         assert await queue.pending() == 0 and await queue.retries_waiting() == 0
+        await metrics.observe(queue)
+        text = metrics.exposition().decode()
+        for line in (
+            'dlmskit_headend_jobs_total{outcome="unreachable"} 1.0',
+            'dlmskit_headend_retries_total{outcome="unreachable"} 2.0',
+            "dlmskit_headend_attempts_total 3.0",
+            "dlmskit_headend_job_seconds_count 3.0",
+            "dlmskit_headend_sessions 0.0",
+            "dlmskit_headend_stream_pending 0.0",
+            "dlmskit_headend_stream_backlog 0.0",
+            "dlmskit_headend_retries_waiting 0.0",
+            "dlmskit_headend_retries_due 0.0",
+        ):
+            assert line in text.splitlines(), (line, text)
     finally:
         store.close()
         await redis.aclose()
@@ -591,12 +607,13 @@ def test_a_redis_restart_under_a_running_fleet_loses_nothing_and_doubles_nothing
     assert _queue_left(redis_url) == (0, 0, 0)  # every job acknowledged, nothing left behind
 
 
-def _scheduler(db: str, redis_url: str, name: str, output: Path) -> subprocess.Popen[bytes]:
+def _scheduler(db: str, redis_url: str, name: str, output: Path, *options: str) -> subprocess.Popen[bytes]:
     with output.open("wb") as sink:
         return subprocess.Popen(
             [
                 *(sys.executable, "-m", "dlmskit", "headend", "scheduler", "--db", db, "--redis", redis_url),
                 *("--name", name, "--lock-seconds", "2", "--schedule", "registers", "fleet", "@every 1s"),
+                *options,
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -617,6 +634,13 @@ def _rounds(redis_url: str) -> dict[str, list[str]]:
         return found
     finally:
         client.close()
+
+
+def _scrape(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        return str(answer.read().decode())
 
 
 def _holder(redis_url: str) -> str | None:
@@ -645,7 +669,10 @@ def test_a_killed_scheduler_process_is_replaced_by_its_standby_each_round_once(
         deadline = time.monotonic() + 120
         while (_holder(redis_url) != "A" or len(_rounds(redis_url)) < 2) and time.monotonic() < deadline:
             time.sleep(0.05)  # A is active and has appended rounds
-        schedulers.append(_scheduler(postgres_url, redis_url, "B", tmp_path / "B.log"))
+        port = _closed_port()
+        schedulers.append(
+            _scheduler(postgres_url, redis_url, "B", tmp_path / "B.log", "--metrics-port", str(port))
+        )
         while (
             "scheduler B is standby" not in (tmp_path / "B.log").read_text() and time.monotonic() < deadline
         ):
@@ -659,6 +686,10 @@ def test_a_killed_scheduler_process_is_replaced_by_its_standby_each_round_once(
         ) and time.monotonic() < deadline:
             time.sleep(0.05)  # B took over and appends the rounds A no longer does
         assert _holder(redis_url) == "B"
+        metrics = _scrape(port)
+        assert "dlmskit_headend_scheduler_active 1.0" in metrics, metrics
+        assert "dlmskit_headend_jobs_appended_total" in metrics, metrics
+        assert "dlmskit_headend_stream_backlog" in metrics, metrics
         schedulers[1].terminate()
         assert schedulers[1].wait(timeout=60) == 0
         assert _holder(redis_url) is None  # B gave its lock back

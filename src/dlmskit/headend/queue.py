@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +168,30 @@ class JobQueue:
         """Retries not yet due."""
         return int(await self._redis.zcard(self.retries))
 
+    async def depths(self) -> dict[str, int]:
+        """The queue's depths: ``backlog`` (not yet read), ``pending`` (read, not acknowledged),
+        ``retries_waiting`` (all retries in the sorted set) and ``retries_due`` (of those, due now)."""
+        seconds, microseconds = await self._redis.time()
+        now = int(seconds) * 1000 + int(microseconds) // 1000
+        pending = 0
+        lag = 0
+        try:
+            groups = await self._redis.xinfo_groups(self.stream)
+        except Exception as error:  # no stream yet: nothing queued
+            if redis_unavailable(error):
+                raise
+            groups = []
+        for group in groups:
+            if _text(group["name"]) == self.group:
+                pending = int(group["pending"])
+                lag = int(group.get("lag") or 0)
+        return {
+            "backlog": lag,
+            "pending": pending,
+            "retries_waiting": int(await self._redis.zcard(self.retries)),
+            "retries_due": int(await self._redis.zcount(self.retries, "-inf", now)),
+        }
+
     async def pending(self) -> int:
         """Jobs read but not yet acknowledged."""
         summary = await self._redis.xpending(self.stream, self.group)
@@ -195,8 +220,17 @@ class RedisOutage:
     """Waits between attempts while Redis is away (exponential backoff with full jitter, up to ``cap`` s),
     saying so once when it goes and once when it is back."""
 
-    def __init__(self, log: logging.Logger, who: str, *, base: float = 0.1, cap: float = 5.0) -> None:
+    def __init__(
+        self,
+        log: logging.Logger,
+        who: str,
+        *,
+        base: float = 0.1,
+        cap: float = 5.0,
+        on_outage: Callable[[], object] | None = None,
+    ) -> None:
         self._log = log
+        self._on_outage = on_outage
         self._who = who
         self._base = base
         self._cap = cap
@@ -207,6 +241,8 @@ class RedisOutage:
         """After a failed call: log (the first time), then wait (less when ``stop`` is set meanwhile)."""
         if self.failures == 0:
             self.outages += 1
+            if self._on_outage is not None:
+                self._on_outage()
             self._log.warning("%s: Redis unavailable (%s); trying again with backoff", self._who, error)
         self.failures += 1
         delay = min(self._cap, self._base * 2 ** min(self.failures, 16)) * (secrets.randbelow(1000) / 1000)

@@ -18,11 +18,13 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.lease import RedisLock
+from dlmskit.headend.metrics import QueueMetrics
 from dlmskit.headend.queue import Job, JobQueue, RedisOutage, redis_unavailable
 from dlmskit.headend.schedule import Schedule, next_run
 from dlmskit.headend.store import parse_utc, utc
@@ -45,6 +47,7 @@ class Scheduler:
         lock_seconds: float = 10.0,
         prefix: str = "dlmskit",
         now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
+        metrics: QueueMetrics | None = None,
     ) -> None:
         self._redis = redis
         self.inventory = inventory
@@ -57,7 +60,10 @@ class Scheduler:
         self._now = now
         self.active = False
         self.appended = 0
-        self.outage = RedisOutage(log, f"scheduler {self.owner}")
+        self.metrics = metrics
+        self.outage = RedisOutage(
+            log, f"scheduler {self.owner}", on_outage=metrics.outages.inc if metrics is not None else None
+        )
 
     async def step(self) -> int:
         """One tick: hold (or try to take) the lock, then append every round now due; returns the jobs appended."""
@@ -69,6 +75,8 @@ class Scheduler:
         for schedule in self.schedules:
             appended += await self._due(schedule)
         self.appended += appended
+        if self.metrics is not None:
+            self.metrics.appended.inc(appended)
         return appended
 
     async def _due(self, schedule: Schedule) -> int:
@@ -108,18 +116,26 @@ class Scheduler:
         """Tick until ``stop`` is set; the lock is given back at the end."""
         stop = stop or asyncio.Event()
         was: bool | None = None
+        observed = 0.0
         try:
             while not stop.is_set():
                 try:
                     await self.step()
                     await self.queue.move_due()  # retries now due back to the stream (workers do it too)
+                    if self.metrics is not None and time.monotonic() - observed >= 5.0:
+                        observed = time.monotonic()
+                        await self.metrics.observe(self.queue)
                 except Exception as error:
                     if not redis_unavailable(error):
                         raise
                     self.active = was = False  # not known while Redis is away: the lock says once it is back
+                    if self.metrics is not None:
+                        self.metrics.active.set(0)
                     await self.outage.wait(error, stop)
                     continue
                 self.outage.over()
+                if self.metrics is not None:
+                    self.metrics.active.set(1 if self.active else 0)
                 if self.active != was:
                     log.info("scheduler %s is %s", self.owner, "active" if self.active else "standby")
                     was = self.active

@@ -29,6 +29,7 @@ from dlmskit.headend.engine import RETRIED, Engine, EngineLimits, JobOutcome
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.lease import MeterLeases
 from dlmskit.headend.meter_io import classify, make_settings
+from dlmskit.headend.metrics import QueueMetrics
 from dlmskit.headend.plans import BUILTIN_PLANS, ReadPlan
 from dlmskit.headend.queue import Job, JobQueue, RedisOutage, redis_unavailable
 from dlmskit.headend.store import StaleLease, Store, utc
@@ -62,17 +63,21 @@ class Worker:
         name: str | None = None,
         prefix: str = "dlmskit",
         block: float = 1.0,
+        metrics: QueueMetrics | None = None,
     ) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.inventory = inventory
         self.limits = limits or EngineLimits()
-        self.engine = Engine(inventory, self.limits, owner=self.name)
+        self.metrics = metrics
+        self.engine = Engine(inventory, self.limits, owner=self.name, metrics=metrics)
         self.queue = JobQueue(redis, prefix=prefix)
         self.leases = MeterLeases(redis, prefix=prefix)
         self._redis = redis
         self._block = block
         self.stats = WorkerStats()
-        self.outage = RedisOutage(log, f"worker {self.name}")
+        self.outage = RedisOutage(
+            log, f"worker {self.name}", on_outage=metrics.outages.inc if metrics is not None else None
+        )
         self._stop = asyncio.Event()
 
     def _plan(self, name: str) -> ReadPlan:
@@ -86,7 +91,7 @@ class Worker:
         the worker says so, tries again with backoff, and goes on where it was once Redis is back."""
         stop = self._stop = stop or asyncio.Event()
         running: dict[str, asyncio.Task[None]] = {}
-        moved = 0.0
+        moved = observed = 0.0
         created = False
         while not stop.is_set():
             try:
@@ -96,6 +101,9 @@ class Worker:
                 if time.monotonic() - moved >= 1.0:  # retries now due back to the stream (any worker may)
                     moved = time.monotonic()
                     await self.queue.move_due()
+                if self.metrics is not None and time.monotonic() - observed >= 5.0:
+                    observed = time.monotonic()
+                    await self.metrics.observe(self.queue)
                 free = self.limits.max_sessions - len(running)
                 if free <= 0:
                     await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
@@ -208,6 +216,8 @@ class Worker:
             # Exponential backoff with full jitter, as Engine.run waits between attempts.
             delay = min(limits.backoff_max, limits.backoff * 2 ** (job.attempt - 1)) * _random()
             self.stats.retried += 1
+            if self.metrics is not None:
+                self.metrics.retries.labels(outcome.outcome).inc()
             log.info(
                 "meter %s: %s (attempt %d), tried again in %.1f s",
                 job.meter,
@@ -231,6 +241,10 @@ class Worker:
         )
         await self._redis_call(job, lambda: self.queue.ack(entry))
         self.stats.done += 1
+        if self.metrics is not None:
+            self.metrics.outcomes.labels(outcome.outcome).inc()
+            if outcome.report is not None:
+                self.metrics.stored.inc(outcome.report.stored)
 
     async def _redis_call(self, job: Job, call: Callable[[], Awaitable[Any]]) -> None:
         """Acknowledge a job whose outcome is stored (or put in the retries): tried again while Redis is

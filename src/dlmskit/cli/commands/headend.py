@@ -40,7 +40,7 @@ from dlmskit.headend.export import EXPORTS, export_csv, export_parquet
 from dlmskit.headend.inbound import InboundListener
 from dlmskit.headend.keystore import MASTER_KEY_ENV
 from dlmskit.headend.meter_io import make_settings
-from dlmskit.headend.metrics import EngineMetrics
+from dlmskit.headend.metrics import EngineMetrics, QueueMetrics
 from dlmskit.headend.plans import TRACE_MODES
 from dlmskit.headend.push import PushListener, PushReceiver
 from dlmskit.headend.store import (
@@ -640,14 +640,40 @@ _DB_OPTION = click.option(
 )
 
 
+def _metrics_options(function: Any) -> Any:
+    function = click.option(
+        "--metrics-host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Where the metrics are served (0.0.0.0: every interface).",
+    )(function)
+    return click.option("--metrics-port", type=int, help="Serve Prometheus metrics on this port.")(function)
+
+
+def _queue_metrics(port: int | None, host: str) -> QueueMetrics:
+    metrics = QueueMetrics()
+    if port is not None:
+        metrics.serve(port, host)
+        stdout.print(f"metrics on http://{host}:{port}/metrics")
+    return metrics
+
+
 @headend.command()
 @_REDIS_OPTION
 @_DB_OPTION
 @click.option("--name", help="This worker's consumer name (default: host:pid:random).")
+@_metrics_options
 @_engine_options
 @click.pass_obj
 def worker(
-    context: _Context, /, redis_url: str, db_url: str | None, name: str | None, **engine_options: Any
+    context: _Context,
+    /,
+    redis_url: str,
+    db_url: str | None,
+    name: str | None,
+    metrics_port: int | None,
+    metrics_host: str,
+    **engine_options: Any,
 ) -> None:
     """Run jobs from the queue on Redis (many sessions in one asyncio loop) until SIGTERM or Ctrl-C."""
     from dlmskit.headend.worker import Worker
@@ -655,11 +681,12 @@ def worker(
     if db_url:
         context.url = db_url
     inventory = context.inventory()
+    metrics = _queue_metrics(metrics_port, metrics_host)
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis_client(redis_url)
         try:
-            found = Worker(inventory, redis, _limits(engine_options), name=name)
+            found = Worker(inventory, redis, _limits(engine_options), name=name, metrics=metrics)
             stdout.print(f"worker {found.name}: queue {found.queue.stream} on {redis_url}")
             await found.run(stop)
             stats = found.stats
@@ -687,6 +714,7 @@ def worker(
 )
 @click.option("--lock-seconds", default=10.0, show_default=True, help="Expiry of the scheduler lock.")
 @click.option("--name", help="This scheduler's name in the lock (default: host:pid:random).")
+@_metrics_options
 @click.pass_obj
 def scheduler(
     context: _Context,
@@ -696,6 +724,8 @@ def scheduler(
     schedules: tuple[tuple[str, str, str], ...],
     lock_seconds: float,
     name: str | None,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Append due jobs to the queue on Redis; one scheduler is active, others stand by (until SIGTERM)."""
     from dlmskit.headend.scheduler import Scheduler
@@ -706,11 +736,14 @@ def scheduler(
     for item in parsed:
         context.plan(item.plan)
     inventory = context.inventory(keys=False)
+    metrics = _queue_metrics(metrics_port, metrics_host)
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis_client(redis_url)
         try:
-            found = Scheduler(redis, inventory, parsed, owner=name, lock_seconds=lock_seconds)
+            found = Scheduler(
+                redis, inventory, parsed, owner=name, lock_seconds=lock_seconds, metrics=metrics
+            )
             stdout.print(f"scheduler {found.owner}: {len(parsed)} schedule(s) on {redis_url}")
             await found.run(stop, tick=min(1.0, lock_seconds / 3))
         finally:
