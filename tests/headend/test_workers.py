@@ -707,3 +707,66 @@ def test_a_killed_scheduler_process_is_replaced_by_its_standby_each_round_once(
     due = sorted(_dt.datetime.strptime(key.split("@")[1], "%Y-%m-%dT%H:%M:%SZ") for key in rounds)
     assert {(b - a).total_seconds() for a, b in itertools.pairwise(due)} == {1.0}, sorted(rounds)
     assert len(rounds) >= before + 3
+
+
+CONFIG = """
+redis = "redis://:hunter2@queue:6379/0"
+db = "postgresql+psycopg://headend:secret-pw@db/headend"
+
+[worker]
+max_sessions = 500
+lease_seconds = 30.0
+retries = 4
+
+[scheduler]
+schedule = [["daily", "fleet", "0 2 * * *"], {plan = "registers", when = "@every 60s"}]
+"""
+
+
+def test_configuration_from_a_file_the_environment_and_flags_in_that_order(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    import dlmskit.cli.commands  # noqa: F401  (registers the commands)
+    from dlmskit.cli.main import cli
+
+    config = tmp_path / "headend.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    runner = CliRunner()
+    shown = runner.invoke(
+        cli,
+        ["headend", "--config", str(config), "worker", "--max-sessions", "7", "--show-config"],
+        env={"DLMSKIT_LEASE_SECONDS": "45", "DLMSKIT_MAX_SESSIONS": "9", "DLMSKIT_REDIS_URL": None},
+    )
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert "max_sessions = 7  # command line" in lines  # flag > environment > file
+    assert "lease_seconds = 45.0  # $DLMSKIT_LEASE_SECONDS" in lines  # environment > file
+    assert "retries = 4  # config file" in lines  # file > default
+    assert "backoff = 1.0  # default" in lines
+    assert 'redis_url = "redis://:***@queue:6379/0"  # config file' in lines
+    assert "hunter2" not in shown.output and "secret-pw" not in shown.output  # passwords masked
+    # The file named by $DLMSKIT_CONFIG; schedules from the file, then from the environment.
+    scheduler = runner.invoke(
+        cli, ["headend", "scheduler", "--show-config"], env={"DLMSKIT_CONFIG": str(config)}
+    )
+    assert scheduler.exit_code == 0, scheduler.output
+    assert (
+        'schedules = [["daily", "fleet", "0 2 * * *"], ["registers", "*", "@every 60s"]]  # config file'
+        in scheduler.output.splitlines()
+    )
+    scheduler = runner.invoke(
+        cli,
+        ["headend", "scheduler", "--show-config"],
+        env={
+            "DLMSKIT_CONFIG": str(config),
+            "DLMSKIT_SCHEDULES": "daily * 0 3 * * *; registers north @every 5m",
+        },
+    )
+    assert (
+        'schedules = [["daily", "*", "0 3 * * *"], ["registers", "north", "@every 5m"]]  # $DLMSKIT_SCHEDULES'
+        in scheduler.output.splitlines()
+    ), scheduler.output
+    # A misspelt key is refused, saying which.
+    config.write_text(CONFIG.replace("max_sessions", "max_session"), encoding="utf-8")
+    refused = runner.invoke(cli, ["headend", "--config", str(config), "worker", "--show-config"])
+    assert refused.exit_code != 0 and "max_session" in refused.output, refused.output

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dlmskit.cli.config import CONFIG_ENV, ScheduleOption, load_config, show_config
 from dlmskit.cli.main import cli, stdout
 from dlmskit.errors import ConfigurationError
 from dlmskit.headend import (
@@ -91,11 +92,27 @@ class _Context:
 
 @cli.group()
 @click.option(
-    "--db", metavar="URL", help="Database URL (default: a SQLite file in the user's data directory)."
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    show_envvar=True,
+    is_eager=True,
+    expose_value=False,
+    callback=load_config,
+    help="TOML file of option values (precedence: flags > environment > file > defaults).",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="DLMSKIT_HEADEND_DB",
+    show_envvar=True,
+    help="Database URL (default: a SQLite file in the user's data directory).",
 )
 @click.option(
     "--key-file",
     type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DLMSKIT_KEY_FILE",
+    show_envvar=True,
     help=f"Master key file (default: beside the default database); ${MASTER_KEY_ENV} takes precedence.",
 )
 @click.pass_context
@@ -235,25 +252,55 @@ def _limits(options: dict[str, Any]) -> EngineLimits:
     )
 
 
+def _env(name: str) -> dict[str, Any]:
+    return {"envvar": f"DLMSKIT_{name}", "show_envvar": True}
+
+
 _ENGINE_OPTIONS = [
-    click.option("--max-sessions", default=200, show_default=True, help="Concurrent sessions at most."),
-    click.option("--rate", default=100.0, show_default=True, help="New connections a second at most."),
     click.option(
-        "--retries", default=2, show_default=True, help="Attempts after an unreachable meter or a timeout."
+        "--max-sessions",
+        default=200,
+        show_default=True,
+        help="Concurrent sessions at most.",
+        **_env("MAX_SESSIONS"),
+    ),
+    click.option(
+        "--rate", default=100.0, show_default=True, help="New connections a second at most.", **_env("RATE")
+    ),
+    click.option(
+        "--retries",
+        default=2,
+        show_default=True,
+        help="Attempts after an unreachable meter or a timeout.",
+        **_env("RETRIES"),
     ),
     click.option(
         "--backoff",
         default=1.0,
         show_default=True,
         help="Seconds before the first retry; doubled for each next one, with full jitter.",
+        **_env("BACKOFF"),
     ),
-    click.option("--backoff-max", default=60.0, show_default=True, help="Longest wait before a retry."),
-    click.option("--job-timeout", default=120.0, show_default=True, help="Seconds one attempt may take."),
+    click.option(
+        "--backoff-max",
+        default=60.0,
+        show_default=True,
+        help="Longest wait before a retry.",
+        **_env("BACKOFF_MAX"),
+    ),
+    click.option(
+        "--job-timeout",
+        default=120.0,
+        show_default=True,
+        help="Seconds one attempt may take.",
+        **_env("JOB_TIMEOUT"),
+    ),
     click.option(
         "--lease-seconds",
         default=60.0,
         show_default=True,
         help="A meter's lease; a crashed head-end's leases expire after this long.",
+        **_env("LEASE_SECONDS"),
     ),
 ]
 
@@ -614,8 +661,8 @@ def _redis_client(url: str) -> Any:
     )
 
 
-def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]], level: str = "info") -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     async def runner() -> None:
         stop = asyncio.Event()
@@ -631,13 +678,29 @@ _REDIS_OPTION = click.option(
     "--redis",
     "redis_url",
     envvar="DLMSKIT_REDIS_URL",
+    show_envvar=True,
     default="redis://127.0.0.1:6379/0",
     show_default=True,
-    help="Redis URL of the job queue and leases ($DLMSKIT_REDIS_URL).",
+    help="Redis URL of the job queue and leases.",
 )
 _DB_OPTION = click.option(
-    "--db", "db_url", envvar="DLMSKIT_HEADEND_DB", metavar="URL", help="Database URL ($DLMSKIT_HEADEND_DB)."
+    "--db", "db_url", envvar="DLMSKIT_HEADEND_DB", show_envvar=True, metavar="URL", help="Database URL."
 )
+_SHOW_CONFIG = click.option(
+    "--show-config", is_flag=True, help="Print the effective configuration (passwords masked) and stop."
+)
+_LOG_LEVEL = click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    **_env("LOG_LEVEL"),
+)
+
+
+def _shown_config() -> None:
+    for line in show_config(click.get_current_context()):
+        stdout.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _metrics_options(function: Any) -> Any:
@@ -646,8 +709,11 @@ def _metrics_options(function: Any) -> Any:
         default="127.0.0.1",
         show_default=True,
         help="Where the metrics are served (0.0.0.0: every interface).",
+        **_env("METRICS_HOST"),
     )(function)
-    return click.option("--metrics-port", type=int, help="Serve Prometheus metrics on this port.")(function)
+    return click.option(
+        "--metrics-port", type=int, help="Serve Prometheus metrics on this port.", **_env("METRICS_PORT")
+    )(function)
 
 
 def _queue_metrics(port: int | None, host: str) -> QueueMetrics:
@@ -661,9 +727,11 @@ def _queue_metrics(port: int | None, host: str) -> QueueMetrics:
 @headend.command()
 @_REDIS_OPTION
 @_DB_OPTION
-@click.option("--name", help="This worker's consumer name (default: host:pid:random).")
+@click.option("--name", help="This worker's consumer name (default: host:pid:random).", **_env("WORKER_NAME"))
 @_metrics_options
 @_engine_options
+@_LOG_LEVEL
+@_SHOW_CONFIG
 @click.pass_obj
 def worker(
     context: _Context,
@@ -673,11 +741,19 @@ def worker(
     name: str | None,
     metrics_port: int | None,
     metrics_host: str,
+    log_level: str,
+    show_config: bool,
     **engine_options: Any,
 ) -> None:
-    """Run jobs from the queue on Redis (many sessions in one asyncio loop) until SIGTERM or Ctrl-C."""
+    """Run jobs from the queue on Redis (many sessions in one asyncio loop) until SIGTERM or Ctrl-C.
+
+    Every option may also come from its environment variable or a TOML file (dlmskit headend --config).
+    """
     from dlmskit.headend.worker import Worker
 
+    if show_config:
+        _shown_config()
+        return
     if db_url:
         context.url = db_url
     inventory = context.inventory()
@@ -697,7 +773,7 @@ def worker(
         finally:
             await redis.aclose()
 
-    _until_terminated(main)
+    _until_terminated(main, log_level)
 
 
 @headend.command()
@@ -706,15 +782,28 @@ def worker(
 @click.option(
     "--schedule",
     "schedules",
+    cls=ScheduleOption,
     nargs=3,
     multiple=True,
     required=True,
     metavar="PLAN GROUP WHEN",
-    help="Append PLAN's jobs for GROUP ('*': every meter) at WHEN (cron, or '@every 30s').",
+    help="Append PLAN's jobs for GROUP ('*': every meter) at WHEN (cron, or '@every 30s'); from the "
+    "environment: 'PLAN GROUP WHEN; PLAN GROUP WHEN'.",
+    **_env("SCHEDULES"),
 )
-@click.option("--lock-seconds", default=10.0, show_default=True, help="Expiry of the scheduler lock.")
-@click.option("--name", help="This scheduler's name in the lock (default: host:pid:random).")
+@click.option(
+    "--lock-seconds",
+    default=10.0,
+    show_default=True,
+    help="Expiry of the scheduler lock.",
+    **_env("LOCK_SECONDS"),
+)
+@click.option(
+    "--name", help="This scheduler's name in the lock (default: host:pid:random).", **_env("SCHEDULER_NAME")
+)
 @_metrics_options
+@_LOG_LEVEL
+@_SHOW_CONFIG
 @click.pass_obj
 def scheduler(
     context: _Context,
@@ -726,10 +815,18 @@ def scheduler(
     name: str | None,
     metrics_port: int | None,
     metrics_host: str,
+    log_level: str,
+    show_config: bool,
 ) -> None:
-    """Append due jobs to the queue on Redis; one scheduler is active, others stand by (until SIGTERM)."""
+    """Append due jobs to the queue on Redis; one scheduler is active, others stand by (until SIGTERM).
+
+    Every option may also come from its environment variable or a TOML file (dlmskit headend --config).
+    """
     from dlmskit.headend.scheduler import Scheduler
 
+    if show_config:
+        _shown_config()
+        return
     if db_url:
         context.url = db_url
     parsed = [Schedule(plan, None if group == "*" else group, when) for plan, group, when in schedules]
