@@ -311,6 +311,8 @@ def _ended_on_sigterm(process: subprocess.Popen[bytes]) -> bool:
     try:
         return process.wait(timeout=60) == 0
     except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # its asyncio tasks' stacks into its log
+        time.sleep(2)
         process.send_signal(signal.SIGABRT)
         process.wait()
         warnings.warn(f"worker pid {process.pid} did not stop on SIGTERM within 60 s", stacklevel=2)
@@ -369,6 +371,8 @@ def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
             try:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGUSR1)  # its asyncio tasks' stacks into its log
+                time.sleep(2)
                 process.send_signal(signal.SIGABRT)  # its threads' stacks into its log
                 process.wait()
         fleet.stop()

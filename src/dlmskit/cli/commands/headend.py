@@ -661,6 +661,28 @@ def _redis_client(url: str) -> Any:
     )
 
 
+def _dump_tasks() -> None:
+    """SIGUSR1: every asyncio task's stack and every thread's, on stderr (a process that does not stop)."""
+    import faulthandler
+    import sys
+
+    tasks = asyncio.all_tasks()
+    print(f"--- {len(tasks)} asyncio task(s) ---", file=sys.stderr)
+    for task in tasks:
+        print(f"{task.get_name()}:", file=sys.stderr)
+        awaited: Any = task.get_coro()
+        while awaited is not None:  # down the chain of awaits, to what the task waits for
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is None:
+                print(f"  waiting for {awaited!r}", file=sys.stderr)
+                break
+            print(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}", file=sys.stderr)
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    print("--- threads ---", file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(all_threads=True)
+    sys.stderr.flush()
+
+
 def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]], level: str = "info") -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -669,6 +691,7 @@ def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]], level: s
         loop = asyncio.get_running_loop()
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(number, stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
         await main(stop)
 
     asyncio.run(runner())
