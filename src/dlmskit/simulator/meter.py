@@ -168,6 +168,9 @@ class SimulatedMeter:
         self.events: list[tuple[_dt.datetime, EventCode]] = []
         """Every event logged, with the clock time (the event log object keeps the last ``entries``)."""
         self.last_event_code = 0
+        self.generation = 0
+        """Counts the changes of the meter's state made by clients and events (every SET, ACTION and event):
+        answers computed from one state, kept in a cache, are kept under this number."""
         self._tamper = False
         self.objects: dict[Obis, SimObject] = {}
         for object_model in self.model.objects:
@@ -270,6 +273,7 @@ class SimulatedMeter:
     def log_event(self, code: int) -> None:
         """Record an event: every event log captures its columns (clock, last event code)."""
         self.last_event_code = int(code)
+        self.generation += 1
         self.events.append((self.clock_time(), EventCode(code)))
         for log in self._logs:
             log.capture_now()
@@ -561,6 +565,7 @@ class SimulatedMeter:
         refused = self.check_set(context, attribute)
         if refused is not None:
             return refused
+        self.generation += 1
         item = self._target(attribute.class_id, attribute.instance_id)
         assert not isinstance(item, DataAccessResult)
         index = attribute.attribute_id
@@ -582,6 +587,7 @@ class SimulatedMeter:
     def action(
         self, context: AssociationContext, method: CosemMethodDescriptor, parameters: axdr.Data
     ) -> ActionResponseWithOptionalData:
+        self.generation += 1
         item = self._target(method.class_id, method.instance_id)
         if isinstance(item, DataAccessResult):
             return ActionResponseWithOptionalData(ActionResult(int(item)))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -27,13 +28,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dlmskit.apdu.common import ApduTag
 from dlmskit.errors import ConfigurationError, MeterTimeout
-from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened
+from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkEvent, LinkFailed, LinkOpened
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_link import LARGEST_PARAMETERS, HdlcServerLink
 from dlmskit.link.hdlc_parameters import HdlcParameters
 from dlmskit.link.wrapper_link import WrapperServerLink
 from dlmskit.session.server import ServerApplication, ServerSession
+from dlmskit.simulator.slices import run_in_slices
 from dlmskit.transport.base import AsyncTransport, TransportClosed
 
 __all__ = [
@@ -120,6 +123,33 @@ class ConnectionLimit:
         self._unlogged = 0
 
 
+_MAY_TAKE_LONG: frozenset[int] = frozenset(
+    {
+        ApduTag.READ_REQUEST,  # SN: the variables are not worth decoding here
+        ApduTag.GLO_READ_REQUEST,
+        ApduTag.DED_READ_REQUEST,
+        ApduTag.GLO_GET_REQUEST,
+        ApduTag.DED_GET_REQUEST,
+        ApduTag.GENERAL_GLO_CIPHERING,
+        ApduTag.GENERAL_DED_CIPHERING,
+        ApduTag.GENERAL_CIPHERING,
+        ApduTag.GENERAL_SIGNING,
+    }
+)
+_PROFILE_GENERIC = b"\x00\x07"
+
+
+def may_take_long(apdu: bytes) -> bool:
+    """Whether answering ``apdu`` may take long: a GET of a profile generic object (get-request-normal of
+    class 7, or with-list), and every ciphered GET or SN READ (what they ask for is not known before the
+    session deciphers them). Block continuations (get-request-next), SET, ACTION and AARQ are quick."""
+    if not apdu:
+        return False
+    if apdu[0] == ApduTag.GET_REQUEST:
+        return apdu[1:2] == b"\x03" or (apdu[1:2] == b"\x01" and apdu[3:5] == _PROFILE_GENERIC)
+    return apdu[0] in _MAY_TAKE_LONG
+
+
 def raise_open_file_limit() -> int | None:
     """Raise this process's soft limit of open files (RLIMIT_NOFILE) to the hard limit, so that a large fleet
     is not stopped by the usual 1024; returns the soft limit now (None where there is no such limit)."""
@@ -194,6 +224,9 @@ class MeterServer:
         self.connection_limit = connection_limit
         """A cap shared with other servers (a fleet's total), or None."""
         self._own_limit = ConnectionLimit(None)
+        self._turn = asyncio.Lock()
+        """Held while a request of one of this meter's connections is answered (in slices: see slices.py), so
+        that its answer is computed from one state of the meter."""
         self.stats = ServerStats()
         self._servers: list[asyncio.AbstractServer] = []
         self._datagram_transports: list[asyncio.DatagramTransport] = []
@@ -287,7 +320,7 @@ class MeterServer:
                 if not data:
                     return
                 last_byte = loop.time()
-                if not self._handle(link, sessions, data, peer):
+                if not await self._handle_stream(link, sessions, data, peer):
                     out = link.data_to_send()
                     if out:
                         await write(out)
@@ -307,6 +340,24 @@ class MeterServer:
             self.stats.active -= 1
             log.info("connection from %s closed", peer)
 
+    async def _handle_stream(
+        self, link: Link, sessions: dict[int, ServerSession], data: bytes, peer: str
+    ) -> bool:
+        """:meth:`_handle` for a stream: a request that may take long (a GET of a profile, any ciphered GET)
+        is answered in slices (see slices.py), so that the event loop serves the other meters' connections
+        while a whole load profile is computed; this meter's other connections wait their turn."""
+        for event in link.receive_data(data):
+            async with self._turn:
+                if isinstance(event, ApduReceived) and may_take_long(event.apdu):
+                    handled = await run_in_slices(
+                        functools.partial(self._on_event, link, sessions, event, peer)
+                    )
+                else:
+                    handled = self._on_event(link, sessions, event, peer)
+            if not handled:
+                return False
+        return True
+
     def _handle(
         self,
         link: Link,
@@ -321,25 +372,28 @@ class MeterServer:
             events = link.receive_datagram(data)
         else:
             events = link.receive_data(data)
-        for event in events:
-            if isinstance(event, LinkOpened):
-                sessions.clear()  # a new SNRM resets everything on this link
-            elif isinstance(event, ApduReceived):
-                client = self._client_of(link)
-                if client is None:
-                    continue
-                session = sessions.get(client)
-                if session is None:
-                    session = sessions[client] = self._session(client)
-                self.stats.apdus += 1
-                for response in session.receive(event.apdu):
-                    link.send_apdu(response)
-            elif isinstance(event, LinkClosed):
-                sessions.clear()
-            elif isinstance(event, LinkFailed):
-                self.stats.connection_errors += 1
-                log.info("%s: %s", peer, event.error)
-                return False
+        return all(self._on_event(link, sessions, event, peer) for event in events)
+
+    def _on_event(self, link: Link, sessions: dict[int, ServerSession], event: LinkEvent, peer: str) -> bool:
+        """Act on one event of the link; False when the connection must end."""
+        if isinstance(event, LinkOpened):
+            sessions.clear()  # a new SNRM resets everything on this link
+        elif isinstance(event, ApduReceived):
+            client = self._client_of(link)
+            if client is None:
+                return True
+            session = sessions.get(client)
+            if session is None:
+                session = sessions[client] = self._session(client)
+            self.stats.apdus += 1
+            for response in session.receive(event.apdu):
+                link.send_apdu(response)
+        elif isinstance(event, LinkClosed):
+            sessions.clear()
+        elif isinstance(event, LinkFailed):
+            self.stats.connection_errors += 1
+            log.info("%s: %s", peer, event.error)
+            return False
         return True
 
     @staticmethod
