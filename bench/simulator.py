@@ -12,6 +12,8 @@ second process) read the 10,000-row load profile at once, each from its own mete
 meter 0); meanwhile this process reads the clock of another meter every ``--every`` seconds over one open
 association, and reports the median and worst latency of those small reads, alone and alongside the big
 reads. Every client is the reader (client 32, LLS) of the fleet's model; only 127.0.0.1.
+``python -m bench.simulator sessions`` measures the simulator's CPU per HLS-GMAC session of ten small GETs
+against a 1-meter fleet (what answering ciphered GETs in slices costs).
 """
 
 from __future__ import annotations
@@ -245,6 +247,98 @@ async def _load(args: argparse.Namespace) -> dict[str, object]:
             simulator.wait(timeout=30)
 
 
+async def _gmac_session(meter: dict[str, object], counters: object) -> None:
+    """One HLS-GMAC session of the management client (auth+enc, the fleet's keys): ten small GETs."""
+    from dlmskit.apdu.common import CosemAttributeDescriptor
+    from dlmskit.client.connection import AsyncConnection
+    from dlmskit.codec.obis import Obis
+    from dlmskit.link.hdlc_address import HdlcAddress
+    from dlmskit.link.hdlc_link import HdlcClientLink
+    from dlmskit.security.hls import Mechanism
+    from dlmskit.security.keys import SecretBytes
+    from dlmskit.session.client import ClientSession, ClientSettings
+    from dlmskit.session.events import GetCompleted
+    from dlmskit.session.protection import SecurityPolicy, SecuritySettings
+    from dlmskit.transport import AsyncTcpTransport
+
+    security = SecuritySettings(
+        policy=SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+        system_title=bytes.fromhex("4D4D4D0000000001"),
+        block_cipher_key=SecretBytes(bytes.fromhex(str(meter["block_cipher_key"]))),
+        authentication_key=SecretBytes(bytes.fromhex(str(meter["authentication_key"]))),
+        invocation_counters=counters,  # type: ignore[arg-type]
+    )
+    session = ClientSession(
+        ClientSettings(mechanism=Mechanism.HIGH_GMAC, security=security), challenge=os.urandom(16)
+    )
+    link = HdlcClientLink(1, HdlcAddress(1, int(meter["server_physical"])))  # type: ignore[call-overload]
+    transport = AsyncTcpTransport("127.0.0.1", int(meter["port"]))  # type: ignore[call-overload]
+    targets = [
+        CosemAttributeDescriptor(1, Obis(0, 0, 42, 0, 0, 255), 2),
+        CosemAttributeDescriptor(3, Obis(1, 0, 1, 8, 0, 255), 2),
+        CosemAttributeDescriptor(8, Obis(0, 0, 1, 0, 0, 255), 2),
+    ]
+    async with AsyncConnection(transport, link, session, timeout=30) as connection:
+        for index in range(10):
+            answer = await connection.request(session.get(targets[index % 3]))
+            if not isinstance(answer, GetCompleted) or not answer.results[0].ok:
+                raise RuntimeError(f"GET failed: {answer!r}")
+
+
+async def _sessions(args: argparse.Namespace) -> dict[str, object]:
+    """Simulator CPU per HLS-GMAC 10-GET session against a 1-meter fleet (what answering in slices costs)."""
+    from dlmskit.security.invocation import MemoryInvocationCounterStore
+    from dlmskit.simulator.source import parse_toml
+
+    counters = MemoryInvocationCounterStore()
+    with tempfile.TemporaryDirectory(prefix="simload-") as scratch:
+        inventory = Path(scratch) / "fleet.toml"
+        argv = ["-m", "dlmskit", "simulate", "--fleet", "1", "--port", "0", "--inventory", str(inventory)]
+        simulator = subprocess.Popen(
+            [sys.executable, *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "XDG_STATE_HOME": scratch, **_python_path(args.simulator_src)},
+        )
+        try:
+            for _ in range(600):
+                if inventory.exists():
+                    break
+                await asyncio.sleep(0.1)
+            meter = parse_toml(inventory.read_text(encoding="utf-8"), "fleet.toml")["meter"][0]
+            await _gmac_session(meter, counters)  # warm-up
+            at_once = asyncio.Semaphore(args.concurrency)
+
+            async def one() -> None:
+                async with at_once:
+                    await _gmac_session(meter, counters)
+
+            loaded_at = os.getloadavg()[0]
+            before = _cpu_seconds(simulator.pid)
+            await asyncio.gather(*(one() for _ in range(args.sessions)))
+            after = _cpu_seconds(simulator.pid)
+            return {
+                "simulator_src": args.simulator_src or "this tree",
+                "sessions": args.sessions,
+                "simulator_cpu_ms_per_session": None
+                if before is None or after is None
+                else round((after - before) / args.sessions * 1000, 2),
+                "load_average_1min": round(loaded_at, 2),
+            }
+        finally:
+            simulator.terminate()
+            simulator.wait(timeout=30)
+
+
+def sessions_main(argv: list[str]) -> None:
+    """``python -m bench.simulator sessions``: simulator CPU per small HLS-GMAC session."""
+    parser = argparse.ArgumentParser(prog="python -m bench.simulator sessions")
+    parser.add_argument("--sessions", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--simulator-src", help="run the simulator from this src directory")
+    print(json.dumps(asyncio.run(_sessions(parser.parse_args(argv))), indent=2))
+
+
 def load_main(argv: list[str]) -> None:
     """``python -m bench.simulator load``: see the module's docstring."""
     parser = argparse.ArgumentParser(prog="python -m bench.simulator load")
@@ -265,6 +359,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["load"]:
         load_main(argv[1:])
+        return
+    if argv[:1] == ["sessions"]:
+        sessions_main(argv[1:])
         return
     if argv[:1] == ["big"]:
         meters = [(int(port), int(physical)) for port, physical in json.loads(argv[1])]

@@ -186,6 +186,12 @@ class SimulatedMeter:
                 if item.event_log:
                     self._logs.append(item)
             self._check_references(item)
+        self.long_answers = any(
+            isinstance(item, ProfileGeneric) and not item.event_log and item.entries >= 100
+            for item in self.objects.values()
+        )
+        """Whether some answers take long to compute (a periodic profile of 100 rows or more): the server
+        answers what may be one of them in slices (slices.py)."""
         self.short_names: ShortNameMap | None = None
         """The base names of the objects when the meter speaks short-name referencing (else None)."""
         if settings.referencing == "sn":

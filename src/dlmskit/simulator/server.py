@@ -344,11 +344,13 @@ class MeterServer:
         self, link: Link, sessions: dict[int, ServerSession], data: bytes, peer: str
     ) -> bool:
         """:meth:`_handle` for a stream: a request that may take long (a GET of a profile, any ciphered GET)
-        is answered in slices (see slices.py), so that the event loop serves the other meters' connections
+        is answered in slices (see slices.py) when the application says it has long answers (``long_answers``:
+        a SimulatedMeter with a load profile), so that the event loop serves the other meters' connections
         while a whole load profile is computed; this meter's other connections wait their turn."""
+        slices = bool(getattr(self.application, "long_answers", False))
         for event in link.receive_data(data):
             async with self._turn:
-                if isinstance(event, ApduReceived) and may_take_long(event.apdu):
+                if slices and isinstance(event, ApduReceived) and may_take_long(event.apdu):
                     handled = await run_in_slices(
                         functools.partial(self._on_event, link, sessions, event, peer)
                     )

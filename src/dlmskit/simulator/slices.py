@@ -64,7 +64,7 @@ class _Call(Generic[_T]):
     # -- the worker thread --------------------------------------------------------------------------------
 
     def run(self) -> None:
-        self._go.acquire()
+        """Run the call (its first slice begins: the event loop's thread waits in :meth:`wait`)."""
         self.slice_ends = time.perf_counter() + SLICE
         _local.call = self
         try:
@@ -90,25 +90,32 @@ class _Call(Generic[_T]):
         self._go.release()
         self._back.acquire()
 
+    def wait(self) -> None:
+        """Wait for the first slice, started by the worker, to end."""
+        self._back.acquire()
+
 
 class _Worker:
     """A thread that runs calls one after the other."""
 
     def __init__(self) -> None:
-        self._calls: list[_Call[object]] = []
-        self._ready = threading.Semaphore(0)
+        self._call: _Call[object] | None = None
+        self._wake = threading.Lock()  # plain locks as signals: the cheapest hand-over between threads
+        self._wake.acquire()
         self._thread = threading.Thread(target=self._loop, name="dlmskit-simulator-slices", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while True:
-            self._ready.acquire()
-            call = self._calls.pop()
-            call.run()
+            self._wake.acquire()
+            call, self._call = self._call, None
+            if call is not None:
+                call.run()
 
     def start(self, call: _Call[object]) -> None:
-        self._calls.append(call)
-        self._ready.release()
+        """Start ``call`` on this worker (idle: its last call is done); then ``call.wait()``."""
+        self._call = call
+        self._wake.release()
 
 
 _idle: list[_Worker] = []
@@ -183,7 +190,7 @@ async def run_in_slices(function: Callable[[], _T]) -> _T:
     turns = _turns_of(asyncio.get_running_loop())
     try:
         worker.start(call)  # type: ignore[arg-type]
-        call.step()
+        call.wait()
         while not call.done:
             try:
                 await turns.next()
