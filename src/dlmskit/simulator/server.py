@@ -13,6 +13,9 @@ last answer), and over HDLC what arrived of a frame is dropped after the inter-o
 Connections open at once are capped per server (``max_connections``, else the model's TCP-UDP setup
 nb_of_sim_conn) and, with a shared :class:`ConnectionLimit`, across servers (a fleet's total); over a cap a new
 connection is closed at once, and a log line says so at most every ``ConnectionLimit.LOG_EVERY`` seconds.
+
+A request that may take long to answer (a whole load profile) is answered in slices
+(:mod:`dlmskit.simulator.slices`), so that the other meters' connections are served meanwhile.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ __all__ = [
     "LinkTimeouts",
     "MeterServer",
     "ServerStats",
+    "may_take_long",
     "raise_open_file_limit",
 ]
 
