@@ -11,7 +11,8 @@ answers"): a fleet simulator (``dlmskit simulate --fleet``) in a process of its 
 second process) read the 10,000-row load profile at once, each from its own meter (``--same-meter``: all from
 meter 0); meanwhile this process reads the clock of another meter every ``--every`` seconds over one open
 association, and reports the median and worst latency of those small reads, alone and alongside the big
-reads. Every client is the reader (client 32, LLS) of the fleet's model; only 127.0.0.1.
+reads. Every client is the reader (client 32, LLS) of the fleet's model (``--ciphered``: the big reads by the
+management client, HLS-GMAC, authenticated and encrypted, each meter's own keys); only 127.0.0.1.
 ``python -m bench.simulator sessions`` measures the simulator's CPU per HLS-GMAC session of ten small GETs
 against a 1-meter fleet (what answering ciphered GETs in slices costs).
 """
@@ -30,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 __all__ = ["command", "has_simulate_command", "main"]
 
@@ -111,9 +113,44 @@ async def _get(connection: object, session: object, what: tuple[int, str, int]) 
     return answer.results[0].value
 
 
-async def _big_reads(meters: list[tuple[int, int]], rounds: int) -> dict[str, object]:
-    """Each meter's load profile read whole ``rounds`` times, all meters at once; the seconds each read took."""
-    opened = [await _reader(port, physical) for port, physical in meters]
+async def _management(meter: dict[str, Any], counters: object) -> tuple[object, object]:
+    """An open HLS-GMAC association (auth+enc) of the management client (1) with a fleet meter."""
+    from dlmskit.client.connection import AsyncConnection
+    from dlmskit.link.hdlc_address import HdlcAddress
+    from dlmskit.link.hdlc_link import HdlcClientLink
+    from dlmskit.security.hls import Mechanism
+    from dlmskit.security.keys import SecretBytes
+    from dlmskit.session.client import ClientSession, ClientSettings
+    from dlmskit.session.protection import SecurityPolicy, SecuritySettings
+    from dlmskit.transport import AsyncTcpTransport
+
+    security = SecuritySettings(
+        policy=SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+        system_title=bytes.fromhex("4D4D4D0000000001"),
+        block_cipher_key=SecretBytes(bytes.fromhex(meter["block_cipher_key"])),
+        authentication_key=SecretBytes(bytes.fromhex(meter["authentication_key"])),
+        invocation_counters=counters,  # type: ignore[arg-type]
+    )
+    session = ClientSession(
+        ClientSettings(mechanism=Mechanism.HIGH_GMAC, security=security), challenge=os.urandom(16)
+    )
+    link = HdlcClientLink(1, HdlcAddress(1, int(meter["server_physical"])))
+    transport = AsyncTcpTransport("127.0.0.1", int(meter["port"]))
+    connection = AsyncConnection(transport, link, session, timeout=120)
+    await connection.open()
+    return connection, session
+
+
+async def _big_reads(meters: list[dict[str, Any]], rounds: int, ciphered: bool) -> dict[str, object]:
+    """Each meter's load profile read whole ``rounds`` times, all meters at once; the seconds each read took.
+    ``ciphered``: by the management client (HLS-GMAC, every block ciphered), else by the reader (LLS)."""
+    from dlmskit.security.invocation import MemoryInvocationCounterStore
+
+    counters = MemoryInvocationCounterStore()
+    opened = [
+        await (_management(m, counters) if ciphered else _reader(m["port"], m["server_physical"]))
+        for m in meters
+    ]
     seconds: list[float] = []
 
     async def one(connection: object, session: object) -> None:
@@ -199,8 +236,8 @@ async def _load(args: argparse.Namespace) -> dict[str, object]:
             from dlmskit.simulator.source import parse_toml
 
             document = parse_toml(inventory.read_text(encoding="utf-8"), "fleet.toml")
-            fleet = [(m["port"], m["server_physical"]) for m in document["meter"]]
-            small_meter, big_meters = fleet[-1], fleet[:-1]
+            fleet = list(document["meter"])
+            small_meter, big_meters = (fleet[-1]["port"], fleet[-1]["server_physical"]), fleet[:-1]
             if args.same_meter:
                 big_meters = [fleet[0]] * args.big
             alone_done = asyncio.Event()
@@ -221,6 +258,7 @@ async def _load(args: argparse.Namespace) -> dict[str, object]:
                 "big",
                 json.dumps(big_meters),
                 str(args.rounds),
+                "ciphered" if args.ciphered else "plain",
                 stdout=subprocess.PIPE,
             )
             out, _ = await big.communicate()
@@ -232,6 +270,7 @@ async def _load(args: argparse.Namespace) -> dict[str, object]:
                 "simulator_src": args.simulator_src or "this tree",
                 "big_clients": args.big,
                 "same_meter": args.same_meter,
+                "ciphered": args.ciphered,
                 "rounds": args.rounds,
                 "big_reads": json.loads(out),
                 "big_reads_wall_s": round(elapsed, 2),
@@ -345,6 +384,9 @@ def load_main(argv: list[str]) -> None:
     parser.add_argument("--big", type=int, default=20, help="clients reading the 10,000-row profile at once")
     parser.add_argument("--rounds", type=int, default=1, help="whole-profile reads per big client")
     parser.add_argument("--same-meter", action="store_true", help="every big client reads meter 0")
+    parser.add_argument(
+        "--ciphered", action="store_true", help="big reads by the management client (HLS-GMAC, auth+enc)"
+    )
     parser.add_argument("--every", type=float, default=0.02, help="seconds between small reads")
     parser.add_argument(
         "--simulator-src",
@@ -364,8 +406,8 @@ def main(argv: list[str] | None = None) -> None:
         sessions_main(argv[1:])
         return
     if argv[:1] == ["big"]:
-        meters = [(int(port), int(physical)) for port, physical in json.loads(argv[1])]
-        print(json.dumps(asyncio.run(_big_reads(meters, int(argv[2])))))
+        meters = json.loads(argv[1])
+        print(json.dumps(asyncio.run(_big_reads(meters, int(argv[2]), argv[3] == "ciphered"))))
         return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("port", type=int)
