@@ -162,4 +162,7 @@ def test_which_requests_are_answered_in_slices() -> None:
     assert not may_take_long(bytes.fromhex("C001C100080000010000FF0200"))  # GET clock
     assert not may_take_long(bytes.fromhex("C002C100000001"))  # get-request-next
     assert may_take_long(bytes.fromhex("C8") + bytes(20))  # glo-get-request: not known before deciphering
+    # A glo-get-request of 7 ciphered bytes (auth+enc: 5 + 7 + 12) is a get-request-next: quick.
+    assert not may_take_long(bytes.fromhex("C818") + b"\x30" + bytes(23))
+    assert may_take_long(bytes.fromhex("C81E") + b"\x30" + bytes(29))  # 13 bytes: a get-request-normal
     assert not may_take_long(b"\x60\x1d") and not may_take_long(b"")  # AARQ

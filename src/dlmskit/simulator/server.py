@@ -151,7 +151,24 @@ def may_take_long(apdu: bytes) -> bool:
         return False
     if apdu[0] == ApduTag.GET_REQUEST:
         return apdu[1:2] == b"\x03" or (apdu[1:2] == b"\x01" and apdu[3:5] == _PROFILE_GENERIC)
+    if apdu[0] in (ApduTag.GLO_GET_REQUEST, ApduTag.DED_GET_REQUEST) and _ciphered_get_next(apdu):
+        return False
     return apdu[0] in _MAY_TAKE_LONG
+
+
+_GET_REQUEST_NEXT_SIZE = 7
+"""C0 02, invoke-id-and-priority, block number (4 bytes)."""
+
+
+def _ciphered_get_next(apdu: bytes) -> bool:
+    """Whether a glo-/ded-get-request carries a get-request-next (a block continuation): told by the length
+    of what it ciphers, which no other GET request has (security header: control byte and invocation
+    counter, 5 bytes; the authentication tag, 12 bytes, when the control byte says authenticated)."""
+    if len(apdu) < 3 or apdu[1] >= 0x80:
+        return False
+    length, control = apdu[1], apdu[2]
+    plain = length - 5 - (12 if control & 0x10 else 0)
+    return plain == _GET_REQUEST_NEXT_SIZE
 
 
 def raise_open_file_limit() -> int | None:
