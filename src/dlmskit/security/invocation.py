@@ -522,10 +522,12 @@ class ReceivedCounterTracker:
 
     def accept(self, system_title: bytes, invocation_counter: int, *, key_id: str = "") -> None:
         """:meth:`check`, then remember ``invocation_counter`` as accepted."""
-        self.check(system_title, invocation_counter, key_id=key_id)
-        key = (bytes(system_title), key_id)
-        last = max(self._last.get(key, invocation_counter), invocation_counter)
-        self._last[key] = last
+        key = (system_title if type(system_title) is bytes else bytes(system_title), key_id)
+        last = self._last.get(key)
+        if last is None or invocation_counter > last:  # what check() lets through first, checked once
+            self._last[key] = last = invocation_counter
+        else:
+            self.check(system_title, invocation_counter, key_id=key_id)
         if self.window:
             seen = self._seen.setdefault(key, set())
             seen.add(invocation_counter)
