@@ -165,7 +165,7 @@ class Obis:
         return self.to_bytes()
 
     def __str__(self) -> str:
-        return ".".join(str(value) for value in self.groups)
+        return f"{self.a}.{self.b}.{self.c}.{self.d}.{self.e}.{self.f}"
 
     def __repr__(self) -> str:
         return f"Obis('{self}')"
