@@ -6,7 +6,9 @@ ten GETs, RLRQ, DISC over HDLC on TCP against a simulator process):
 - ``session``: the sans-I/O ``ClientSession`` with the blocking ``Connection`` (what ``bench/sessions.py``
   times);
 - ``client``: ``DlmsClient.read`` (what the head-end runs, through ``AsyncDlmsClient``), each read by OBIS
-  code with the class id found by the client.
+  code with the class id found by the client;
+- ``gurux``: gurux-dlms's ``GXDLMSSecureClient`` as ``bench/sessions.py`` drives it (only in bench/.venv),
+  for the ratio in the same conditions.
 
     .venv/bin/python -m bench.profile_session --client session --sessions 50            # CPU per session
     .venv/bin/python -m bench.profile_session --client client --sessions 50 --profile   # plus cProfile
@@ -27,7 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.sessions import GETS, SERVER, Simulator, dlmskit_sync_session
+from bench.lib_gurux import quiet
+from bench.sessions import GETS, SERVER, GuruxClient, Simulator, dlmskit_sync_session
 from bench.simulator import has_simulate_command
 from bench.workload import AK, EK
 from dlmskit.client import DlmsClient, MeterSettings
@@ -63,7 +66,7 @@ def _client_session(port: int, counter_path: Path) -> Callable[[], None]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--client", choices=("session", "client"), default="session")
+    parser.add_argument("--client", choices=("session", "client", "gurux"), default="session")
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="print the cProfile of the timed sessions")
     parser.add_argument("--top", type=int, default=40)
@@ -75,6 +78,10 @@ def main(argv: list[str] | None = None) -> None:
 
             def run() -> None:
                 dlmskit_sync_session(simulator.port, counters)
+        elif args.client == "gurux":
+            gurux = GuruxClient()
+            port = simulator.port
+            run = quiet(lambda: gurux.session(port))  # type: ignore[assignment]
         else:
             run = _client_session(simulator.port, Path(state) / "counters.json")
         for _ in range(2):
