@@ -445,7 +445,7 @@ class ApduProtection:
             )
         if not isinstance(message.key_info, AgreedKey):
             raise SecurityError("general-ciphering without an agreed key is not accepted in this association")
-        self._received.check(sender, message.invocation_counter, key_id=_AGREED_KEY_ID)
+        self._received.check(sender, message.invocation_counter, key_id=_AGREED_KEY_ID, association=self)
         counter, plain = decipher_general(
             message,
             suite=self.settings.suite,
@@ -454,7 +454,7 @@ class ApduProtection:
             peer_public_key=self._peer_key(),
         )
         self._require_policy(message.security_control)
-        self._received.accept(sender, counter, key_id=_AGREED_KEY_ID)
+        self._received.accept(sender, counter, key_id=_AGREED_KEY_ID, association=self)
         self._peer_scheme = message.key_info.scheme
         return plain, "general-glo"
 
@@ -534,7 +534,9 @@ class ApduProtection:
         self._require_policy(
             SecurityControl.from_byte(control), initiate=bool(plain) and plain[0] in _INITIATE_TAGS
         )
-        self._received.accept(sender, counter, key_id=self._dedicated_id if dedicated else self._global_id)
+        self._received.accept(
+            sender, counter, key_id=self._dedicated_id if dedicated else self._global_id, association=self
+        )
         kind: CipheringKind
         if carried is not None:
             kind = "general-ded" if dedicated else "general-glo"
