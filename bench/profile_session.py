@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         load = os.getloadavg()[0]
         profiler = cProfile.Profile(time.process_time) if args.profile else None
         cpu: list[float] = []
+        times_before = os.times()
         for _ in range(args.sessions):
             start = time.process_time()
             if profiler is not None:
@@ -97,9 +98,13 @@ def main(argv: list[str] | None = None) -> None:
             if profiler is not None:
                 profiler.disable()
             cpu.append(time.process_time() - start)
+        times_after = os.times()
+    user = (times_after.user - times_before.user) / args.sessions
+    system = (times_after.system - times_before.system) / args.sessions
     print(
         f"{args.client}: {args.sessions} sessions, client CPU per session median "
         f"{statistics.median(cpu) * 1e3:.2f} ms, mean {statistics.mean(cpu) * 1e3:.2f} ms "
+        f"(user {user * 1e3:.2f} + system {system * 1e3:.2f} ms) "
         f"(load average {load:.2f} at start, {os.getloadavg()[0]:.2f} at end)"
         + (" [under cProfile]" if profiler is not None else "")
     )
