@@ -6,7 +6,8 @@ scheduler that died renews it no more). Each schedule's last due time is kept in
 appended in one ``MULTI``/``EXEC`` transaction with the new due time, watched: a round is appended once and
 completely, even when a paused scheduler wakes up after its standby took over. Redis going away stops no
 scheduler: it says so, tries again with backoff and goes on once Redis is back (a standby until its lock
-says otherwise).
+says otherwise). The active scheduler also trims the job stream every ``trim_every`` seconds
+(:meth:`~dlmskit.headend.queue.JobQueue.trim`: never an entry pending or not yet delivered).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Scheduler:
         prefix: str = "dlmskit",
         now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
         metrics: QueueMetrics | None = None,
+        trim_every: float = 60.0,
     ) -> None:
         self._redis = redis
         self.inventory = inventory
@@ -61,6 +63,8 @@ class Scheduler:
         self.active = False
         self.appended = 0
         self.metrics = metrics
+        self.trim_every = trim_every
+        self.trimmed = 0
         self.outage = RedisOutage(
             log, f"scheduler {self.owner}", on_outage=metrics.outages.inc if metrics is not None else None
         )
@@ -78,6 +82,14 @@ class Scheduler:
         if self.metrics is not None:
             self.metrics.appended.inc(appended)
         return appended
+
+    async def trim(self) -> int:
+        """Trim the job stream to the entries still needed; returns how many went."""
+        bound, removed = await self.queue.trim()
+        self.trimmed += removed
+        if removed:
+            log.info("stream %s trimmed below %s: %d entries removed", self.queue.stream, bound, removed)
+        return removed
 
     async def _due(self, schedule: Schedule) -> int:
         key = f"{self._prefix}:schedule:{schedule.plan}:{schedule.group or '*'}:{schedule.when}"
@@ -117,11 +129,15 @@ class Scheduler:
         stop = stop or asyncio.Event()
         was: bool | None = None
         observed = 0.0
+        trimmed = time.monotonic()  # not at once: a scheduler that restarts in a loop does not trim each time
         try:
             while not stop.is_set():
                 try:
                     await self.step()
                     await self.queue.move_due()  # retries now due back to the stream (workers do it too)
+                    if self.active and time.monotonic() - trimmed >= self.trim_every:
+                        trimmed = time.monotonic()
+                        await self.trim()
                     if self.metrics is not None and time.monotonic() - observed >= 5.0:
                         observed = time.monotonic()
                         await self.metrics.observe(self.queue)

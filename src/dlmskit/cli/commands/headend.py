@@ -832,6 +832,13 @@ def worker(
     **_env("LOCK_SECONDS"),
 )
 @click.option(
+    "--trim-every",
+    default=60.0,
+    show_default=True,
+    help="Seconds between trims of the job stream by the active scheduler (acknowledged entries removed).",
+    **_env("TRIM_EVERY"),
+)
+@click.option(
     "--name", help="This scheduler's name in the lock (default: host:pid:random).", **_env("SCHEDULER_NAME")
 )
 @_metrics_options
@@ -845,6 +852,7 @@ def scheduler(
     db_url: str | None,
     schedules: tuple[tuple[str, str, str], ...],
     lock_seconds: float,
+    trim_every: float,
     name: str | None,
     metrics_port: int | None,
     metrics_host: str,
@@ -872,7 +880,13 @@ def scheduler(
         redis = _redis_client(redis_url)
         try:
             found = Scheduler(
-                redis, inventory, parsed, owner=name, lock_seconds=lock_seconds, metrics=metrics
+                redis,
+                inventory,
+                parsed,
+                owner=name,
+                lock_seconds=lock_seconds,
+                metrics=metrics,
+                trim_every=trim_every,
             )
             stdout.print(f"scheduler {found.owner}: {len(parsed)} schedule(s) on {redis_url}")
             await found.run(stop, tick=min(1.0, lock_seconds / 3))

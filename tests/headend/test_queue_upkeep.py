@@ -1,0 +1,107 @@
+"""Upkeep of the workers' Redis keys (issue 15), against a real ``redis-server`` (conftest.py):
+
+- the job stream is trimmed to the entries still needed: pending and undelivered jobs survive, acknowledged
+  ones go; a pending job found deleted is logged, not dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dlmskit.headend import Inventory, Meter, Schedule, Store
+from dlmskit.headend.queue import Job, JobQueue
+from dlmskit.headend.scheduler import Scheduler
+
+
+def _redis(url: str) -> Any:
+    import redis.asyncio as aioredis
+
+    return aioredis.from_url(url)
+
+
+async def _ids(redis: Any, queue: JobQueue) -> list[str]:
+    return [entry.decode() for entry, _fields in await redis.xrange(queue.stream)]
+
+
+async def test_a_trim_keeps_pending_and_undelivered_jobs_and_removes_acknowledged_ones(
+    redis_url: str,
+) -> None:
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis, prefix="trim")
+        await queue.create()
+        assert await queue.trim() == ("0-0", 0)  # nothing delivered yet: nothing to trim
+        ids = [await queue.put(Job(f"m{i}", "registers", "round")) for i in range(10)]
+        assert [entry for entry, _job in await queue.take("w", 6, 0.1)] == ids[:6]
+        for entry in (ids[0], ids[1], ids[3], ids[4]):
+            await queue.ack(entry)
+        # ids[2] and ids[5] are pending (a dead worker's, say), ids[6:] not yet delivered.
+        assert await queue.trim() == (ids[2], 2)
+        assert await _ids(redis, queue) == ids[2:]
+        await queue.ack(ids[2])
+        assert await queue.trim() == (ids[5], 3)
+        assert await _ids(redis, queue) == ids[5:]
+        await queue.ack(ids[5])
+        # Nothing pending: down to the last delivered entry, the undelivered ones kept.
+        assert await queue.trim() == (ids[5], 0)
+        assert await _ids(redis, queue) == ids[5:]
+        assert [entry for entry, _job in await queue.take("w", 10, 0.1)] == ids[6:]
+        for entry in ids[6:]:
+            await queue.ack(entry)
+        later = [await queue.put(Job(f"n{i}", "registers", "next")) for i in range(3)]
+        assert await queue.trim() == (ids[9], 4)
+        assert await _ids(redis, queue) == [ids[9], *later]
+        assert await queue.depths() == {"backlog": 3, "pending": 0, "retries_waiting": 0, "retries_due": 0}
+        assert [entry for entry, _job in await queue.take("w", 10, 0.1)] == later
+    finally:
+        await redis.aclose()
+
+
+async def test_a_pending_job_deleted_from_the_stream_is_logged_when_reclaimed(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis, prefix="deleted")
+        await queue.create()
+        ids = [await queue.put(Job(f"m{i}", "registers", "round")) for i in range(3)]
+        assert len(await queue.take("dead", 3, 0.1)) == 3
+        await redis.xdel(queue.stream, ids[1])  # trimmed by hand, too far
+        with caplog.at_level(logging.WARNING, logger="dlmskit.headend.queue"):
+            found = await queue.reclaim("alive", 0, 10)
+        assert [entry for entry, _job in found] == [ids[0], ids[2]]
+        assert f"job {ids[1]} was pending" in caplog.text and "dropped" in caplog.text
+    finally:
+        await redis.aclose()
+
+
+async def test_the_active_scheduler_trims_the_stream(tmp_path: Path, redis_url: str) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    inventory = Inventory(store)
+    inventory.put_meter(Meter("m0", groups=("fleet",), settings={"port": 9}))
+    redis = _redis(redis_url)
+    stop = asyncio.Event()
+    try:
+        schedules = [Schedule("registers", "fleet", "@every 3600s")]
+        scheduler = Scheduler(redis, inventory, schedules, prefix="sched", trim_every=0.0)
+        queue = JobQueue(redis, prefix="sched")
+        await queue.create()
+        ids = [await queue.put(Job(f"m{i}", "registers", "round")) for i in range(4)]
+        for entry, _job in await queue.take("w", 3, 0.1):
+            await queue.ack(entry)
+        running = asyncio.create_task(scheduler.run(stop, tick=0.05))
+        while scheduler.trimmed < 2:  # a hang is caught by pytest-timeout
+            await asyncio.sleep(0.05)
+        stop.set()
+        await running
+        assert scheduler.trimmed == 2
+        assert await _ids(redis, queue) == ids[2:]  # the last delivered one and the undelivered one
+    finally:
+        stop.set()
+        store.close()
+        await redis.aclose()
