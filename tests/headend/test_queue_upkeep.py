@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -103,5 +104,78 @@ async def test_the_active_scheduler_trims_the_stream(tmp_path: Path, redis_url: 
         assert await _ids(redis, queue) == ids[2:]  # the last delivered one and the undelivered one
     finally:
         stop.set()
+        store.close()
+        await redis.aclose()
+
+
+def _fleet(tmp_path: Path, count: int) -> tuple[Store, Inventory]:
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    inventory = Inventory(store)
+    for index in range(count):
+        inventory.put_meter(Meter(f"m{index}", groups=("fleet",), settings={"port": 9}))
+    return store, inventory
+
+
+async def _round_keys(redis: Any, queue: JobQueue) -> list[str]:
+    keys = [Job.from_fields(fields).key for _entry, fields in await redis.xrange(queue.stream)]
+    return sorted(set(keys), key=keys.index)
+
+
+async def test_a_scheduler_back_after_a_long_outage_appends_the_latest_rounds_only(
+    tmp_path: Path, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, inventory = _fleet(tmp_path, 3)
+    start = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+    clock = {"now": start}
+    redis = _redis(redis_url)
+    try:
+        schedules = [Schedule("registers", "fleet", "@every 60s")]
+        scheduler = Scheduler(
+            redis, inventory, schedules, prefix="outage", lock_seconds=0.3, now=lambda: clock["now"]
+        )
+        queue = JobQueue(redis, prefix="outage")
+        assert await scheduler.step() == 0  # the schedule starts now
+        clock["now"] = start + _dt.timedelta(hours=10, seconds=5)  # 600 rounds missed
+        with caplog.at_level(logging.WARNING, logger="dlmskit.headend.scheduler"):
+            assert await scheduler.step() == 2 * 3  # the latest two rounds, each once (2 = the least kept)
+        assert "598 missed round(s) skipped" in caplog.text
+        assert scheduler.skipped == 598
+        clock["now"] += _dt.timedelta(seconds=60)
+        assert await scheduler.step() == 3  # then on as usual, without a gap
+        assert await _round_keys(redis, queue) == [
+            "registers@2026-01-01T09:59:00Z",
+            "registers@2026-01-01T10:00:00Z",
+            "registers@2026-01-01T10:01:00Z",
+        ]
+    finally:
+        store.close()
+        await redis.aclose()
+
+
+async def test_missed_cron_rounds_are_caught_up_to_the_configured_count(
+    tmp_path: Path, redis_url: str
+) -> None:
+    store, inventory = _fleet(tmp_path, 2)
+    start = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+    clock = {"now": start}
+    redis = _redis(redis_url)
+    try:
+        schedules = [Schedule("registers", "fleet", "*/15 * * * *")]
+        queue = JobQueue(redis, prefix="cron")
+        one = Scheduler(redis, inventory, schedules, prefix="cron", catch_up=1, now=lambda: clock["now"])
+        assert await one.step() == 0
+        clock["now"] = start + _dt.timedelta(hours=3, minutes=20)  # 13 rounds due, 00:15 to 03:15
+        assert await one.step() == 2 and one.skipped == 12
+        assert await _round_keys(redis, queue) == ["registers@2026-01-01T03:15:00Z"]
+        await one.lock.release()
+        # Under the limit, every missed round is appended, each once, in order.
+        three = Scheduler(redis, inventory, schedules, prefix="cron", catch_up=3, now=lambda: clock["now"])
+        clock["now"] = start + _dt.timedelta(hours=3, minutes=50)
+        assert await three.step() == 2 * 2 and three.skipped == 0
+        assert (await _round_keys(redis, queue))[1:] == [
+            "registers@2026-01-01T03:30:00Z",
+            "registers@2026-01-01T03:45:00Z",
+        ]
+    finally:
         store.close()
         await redis.aclose()

@@ -839,6 +839,14 @@ def worker(
     **_env("TRIM_EVERY"),
 )
 @click.option(
+    "--catch-up",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Missed rounds of a schedule appended at most, the latest (default: what a takeover spans, "
+    "ceil(3 x lock-seconds / period) + 1, at least 2); older missed rounds are skipped and logged.",
+    **_env("CATCH_UP"),
+)
+@click.option(
     "--name", help="This scheduler's name in the lock (default: host:pid:random).", **_env("SCHEDULER_NAME")
 )
 @_metrics_options
@@ -853,6 +861,7 @@ def scheduler(
     schedules: tuple[tuple[str, str, str], ...],
     lock_seconds: float,
     trim_every: float,
+    catch_up: int | None,
     name: str | None,
     metrics_port: int | None,
     metrics_host: str,
@@ -887,6 +896,7 @@ def scheduler(
                 lock_seconds=lock_seconds,
                 metrics=metrics,
                 trim_every=trim_every,
+                catch_up=catch_up,
             )
             stdout.print(f"scheduler {found.owner}: {len(parsed)} schedule(s) on {redis_url}")
             await found.run(stop, tick=min(1.0, lock_seconds / 3))
