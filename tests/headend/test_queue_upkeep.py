@@ -1,7 +1,11 @@
 """Upkeep of the workers' Redis keys (issue 15), against a real ``redis-server`` (conftest.py):
 
 - the job stream is trimmed to the entries still needed: pending and undelivered jobs survive, acknowledged
-  ones go; a pending job found deleted is logged, not dropped silently.
+  ones go; a pending job found deleted is logged, not dropped silently;
+- a scheduler back after an outage appends the latest missed rounds only (``catch_up``), logging the rest
+  (the takeover case, every round due meanwhile appended once, is in test_workers.py);
+- a meter's fence key expires (renewed with its lease), and an expired one lets no stale writer through:
+  the database's ``fences`` table is the guard.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from typing import Any
 import pytest
 
 from dlmskit.headend import Inventory, Meter, Schedule, Store
+from dlmskit.headend.lease import FENCE_SECONDS, MeterLeases
 from dlmskit.headend.queue import Job, JobQueue
 from dlmskit.headend.scheduler import Scheduler
+from dlmskit.headend.store import StaleLease, readings
+
+ROW = {"meter": "m", "logical_name": "1.0.1.8.0.255", "attribute": 2, "value": "1", "unit": "kWh"}
 
 
 def _redis(url: str) -> Any:
@@ -176,6 +184,51 @@ async def test_missed_cron_rounds_are_caught_up_to_the_configured_count(
             "registers@2026-01-01T03:30:00Z",
             "registers@2026-01-01T03:45:00Z",
         ]
+    finally:
+        store.close()
+        await redis.aclose()
+
+
+async def test_a_fence_key_expires_renewed_with_its_lease(redis_url: str) -> None:
+    redis = _redis(redis_url)
+    try:
+        leases = MeterLeases(redis)
+        assert leases.fence_seconds == FENCE_SECONDS >= 24 * 3600
+        token = await leases.acquire("m", "worker A", 60)
+        assert token is not None
+        assert 60_000 < await redis.pttl("dlmskit:fence:m") <= FENCE_SECONDS * 1000
+        await redis.pexpire("dlmskit:fence:m", 5_000)  # as if the lease were taken long ago
+        assert await leases.renew("m", "worker A", 60)
+        assert await redis.pttl("dlmskit:fence:m") > 5_000  # renewed with the lease
+        await redis.pexpire("dlmskit:fence:m", 5_000)
+        assert await leases.acquire("m", "worker A", 60) == token  # the holder's own token, the fence renewed
+        assert await redis.pttl("dlmskit:fence:m") > 5_000
+        assert not await leases.renew("m", "worker B", 60)  # not B's lease: nothing renewed
+    finally:
+        await redis.aclose()
+
+
+async def test_an_expired_fence_key_lets_no_stale_writer_through(database_url: str, redis_url: str) -> None:
+    """The guard is the database's ``fences`` table (the highest token written per meter), not the key in Redis."""
+    redis = _redis(redis_url)
+    store = Store(database_url)
+    try:
+        leases = MeterLeases(redis, fence_seconds=0.2)
+        paused = await leases.acquire("m", "worker A", 0.2)
+        assert paused is not None
+        assert store.fenced("m", paused).save_readings([{**ROW, "capture_time": "2026-01-01T00:00:00Z"}]) == 1
+        while await redis.exists("dlmskit:lease:m", "dlmskit:fence:m"):  # A is paused; lease and fence expire
+            await asyncio.sleep(0.05)
+        newer = await leases.acquire("m", "worker B", 60)
+        assert newer is not None and newer > paused  # from the server's clock, which went on
+        assert store.fenced("m", newer).save_readings([{**ROW, "capture_time": "2026-01-01T00:15:00Z"}]) == 1
+        with pytest.raises(StaleLease):  # A wakes up: its late write is refused by the database
+            store.fenced("m", paused).save_readings([{**ROW, "capture_time": "2026-01-01T00:30:00Z"}])
+        # Even a token handed out lower than one already written (a server clock set back, the key gone) does
+        # not write over the newer results: the database refuses it.
+        with pytest.raises(StaleLease):
+            store.fenced("m", newer - 1).save_readings([{**ROW, "capture_time": "2026-01-01T00:45:00Z"}])
+        assert store.count(readings) == 2
     finally:
         store.close()
         await redis.aclose()
