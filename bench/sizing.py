@@ -274,7 +274,11 @@ def model(found: Measured, given: Assumptions) -> list[Line]:
         f"{given.rounds_in_stream:g} rounds x meters x {found.stream_entry_bytes:.0f} B/entry",
     )
     add(
-        "redis", "fencing tokens", fences / 2**30, "GiB", f"meters x {found.fence_key_bytes:.0f} B/key (kept)"
+        "redis",
+        "fencing tokens",
+        fences / 2**30,
+        "GiB",
+        f"meters x {found.fence_key_bytes:.0f} B/key (a week after last use)",
     )
     add("redis", "leases", leases / 2**30, "GiB", f"sessions open x {found.lease_key_bytes:.0f} B/key")
     add(

@@ -8,6 +8,15 @@ a worker that lost its lease (paused, cut off) cannot write late results over ne
 Tokens are taken from the Redis server's clock in microseconds, and at least one more than the meter's last
 token: they keep growing across a Redis restart without persistence (the server's clock goes on).
 
+The meter's last token (``{prefix}:fence:METER``) expires after ``fence_seconds`` (7 days by default, far
+beyond any lease), renewed whenever the meter's lease is taken or renewed, so a meter no longer read leaves
+no key behind. An expired fence key lets no stale writer through: the guard is the database's ``fences``
+table, which keeps each meter's highest token written and refuses a lower one in the writing transaction
+(:meth:`dlmskit.headend.store.Store.fenced`). Without the key, the next token comes from the server's clock
+alone, which has moved on since the older token was taken; were that clock set back, the new lease's token
+would be the lower one and *its* writes would be refused (``StaleLease``) until the clock passes the stored
+token: a meter not written for a while, never an older lease written over a newer one.
+
 :class:`RedisLock` is a plain lock with expiry (``SET NX PX``, renewed and released only by its holder): the
 active scheduler holds it, a standby takes it over when it expires.
 """
@@ -16,23 +25,37 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MeterLeases", "RedisLock"]
+__all__ = ["FENCE_SECONDS", "MeterLeases", "RedisLock"]
+
+FENCE_SECONDS = 7 * 24 * 3600.0
+"""Default expiry of a meter's fence key in Redis: a week, far beyond any lease."""
 
 _ACQUIRE = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return false end
 if holder then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return redis.call('GET', KEYS[2])
+  local token = redis.call('GET', KEYS[2])
+  if token then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    redis.call('PEXPIRE', KEYS[2], ARGV[3])
+    return token
+  end
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 local token = math.max(now, last + 1)
 local text = string.format('%d', token)
-redis.call('SET', KEYS[2], text)
+redis.call('SET', KEYS[2], text, 'PX', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return text
+"""
+
+# A meter's lease renewed by its holder, and its fence key with it.
+_RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
 
 _RENEW = """
@@ -53,11 +76,13 @@ def _ms(seconds: float) -> int:
 class MeterLeases:
     """Per-meter leases with fencing tokens (``redis`` is a ``redis.asyncio.Redis``)."""
 
-    def __init__(self, redis: Any, *, prefix: str = "dlmskit") -> None:
+    def __init__(self, redis: Any, *, prefix: str = "dlmskit", fence_seconds: float = FENCE_SECONDS) -> None:
         self._redis = redis
         self._prefix = prefix
+        self.fence_seconds = fence_seconds
+        """Expiry of a meter's fence key (its last token), renewed with its lease; keep it far above a lease."""
         self._acquire = redis.register_script(_ACQUIRE)
-        self._renew = redis.register_script(_RENEW)
+        self._renew = redis.register_script(_RENEW_LEASE)
         self._release = redis.register_script(_RELEASE)
 
     def _keys(self, meter: str) -> list[str]:
@@ -66,12 +91,16 @@ class MeterLeases:
     async def acquire(self, meter: str, owner: str, seconds: float) -> int | None:
         """The meter's lease for ``seconds``: its fencing token, or None while another owner holds it
         (the owner that holds it already gets its own token back, the expiry renewed)."""
-        token = await self._acquire(keys=self._keys(meter), args=[owner, _ms(seconds)])
+        token = await self._acquire(
+            keys=self._keys(meter), args=[owner, _ms(seconds), _ms(self.fence_seconds)]
+        )
         return None if token is None else int(token)
 
     async def renew(self, meter: str, owner: str, seconds: float) -> bool:
         """Extend the lease; False when it is no longer ``owner``'s (expired, taken over)."""
-        return bool(await self._renew(keys=self._keys(meter)[:1], args=[owner, _ms(seconds)]))
+        return bool(
+            await self._renew(keys=self._keys(meter), args=[owner, _ms(seconds), _ms(self.fence_seconds)])
+        )
 
     async def release(self, meter: str, owner: str) -> None:
         """Give the lease back (only its holder can)."""

@@ -5,7 +5,8 @@ The scheduler appends jobs (:meth:`JobQueue.put`, ``XADD``); every worker reads 
 stored. A job read by a worker that died stays pending in the group; another worker takes it over with
 ``XAUTOCLAIM`` once it has been idle longer than a meter lease (so the dead worker's lease has expired).
 Delivery is therefore at least once: readings are idempotent upserts and commands are sent once only
-(:meth:`dlmskit.headend.store.Store.start_command`).
+(:meth:`dlmskit.headend.store.Store.start_command`). Acknowledged entries stay in the stream until
+:meth:`JobQueue.trim` removes those no longer needed (the active scheduler calls it periodically).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Job", "JobQueue", "RedisOutage", "redis_unavailable"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,13 @@ class JobQueue:
                 start_id=cursor,
                 count=count - len(found),
             )
-            found += [(_text(i), Job.from_fields(f)) for i, f in answer[1] if f]
+            for entry, fields in answer[1]:
+                if fields:
+                    found.append((_text(entry), Job.from_fields(fields)))
+                else:  # Redis 6.2: a pending entry deleted from the stream comes back without its fields
+                    self._dropped(entry)
+            for entry in answer[2] if len(answer) > 2 else []:  # Redis 7: deleted, and dropped from the group
+                self._dropped(entry)
             cursor = _text(answer[0])
             if cursor == "0-0":  # the end of the pending list
                 if wrapped or start == "0-0":
@@ -140,6 +149,41 @@ class JobQueue:
                 break
         self._cursor = cursor
         return found
+
+    def _dropped(self, entry: Any) -> None:
+        log.warning(
+            "job %s was pending in %s but is no longer in the stream %s (deleted or trimmed): dropped, not run",
+            _text(entry),
+            self.group,
+            self.stream,
+        )
+
+    async def trim(self) -> tuple[str, int]:
+        """Remove the entries no longer needed from the stream: those below the oldest pending one, or when
+        nothing is pending, below the group's last delivered one (``XTRIM MINID``, exact). Returns the bound
+        and how many entries went.
+
+        An entry is never removed while it is pending (a dead worker's job, to be taken over) or before it
+        has been delivered. The group's ``last-delivered-id`` is read first and the oldest pending id second:
+        an entry delivered between the two reads is above the first and is kept; read the other way round, an
+        entry delivered in between and still pending could be below the bound and trimmed. Retries are not in
+        the stream while they wait (a sorted set), and a worker that finds its entry gone logs it
+        (:meth:`reclaim`).
+        """
+        delivered = "0-0"
+        for group in await self._redis.xinfo_groups(self.stream):
+            if _text(group["name"]) == self.group:
+                delivered = _text(group["last-delivered-id"])
+        summary = await self._redis.xpending(self.stream, self.group)
+        bound = delivered
+        if int(summary["pending"]) and summary["min"] is not None:
+            oldest = _text(summary["min"])
+            if _order(oldest) < _order(bound):
+                bound = oldest
+        if bound == "0-0":
+            return bound, 0
+        removed = int(await self._redis.xtrim(self.stream, minid=bound, approximate=False))
+        return bound, removed
 
     async def owns(self, consumer: str, entry: str) -> bool:
         """Whether the job is still pending with ``consumer``: not acknowledged, not taken over by another."""

@@ -6,15 +6,26 @@ scheduler that died renews it no more). Each schedule's last due time is kept in
 appended in one ``MULTI``/``EXEC`` transaction with the new due time, watched: a round is appended once and
 completely, even when a paused scheduler wakes up after its standby took over. Redis going away stops no
 scheduler: it says so, tries again with backoff and goes on once Redis is back (a standby until its lock
-says otherwise).
+says otherwise). The active scheduler also trims the job stream every ``trim_every`` seconds
+(:meth:`~dlmskit.headend.queue.JobQueue.trim`: never an entry pending or not yet delivered).
+
+**Missed rounds** (no scheduler active for a while) are caught up to a limit: at most ``catch_up`` rounds of
+a schedule are appended at once, the latest due ones, each once and in order; older missed rounds are
+skipped and logged (``N missed round(s) skipped``). By default ``catch_up`` is the number of rounds a
+standby's takeover can span with room to spare, ``ceil(3 x lock_seconds / period) + 1``, and at least 2:
+a standby taking over after the active scheduler's lock expired still appends every round due meanwhile,
+without a gap, while a scheduler back after a long outage appends the latest rounds only, not a burst of
+every round it missed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as _dt
 import logging
+import math
 import os
 import secrets
 import socket
@@ -48,6 +59,8 @@ class Scheduler:
         prefix: str = "dlmskit",
         now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
         metrics: QueueMetrics | None = None,
+        trim_every: float = 60.0,
+        catch_up: int | None = None,
     ) -> None:
         self._redis = redis
         self.inventory = inventory
@@ -61,6 +74,10 @@ class Scheduler:
         self.active = False
         self.appended = 0
         self.metrics = metrics
+        self.trim_every = trim_every
+        self.catch_up = catch_up
+        self.skipped = 0
+        self.trimmed = 0
         self.outage = RedisOutage(
             log, f"scheduler {self.owner}", on_outage=metrics.outages.inc if metrics is not None else None
         )
@@ -79,6 +96,14 @@ class Scheduler:
             self.metrics.appended.inc(appended)
         return appended
 
+    async def trim(self) -> int:
+        """Trim the job stream to the entries still needed; returns how many went."""
+        bound, removed = await self.queue.trim()
+        self.trimmed += removed
+        if removed:
+            log.info("stream %s trimmed below %s: %d entries removed", self.queue.stream, bound, removed)
+        return removed
+
     async def _due(self, schedule: Schedule) -> int:
         key = f"{self._prefix}:schedule:{schedule.plan}:{schedule.group or '*'}:{schedule.when}"
         appended = 0
@@ -96,6 +121,8 @@ class Scheduler:
                 if due > now:
                     await pipe.unwatch()
                     return appended
+                first = due
+                due, skipped = _catch_up(schedule, due, now, self._rounds_kept(schedule, due))
                 meters = await asyncio.to_thread(self.inventory.meters, schedule.group)
                 round_key = f"{schedule.plan}@{utc(due)}"
                 pipe.multi()
@@ -110,18 +137,38 @@ class Scheduler:
                     log.info("schedule %s moved on by another scheduler", key)
                     return appended
                 appended += len(meters)
+                if skipped:
+                    self.skipped += skipped
+                    log.warning(
+                        "schedule %s: %d missed round(s) skipped (due from %s), catching up from %s",
+                        key,
+                        skipped,
+                        utc(first),
+                        utc(due),
+                    )
                 log.info("round %s: %d jobs appended", round_key, len(meters))
+
+    def _rounds_kept(self, schedule: Schedule, due: _dt.datetime) -> int:
+        """How many missed rounds of ``schedule`` are appended at most (the latest ones)."""
+        if self.catch_up is not None:
+            return max(1, self.catch_up)
+        period = max(1e-3, (next_run(schedule, due) - due).total_seconds())
+        return max(2, math.ceil(3 * self.lock_seconds / period) + 1)
 
     async def run(self, stop: asyncio.Event | None = None, *, tick: float = 1.0) -> None:
         """Tick until ``stop`` is set; the lock is given back at the end."""
         stop = stop or asyncio.Event()
         was: bool | None = None
         observed = 0.0
+        trimmed = time.monotonic()  # not at once: a scheduler that restarts in a loop does not trim each time
         try:
             while not stop.is_set():
                 try:
                     await self.step()
                     await self.queue.move_due()  # retries now due back to the stream (workers do it too)
+                    if self.active and time.monotonic() - trimmed >= self.trim_every:
+                        trimmed = time.monotonic()
+                        await self.trim()
                     if self.metrics is not None and time.monotonic() - observed >= 5.0:
                         observed = time.monotonic()
                         await self.metrics.observe(self.queue)
@@ -145,6 +192,26 @@ class Scheduler:
             if self.active:
                 with contextlib.suppress(Exception):
                     await self.lock.release()
+
+
+def _catch_up(
+    schedule: Schedule, due: _dt.datetime, now: _dt.datetime, keep: int
+) -> tuple[_dt.datetime, int]:
+    """The first round to append when the rounds from ``due`` to ``now`` are due, keeping the latest ``keep``
+    of them; and how many older ones are skipped."""
+    period = schedule.every()
+    if period is not None:
+        rounds = int((now - due).total_seconds() // period) + 1
+        skipped = max(0, rounds - keep)
+        return due + _dt.timedelta(seconds=period * skipped), skipped
+    latest: collections.deque[_dt.datetime] = collections.deque(maxlen=keep)
+    rounds = 0
+    moment = due
+    while moment <= now:
+        latest.append(moment)
+        rounds += 1
+        moment = next_run(schedule, moment)
+    return latest[0], rounds - len(latest)
 
 
 def _text(value: Any) -> str:

@@ -40,6 +40,7 @@ from dlmskit.headend import (
 from dlmskit.headend.export import EXPORTS, export_csv, export_parquet
 from dlmskit.headend.inbound import InboundListener
 from dlmskit.headend.keystore import MASTER_KEY_ENV
+from dlmskit.headend.lease import FENCE_SECONDS
 from dlmskit.headend.meter_io import make_settings
 from dlmskit.headend.metrics import EngineMetrics, QueueMetrics
 from dlmskit.headend.plans import TRACE_MODES
@@ -761,6 +762,15 @@ def _queue_metrics(port: int | None, host: str) -> QueueMetrics:
 @_REDIS_OPTION
 @_DB_OPTION
 @click.option("--name", help="This worker's consumer name (default: host:pid:random).", **_env("WORKER_NAME"))
+@click.option(
+    "--fence-seconds",
+    type=click.FloatRange(min=1),
+    default=FENCE_SECONDS,
+    show_default=True,
+    help="Expiry of a meter's fencing-token key in Redis after its last lease (far above --lease-seconds; "
+    "the database's fences table is the guard against stale writers).",
+    **_env("FENCE_SECONDS"),
+)
 @_metrics_options
 @_engine_options
 @_LOG_LEVEL
@@ -772,6 +782,7 @@ def worker(
     redis_url: str,
     db_url: str | None,
     name: str | None,
+    fence_seconds: float,
     metrics_port: int | None,
     metrics_host: str,
     log_level: str,
@@ -796,6 +807,7 @@ def worker(
         redis = _redis_client(redis_url)
         try:
             found = Worker(inventory, redis, _limits(engine_options), name=name, metrics=metrics)
+            found.leases.fence_seconds = fence_seconds
             stdout.print(f"worker {found.name}: queue {found.queue.stream} on {redis_url}")
             await found.run(stop)
             stats = found.stats
@@ -832,6 +844,21 @@ def worker(
     **_env("LOCK_SECONDS"),
 )
 @click.option(
+    "--trim-every",
+    default=60.0,
+    show_default=True,
+    help="Seconds between trims of the job stream by the active scheduler (acknowledged entries removed).",
+    **_env("TRIM_EVERY"),
+)
+@click.option(
+    "--catch-up",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Missed rounds of a schedule appended at most, the latest (default: what a takeover spans, "
+    "ceil(3 x lock-seconds / period) + 1, at least 2); older missed rounds are skipped and logged.",
+    **_env("CATCH_UP"),
+)
+@click.option(
     "--name", help="This scheduler's name in the lock (default: host:pid:random).", **_env("SCHEDULER_NAME")
 )
 @_metrics_options
@@ -845,6 +872,8 @@ def scheduler(
     db_url: str | None,
     schedules: tuple[tuple[str, str, str], ...],
     lock_seconds: float,
+    trim_every: float,
+    catch_up: int | None,
     name: str | None,
     metrics_port: int | None,
     metrics_host: str,
@@ -872,7 +901,14 @@ def scheduler(
         redis = _redis_client(redis_url)
         try:
             found = Scheduler(
-                redis, inventory, parsed, owner=name, lock_seconds=lock_seconds, metrics=metrics
+                redis,
+                inventory,
+                parsed,
+                owner=name,
+                lock_seconds=lock_seconds,
+                metrics=metrics,
+                trim_every=trim_every,
+                catch_up=catch_up,
             )
             stdout.print(f"scheduler {found.owner}: {len(parsed)} schedule(s) on {redis_url}")
             await found.run(stop, tick=min(1.0, lock_seconds / 3))
