@@ -116,6 +116,33 @@ class DatabaseCounterStore:
                 if block is None or block[1] - block[0] < self._block // 2:
                     self._reserved[key] = self._reserve(*key)
 
+    @property
+    def meter(self) -> str:
+        """The meter's inventory name."""
+        return self._meter
+
+    @property
+    def block(self) -> int:
+        """Counters reserved at a time."""
+        return self._block
+
+    def short(self, expected: Sequence[tuple[bytes, str]]) -> list[tuple[str, str]]:
+        """The (own system title hex, key id) of ``expected`` whose block is short (as :meth:`prefetch`
+        sees it): those a batched reservation (:meth:`Store.reserve_counter_blocks`) should renew."""
+        found = []
+        for title, key_id in expected:
+            key = self._key(title, key_id)
+            with self._lock:
+                block = self._reserved.get(key)
+                if block is None or block[1] - block[0] < self._block // 2:
+                    found.append(key)
+        return found
+
+    def install(self, key: tuple[str, str], start: int, end: int) -> None:
+        """Hand out ``start``..``end - 1`` next for ``key``: a block whose reservation is committed."""
+        with self._lock:
+            self._reserved[key] = [start, end]
+
     def peek(self, system_title: bytes, key_id: str) -> int:
         """The first counter not yet reserved in the database (for reports and tests)."""
         title, key_id = self._key(system_title, key_id)

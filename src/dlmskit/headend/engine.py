@@ -1,9 +1,12 @@
 """The engine: runs a plan over many meters with asyncio, within limits, and records every outcome in words.
 
-- one session per meter at a time, across processes: a lease row in the database (:meth:`Store.acquire_lease`),
-  renewed every third of ``lease_seconds`` while the job runs, so that the lease of a head-end that died
-  (SIGKILL, power) expires soon after; a meter whose lease another head-end holds is tried again after the
-  backoff, then reported ``busy``;
+- one session per meter at a time, across processes: a lease row in the database, renewed every third of
+  ``lease_seconds`` while the job runs, so that the lease of a head-end that died (SIGKILL, power) expires
+  soon after; a meter whose lease another head-end holds is tried again after the backoff, then reported
+  ``busy``;
+- the database work of many sessions in few transactions (:class:`~dlmskit.headend.batch.BatchWriter`):
+  leases taken with their invocation counter blocks, all open leases renewed together, readings, profile
+  rows, events, job records and lease releases committed together; a job is done once its rows are committed;
 - at most ``max_sessions`` sessions at once, and at most ``connections_per_second`` new connections a second
   (a token bucket); meters with the same ``gateway`` (a serial port, a concentrator) one at a time;
 - each attempt bounded by ``job_timeout``; unreachable meters and timeouts retried ``retries`` times, after
@@ -22,10 +25,11 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from dlmskit.headend.batch import BatchWriter
 from dlmskit.headend.counters import DatabaseCounterStore
 from dlmskit.headend.inventory import Inventory, Meter
 from dlmskit.headend.job import JobReport, run_job
@@ -52,6 +56,9 @@ class EngineLimits:
     backoff_max: float = 60.0
     job_timeout: float = 120.0
     lease_seconds: float = 60.0
+    counter_block: int = 128
+    batch_rows: int = 1000
+    batch_delay: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -65,28 +72,22 @@ class JobOutcome:
     report: JobReport | None = None
 
 
-@dataclass
 class _Bucket:
-    """A token bucket: ``rate`` new connections a second, bursts up to ``rate``."""
+    """A token bucket: ``rate`` new connections a second, bursts up to ``rate``; without polling: each taker
+    is given the next free moment (the generic cell rate algorithm) and sleeps once until then."""
 
-    rate: float
-    tokens: float = 0.0
-    last: float = field(default_factory=time.monotonic)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def __post_init__(self) -> None:
-        self.tokens = max(1.0, self.rate)
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = (max(1.0, rate) - 1.0) * self.interval
+        self.next = time.monotonic() - self.tolerance
 
     async def take(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.last) * self.rate)
-                self.last = now
-                if self.tokens >= 1.0:
-                    self.tokens -= 1.0
-                    return
-                await asyncio.sleep((1.0 - self.tokens) / self.rate)
+        now = time.monotonic()
+        moment = max(self.next, now - self.tolerance)
+        self.next = moment + self.interval
+        wait = moment - now
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 def _random() -> float:
@@ -112,6 +113,8 @@ class Engine:
         self._sleep = sleep
         self.metrics = metrics
         self._counters: dict[str, DatabaseCounterStore] = {}
+        self._writer: BatchWriter | None = None
+        self._runs = 0
         self.outcomes: Counter[str] = Counter()
         self.active = 0
         self.peak = 0
@@ -121,7 +124,9 @@ class Engine:
         """The invocation counters of one meter (one store object per meter and engine)."""
         store = self._counters.get(meter)
         if store is None:
-            store = self._counters[meter] = DatabaseCounterStore(self.store, meter)
+            store = self._counters[meter] = DatabaseCounterStore(
+                self.store, meter, block=self.limits.counter_block
+            )
         return store
 
     async def run(
@@ -153,7 +158,31 @@ class Engine:
                 progress(outcome)
             return outcome
 
-        return list(await asyncio.gather(*(one(meter) for meter in meters)))
+        async with self._batching():
+            return list(await asyncio.gather(*(one(meter) for meter in meters)))
+
+    @contextlib.asynccontextmanager
+    async def _batching(self) -> AsyncIterator[BatchWriter]:
+        """The engine's batch writer, running while any :meth:`run` runs (runs may overlap)."""
+        if self._writer is None:
+            limits = self.limits
+            self._writer = BatchWriter(
+                self.store,
+                self.owner,
+                limits.lease_seconds,
+                max_rows=limits.batch_rows,
+                max_delay=limits.batch_delay,
+            )
+            await self._writer.__aenter__()
+        writer = self._writer
+        self._runs += 1
+        try:
+            yield writer
+        finally:
+            self._runs -= 1
+            if self._runs == 0:
+                self._writer = None
+                await writer.__aexit__(None, None, None)
 
     async def _meter(
         self,
@@ -200,6 +229,22 @@ class Engine:
         self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int, bucket: _Bucket
     ) -> JobOutcome:
         """One attempt under the meter's lease (``busy`` when another head-end holds it)."""
+        writer = self._writer
+        if writer is None:
+            return await self._leased_alone(plan, meter, settings, attempts, bucket)
+        counters = self.counters_of(meter.name)
+        if not await writer.acquire(meter.name, counters, counter_keys(settings)):
+            return JobOutcome(meter.name, "busy", "another head-end holds this meter's lease", attempts)
+        try:
+            await bucket.take()
+            return await self._attempt(plan, meter, settings, attempts)
+        finally:
+            writer.release(meter.name)
+
+    async def _leased_alone(
+        self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int, bucket: _Bucket
+    ) -> JobOutcome:
+        """As :meth:`_leased`, a transaction for each lease change (no batch writer running)."""
         seconds = self.limits.lease_seconds
         if not await asyncio.to_thread(self.store.acquire_lease, meter.name, self.owner, seconds):
             return JobOutcome(meter.name, "busy", "another head-end holds this meter's lease", attempts)
@@ -235,13 +280,16 @@ class Engine:
             commands = await asyncio.to_thread(store.queued_commands, meter.name) if plan.commands else []
 
             counters = self.counters_of(meter.name)
-            await asyncio.to_thread(counters.prefetch, counter_keys(settings))
+            writer = self._writer if store is self.store else None
+            if writer is None:  # a fenced store, or no run: the blocks were not reserved with the lease
+                await asyncio.to_thread(counters.prefetch, counter_keys(settings))
 
             async def work() -> JobReport:
                 async with open_meter(
                     settings, counters, trace=capture(plan.trace_frames, store, meter.name, settings)
                 ) as io:
-                    return await run_job(io, store, plan, meter.name, commands)
+                    save = writer.save if writer is not None else None
+                    return await run_job(io, store, plan, meter.name, commands, save=save)
 
             report = await asyncio.wait_for(work(), self.limits.job_timeout)
             return JobOutcome(meter.name, "ok", _words(report), attempts, report)
@@ -257,8 +305,8 @@ class Engine:
                 self.metrics.latency.observe(time.monotonic() - started)
 
     async def _record(self, plan: ReadPlan, outcome: JobOutcome, started: str) -> None:
-        await asyncio.to_thread(
-            self.store.record_job,
+        writer = self._writer
+        await (writer.record_job if writer is not None else self._record_alone)(
             meter=outcome.meter,
             plan=plan.name,
             started_at=started,
@@ -268,6 +316,9 @@ class Engine:
             attempts=outcome.attempts,
             stored=outcome.report.stored if outcome.report is not None else 0,
         )
+
+    async def _record_alone(self, **values: Any) -> None:
+        await asyncio.to_thread(self.store.record_job, **values)
 
 
 def _words(report: JobReport) -> str:
