@@ -5,7 +5,9 @@ counter blocks, rows and job records in few transactions, each submitter answere
 - counter blocks reserved with the leases never overlap, not across owners, not across batches;
 - the same row saved by two sessions in one batch counts as new once; a bad row fails its own session only;
 - a job record is in the database when ``record_job`` returns; releases and renewals touch only the owner's
-  leases.
+  leases;
+- all of it the same through SQLAlchemy's async engine (:class:`~dlmskit.headend.async_store.AsyncStore`:
+  aiosqlite, psycopg's async mode) as through the store's engine in a worker thread.
 """
 
 from __future__ import annotations
@@ -17,11 +19,22 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from dlmskit.headend.async_store import AsyncStore, async_url
 from dlmskit.headend.batch import BatchWriter
 from dlmskit.headend.counters import DatabaseCounterStore
 from dlmskit.headend.store import Store, jobs, leases, readings
 
 TITLE = bytes.fromhex("444C4B0000000001")
+
+
+@pytest.fixture(params=["thread", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _writer(store: Store, owner: str, mode: str, delay: float) -> tuple[BatchWriter, AsyncStore | None]:
+    engine = AsyncStore(store) if mode == "async" else None
+    return BatchWriter(store, owner, 30.0, max_delay=delay, async_store=engine), engine
 
 
 def _reading(meter: str, value: str = "1") -> dict[str, Any]:
@@ -35,15 +48,21 @@ def _reading(meter: str, value: str = "1") -> dict[str, Any]:
     }
 
 
-def test_leases_and_counter_blocks_of_two_owners_in_one_moment(database_url: str) -> None:
+def test_leases_and_counter_blocks_of_two_owners_in_one_moment(database_url: str, mode: str) -> None:
     store = Store(database_url)
     meters = [f"m{i}" for i in range(40)]
 
     async def main() -> tuple[list[bool], list[bool], list[int], int]:
-        async with (
-            BatchWriter(store, "a", 30.0, max_delay=0.01) as a,
-            BatchWriter(store, "b", 30.0, max_delay=0.01) as b,
-        ):
+        (a, engine_a), (b, engine_b) = _writer(store, "a", mode, 0.01), _writer(store, "b", mode, 0.01)
+        try:
+            return await both(a, b)
+        finally:
+            for engine in (engine_a, engine_b):
+                if engine is not None:
+                    await engine.close()
+
+    async def both(a: BatchWriter, b: BatchWriter) -> tuple[list[bool], list[bool], list[int], int]:
+        async with a, b:
             counters_a = {m: DatabaseCounterStore(store, m, block=8) for m in meters}
             counters_b = {m: DatabaseCounterStore(store, m, block=8) for m in meters}
             keys = [(TITLE, "k")]
@@ -87,12 +106,20 @@ def test_leases_and_counter_blocks_of_two_owners_in_one_moment(database_url: str
 
 
 def test_rows_counted_once_a_bad_row_fails_alone_a_job_is_committed_when_recorded(
-    database_url: str,
+    database_url: str, mode: str
 ) -> None:
     store = Store(database_url)
 
     async def main() -> tuple[list[Any], int]:
-        async with BatchWriter(store, "a", 30.0, max_delay=0.05) as writer:
+        writer, engine = _writer(store, "a", mode, 0.05)
+        try:
+            return await work(writer)
+        finally:
+            if engine is not None:
+                await engine.close()
+
+    async def work(writer: BatchWriter) -> tuple[list[Any], int]:
+        async with writer:
             results = await asyncio.gather(
                 writer.save(readings, [_reading("x")]),
                 writer.save(readings, [_reading("x", "2")]),  # the same key: stored once
@@ -138,3 +165,9 @@ def test_a_closed_writer_refuses_work(tmp_path: Path) -> None:
         asyncio.run(main())
     finally:
         store.close()
+
+
+def test_async_urls() -> None:
+    assert async_url("sqlite:////tmp/h.sqlite") == "sqlite+aiosqlite:////tmp/h.sqlite"
+    assert async_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert async_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"

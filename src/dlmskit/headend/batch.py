@@ -3,7 +3,8 @@
 One :class:`BatchWriter` task per running :class:`~dlmskit.headend.engine.Engine` takes what the sessions
 submit (lease acquisitions with their invocation counter blocks, lease renewals and releases, readings,
 profile rows and events, job records), waits up to ``max_delay`` seconds for more (or until ``max_rows``
-operations are queued), and runs them all in **one transaction** in a worker thread; while that transaction
+operations are queued), and runs them all in **one transaction**, in a worker thread (or, given an
+:class:`~dlmskit.headend.async_store.AsyncStore`, on SQLAlchemy's async engine); while that transaction
 runs, the next batch gathers. Every submitter awaits the commit of its batch: a job is recorded as done only
 once its rows are committed, and a counter block is handed out only once its reservation is committed.
 
@@ -28,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dlmskit.headend.async_store import AsyncStore
 from dlmskit.headend.counters import DatabaseCounterStore
 from dlmskit.headend.store import Store, readings, utc
 
@@ -94,8 +96,10 @@ class BatchWriter:
         *,
         max_rows: int = 1000,
         max_delay: float = 0.02,
+        async_store: AsyncStore | None = None,
     ) -> None:
         self.store = store
+        self.async_store = async_store
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.max_rows = max_rows
@@ -188,11 +192,11 @@ class BatchWriter:
                 await asyncio.sleep(self.max_delay)
             batch, self._queue = self._queue[: self.max_rows], self._queue[self.max_rows :]
             try:
-                await asyncio.to_thread(self._apply, batch)
+                await self._commit(batch)
             except Exception:
                 for pending in batch:
                     try:
-                        await asyncio.to_thread(self._apply, [pending])
+                        await self._commit([pending])
                     except Exception as error:
                         pending.result = error
             for pending in batch:
@@ -212,58 +216,67 @@ class BatchWriter:
 
     # -- one transaction (in a worker thread) ------------------------------------------------------------
 
-    def _apply(self, batch: Sequence[_Pending]) -> None:
-        store, owner = self.store, self.owner
+    async def _commit(self, batch: Sequence[_Pending]) -> None:
         for pending in batch:  # a batch tried again op by op starts afresh
             pending.result, pending.blocks = None, []
-        with store.engine.begin() as connection:
-            now = time.time()
-            released = [p.op.meter for p in batch if isinstance(p.op, _Release)]
-            for part in _chunks(released):
-                store.release_leases(connection, owner, part)
-            renewed = sorted({m for p in batch if isinstance(p.op, _Renew) for m in p.op.meters})
-            for part in _chunks(renewed):
-                store.renew_leases(connection, owner, part, now + self.lease_seconds)
-            acquiring = [(p, p.op) for p in batch if isinstance(p.op, _Acquire)]
-            if acquiring:
-                got = store.acquire_leases(
-                    connection, owner, [op.meter for _, op in acquiring], now, self.lease_seconds
-                )
-                wanted: list[tuple[_Pending, DatabaseCounterStore, tuple[str, str]]] = []
-                for pending, op in acquiring:
-                    pending.result = op.meter in got
-                    if pending.result and op.counters is not None:
-                        wanted.extend((pending, op.counters, key) for key in op.counters.short(op.keys))
-                if wanted:
-                    ends = store.reserve_counter_blocks(
-                        connection,
-                        [(c.meter, title, key_id, c.block) for _, c, (title, key_id) in wanted],
-                    )
-                    for (pending, counters, key), end in zip(wanted, ends, strict=True):
-                        pending.blocks.append((counters, key, end - counters.block, end))
-            by_table: dict[str, list[_Pending]] = {}
-            for pending in batch:
-                if isinstance(pending.op, _Rows):
-                    by_table.setdefault(pending.op.table.name, []).append(pending)
-            for group in by_table.values():
-                first = group[0].op
-                assert isinstance(first, _Rows)
-                rows = [row for p in group if isinstance(p.op, _Rows) for row in p.op.rows]
-                new = store.insert_new(connection, first.table, rows)
-                names = [c.name for c in first.table.primary_key.columns]
-                for pending in group:
-                    assert isinstance(pending.op, _Rows)
-                    count = 0
-                    for row in pending.op.rows:
-                        key = tuple(row[n] for n in names)
-                        if key in new:
-                            new.discard(key)
-                            count += 1
-                    pending.result = count
-            recorded = [p.op.values for p in batch if isinstance(p.op, _Job)]
-            if recorded:
-                store.record_jobs(connection, recorded)
+        if self.async_store is not None:
+            await self.async_store.run(lambda connection: self._apply(connection, batch))
+        else:
+            await asyncio.to_thread(self._apply_alone, batch)
         self.transactions += 1
+
+    def _apply_alone(self, batch: Sequence[_Pending]) -> None:
+        with self.store.engine.begin() as connection:
+            self._apply(connection, batch)
+
+    def _apply(self, connection: sa.Connection, batch: Sequence[_Pending]) -> None:
+        store, owner = self.store, self.owner
+        now = time.time()
+        released = [p.op.meter for p in batch if isinstance(p.op, _Release)]
+        for part in _chunks(released):
+            store.release_leases(connection, owner, part)
+        renewed = sorted({m for p in batch if isinstance(p.op, _Renew) for m in p.op.meters})
+        for part in _chunks(renewed):
+            store.renew_leases(connection, owner, part, now + self.lease_seconds)
+        acquiring = [(p, p.op) for p in batch if isinstance(p.op, _Acquire)]
+        if acquiring:
+            got = store.acquire_leases(
+                connection, owner, [op.meter for _, op in acquiring], now, self.lease_seconds
+            )
+            wanted: list[tuple[_Pending, DatabaseCounterStore, tuple[str, str]]] = []
+            for pending, op in acquiring:
+                pending.result = op.meter in got
+                if pending.result and op.counters is not None:
+                    wanted.extend((pending, op.counters, key) for key in op.counters.short(op.keys))
+            if wanted:
+                ends = store.reserve_counter_blocks(
+                    connection,
+                    [(c.meter, title, key_id, c.block) for _, c, (title, key_id) in wanted],
+                )
+                for (pending, counters, key), end in zip(wanted, ends, strict=True):
+                    pending.blocks.append((counters, key, end - counters.block, end))
+        by_table: dict[str, list[_Pending]] = {}
+        for pending in batch:
+            if isinstance(pending.op, _Rows):
+                by_table.setdefault(pending.op.table.name, []).append(pending)
+        for group in by_table.values():
+            first = group[0].op
+            assert isinstance(first, _Rows)
+            rows = [row for p in group if isinstance(p.op, _Rows) for row in p.op.rows]
+            new = store.insert_new(connection, first.table, rows)
+            names = [c.name for c in first.table.primary_key.columns]
+            for pending in group:
+                assert isinstance(pending.op, _Rows)
+                count = 0
+                for row in pending.op.rows:
+                    key = tuple(row[n] for n in names)
+                    if key in new:
+                        new.discard(key)
+                        count += 1
+                pending.result = count
+        recorded = [p.op.values for p in batch if isinstance(p.op, _Job)]
+        if recorded:
+            store.record_jobs(connection, recorded)
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dlmskit.headend.async_store import AsyncStore
 from dlmskit.headend.batch import BatchWriter
 from dlmskit.headend.counters import DatabaseCounterStore
 from dlmskit.headend.inventory import Inventory, Meter
@@ -105,6 +106,7 @@ class Engine:
         owner: str | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         metrics: EngineMetrics | None = None,
+        async_store: AsyncStore | None = None,
     ) -> None:
         self.inventory = inventory
         self.store: Store = inventory.store
@@ -113,6 +115,8 @@ class Engine:
         self._sleep = sleep
         self.metrics = metrics
         self._counters: dict[str, DatabaseCounterStore] = {}
+        self.async_store = async_store
+        """Given, the batch writer commits on SQLAlchemy's async engine instead of in a worker thread."""
         self._writer: BatchWriter | None = None
         self._runs = 0
         self.outcomes: Counter[str] = Counter()
@@ -172,6 +176,7 @@ class Engine:
                 limits.lease_seconds,
                 max_rows=limits.batch_rows,
                 max_delay=limits.batch_delay,
+                async_store=self.async_store,
             )
             await self._writer.__aenter__()
         writer = self._writer

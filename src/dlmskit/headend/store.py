@@ -296,7 +296,7 @@ class Store:
             options["max_overflow"] = 24
         self.engine: Engine = sa.create_engine(self.url, **options)
         if self.dialect == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "connect", sqlite_pragmas)
         if migrate:
             self.migrate()
 
@@ -630,7 +630,8 @@ class Store:
             return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+def sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL, full sync and a busy timeout on each new SQLite connection (the async store's too)."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
