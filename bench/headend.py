@@ -76,15 +76,27 @@ def _fleet(
     return process, inventory
 
 
-def _headend(
-    directory: Path, inventory_files: list[Path], max_sessions: int, *, async_store: bool = False
-) -> dict[str, float]:
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of another process (from /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _inventory(directory: Path, inventory_files: list[Path]) -> Inventory:
     store = Store(f"sqlite:///{directory / 'headend.sqlite'}")
     inventory = Inventory(store, KeyStore(store, SecretBytes(os.urandom(32))))
     started = time.perf_counter()
     for inventory_file in inventory_files:
         inventory.import_file(inventory_file)
     print(f"inventory imported in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return inventory
+
+
+def _headend(
+    inventory: Inventory, max_sessions: int, simulators: list[int], *, async_store: bool = False
+) -> dict[str, float]:
+    store = inventory.store
     meters = inventory.meters("fleet")
     engine = Engine(
         inventory,
@@ -92,6 +104,7 @@ def _headend(
         async_store=AsyncStore(store) if async_store else None,
     )
     rss_before = _rss_mib()
+    simulated = sum(_cpu_seconds(pid) for pid in simulators)
     cpu, wall = time.process_time(), time.perf_counter()
 
     async def run() -> list[JobOutcome]:
@@ -103,9 +116,9 @@ def _headend(
 
     outcomes = asyncio.run(run())
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    simulated = sum(_cpu_seconds(pid) for pid in simulators) - simulated
     ok = sum(o.outcome == "ok" for o in outcomes)
-    store.close()
-    return {
+    row = {
         "sessions": len(meters),
         "ok": ok,
         "wall_s": wall,
@@ -113,7 +126,11 @@ def _headend(
         "cpu_ms_per_session": cpu / len(meters) * 1000,
         "peak_sessions": engine.peak,
         "rss_growth_mib": _rss_mib() - rss_before,
+        "simulator_cpu_ms_per_session": simulated / len(meters) * 1000,
+        "sessions_per_transaction": len(meters) / max(1, engine.transactions),
     }
+    print(f"head-end ({'async' if async_store else 'thread'}): {row}", file=sys.stderr, flush=True)
+    return row
 
 
 def _plain_loop(directory: Path, inventory_file: Path, limit: int) -> dict[str, float]:
@@ -266,6 +283,9 @@ def main() -> None:
     parser.add_argument("--fleets", type=int, default=2, help="simulator processes sharing the meters")
     parser.add_argument("--max-sessions", type=int, default=2000)
     parser.add_argument("--plain", type=int, default=10, help="meters read by each plain loop")
+    parser.add_argument(
+        "--async-store", action="store_true", help="a second head-end run through the async store"
+    )
     options = parser.parse_args()
     files = _raise_file_limit()
     load = os.getloadavg()
@@ -280,9 +300,15 @@ def main() -> None:
                     part = directory / f"fleet{index}"
                     part.mkdir()
                     fleets.append(_fleet(part, count, options.delay, options.jitter, seed=index + 1))
-            rows = {
-                "head-end": _headend(directory, [inventory for _, inventory in fleets], options.max_sessions)
-            }
+            inventory = _inventory(directory, [inventory for _, inventory in fleets])
+            pids = [process.pid for process, _ in fleets]
+            rows = {"head-end": _headend(inventory, options.max_sessions, pids)}
+            if options.async_store:
+                # The same meters again (their counters go on), committing through SQLAlchemy's async engine.
+                rows["head-end, async store"] = _headend(
+                    inventory, options.max_sessions, pids, async_store=True
+                )
+            inventory.store.close()
             rows["plain loop, dlmskit"] = _plain_loop(directory, fleets[0][1], options.plain)
             gurux = _gurux_loop(directory, fleets[0][1], options.plain)
             if gurux:
@@ -314,7 +340,13 @@ def main() -> None:
             "(RSS growth / most sessions open at once)"
         )
     for name, row in rows.items():
-        if name != "head-end" and row["per_hour"] and head["cpu_ms_per_session"]:
+        if "simulator_cpu_ms_per_session" in row:
+            print(
+                f"{name}: simulators' CPU {row['simulator_cpu_ms_per_session']:.2f} ms/session, "
+                f"{row['sessions_per_transaction']:.1f} sessions per database transaction"
+            )
+    for name, row in rows.items():
+        if name.startswith("plain") and row["per_hour"] and head["cpu_ms_per_session"]:
             print(
                 f"head-end / {name}: {head['per_hour'] / row['per_hour']:.0f}x the sessions an hour, "
                 f"{row['cpu_ms_per_session'] / head['cpu_ms_per_session']:.1f}x less CPU a session"

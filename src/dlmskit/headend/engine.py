@@ -119,6 +119,8 @@ class Engine:
         """Given, the batch writer commits on SQLAlchemy's async engine instead of in a worker thread."""
         self._writer: BatchWriter | None = None
         self._runs = 0
+        self.transactions = 0
+        """Transactions the batch writer committed so far (for benchmarks)."""
         self.outcomes: Counter[str] = Counter()
         self.active = 0
         self.peak = 0
@@ -188,6 +190,7 @@ class Engine:
             if self._runs == 0:
                 self._writer = None
                 await writer.__aexit__(None, None, None)
+                self.transactions += writer.transactions
 
     async def _meter(
         self,
