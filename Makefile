@@ -105,4 +105,4 @@ clean:
 
 ## The head-end against a simulated fleet, beside the plain loop a user writes first (bench/headend.py).
 bench-headend: $(STAMP)
-	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),1000)
+	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),10000) --async-store

@@ -1,14 +1,21 @@
-"""The head-end against a simulated fleet: ``make bench-headend`` (or ``python -m bench.headend --meters 1000``).
+"""The head-end against a simulated fleet: ``make bench-headend`` (``python -m bench.headend --meters 10000
+--async-store``).
 
-A fleet of N meters (``dlmskit simulate --fleet``, a process of its own, round trips of ``--delay`` plus up to
-``--jitter`` seconds) is read twice with one HLS-GMAC register read per meter and its storage:
+A fleet of N meters (``dlmskit simulate --fleet``, ``--fleets`` processes of their own, round trips of
+``--delay`` plus up to ``--jitter`` seconds: 0.3 s + up to 1.2 s by default) is read with one HLS-GMAC
+register read per meter and its storage:
 
-- **head-end**: :class:`dlmskit.headend.Engine` (asyncio, ``--max-sessions`` at once), into SQLite;
-- **plain loop**: what a user writes first: for each meter, ``with connect(...)``, read, insert into SQLite.
+- **head-end**: :class:`dlmskit.headend.Engine` (asyncio, ``--max-sessions`` at once, the batched writer),
+  into SQLite; with ``--async-store`` a second run over the same meters through
+  :class:`dlmskit.headend.async_store.AsyncStore`;
+- **plain loop, dlmskit**: what a user writes first: for each meter, ``with connect(...)``, read, insert
+  into SQLite;
+- **plain loop, gurux-dlms**: the same loop with gurux-dlms from PyPI (``GXDLMSClient`` over a socket).
 
-Reported: wall time, sessions per hour, the head-end process's CPU time per session, the most sessions open at
-once and the memory per open session (RSS growth over the peak number of sessions). No timing is asserted
-anywhere; the figures go into docs and the closing note with this command.
+Reported: wall time, sessions per hour, the head-end process's CPU time per session (and the simulators'),
+the most sessions open at once, the memory per open session (RSS growth over the peak number of sessions),
+sessions per database transaction, the load average before and after. The soft limit of open files is
+raised to the hard one. No timing is asserted anywhere; the figures go into docs with this command.
 """
 
 from __future__ import annotations
