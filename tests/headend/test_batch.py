@@ -171,3 +171,48 @@ def test_async_urls() -> None:
     assert async_url("sqlite:////tmp/h.sqlite") == "sqlite+aiosqlite:////tmp/h.sqlite"
     assert async_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert async_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_the_next_counter_block_is_reserved_ahead_by_the_writer(database_url: str, mode: str) -> None:
+    store = Store(database_url)
+    counters = DatabaseCounterStore(store, "m", block=8)
+    key = (TITLE.hex().upper(), "k")
+
+    async def main() -> list[int]:
+        writer, engine = _writer(store, "a", mode, 0.01)
+        try:
+            async with writer:
+                counters.refill = writer.refill
+                assert await writer.acquire("m", counters, [(TITLE, "k")])
+                taken = [counters.next(TITLE, "k") for _ in range(5)]  # half used: the next block asked for
+                await writer.release("m")  # committed in the refill's batch or after it
+                taken += [counters.next(TITLE, "k") for _ in range(7)]  # 9..12 from the block ahead
+                return taken
+        finally:
+            if engine is not None:
+                await engine.close()
+
+    try:
+        taken = asyncio.run(main())
+        assert taken == list(range(1, 13))
+        assert counters.peek(TITLE, "k") == 17  # two blocks reserved, none by `next` itself
+        counters.refill = None
+        counters.install(key, 100, 108)
+        counters.install_spare(key, 50, 58)  # below the block in use: never handed out
+        assert [counters.next(TITLE, "k") for _ in range(9)] == [*range(100, 108), 17]
+    finally:
+        store.close()
+
+
+def test_one_counter_row_asked_for_twice_in_a_batch_gets_disjoint_blocks(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        with store.engine.begin() as connection:
+            ends = store.reserve_counter_blocks(
+                connection, [("m", "AA", "k", 8), ("n", "AA", "k", 8), ("m", "AA", "k", 4)]
+            )
+        assert ends == [9, 9, 13]  # m: 1..8 and 9..12; n: 1..8
+        with store.engine.begin() as connection:
+            assert store.reserve_counter_blocks(connection, [("m", "AA", "k", 8)]) == [21]
+    finally:
+        store.close()

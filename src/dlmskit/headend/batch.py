@@ -9,7 +9,7 @@ runs, the next batch gathers. Every submitter awaits the commit of its batch: a 
 once its rows are committed, and a counter block is handed out only once its reservation is committed.
 
 Within a batch the operations run in this order: releases, renewals, acquisitions (with counter blocks),
-rows, job records. A release in the same batch as an acquisition of the same meter was submitted before it
+counter blocks reserved ahead for sessions whose block is half used, rows, job records. A release in the same batch as an acquisition of the same meter was submitted before it
 (an acquisition is awaited before its session starts), so releasing first is the order they happened in.
 
 When a batch's transaction fails, each of its operations is tried again in a transaction of its own, so
@@ -46,6 +46,12 @@ class _Acquire:
 
 
 @dataclass(eq=False)
+class _Refill:
+    counters: DatabaseCounterStore
+    key: tuple[str, str]
+
+
+@dataclass(eq=False)
 class _Rows:
     table: sa.Table
     rows: list[dict[str, Any]]
@@ -66,7 +72,7 @@ class _Renew:
     meters: tuple[str, ...]
 
 
-_Op = _Acquire | _Rows | _Job | _Release | _Renew
+_Op = _Acquire | _Refill | _Rows | _Job | _Release | _Renew
 
 
 @dataclass(eq=False)
@@ -147,6 +153,15 @@ class BatchWriter:
         future = self._submit(_Release(meter))
         future.add_done_callback(_log_failure)
         return future
+
+    def refill(self, counters: DatabaseCounterStore, key: tuple[str, str]) -> None:
+        """Reserve the next counter block of ``counters`` for ``key`` with the next batch (nothing to await:
+        :meth:`DatabaseCounterStore.install_spare` receives it once committed)."""
+        if not self._tasks or self._tasks[0].done():
+            counters.install_spare(key, 0, None)  # no writer: the block is reserved when it runs out
+            return
+        future = self._submit(_Refill(counters, key))
+        future.add_done_callback(lambda done: _refilled(counters, key, done))
 
     async def save(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> int:
         """Store readings, profile rows or events (a row already stored is left as it is); returns how
@@ -239,21 +254,28 @@ class BatchWriter:
         for part in _chunks(renewed):
             store.renew_leases(connection, owner, part, now + self.lease_seconds)
         acquiring = [(p, p.op) for p in batch if isinstance(p.op, _Acquire)]
-        if acquiring:
-            got = store.acquire_leases(
+        got = (
+            store.acquire_leases(
                 connection, owner, [op.meter for _, op in acquiring], now, self.lease_seconds
             )
-            wanted: list[tuple[_Pending, DatabaseCounterStore, tuple[str, str]]] = []
-            for pending, op in acquiring:
-                pending.result = op.meter in got
-                if pending.result and op.counters is not None:
-                    wanted.extend((pending, op.counters, key) for key in op.counters.short(op.keys))
-            if wanted:
-                ends = store.reserve_counter_blocks(
-                    connection,
-                    [(c.meter, title, key_id, c.block) for _, c, (title, key_id) in wanted],
-                )
-                for (pending, counters, key), end in zip(wanted, ends, strict=True):
+            if acquiring
+            else set()
+        )
+        wanted: list[tuple[_Pending, DatabaseCounterStore, tuple[str, str]]] = []
+        for pending, op in acquiring:
+            pending.result = op.meter in got
+            if pending.result and op.counters is not None:
+                wanted.extend((pending, op.counters, key) for key in op.counters.short(op.keys))
+        wanted.extend((p, p.op.counters, p.op.key) for p in batch if isinstance(p.op, _Refill))
+        if wanted:
+            ends = store.reserve_counter_blocks(
+                connection,
+                [(c.meter, title, key_id, c.block) for _, c, (title, key_id) in wanted],
+            )
+            for (pending, counters, key), end in zip(wanted, ends, strict=True):
+                if isinstance(pending.op, _Refill):
+                    pending.result = (end - counters.block, end)
+                else:
                     pending.blocks.append((counters, key, end - counters.block, end))
         by_table: dict[str, list[_Pending]] = {}
         for pending in batch:
@@ -277,6 +299,14 @@ class BatchWriter:
         recorded = [p.op.values for p in batch if isinstance(p.op, _Job)]
         if recorded:
             store.record_jobs(connection, recorded)
+
+
+def _refilled(counters: DatabaseCounterStore, key: tuple[str, str], done: asyncio.Future[Any]) -> None:
+    if done.cancelled() or done.exception() is not None:
+        counters.install_spare(key, 0, None)
+    else:
+        start, end = done.result()
+        counters.install_spare(key, start, end)
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:

@@ -133,7 +133,17 @@ class Engine:
             store = self._counters[meter] = DatabaseCounterStore(
                 self.store, meter, block=self.limits.counter_block
             )
+            store.refill = self._refill
         return store
+
+    def _refill(self, counters: DatabaseCounterStore, key: tuple[str, str]) -> None:
+        """A meter's counter block is half used: the next one reserved ahead by the batch writer (without
+        a running writer, the block is reserved when it runs out, as before)."""
+        writer = self._writer
+        if writer is None:
+            counters.install_spare(key, 0, None)
+        else:
+            writer.refill(counters, key)
 
     async def run(
         self,

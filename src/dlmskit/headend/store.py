@@ -470,21 +470,33 @@ class Store:
     ) -> list[int]:
         """Reserve a block of invocation counters for each (meter, own system title hex, key id, block size)
         in one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``; returns the end (exclusive) of each block,
-        in the order of ``wanted``. Each (meter, title, key id) at most once in ``wanted``."""
+        in the order of ``wanted``. A (meter, title, key id) asked for more than once gets one reservation of
+        the blocks' total, cut into disjoint blocks (one row is changed once per statement)."""
         statement = self.insert(counters)
         statement = statement.on_conflict_do_update(
             index_elements=[counters.c.meter, counters.c.system_title, counters.c.key_id],
             set_={"next_free": counters.c.next_free + statement.excluded.next_free - 1},
         ).returning(counters.c.meter, counters.c.system_title, counters.c.key_id, counters.c.next_free)
+        totals: dict[tuple[str, str, str], int] = {}
+        for meter, title, key_id, block in wanted:
+            totals[(meter, title, key_id)] = totals.get((meter, title, key_id), 0) + block
+        keys = list(totals)
         ends: dict[tuple[str, str, str], int] = {}
-        for start in range(0, len(wanted), 500):
+        for start in range(0, len(keys), 500):
             rows = [
-                {"meter": meter, "system_title": title, "key_id": key_id, "next_free": 1 + block}
-                for meter, title, key_id, block in wanted[start : start + 500]
+                {"meter": meter, "system_title": title, "key_id": key_id, "next_free": 1 + totals[key]}
+                for key in keys[start : start + 500]
+                for meter, title, key_id in [key]
             ]
             for meter, title, key_id, end in connection.execute(statement, rows):
                 ends[(str(meter), str(title), str(key_id))] = int(end)
-        return [ends[(meter, title, key_id)] for meter, title, key_id, _ in wanted]
+        # Hand the total out from its start, block after block, in the order asked.
+        cursor = {key: ends[key] - total for key, total in totals.items()}
+        found = []
+        for meter, title, key_id, block in wanted:
+            cursor[(meter, title, key_id)] += block
+            found.append(cursor[(meter, title, key_id)])
+        return found
 
     def insert_new(
         self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
