@@ -69,8 +69,8 @@ def main() -> None:
     batch_module.BatchWriter._apply_alone = _timed(  # type: ignore[method-assign]
         batch_module.BatchWriter._apply_alone, "batch writer transactions (worker thread)"
     )
-    Inventory.settings_of = _timed(  # type: ignore[method-assign]
-        Inventory.settings_of, "settings and keys of each meter (worker thread)"
+    Inventory.settings_of_many = _timed(  # type: ignore[method-assign]
+        Inventory.settings_of_many, "settings and keys of the meters, 500 a query (worker thread)"
     )
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as temporary:

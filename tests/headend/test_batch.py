@@ -19,10 +19,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from dlmskit.errors import ConfigurationError, SecurityError
 from dlmskit.headend.async_store import AsyncStore, async_url
 from dlmskit.headend.batch import BatchWriter
 from dlmskit.headend.counters import DatabaseCounterStore
-from dlmskit.headend.store import Store, jobs, leases, readings
+from dlmskit.headend.inventory import Inventory, Meter
+from dlmskit.headend.keystore import KeyStore
+from dlmskit.headend.store import Store, jobs, keys, leases, readings
+from dlmskit.security.keys import SecretBytes
 
 TITLE = bytes.fromhex("444C4B0000000001")
 
@@ -214,5 +218,26 @@ def test_one_counter_row_asked_for_twice_in_a_batch_gets_disjoint_blocks(databas
         assert ends == [9, 9, 13]  # m: 1..8 and 9..12; n: 1..8
         with store.engine.begin() as connection:
             assert store.reserve_counter_blocks(connection, [("m", "AA", "k", 8)]) == [21]
+    finally:
+        store.close()
+
+
+def test_settings_of_many_meters_in_one_query_each_meter_its_own_error(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        inventory = Inventory(store, KeyStore(store, SecretBytes(bytes(range(32)))))
+        inventory.put_template("gmac", {"client_address": 1, "authentication": "gmac"})
+        for name in ("a", "b", "c"):
+            inventory.put_meter(Meter(name, "gmac", ("g",), settings={"port": 4100}))
+            inventory.keystore.put(name, "block_cipher_key", "000102030405060708090A0B0C0D0E0F")  # type: ignore[union-attr]
+        inventory.put_meter(Meter("d", "nowhere", ("g",)))
+        with store.engine.begin() as connection:  # c's key sealed for another meter: it does not open
+            sealed = connection.execute(sa.select(keys.c.sealed).where(keys.c.meter == "a")).scalar_one()
+            connection.execute(sa.update(keys).where(keys.c.meter == "c").values(sealed=sealed))
+        chosen = [inventory.meter(name) for name in ("a", "b", "c", "d")]
+        found = inventory.settings_of_many(chosen)
+        assert found[0] == inventory.settings_of(chosen[0]) and found[1] == inventory.settings_of(chosen[1])
+        assert isinstance(found[0], dict) and found[0]["port"] == 4100 and "block_cipher_key" in found[0]
+        assert isinstance(found[2], SecurityError) and isinstance(found[3], ConfigurationError)
     finally:
         store.close()

@@ -25,7 +25,7 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +156,26 @@ class Engine:
         """Run ``plan`` on every meter; returns the outcomes in the order of ``meters``. Each meter's job
         starts after a random delay of up to ``jitter`` seconds (schedules spread a fleet's calls so)."""
         templates = await asyncio.to_thread(self.inventory.templates)
+        loop = asyncio.get_running_loop()
+        settings: dict[str, asyncio.Future[dict[str, Any]]] = {m.name: loop.create_future() for m in meters}
+
+        async def load() -> None:
+            """Every meter's settings and keys, 500 meters a query, in a worker thread."""
+            for start in range(0, len(meters), 500):
+                chunk = meters[start : start + 500]
+                try:
+                    found = await asyncio.to_thread(self.inventory.settings_of_many, chunk, templates)
+                except Exception as error:
+                    found = [error] * len(chunk)
+                for meter, values in zip(chunk, found, strict=True):
+                    future = settings[meter.name]
+                    if not future.done():
+                        if isinstance(values, Exception):
+                            future.set_exception(values)
+                        else:
+                            future.set_result(values)
+
+        loader = asyncio.ensure_future(load())
         sessions = asyncio.Semaphore(self.limits.max_sessions)
         bucket = _Bucket(self.limits.connections_per_second)
         gateways: dict[str, asyncio.Semaphore] = {}
@@ -164,7 +184,7 @@ class Engine:
             if jitter > 0:
                 await self._sleep(jitter * _random())
             gateway = gateways.setdefault(meter.gateway, asyncio.Semaphore(1)) if meter.gateway else None
-            outcome = await self._meter(plan, meter, templates, sessions, bucket, gateway)
+            outcome = await self._meter(plan, meter, settings[meter.name], sessions, bucket, gateway)
             self.outcomes[outcome.outcome] += 1
             if self.metrics is not None:
                 self.metrics.outcomes.labels(outcome.outcome).inc()
@@ -174,8 +194,18 @@ class Engine:
                 progress(outcome)
             return outcome
 
-        async with self._batching():
-            return list(await asyncio.gather(*(one(meter) for meter in meters)))
+        try:
+            async with self._batching():
+                return list(await asyncio.gather(*(one(meter) for meter in meters)))
+        finally:
+            loader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loader
+            for future in settings.values():
+                if future.done() and not future.cancelled():
+                    future.exception()  # retrieved: a meter that failed before needing it is not logged
+                else:
+                    future.cancel()
 
     @contextlib.asynccontextmanager
     async def _batching(self) -> AsyncIterator[BatchWriter]:
@@ -206,7 +236,7 @@ class Engine:
         self,
         plan: ReadPlan,
         meter: Meter,
-        templates: Mapping[str, Mapping[str, Any]],
+        loaded: asyncio.Future[dict[str, Any]],
         sessions: asyncio.Semaphore,
         bucket: _Bucket,
         gateway: asyncio.Semaphore | None,
@@ -214,8 +244,7 @@ class Engine:
         started = utc(_dt.datetime.now(_dt.timezone.utc))
         limits = self.limits
         try:
-            values = await asyncio.to_thread(self.inventory.settings_of, meter, templates)
-            settings = make_settings(values)
+            settings = make_settings(await asyncio.shield(loaded))
         except Exception as error:
             kind, reason = classify(error)
             outcome = JobOutcome(meter.name, kind, reason, 0)
