@@ -207,15 +207,24 @@ class BatchWriter:
                 await asyncio.sleep(self.max_delay)
             batch, self._queue = self._queue[: self.max_rows], self._queue[self.max_rows :]
             try:
-                await self._commit(batch)
-            except Exception:
-                for pending in batch:
-                    try:
-                        await self._commit([pending])
-                    except Exception as error:
-                        pending.result = error
+                try:
+                    await self._commit(batch)
+                except Exception:
+                    for pending in batch:
+                        try:
+                            await self._commit([pending])
+                        except Exception as error:
+                            pending.result = error
+            except BaseException:  # cancelled: nobody waits forever for an answer that will not come
+                for pending in (*batch, *self._queue):
+                    pending.future.cancel()
+                raise
             for pending in batch:
-                self._settle(pending)
+                try:
+                    self._settle(pending)
+                except Exception as error:  # pragma: no cover - a bug here must not leave a session waiting
+                    if not pending.future.done():
+                        pending.future.set_exception(error)
 
     def _settle(self, pending: _Pending) -> None:
         if isinstance(pending.result, Exception):
