@@ -57,3 +57,33 @@ def test_object_described_by_obis_name_and_class() -> None:
     assert describe_object(Obis(0, 0, 1, 0, 0, 255), 8) == "0.0.1.0.0.255 Clock (class 8)"
     assert describe_object(Obis(1, 0, 1, 8, 0, 255), 3).endswith("(Register, class 3)")
     assert describe_object(Obis(0, 0, 200, 0, 0, 255), 9999) == "0.0.200.0.0.255 Class 9999 (class 9999)"
+
+
+def test_a_request_names_its_object_only_when_a_message_shows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OBIS name and the class name cost more than the GET they describe: a read does not compute
+    them, and the words are the same as ever when a message renders them."""
+    from dlmskit.apdu.conformance import Conformance
+    from dlmskit.client import MeterSettings
+    from dlmskit.client import errors as errors_module
+    from dlmskit.client.core import ClientCore, Doing, Request
+    from dlmskit.session.events import Negotiated
+
+    core = ClientCore(MeterSettings())
+    _link, session = core.new_association()
+    session.assume_associated(Negotiated(Conformance.GET, 1024, 1024, 6, 7, None, 0))
+    named: list[Obis] = []
+    real_describe = errors_module.describe
+
+    def counting_describe(code: Obis) -> str | None:
+        named.append(code)
+        return real_describe(code)
+
+    monkeypatch.setattr(errors_module, "describe", counting_describe)
+    step = next(core.read("1.0.1.8.0.255"))
+    assert isinstance(step, Request) and isinstance(step.context, Doing)
+    assert named == []
+    assert str(step.context) == (
+        "reading value (attribute 2) of 1.0.1.8.0.255 Active energy import (+A), total (Register, class 3)"
+    )
+    assert named == [ENERGY.logical_name]
+    assert str(step.context) == f"reading {ENERGY}"

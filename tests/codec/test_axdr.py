@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -327,8 +326,8 @@ def test_every_truncation_raises_decode_error(value: object) -> None:
             axdr.decode(raw[:cut])
 
 
+@pytest.mark.timeout(30)  # a hang guard (pytest-timeout), not a timing assertion
 def test_hostile_counts_and_depth_are_bounded() -> None:
-    started = time.monotonic()
     with pytest.raises(DecodeError, match="count larger"):
         axdr.decode(bytes.fromhex("0184FFFFFFFF00"))
     with pytest.raises(DecodeError, match="too deeply"):
@@ -341,7 +340,6 @@ def test_hostile_counts_and_depth_are_bounded() -> None:
         axdr.decode(bytes.fromhex("0000"))
     with pytest.raises(DecodeError, match="compact-array"):
         axdr.decode(bytes.fromhex("1300" + "05" + "0000000000"))
-    assert time.monotonic() - started < 5
 
 
 def test_decode_error_names_offset_expected_found() -> None:

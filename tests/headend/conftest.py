@@ -143,12 +143,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 class RedisServer:
-    """Debian's ``redis-server`` on a free loopback port, nothing saved, its directory temporary."""
+    """Debian's ``redis-server`` on a free loopback port, its directory temporary; nothing saved, or with
+    ``persistent`` an append-only file written before every reply (``appendfsync always``), so that
+    :meth:`restart` keeps every stream, lock and lease as a deployment's server with AOF does."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, *, persistent: bool = False) -> None:
         self.binary = binary
         self.root = Path(tempfile.mkdtemp(prefix="dlmskit-redis-"))
         self.port = _free_port()
+        self.persistent = persistent
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -160,7 +163,12 @@ class RedisServer:
             [
                 self.binary,
                 *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root)),
-                *("--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"),
+                *("--save", "", "--daemonize", "no", "--loglevel", "warning"),
+                *(
+                    ("--appendonly", "yes", "--appendfsync", "always")
+                    if self.persistent
+                    else ("--appendonly", "no")
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -173,7 +181,7 @@ class RedisServer:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.05)
 
-    def stop(self) -> None:
+    def _end(self) -> None:
         if self.process is not None:
             self.process.terminate()
             try:
@@ -181,6 +189,16 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def restart(self, down: float = 0.0) -> None:
+        """Stop the server (SIGTERM: it writes what it has) and start it again on the same port, after
+        ``down`` seconds away."""
+        self._end()
+        time.sleep(down)
+        self.start()
+
+    def stop(self) -> None:
+        self._end()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -203,6 +221,15 @@ def redis_server() -> Iterator[RedisServer]:
             server.stop()
             if attempt == 2:
                 pytest.fail(f"could not start a throw-away redis-server (3 tries): {error}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def persistent_redis(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, with an append-only file: a test may restart it."""
+    server = RedisServer(redis_server.binary, persistent=True)
+    server.start()
     yield server
     server.stop()
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from dlmskit.headend import Inventory, KeyStore, Meter, ReadPlan, Schedule, Store
 from dlmskit.headend.lease import MeterLeases
+from dlmskit.headend.metrics import QueueMetrics
 from dlmskit.headend.queue import Job, JobQueue
 from dlmskit.headend.scheduler import Scheduler
 from dlmskit.headend.store import StaleLease, readings
@@ -43,6 +44,15 @@ PLAN = ReadPlan(
     initial_hours=2,
 )
 ROW = {"meter": "m", "logical_name": "1.0.1.8.0.255", "attribute": 2, "value": "1", "unit": "kWh"}
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _redis(url: str) -> Any:
@@ -88,6 +98,96 @@ async def test_a_worker_that_lost_its_lease_cannot_write_over_the_newer_one(
         assert await leases.acquire("m", "worker C", 60) is None
         await leases.release("m", "worker B")
         assert await leases.acquire("m", "worker C", 60) is not None
+    finally:
+        store.close()
+        await redis.aclose()
+
+
+async def test_reclaim_pages_through_the_whole_pending_list(redis_url: str) -> None:
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis)
+        await queue.create()
+        ids = [await queue.put(Job(f"m{i}", "registers", "round")) for i in range(30)]
+        assert len(await queue.take("dead", 30, 0.1)) == 30
+        # The first 25 are under way (their idle time just reset); the last 5 are a dead worker's, idle 60 s.
+        await redis.xclaim(queue.stream, queue.group, "dead", 0, ids[25:], idle=60_000, justid=True)
+        # XAUTOCLAIM looks at 10 x COUNT entries a call: a first page alone would find none of them.
+        first = await queue.reclaim("alive", 30, 2)
+        assert [entry for entry, _job in first] == ids[25:27]
+        rest = await queue.reclaim("alive", 30, 10)
+        assert sorted(entry for entry, _job in rest) == sorted(ids[27:])
+        assert await queue.reclaim("alive", 30, 10) == []  # the whole list seen once, nothing more
+    finally:
+        await redis.aclose()
+
+
+async def test_a_retry_is_appended_once_when_due(redis_url: str) -> None:
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis)
+        await queue.create()
+        await queue.put(Job("m", "registers", "round"))
+        ((entry, _job),) = await queue.take("w", 1, 0.1)
+        later = Job("later", "registers", "round", attempt=3)
+        await queue.put(later)
+        ((later_entry, _),) = await queue.take("w", 1, 0.1)
+        await queue.retry(entry, Job("m", "registers", "round", attempt=2), 0)
+        await queue.retry(entry, Job("m", "registers", "round", attempt=2), 0)  # twice: one retry
+        await queue.retry(later_entry, Job("later", "registers", "round", attempt=4), 3600)
+        assert await queue.pending() == 0 and await queue.retries_waiting() == 2
+        assert await queue.move_due() == 1 and await queue.move_due() == 0
+        assert [job for _entry, job in await queue.take("w", 10, 0.1)] == [Job("m", "registers", "round", 2)]
+        assert await queue.retries_waiting() == 1  # not yet due
+    finally:
+        await redis.aclose()
+
+
+async def test_an_unreachable_meter_is_retried_with_backoff_and_recorded_once(
+    tmp_path: Path, redis_url: str
+) -> None:
+    from dlmskit.headend.engine import EngineLimits
+    from dlmskit.headend.worker import Worker
+
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    inventory = Inventory(store)
+    inventory.put_meter(Meter("nobody", settings={"port": _closed_port(), "connect_timeout": 1.0}))
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis)
+        await queue.create()
+        await queue.put(Job("nobody", "registers", "round 1"))
+        limits = EngineLimits(max_sessions=2, retries=2, backoff=0.05, backoff_max=0.1, lease_seconds=5)
+        metrics = QueueMetrics()
+        worker = Worker(inventory, redis, limits, name="w", block=0.1, metrics=metrics)
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(worker.run(stop))
+        while not store.outcome_counts():
+            await asyncio.sleep(0.05)
+        stop.set()
+        await running
+        ((outcome, attempts),) = _rows(
+            f"sqlite:///{tmp_path / 'headend.sqlite'}", "SELECT outcome, attempts FROM jobs"
+        )
+        assert (outcome, attempts) == ("unreachable", 3)  # the first attempt and two retries, recorded once
+        assert worker.stats.retried == 2 and worker.stats.done == 1
+        jobs = [Job.from_fields(fields) for _id, fields in await redis.xrange(queue.stream)]
+        assert [job.attempt for job in jobs] == [1, 2, 3]
+        assert await queue.pending() == 0 and await queue.retries_waiting() == 0
+        await metrics.observe(queue)
+        text = metrics.exposition().decode()
+        for line in (
+            'dlmskit_headend_jobs_total{outcome="unreachable"} 1.0',
+            'dlmskit_headend_retries_total{outcome="unreachable"} 2.0',
+            "dlmskit_headend_attempts_total 3.0",
+            "dlmskit_headend_job_seconds_count 3.0",
+            "dlmskit_headend_sessions 0.0",
+            "dlmskit_headend_stream_pending 0.0",
+            "dlmskit_headend_stream_backlog 0.0",
+            "dlmskit_headend_retries_waiting 0.0",
+            "dlmskit_headend_retries_due 0.0",
+        ):
+            assert line in text.splitlines(), (line, text)
     finally:
         store.close()
         await redis.aclose()
@@ -211,6 +311,8 @@ def _ended_on_sigterm(process: subprocess.Popen[bytes]) -> bool:
     try:
         return process.wait(timeout=60) == 0
     except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # its asyncio tasks' stacks into its log
+        time.sleep(2)
         process.send_signal(signal.SIGABRT)
         process.wait()
         warnings.warn(f"worker pid {process.pid} did not stop on SIGTERM within 60 s", stacklevel=2)
@@ -269,6 +371,8 @@ def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
             try:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGUSR1)  # its asyncio tasks' stacks into its log
+                time.sleep(2)
                 process.send_signal(signal.SIGABRT)  # its threads' stacks into its log
                 process.wait()
         fleet.stop()
@@ -393,3 +497,280 @@ def test_a_paused_worker_process_that_lost_its_leases_writes_nothing_when_it_wak
     assert ok >= set(fleet.names), logs
     assert _counts(postgres_url) == before, logs  # the woken worker wrote nothing
     assert "0 jobs done" in logs[0], logs
+
+
+def _fleet_inventory(postgres_url: str, fleet: FleetProcess) -> None:
+    store = Store(postgres_url)
+    inventory = Inventory(store, KeyStore(store, SecretBytes(bytes.fromhex(MASTER))))
+    inventory.import_file(fleet.inventory)
+    template = inventory.templates()["fleet-gmac"]
+    inventory.put_template("fleet-gmac", {**template, "timeout": 3.0, "connect_timeout": 2.0})
+    inventory.put_plan(PLAN.name, PLAN.to_mapping())
+    store.close()
+
+
+def _enqueue(redis_url: str, names: list[str]) -> None:
+    async def enqueue() -> None:
+        redis = _redis(redis_url)
+        queue = JobQueue(redis)
+        await queue.create()
+        for name in names:
+            await queue.put(Job(name, PLAN.name, "round 1"))
+        await redis.aclose()
+
+    asyncio.run(enqueue())
+
+
+def _queue_left(redis_url: str) -> tuple[int, int, int]:
+    """(jobs pending, retries waiting, jobs not yet read) on the queue."""
+
+    async def left() -> tuple[int, int, int]:
+        redis = _redis(redis_url)
+        try:
+            queue = JobQueue(redis)
+            pending = await queue.pending()
+            return pending, await queue.retries_waiting(), await queue.backlog() - pending
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(left())
+
+
+def _every_meter_read_once(postgres_url: str, names: list[str], logs: list[str]) -> None:
+    """One job recorded per meter, ``ok`` (a reused counter is refused by the meter), both registers stored
+    once at one capture time, profiles without a gap."""
+    jobs: dict[str, list[str]] = {}
+    for meter, outcome in _rows(postgres_url, "SELECT meter, outcome FROM jobs ORDER BY id"):
+        jobs.setdefault(meter, []).append(outcome)
+    assert jobs == {name: ["ok"] for name in names}, (jobs, logs)
+    counted = {
+        meter: (int(rows), int(moments))
+        for meter, rows, moments in _rows(
+            postgres_url, "SELECT meter, count(*), count(DISTINCT capture_time) FROM readings GROUP BY meter"
+        )
+    }
+    assert counted == {name: (2, 1) for name in names}, (counted, logs)
+    times: dict[str, list[str]] = {}
+    for meter, when in _rows(
+        postgres_url,
+        f"SELECT meter, capture_time FROM profile_rows WHERE profile = '{PROFILE}' ORDER BY meter, capture_time",
+    ):
+        times.setdefault(meter, []).append(when)
+    assert set(times) == set(names)
+    for found in times.values():
+        moments = [_dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ") for t in found]
+        assert {(b - a).total_seconds() for a, b in itertools.pairwise(moments)} <= {900.0}
+
+
+def _wait_all_ok(postgres_url: str, names: list[str], seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ok = {m for (m,) in _rows(postgres_url, "SELECT DISTINCT meter FROM jobs WHERE outcome = 'ok'")}
+        if ok >= set(names):
+            return
+        time.sleep(0.2)
+
+
+def test_a_redis_restart_under_a_running_fleet_loses_nothing_and_doubles_nothing(
+    tmp_path: Path, postgres_url: str, persistent_redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", MASTER)
+    redis_url = persistent_redis.url
+    fleet = FleetProcess(tmp_path, 24, "--delay", "0.1", "--jitter", "0.05", "--time-speed", "900")
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        _fleet_inventory(postgres_url, fleet)
+        _enqueue(redis_url, fleet.names)
+        # Leases of 10 s: Redis is away for much less, so no lease expires under a session in the meantime.
+        workers = [
+            _worker(postgres_url, redis_url, f"w{i}", tmp_path / f"w{i}.log", lease="10") for i in range(3)
+        ]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # restart once some meters are done and others under way
+            ((done,),) = _rows(postgres_url, "SELECT count(*) FROM jobs")
+            if done >= 4 and sum(_pending_with(redis_url, f"w{i}") for i in range(3)):
+                break
+            time.sleep(0.05)
+        persistent_redis.restart(down=3.0)
+        _wait_all_ok(postgres_url, fleet.names)
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            assert _ended_on_sigterm(process)
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        fleet.stop()
+    logs = [(tmp_path / f"w{i}.log").read_text(encoding="utf-8", errors="replace") for i in range(3)]
+    assert all(p.returncode == 0 for p in workers), logs
+    assert any("Redis unavailable" in text for text in logs), logs
+    assert all("Redis is back" in text for text in logs if "Redis unavailable" in text), logs
+    _every_meter_read_once(postgres_url, fleet.names, logs)
+    assert _queue_left(redis_url) == (0, 0, 0)  # every job acknowledged, nothing left behind
+
+
+def _scheduler(db: str, redis_url: str, name: str, output: Path, *options: str) -> subprocess.Popen[bytes]:
+    with output.open("wb") as sink:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "dlmskit", "headend", "scheduler", "--db", db, "--redis", redis_url),
+                *("--name", name, "--lock-seconds", "2", "--schedule", "registers", "fleet", "@every 1s"),
+                *options,
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+        )
+
+
+def _rounds(redis_url: str) -> dict[str, list[str]]:
+    """The jobs on the stream by round: round key -> meters."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        found: dict[str, list[str]] = {}
+        for _entry, fields in client.xrange("dlmskit:jobs"):
+            job = Job.from_fields(fields)
+            found.setdefault(job.key, []).append(job.meter)
+        return found
+    finally:
+        client.close()
+
+
+def _scrape(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        return str(answer.read().decode())
+
+
+def _holder(redis_url: str) -> str | None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        value = client.get("dlmskit:scheduler")
+        return value.decode() if value is not None else None
+    finally:
+        client.close()
+
+
+def test_a_killed_scheduler_process_is_replaced_by_its_standby_each_round_once(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    store = Store(postgres_url)
+    inventory = Inventory(store)
+    names = [f"m{index}" for index in range(5)]
+    for name in names:
+        inventory.put_meter(Meter(name, groups=("fleet",), settings={"port": 9}))
+    inventory.put_meter(Meter("other", settings={"port": 9}))
+    store.close()
+    schedulers = [_scheduler(postgres_url, redis_url, "A", tmp_path / "A.log")]
+    try:
+        deadline = time.monotonic() + 120
+        while (_holder(redis_url) != "A" or len(_rounds(redis_url)) < 2) and time.monotonic() < deadline:
+            time.sleep(0.05)  # A is active and has appended rounds
+        port = _closed_port()
+        schedulers.append(
+            _scheduler(postgres_url, redis_url, "B", tmp_path / "B.log", "--metrics-port", str(port))
+        )
+        while (
+            "scheduler B is standby" not in (tmp_path / "B.log").read_text() and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)  # B is running, a standby, before A dies
+        schedulers[0].send_signal(signal.SIGKILL)
+        schedulers[0].wait()
+        before = len(_rounds(redis_url))
+        deadline = time.monotonic() + 120
+        while (
+            _holder(redis_url) != "B" or len(_rounds(redis_url)) < before + 3
+        ) and time.monotonic() < deadline:
+            time.sleep(0.05)  # B took over and appends the rounds A no longer does
+        assert _holder(redis_url) == "B"
+        metrics = _scrape(port)
+        assert "dlmskit_headend_scheduler_active 1.0" in metrics, metrics
+        assert "dlmskit_headend_jobs_appended_total" in metrics, metrics
+        assert "dlmskit_headend_stream_backlog" in metrics, metrics
+        schedulers[1].terminate()
+        assert schedulers[1].wait(timeout=60) == 0
+        assert _holder(redis_url) is None  # B gave its lock back
+    finally:
+        for process in schedulers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    logs = [(tmp_path / f"{n}.log").read_text(encoding="utf-8", errors="replace") for n in "AB"]
+    assert "scheduler B is active" in logs[1], logs
+    rounds = _rounds(redis_url)
+    # Each round once, with every meter of the group once, the due times one second apart without a gap:
+    # the standby appended the rounds due while the lock of the dead scheduler expired.
+    assert all(sorted(meters) == names for meters in rounds.values()), rounds
+    due = sorted(_dt.datetime.strptime(key.split("@")[1], "%Y-%m-%dT%H:%M:%SZ") for key in rounds)
+    assert {(b - a).total_seconds() for a, b in itertools.pairwise(due)} == {1.0}, sorted(rounds)
+    assert len(rounds) >= before + 3
+
+
+CONFIG = """
+redis = "redis://:hunter2@queue:6379/0"
+db = "postgresql+psycopg://headend:secret-pw@db/headend"
+
+[worker]
+max_sessions = 500
+lease_seconds = 30.0
+retries = 4
+
+[scheduler]
+schedule = [["daily", "fleet", "0 2 * * *"], {plan = "registers", when = "@every 60s"}]
+"""
+
+
+def test_configuration_from_a_file_the_environment_and_flags_in_that_order(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    import dlmskit.cli.commands  # noqa: F401  (registers the commands)
+    from dlmskit.cli.main import cli
+
+    config = tmp_path / "headend.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    runner = CliRunner()
+    shown = runner.invoke(
+        cli,
+        ["headend", "--config", str(config), "worker", "--max-sessions", "7", "--show-config"],
+        env={"DLMSKIT_LEASE_SECONDS": "45", "DLMSKIT_MAX_SESSIONS": "9", "DLMSKIT_REDIS_URL": None},
+    )
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert "max_sessions = 7  # command line" in lines  # flag > environment > file
+    assert "lease_seconds = 45.0  # $DLMSKIT_LEASE_SECONDS" in lines  # environment > file
+    assert "retries = 4  # config file" in lines  # file > default
+    assert "backoff = 1.0  # default" in lines
+    assert 'redis_url = "redis://:***@queue:6379/0"  # config file' in lines
+    assert "hunter2" not in shown.output and "secret-pw" not in shown.output  # passwords masked
+    # The file named by $DLMSKIT_CONFIG; schedules from the file, then from the environment.
+    scheduler = runner.invoke(
+        cli, ["headend", "scheduler", "--show-config"], env={"DLMSKIT_CONFIG": str(config)}
+    )
+    assert scheduler.exit_code == 0, scheduler.output
+    assert (
+        'schedules = [["daily", "fleet", "0 2 * * *"], ["registers", "*", "@every 60s"]]  # config file'
+        in scheduler.output.splitlines()
+    )
+    scheduler = runner.invoke(
+        cli,
+        ["headend", "scheduler", "--show-config"],
+        env={
+            "DLMSKIT_CONFIG": str(config),
+            "DLMSKIT_SCHEDULES": "daily * 0 3 * * *; registers north @every 5m",
+        },
+    )
+    assert (
+        'schedules = [["daily", "*", "0 3 * * *"], ["registers", "north", "@every 5m"]]  # $DLMSKIT_SCHEDULES'
+        in scheduler.output.splitlines()
+    ), scheduler.output
+    # A misspelt key is refused, saying which.
+    config.write_text(CONFIG.replace("max_sessions", "max_session"), encoding="utf-8")
+    refused = runner.invoke(cli, ["headend", "--config", str(config), "worker", "--show-config"])
+    assert refused.exit_code != 0 and "max_session" in refused.output, refused.output

@@ -152,3 +152,28 @@ def test_gurux_combined_server_address_is_split_as_gurux_builds_it() -> None:
     for bad in (0, -1, 0x10000000):
         with pytest.raises(EncodeError):
             split_combined_server_address(bad)
+
+
+@settings(max_examples=300)
+@given(data=st.binary(max_size=7), offset=st.integers(0, 3))
+def test_remembered_addresses_decode_as_the_first_time(data: bytes, offset: int) -> None:
+    """decode_address remembers the addresses it met: the second decode of the same bytes (and of the same
+    address bytes followed by anything) gives what the table-free decoder gives, errors included."""
+    from dlmskit.link.hdlc_address import _decode_address, decode_address
+
+    def outcome(decoder: object) -> object:
+        try:
+            return decoder(data, offset)  # type: ignore[operator]
+        except DecodeError as error:
+            return str(error)
+
+    expected = outcome(_decode_address)
+    assert outcome(decode_address) == expected
+    assert outcome(decode_address) == expected
+
+
+def test_encoded_address_is_encode() -> None:
+    from dlmskit.link.hdlc_address import encoded_address
+
+    for address in (HdlcAddress(1), HdlcAddress(1, 17), HdlcAddress(1, 0x3FFF, 4), HdlcAddress(0x10)):
+        assert encoded_address(address) == address.encode() == encoded_address(address)

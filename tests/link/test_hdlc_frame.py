@@ -358,3 +358,17 @@ def test_truncations_raise_decode_error() -> None:
         for cut in range(len(data)):
             with pytest.raises(DecodeError):
                 HdlcFrame.decode(data[:cut])
+
+
+def test_control_table_is_the_decoder() -> None:
+    """Control.decode looks the byte up in a table built by the decoder: the same object or the same error."""
+    for value in range(256):
+        try:
+            expected: object = Control._decode(value)
+        except DecodeError as error:
+            expected = str(error)
+        try:
+            got: object = Control.decode(value)
+        except DecodeError as error:
+            got = str(error)
+        assert got == expected, value

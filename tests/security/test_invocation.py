@@ -294,3 +294,33 @@ def test_tracker_window_applies_only_to_associations_open_at_once() -> None:
     with pytest.raises(InvocationCounterError):
         tracker.check(CLIENT, 16)
     assert tracker.expected(CLIENT) == 21 and tracker.highest_expected() == 21
+
+
+def test_an_association_that_overlapped_keeps_the_window_for_its_own_counters() -> None:
+    """A's counters come from a block reserved before B's: after B ended, A's next counter is below B's last
+    one and was never seen. A (naming itself) keeps the window; a replay is refused all the same, and an
+    association that never ran beside another one keeps the strict rule."""
+
+    class Association:
+        pass
+
+    tracker = ReceivedCounterTracker(window=100)
+    first = Association()
+    tracker.attach(first)
+    tracker.accept(CLIENT, 1, association=first)  # A's AARQ, block 1..16
+    second = Association()
+    tracker.attach(second)
+    tracker.accept(CLIENT, 17, association=second)  # B's whole association, block 17..32
+    tracker.accept(CLIENT, 18, association=second)
+    del second
+    tracker.accept(CLIENT, 2, association=first)  # A's GET, after B has gone
+    with pytest.raises(InvocationCounterError):
+        tracker.check(CLIENT, 2, association=first)  # never twice
+    with pytest.raises(InvocationCounterError):
+        tracker.check(CLIENT, 3)  # unnamed: the strict rule with one association open
+    third = Association()
+    del first
+    tracker.attach(third)  # alone
+    with pytest.raises(InvocationCounterError):
+        tracker.check(CLIENT, 15, association=third)
+    assert tracker.expected(CLIENT) == 19

@@ -68,7 +68,8 @@ class _Driver:
         self.on_apdu = on_apdu
         self.on_notification = on_notification
         self._pending: collections.deque[bytes] = collections.deque()
-        self.context = ""
+        self.context: object = ""
+        """What the request does, for messages (``str()`` of it is taken only when a message shows it)."""
 
     def _flush(self) -> _Steps[None]:
         data = self.link.data_to_send()
@@ -295,9 +296,12 @@ class Connection(_ConnectionBase):
         return self.negotiated
 
     def request(
-        self, apdu: bytes, *, context: str = "", progress: ProgressHook | None = None
+        self, apdu: bytes, *, context: object = "", progress: ProgressHook | None = None
     ) -> SessionEvent:
-        """Send a request APDU built by the session and return the completed answer."""
+        """Send a request APDU built by the session and return the completed answer.
+
+        ``context`` says what the request does, for a timeout's message: a ``str``, or any object whose
+        ``str()`` says it (taken only when a message shows it, so a request pays nothing for its words)."""
         self._driver.context = context
         return _run_sync(self.transport, self._driver.request(apdu, progress))
 
@@ -338,7 +342,7 @@ class AsyncConnection(_ConnectionBase):
         return self.negotiated
 
     async def request(
-        self, apdu: bytes, *, context: str = "", progress: ProgressHook | None = None
+        self, apdu: bytes, *, context: object = "", progress: ProgressHook | None = None
     ) -> SessionEvent:
         self._driver.context = context
         return await _run_async(self.transport, self._driver.request(apdu, progress))

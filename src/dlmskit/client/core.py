@@ -120,6 +120,7 @@ __all__ = [
     "Chunk",
     "ChunkSteps",
     "ClientCore",
+    "Doing",
     "ImageProgress",
     "ObisLike",
     "Pause",
@@ -173,7 +174,8 @@ class Request:
     """Send ``apdu``; the shell sends back the session's completed event."""
 
     apdu: bytes
-    context: str
+    context: str | Doing
+    """What the request does, for messages; a :class:`Doing` is put into words only when one shows it."""
     progress: ProgressHook | None = None
 
 
@@ -195,6 +197,22 @@ Steps = Generator[Request | Pause, SessionEvent | None, _T]
 """An operation that returns a value."""
 ChunkSteps = Generator[Request | Pause | Chunk, SessionEvent | None, None]
 """An operation that hands out profile chunks as they arrive."""
+
+
+@dataclass(frozen=True, slots=True)
+class Doing:
+    """What a request does to a target, put into words only when a message shows it.
+
+    ``str()`` gives ``reading value (attribute 2) of 1.0.1.8.0.255 Active energy+ (Register, class 3)``;
+    naming the object (OBIS name, class name) costs more than the request itself, so it waits for an
+    error or a trace that needs it.
+    """
+
+    verb: str
+    target: Target
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.target}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +291,7 @@ def _as_datetime(value: Any) -> Any:
     return value
 
 
-def _one(event: SessionEvent | None, kind: type[_T], what: str) -> _T:
+def _one(event: SessionEvent | None, kind: type[_T], what: str | Doing) -> _T:
     if not isinstance(event, kind):
         raise ProtocolError(f"{what}: the meter answered with {type(event).__name__}")
     return event
@@ -626,7 +644,7 @@ class ClientCore:
     # -- the three services ----------------------------------------------------------------------------
 
     def _request(
-        self, apdu: bytes, context: str, progress: ProgressHook | None = None
+        self, apdu: bytes, context: str | Doing, progress: ProgressHook | None = None
     ) -> Steps[SessionEvent]:
         event = yield Request(apdu, context, progress)
         if event is None:
@@ -718,8 +736,9 @@ class ClientCore:
     ) -> Steps[axdr.Data]:
         descriptor = CosemAttributeDescriptor(target.class_id, target.logical_name, target.index)
         yield from self._ensure_short_names()
-        event = yield from self._request(self.session.get(descriptor, access), f"reading {target}", progress)
-        result = _one(event, GetCompleted, f"reading {target}").results[0]
+        doing = Doing("reading", target)
+        event = yield from self._request(self.session.get(descriptor, access), doing, progress)
+        result = _one(event, GetCompleted, doing).results[0]
         if result.error is not None:
             raise self._refused("read", target, resolved, int(result.error))
         self._remember(target, result.value)
@@ -789,8 +808,9 @@ class ClientCore:
             raise EncodeError(f"not written to {target}: {exc}") from None
         descriptor = CosemAttributeDescriptor(target.class_id, target.logical_name, target.index)
         yield from self._ensure_short_names()
-        event = yield from self._request(self.session.set(descriptor, data), f"writing {target}")
-        code = int(_one(event, SetCompleted, f"writing {target}").results[0])
+        doing = Doing("writing", target)
+        event = yield from self._request(self.session.set(descriptor, data), doing)
+        code = int(_one(event, SetCompleted, doing).results[0])
         if code != DataAccessResult.SUCCESS:
             raise self._refused("write", target, resolved, code)
 
@@ -807,8 +827,9 @@ class ClientCore:
         descriptor = CosemMethodDescriptor(target.class_id, target.logical_name, target.index)
         yield from self._ensure_short_names()
         apdu = self.session.action(descriptor, ABSENT if definition.parameter is None else parameter)
-        event = yield from self._request(apdu, f"calling {target}")
-        response = _one(event, ActionCompleted, f"calling {target}").results[0]
+        doing = Doing("calling", target)
+        event = yield from self._request(apdu, doing)
+        response = _one(event, ActionCompleted, doing).results[0]
         if int(response.result) != ActionResult.SUCCESS:
             raise self._refused("call", target, resolved, int(response.result))
         returned = response.return_parameters

@@ -8,6 +8,7 @@ class 70, a load profile class 7, an energy register class 3.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 from dlmskit.codec.obis import Obis
@@ -37,8 +38,12 @@ USUAL_CLASSES: Final[tuple[tuple[tuple[int | range | None, ...], int, str], ...]
 the first match wins."""
 
 
+@lru_cache(maxsize=1024)
 def usual_class_id(logical_name: Obis) -> int | None:
-    """The class id the logical name has by convention, or ``None`` when there is no convention."""
+    """The class id the logical name has by convention, or ``None`` when there is no convention.
+
+    Cached: a client asks for the same few logical names in every session (the table walk costs more than
+    the GET it serves)."""
     groups = logical_name.groups
     for pattern, class_id, _what in USUAL_CLASSES:
         if all(_matches(want, have) for want, have in zip(pattern, groups, strict=True)):

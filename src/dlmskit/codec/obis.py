@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import overload
 
 from dlmskit.errors import DecodeError, DlmsError
@@ -164,10 +165,15 @@ class Obis:
         return self.to_bytes()
 
     def __str__(self) -> str:
-        return ".".join(str(value) for value in self.groups)
+        return f"{self.a}.{self.b}.{self.c}.{self.d}.{self.e}.{self.f}"
 
     def __repr__(self) -> str:
         return f"Obis('{self}')"
+
+
+_parse_cached = lru_cache(maxsize=1024)(Obis.parse)
+""":meth:`Obis.parse` remembering the texts it read (an ``Obis`` is immutable, so sharing one is safe): a client
+names the same few objects by text in every session. Text that does not parse raises every time."""
 
 
 def obis(value: str | bytes | bytearray | memoryview | Obis | tuple[int, ...]) -> Obis:
@@ -180,7 +186,7 @@ def obis(value: str | bytes | bytearray | memoryview | Obis | tuple[int, ...]) -
     if isinstance(value, Obis):
         return value
     if isinstance(value, str):
-        return Obis.parse(value)
+        return _parse_cached(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return Obis.from_bytes(value)
     if isinstance(value, tuple):

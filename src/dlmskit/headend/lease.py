@@ -77,6 +77,10 @@ class MeterLeases:
         """Give the lease back (only its holder can)."""
         await self._release(keys=self._keys(meter)[:1], args=[owner])
 
+    async def remaining(self, meter: str) -> float:
+        """Seconds until the meter's lease expires (0 when nobody holds it)."""
+        return max(0, int(await self._redis.pttl(self._keys(meter)[0]))) / 1000
+
 
 class RedisLock:
     """A lock with expiry in Redis, held by one ``owner`` at a time."""

@@ -20,16 +20,19 @@ import logging
 import os
 import secrets
 import socket
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from dlmskit.headend.engine import Engine, EngineLimits, JobOutcome
+from dlmskit.headend.engine import RETRIED, Engine, EngineLimits, JobOutcome
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.lease import MeterLeases
 from dlmskit.headend.meter_io import classify, make_settings
+from dlmskit.headend.metrics import QueueMetrics
 from dlmskit.headend.plans import BUILTIN_PLANS, ReadPlan
-from dlmskit.headend.queue import Job, JobQueue
-from dlmskit.headend.store import StaleLease, utc
+from dlmskit.headend.queue import Job, JobQueue, RedisOutage, redis_unavailable
+from dlmskit.headend.store import StaleLease, Store, utc
 
 __all__ = ["Worker", "WorkerStats"]
 
@@ -45,6 +48,7 @@ class WorkerStats:
     stale: int = 0
     reclaimed: int = 0
     dropped: int = 0
+    retried: int = 0
 
 
 class Worker:
@@ -59,16 +63,22 @@ class Worker:
         name: str | None = None,
         prefix: str = "dlmskit",
         block: float = 1.0,
+        metrics: QueueMetrics | None = None,
     ) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.inventory = inventory
         self.limits = limits or EngineLimits()
-        self.engine = Engine(inventory, self.limits, owner=self.name)
+        self.metrics = metrics
+        self.engine = Engine(inventory, self.limits, owner=self.name, metrics=metrics)
         self.queue = JobQueue(redis, prefix=prefix)
         self.leases = MeterLeases(redis, prefix=prefix)
         self._redis = redis
         self._block = block
         self.stats = WorkerStats()
+        self.outage = RedisOutage(
+            log, f"worker {self.name}", on_outage=metrics.outages.inc if metrics is not None else None
+        )
+        self._stop = asyncio.Event()
 
     def _plan(self, name: str) -> ReadPlan:
         body = self.inventory.plan_bodies().get(name)
@@ -77,19 +87,38 @@ class Worker:
         return BUILTIN_PLANS[name]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Work until ``stop`` is set (jobs under way are finished first)."""
-        stop = stop or asyncio.Event()
-        await self.queue.create()
+        """Work until ``stop`` is set (jobs under way are finished first). Redis going away stops nothing:
+        the worker says so, tries again with backoff, and goes on where it was once Redis is back."""
+        stop = self._stop = stop or asyncio.Event()
         running: dict[str, asyncio.Task[None]] = {}
+        moved = observed = 0.0
+        created = False
         while not stop.is_set():
-            free = self.limits.max_sessions - len(running)
-            if free <= 0:
-                await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
+            try:
+                if not created:  # again after an outage: a server without persistence lost the group
+                    await self.queue.create()
+                    created = True
+                if time.monotonic() - moved >= 1.0:  # retries now due back to the stream (any worker may)
+                    moved = time.monotonic()
+                    await self.queue.move_due()
+                if self.metrics is not None and time.monotonic() - observed >= 5.0:
+                    observed = time.monotonic()
+                    await self.metrics.observe(self.queue)
+                free = self.limits.max_sessions - len(running)
+                if free <= 0:
+                    await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                entries = await self.queue.reclaim(self.name, self.limits.lease_seconds, free)
+                self.stats.reclaimed += sum(1 for entry, _ in entries if entry not in running)
+                if not entries:
+                    entries = await self.queue.take(self.name, free, self._block)
+                self.outage.over()
+            except Exception as error:
+                if not redis_unavailable(error) and "NOGROUP" not in str(error):
+                    raise
+                created = False
+                await self.outage.wait(error, stop)
                 continue
-            entries = await self.queue.reclaim(self.name, self.limits.lease_seconds, free)
-            self.stats.reclaimed += sum(1 for entry, _ in entries if entry not in running)
-            if not entries:
-                entries = await self.queue.take(self.name, free, self._block)
             for entry, job in entries:
                 if entry in running:
                     continue
@@ -101,21 +130,41 @@ class Worker:
 
     async def _handle(self, entry: str, job: Job) -> None:
         seconds = self.limits.lease_seconds
-        token = await self.leases.acquire(job.meter, self.name, seconds)
-        if token is None:
-            self.stats.busy += 1  # another worker has the meter: the job stays pending and comes back
-            return
-        if not await self.queue.owns(self.name, entry):
+        try:
+            token = await self.leases.acquire(job.meter, self.name, seconds)
+            held = await self.leases.remaining(job.meter) if token is None else 0.0
             # Read before a pause, and since taken over (and perhaps done) by another worker: not ours.
-            await self.leases.release(job.meter, self.name)
+            ours = token is not None and await self.queue.owns(self.name, entry)
+        except Exception as error:
+            if not redis_unavailable(error):
+                raise
+            log.info("meter %s: Redis unavailable (%s); its job stays pending", job.meter, error)
+            return
+        if token is None:
+            # Another worker has the meter (or a dead one's lease has not expired yet): tried again later,
+            # not before that lease may have expired.
+            self.stats.busy += 1
+            outcome = JobOutcome(job.meter, "busy", "another worker holds this meter's lease", job.attempt)
+            await self._finish(entry, job, outcome, self.engine.store, _now(), at_least=held)
+            return
+        if not ours:
+            with contextlib.suppress(Exception):
+                await self.leases.release(job.meter, self.name)
             self.stats.dropped += 1
             return
-        work = asyncio.ensure_future(self._run(job, token))
+        work = asyncio.ensure_future(self._run(entry, job, token))
 
         async def renew() -> None:
             while True:
                 await asyncio.sleep(seconds / 3)
-                if not await self.leases.renew(job.meter, self.name, seconds):
+                try:
+                    kept = await self.leases.renew(job.meter, self.name, seconds)
+                except Exception as error:
+                    if not redis_unavailable(error):
+                        raise
+                    log.info("meter %s: lease not renewed, Redis unavailable (%s)", job.meter, error)
+                    continue
+                if not kept:
                     log.warning("lease of meter %s lost: its job is stopped", job.meter)
                     work.cancel()
                     return
@@ -127,8 +176,6 @@ class Worker:
         renewer = asyncio.ensure_future(renew())
         try:
             await work
-            await self.queue.ack(entry)
-            self.stats.done += 1
         except StaleLease as error:
             self.stats.stale += 1
             log.warning("%s", error)
@@ -144,9 +191,9 @@ class Worker:
             with contextlib.suppress(Exception):
                 await self.leases.release(job.meter, self.name)
 
-    async def _run(self, job: Job, token: int) -> None:
+    async def _run(self, entry: str, job: Job, token: int) -> None:
         store = self.engine.store.fenced(job.meter, token)
-        started = utc(_dt.datetime.now(_dt.timezone.utc))
+        started = _now()
         plan: ReadPlan | None = None
         try:
             plan = await asyncio.to_thread(self._plan, job.plan)
@@ -155,17 +202,76 @@ class Worker:
             settings = make_settings(await asyncio.to_thread(self.inventory.settings_of, meter, templates))
         except Exception as error:
             kind, reason = classify(error)
-            outcome = JobOutcome(job.meter, kind, reason, 0)
+            outcome = JobOutcome(job.meter, kind, reason, job.attempt)
         else:
-            outcome = await self.engine._attempt(plan, meter, settings, 1, store=store)
+            outcome = await self.engine._attempt(plan, meter, settings, job.attempt, store=store)
+        await self._finish(entry, job, outcome, store, started)
+
+    async def _finish(
+        self, entry: str, job: Job, outcome: JobOutcome, store: Store, started: str, at_least: float = 0.0
+    ) -> None:
+        """Retry a job that may succeed next time (with backoff), else record its outcome; then acknowledge."""
+        limits = self.limits
+        if outcome.outcome in RETRIED and job.attempt <= limits.retries:
+            # Exponential backoff with full jitter, as Engine.run waits between attempts.
+            delay = min(limits.backoff_max, limits.backoff * 2 ** (job.attempt - 1)) * _random()
+            self.stats.retried += 1
+            if self.metrics is not None:
+                self.metrics.retries.labels(outcome.outcome).inc()
+            log.info(
+                "meter %s: %s (attempt %d), tried again in %.1f s",
+                job.meter,
+                outcome.outcome,
+                job.attempt,
+                max(delay, at_least),
+            )
+            retry = replace(job, attempt=job.attempt + 1)
+            await self._redis_call(job, lambda: self.queue.retry(entry, retry, max(delay, at_least)))
+            return
         await asyncio.to_thread(
             store.record_job,
             meter=job.meter,
             plan=job.plan,
             started_at=started,
-            finished_at=utc(_dt.datetime.now(_dt.timezone.utc)),
+            finished_at=_now(),
             outcome=outcome.outcome,
             reason=outcome.reason[:2000],
             attempts=outcome.attempts,
             stored=outcome.report.stored if outcome.report is not None else 0,
         )
+        await self._redis_call(job, lambda: self.queue.ack(entry))
+        self.stats.done += 1
+        if self.metrics is not None:
+            self.metrics.outcomes.labels(outcome.outcome).inc()
+            if outcome.report is not None:
+                self.metrics.stored.inc(outcome.report.stored)
+
+    async def _redis_call(self, job: Job, call: Callable[[], Awaitable[Any]]) -> None:
+        """Acknowledge a job whose outcome is stored (or put in the retries): tried again while Redis is
+        away, so that the job is not run twice; when stopping, given up after a lease's time (the job is
+        then run again: at least once)."""
+        outage = RedisOutage(log, f"job of meter {job.meter}")
+        give_up: float | None = None
+        while True:
+            try:
+                await call()
+            except Exception as error:
+                if not redis_unavailable(error):
+                    raise
+                if self._stop.is_set():
+                    give_up = give_up or time.monotonic() + self.limits.lease_seconds
+                    if time.monotonic() > give_up:
+                        log.warning("job of meter %s stored but not acknowledged: it runs again", job.meter)
+                        return
+                await outage.wait(error)
+            else:
+                outage.over()
+                return
+
+
+def _now() -> str:
+    return utc(_dt.datetime.now(_dt.timezone.utc))
+
+
+def _random() -> float:
+    return secrets.randbelow(1 << 30) / float(1 << 30)

@@ -108,8 +108,41 @@ class HdlcAddress:
         return address
 
 
+_CACHE_LIMIT: Final = 4096
+"""At most this many addresses are remembered by :func:`decode_address` and :func:`encoded_address` (a
+link meets two; a head-end a few thousand meters)."""
+_DECODED: dict[bytes, HdlcAddress] = {}
+_ENCODED: dict[HdlcAddress, bytes] = {}
+
+
+def encoded_address(address: HdlcAddress) -> bytes:
+    """``address.encode()``, remembered: every frame a link sends carries the same two addresses."""
+    encoded = _ENCODED.get(address)
+    if encoded is None:
+        encoded = address.encode()
+        if len(_ENCODED) < _CACHE_LIMIT:
+            _ENCODED[address] = encoded
+    return encoded
+
+
 def decode_address(data: bytes | bytearray | memoryview, offset: int) -> tuple[HdlcAddress, int]:
     """Decode the address starting at ``data[offset]``; return it and the offset after it."""
+    # The usual addresses first: a 1-byte client address, a 2-byte server address, each seen before (an
+    # HdlcAddress is immutable, so one object serves every frame).
+    if offset < len(data) and data[offset] & 1:
+        key = bytes(data[offset : offset + 1])
+    else:
+        key = bytes(data[offset : offset + 2])
+    known = _DECODED.get(key)
+    if known is not None and len(key) == known.size:
+        return known, offset + known.size
+    address, end = _decode_address(data, offset)
+    if len(_DECODED) < _CACHE_LIMIT:
+        _DECODED[bytes(data[offset:end])] = address
+    return address, end
+
+
+def _decode_address(data: bytes | bytearray | memoryview, offset: int) -> tuple[HdlcAddress, int]:
     for size in range(1, 5):
         position = offset + size - 1
         if position >= len(data):

@@ -25,7 +25,7 @@ from typing import Final
 
 from dlmskit.errors import DecodeError, EncodeError
 from dlmskit.link.crc import crc16, crc16_le
-from dlmskit.link.hdlc_address import HdlcAddress, decode_address
+from dlmskit.link.hdlc_address import HdlcAddress, decode_address, encoded_address
 
 __all__ = [
     "FLAG",
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 FLAG: Final = 0x7E
+_FLAG_BYTE: Final = bytes((FLAG,))
 """The opening and closing flag of every frame."""
 MAX_FRAME_LENGTH: Final = 0x7FF
 """The largest value of the 11-bit frame length (the bytes between the two flags)."""
@@ -154,6 +155,14 @@ class Control:
     def decode(cls, value: int) -> Control:
         """Decode a control byte; control fields of frames DLMS/COSEM does not use raise
         :class:`~dlmskit.errors.DecodeError`."""
+        if 0 <= value <= 0xFF:
+            control = _CONTROLS[value]
+            if control is not None:
+                return control
+        return cls._decode(value)
+
+    @classmethod
+    def _decode(cls, value: int) -> Control:
         poll_final = bool(value & 0x10)
         if not value & 0x01:
             return cls(FrameType.I, poll_final, ns=(value >> 1) & 0x07, nr=value >> 5)
@@ -168,6 +177,17 @@ class Control:
                 found=f"0x{value:02X}",
             )
         return cls(kind, poll_final, nr=nr)
+
+
+def _control_or_none(value: int) -> Control | None:
+    try:
+        return Control._decode(value)
+    except DecodeError:
+        return None
+
+
+_CONTROLS: Final = tuple(_control_or_none(value) for value in range(256))
+"""Every control byte decoded once (a ``Control`` is immutable): one lookup per received frame."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,24 +207,23 @@ class HdlcFrame:
 
     def encode(self) -> bytes:
         """The frame with both flags, ready to send."""
-        frame = bytearray(3)
-        frame += self.dest.encode()
-        frame += self.src.encode()
-        frame.append(self.control.encode())
-        length = len(frame) + 1 + (2 + len(self.information) if self.information else 0)
+        information = self.information
+        addresses = encoded_address(self.dest) + encoded_address(self.src)
+        # format (2) + addresses + control (1) + FCS (2), and HCS (2) + information when there is some
+        length = len(addresses) + 5 + (2 + len(information) if information else 0)
         if length > MAX_FRAME_LENGTH:
             raise EncodeError(
                 f"HDLC frame of {length} bytes is longer than {MAX_FRAME_LENGTH}: "
-                f"information field of {len(self.information)} bytes is too long"
+                f"information field of {len(information)} bytes is too long"
             )
-        frame[0] = FLAG
-        frame[1:3] = (_FORMAT_TYPE_3 | (_SEGMENTED if self.segmented else 0) | length).to_bytes(2, "big")
-        if self.information:
-            frame += crc16_le(memoryview(frame)[1:])
-            frame += self.information
-        frame += crc16_le(memoryview(frame)[1:])
-        frame.append(FLAG)
-        return bytes(frame)
+        header = (
+            (_FORMAT_TYPE_3 | (_SEGMENTED if self.segmented else 0) | length).to_bytes(2, "big")
+            + addresses
+            + bytes((self.control.encode(),))
+        )
+        if information:
+            header = header + crc16_le(header) + information
+        return _FLAG_BYTE + header + crc16_le(header) + _FLAG_BYTE
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> HdlcFrame:

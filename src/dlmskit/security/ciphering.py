@@ -22,18 +22,26 @@ tag + 0x20 (+ 0x08 for the LN services), ded tags the plain tag + 0x40 (+ 0x10 f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, SecurityError
-from dlmskit.security.suite0 import SECURITY_HEADER_LENGTH, BytesLike, GcmCipher, SecurityControl
+from dlmskit.security.suite0 import (
+    _SECURITY_CONTROLS,
+    SECURITY_HEADER_LENGTH,
+    BytesLike,
+    GcmCipher,
+    SecurityControl,
+)
 
 __all__ = [
+    "DEDICATED_TAGS",
     "GENERAL_DED_CIPHERING",
     "GENERAL_GLO_CIPHERING",
     "CipheredApdu",
     "CipheringKind",
     "DecryptedApdu",
+    "ciphered_envelope",
     "ciphered_tag_for",
     "decrypt_apdu",
     "encrypt_apdu",
@@ -70,8 +78,11 @@ _DED_TAGS = {plain: ded for plain, _, ded in _SERVICE_TAGS}
 _PLAIN_TAGS = {glo: plain for plain, glo, _ in _SERVICE_TAGS} | {
     ded: plain for plain, _, ded in _SERVICE_TAGS
 }
-_DEDICATED_TAGS = frozenset(_DED_TAGS.values()) | {GENERAL_DED_CIPHERING}
+DEDICATED_TAGS = frozenset(_DED_TAGS.values()) | {GENERAL_DED_CIPHERING}
+"""The tags of APDUs ciphered with the dedicated key: ded- APDUs and general-ded-ciphering."""
+_DEDICATED_TAGS = DEDICATED_TAGS
 _GENERAL_TAGS = frozenset((GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING))
+_new_tuple = tuple.__new__
 _GENERAL_KIND_TAGS = {"general-glo": GENERAL_GLO_CIPHERING, "general-ded": GENERAL_DED_CIPHERING}
 
 
@@ -155,6 +166,56 @@ def _decode_length(data: BytesLike, offset: int, what: str) -> tuple[int, int]:
     return length, offset
 
 
+def ciphered_envelope(data: BytesLike) -> tuple[int, bytes | None, int]:
+    """``(tag, system title, offset of SC)`` of a ciphered APDU whose ciphered content runs to the end of
+    ``data``: the grammar of :meth:`CipheredApdu.decode` without copying anything.
+
+    ``system title`` is the sender's, carried by general-glo-/general-ded-ciphering (possibly empty), and
+    ``None`` for service-specific APDUs. Malformed input raises ``DecodeError`` (the same as ``decode``).
+    """
+    size = len(data)
+    if 6 < size < 0x82:
+        # The common case first: a glo-/ded- APDU whose one-byte length (below 0x80) is exactly the rest.
+        tag = data[0]
+        if tag in _PLAIN_TAGS and data[1] == size - 2:
+            return tag, None, 2
+    if not size:
+        raise DecodeError(
+            "empty ciphered APDU", offset=0, expected="a ciphered APDU tag", found="end of data"
+        )
+    tag = data[0]
+    system_title: bytes | None = None
+    offset = 1
+    if tag in _GENERAL_TAGS:
+        title_length, offset = _decode_length(data, offset, "system title")
+        system_title = bytes(data[offset : offset + title_length])
+        offset += title_length
+    elif tag not in _PLAIN_TAGS:
+        raise DecodeError(
+            "not a ciphered APDU",
+            offset=0,
+            expected="a glo-, ded- or general ciphering tag",
+            found=f"0x{tag:02X}",
+        )
+    body_length, offset = _decode_length(data, offset, "ciphered content")
+    end = offset + body_length
+    if end != size:
+        raise DecodeError(
+            "bytes after the ciphered content",
+            offset=end,
+            expected="end of data",
+            found=f"{size - end} more bytes",
+        )
+    if body_length < SECURITY_HEADER_LENGTH:
+        raise DecodeError(
+            "security header truncated",
+            offset=offset,
+            expected=f"{SECURITY_HEADER_LENGTH} bytes (SC and IC)",
+            found=f"{body_length} bytes",
+        )
+    return tag, system_title, offset
+
+
 @dataclass(frozen=True, slots=True)
 class CipheredApdu:
     """The security envelope of a ciphered APDU, readable without keys (what a trace translator shows).
@@ -212,58 +273,35 @@ class CipheredApdu:
     @classmethod
     def decode(cls, data: BytesLike) -> CipheredApdu:
         """Parse the whole of ``data`` as a ciphered APDU; malformed input raises ``DecodeError``."""
-        if not data:
-            raise DecodeError(
-                "empty ciphered APDU", offset=0, expected="a ciphered APDU tag", found="end of data"
-            )
-        tag = data[0]
-        system_title: bytes | None = None
-        offset = 1
-        if tag in _GENERAL_TAGS:
-            title_length, offset = _decode_length(data, offset, "system title")
-            system_title = bytes(data[offset : offset + title_length])
-            offset += title_length
-        elif tag not in _PLAIN_TAGS:
-            raise DecodeError(
-                "not a ciphered APDU",
-                offset=0,
-                expected="a glo-, ded- or general ciphering tag",
-                found=f"0x{tag:02X}",
-            )
-        body_length, offset = _decode_length(data, offset, "ciphered content")
-        end = offset + body_length
-        if end != len(data):
-            raise DecodeError(
-                "bytes after the ciphered content",
-                offset=end,
-                expected="end of data",
-                found=f"{len(data) - end} more bytes",
-            )
-        if body_length < SECURITY_HEADER_LENGTH:
-            raise DecodeError(
-                "security header truncated",
-                offset=offset,
-                expected=f"{SECURITY_HEADER_LENGTH} bytes (SC and IC)",
-                found=f"{body_length} bytes",
-            )
+        tag, system_title, offset = ciphered_envelope(data)
         return cls(
             tag=tag,
             security_control=SecurityControl.from_byte(data[offset]),
             invocation_counter=int.from_bytes(data[offset + 1 : offset + SECURITY_HEADER_LENGTH], "big"),
-            ciphertext_and_tag=bytes(data[offset + SECURITY_HEADER_LENGTH : end]),
+            ciphertext_and_tag=bytes(data[offset + SECURITY_HEADER_LENGTH :]),
             system_title=system_title,
         )
 
 
-@dataclass(frozen=True, slots=True)
-class DecryptedApdu:
-    """A deciphered APDU. ``plain`` (the plain APDU bytes) is kept out of ``repr``."""
+class DecryptedApdu(NamedTuple):
+    """A deciphered APDU. ``plain`` (the plain APDU bytes) is kept out of ``repr``.
 
-    plain: bytes = field(repr=False)
+    Immutable, compared and hashed by value. A named tuple rather than a frozen dataclass: it is made for
+    every APDU received, and a frozen dataclass costs four times as much to build.
+    """
+
+    plain: bytes
     security_control: SecurityControl
     invocation_counter: int
     system_title: bytes
     tag: int
+
+    def __repr__(self) -> str:
+        return (
+            f"DecryptedApdu(security_control={self.security_control!r}, "
+            f"invocation_counter={self.invocation_counter!r}, system_title={self.system_title!r}, "
+            f"tag={self.tag!r})"
+        )
 
 
 def encrypt_apdu(
@@ -281,6 +319,10 @@ def encrypt_apdu(
     counter from an :class:`~dlmskit.security.invocation.InvocationCounterStore`); ``keys`` is the
     cipher of the global (``glo``) or dedicated (``ded``) key the kind calls for.
     """
+    if kind == "glo" or kind == "ded":
+        if not plain_apdu:
+            raise EncodeError("cannot cipher an empty APDU")
+        return keys.encrypt_enveloped(ciphered_tag_for(plain_apdu[0], kind), sc, system_title, ic, plain_apdu)
     if kind in _GENERAL_KIND_TAGS:
         body = keys.encrypt(sc, system_title, ic, plain_apdu)
         return b"".join(
@@ -292,13 +334,7 @@ def encrypt_apdu(
                 body,
             )
         )
-    if kind != "glo" and kind != "ded":
-        raise EncodeError(f"unknown ciphering kind {kind!r}; expected glo, ded, general-glo or general-ded")
-    if not plain_apdu:
-        raise EncodeError("cannot cipher an empty APDU")
-    tag = ciphered_tag_for(plain_apdu[0], kind)
-    body = keys.encrypt(sc, system_title, ic, plain_apdu)
-    return bytes((tag,)) + _encode_length(len(body)) + body
+    raise EncodeError(f"unknown ciphering kind {kind!r}; expected glo, ded, general-glo or general-ded")
 
 
 def decrypt_apdu(
@@ -314,19 +350,38 @@ def decrypt_apdu(
     :attr:`CipheredApdu.is_dedicated`). A tag that does not verify raises
     :class:`~dlmskit.errors.TagVerificationError` naming the sender system title and counter.
     """
-    apdu = ciphered if isinstance(ciphered, CipheredApdu) else CipheredApdu.decode(ciphered)
-    sender = system_title
-    if apdu.system_title:
-        if sender is not None and bytes(sender) != apdu.system_title:
+    if isinstance(ciphered, CipheredApdu):
+        return _decrypt_decoded(ciphered, system_title, keys)
+    # Straight from the bytes: SC, IC and C || T are read where they are (no CipheredApdu, no copies).
+    tag, carried, offset = ciphered_envelope(ciphered)
+    sender = (
+        system_title if carried is None and system_title is not None else _sender(tag, carried, system_title)
+    )
+    plain, sc, ic = keys.decrypt_at(ciphered, offset, sender)
+    if type(sender) is not bytes:
+        sender = bytes(sender)
+    return _new_tuple(DecryptedApdu, (plain, _SECURITY_CONTROLS[sc], ic, sender, tag))
+
+
+def _sender(tag: int, carried: bytes | None, expected: bytes | None) -> bytes:
+    """The sender's system title: the one a general ciphering APDU carries (which must agree with the
+    expected one when both are there), else the expected one."""
+    if carried:
+        if expected is not None and bytes(expected) != carried:
             raise SecurityError(
-                f"the APDU comes from system title {apdu.system_title.hex().upper()}, "
-                f"not from the expected {bytes(sender).hex().upper()}"
+                f"the APDU comes from system title {carried.hex().upper()}, "
+                f"not from the expected {bytes(expected).hex().upper()}"
             )
-        sender = apdu.system_title
-    if sender is None:
+        return carried
+    if expected is None:
         raise ConfigurationError(
-            f"APDU tag 0x{apdu.tag:02X} does not carry the sender's system title: pass system_title"
+            f"APDU tag 0x{tag:02X} does not carry the sender's system title: pass system_title"
         )
+    return expected
+
+
+def _decrypt_decoded(apdu: CipheredApdu, system_title: bytes | None, keys: GcmCipher) -> DecryptedApdu:
+    sender = _sender(apdu.tag, apdu.system_title, system_title)
     # An int security control hits the cipher's prefix cache (a SecurityControl object would miss it).
     plain = keys.decrypt(int(apdu.security_control), sender, apdu.invocation_counter, apdu.ciphertext_and_tag)
     return DecryptedApdu(plain, apdu.security_control, apdu.invocation_counter, bytes(sender), apdu.tag)

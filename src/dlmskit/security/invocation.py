@@ -466,7 +466,10 @@ class ReceivedCounterTracker:
     its own reserved block. With ``window=W``, while more than one association is :meth:`attach`-ed and
     alive, a counter up to W below the highest one is accepted too if it was never accepted before (every
     counter of the window is remembered, as in the anti-replay window of RFC 4303): a replay is still always
-    refused, and with one association open the rule is the strict one.
+    refused, and with one association open the rule is the strict one. An association that has been open
+    at the same time as another one keeps the window for its own counters when it names itself
+    (``association=``) after the other has ended: its counters come from a block reserved before the other's,
+    so they are legitimately below the other's last ones.
     """
 
     def __init__(self, *, window: int = 0) -> None:
@@ -476,9 +479,14 @@ class ReceivedCounterTracker:
         self._last: dict[tuple[bytes, str], int] = {}
         self._seen: dict[tuple[bytes, str], set[int]] = {}
         self._associations: weakref.WeakSet[object] = weakref.WeakSet()
+        self._overlapped: weakref.WeakSet[object] = weakref.WeakSet()
+        """Associations that have been open at the same time as another one."""
 
     def attach(self, association: object) -> None:
         """Count ``association`` as open while it lives (the window applies only to several at once)."""
+        if self.window and len(self._associations):
+            self._overlapped.update(self._associations)
+            self._overlapped.add(association)
         self._associations.add(association)
 
     def last(self, system_title: bytes, *, key_id: str = "") -> int | None:
@@ -501,13 +509,18 @@ class ReceivedCounterTracker:
             default=0,
         )
 
-    def check(self, system_title: bytes, invocation_counter: int, *, key_id: str = "") -> None:
-        """Raise ``InvocationCounterError`` unless ``invocation_counter`` may be accepted."""
+    def check(
+        self, system_title: bytes, invocation_counter: int, *, key_id: str = "", association: object = None
+    ) -> None:
+        """Raise ``InvocationCounterError`` unless ``invocation_counter`` may be accepted (``association``:
+        the attached association it came in, if known)."""
         key = (bytes(system_title), key_id)
         last = self._last.get(key)
         if last is None or invocation_counter > last:
             return
-        concurrent = len(self._associations) > 1
+        concurrent = len(self._associations) > 1 or (
+            association is not None and association in self._overlapped
+        )
         if (
             concurrent
             and last - invocation_counter < self.window
@@ -520,12 +533,16 @@ class ReceivedCounterTracker:
             "replayed or out-of-order APDU"
         )
 
-    def accept(self, system_title: bytes, invocation_counter: int, *, key_id: str = "") -> None:
+    def accept(
+        self, system_title: bytes, invocation_counter: int, *, key_id: str = "", association: object = None
+    ) -> None:
         """:meth:`check`, then remember ``invocation_counter`` as accepted."""
-        self.check(system_title, invocation_counter, key_id=key_id)
-        key = (bytes(system_title), key_id)
-        last = max(self._last.get(key, invocation_counter), invocation_counter)
-        self._last[key] = last
+        key = (system_title if type(system_title) is bytes else bytes(system_title), key_id)
+        last = self._last.get(key)
+        if last is None or invocation_counter > last:  # what check() lets through first, checked once
+            self._last[key] = last = invocation_counter
+        else:
+            self.check(system_title, invocation_counter, key_id=key_id, association=association)
         if self.window:
             seen = self._seen.setdefault(key, set())
             seen.add(invocation_counter)

@@ -27,6 +27,12 @@ match its key length. Compression (bit 7) is not supported.
 decryption relies on GCM being counter mode: applying the same key stream to ``C`` gives ``P``, and
 protecting ``P`` again gives the full tag, whose first 12 bytes are compared with
 ``hmac.compare_digest``. The tag is always verified before any plaintext is returned.
+
+:meth:`GcmCipher.decrypt_at` and :meth:`GcmCipher.encrypt_enveloped` are the receiver's and the sender's
+per-APDU paths: SC and IC read where they are in a received APDU, the nonce made from those bytes, and the
+envelope of a glo-/ded- APDU packed with the header in one ``struct`` call (tests/security/
+test_ciphering_fast_path.py holds them to the Green Book vectors and to a reference made with ``cryptography``
+alone).
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ _BROADCAST_KEY = 0x40
 _COMPRESSION = 0x80
 
 _HEADER = struct.Struct(">BI")
+_ENVELOPE = struct.Struct(">BBBI")
+"""APDU tag, one-byte length, SC, IC."""
 _FULL_TAG_LENGTH = 16
 _TRUNCATION = _FULL_TAG_LENGTH - TAG_LENGTH
 _SUITES_BY_KEY_LENGTH = {16: (0, 1), 32: (2,)}
@@ -157,6 +165,16 @@ class SecurityControl:
 _SECURITY_CONTROLS = tuple(SecurityControl(value) for value in range(256))
 
 
+def _axdr_length(length: int) -> bytes:
+    """A-XDR length: one byte below 0x80, else 0x81..0x84 and the big-endian length."""
+    if length < 0x80:
+        return bytes((length,))
+    size = (length.bit_length() + 7) // 8
+    if size > 4:
+        raise EncodeError(f"length {length} does not fit an A-XDR length (at most 4 bytes)")
+    return bytes((0x80 | size,)) + length.to_bytes(size, "big")
+
+
 def _raw_key(key: bytes | SecretBytes) -> bytes:
     return key.reveal() if isinstance(key, SecretBytes) else bytes(key)
 
@@ -248,6 +266,41 @@ class GcmCipher:
         tag = self._aead.encrypt(nonce, b"", prefix + plaintext)
         return b"".join((header, plaintext, tag[:TAG_LENGTH]))
 
+    def encrypt_enveloped(
+        self,
+        apdu_tag: int,
+        security_control: int | SecurityControl,
+        system_title: bytes,
+        invocation_counter: int,
+        plaintext: BytesLike,
+    ) -> bytes:
+        """``TAG || length || SC || IC || C || T``: :meth:`encrypt` inside the envelope of a service-specific
+        ciphered APDU (``apdu_tag`` is the glo- or ded- tag, the length an A-XDR length), built in one go.
+
+        What :func:`dlmskit.security.ciphering.encrypt_apdu` returns for glo- and ded- APDUs.
+        """
+        prefix = self._prefixes.get(security_control)  # type: ignore[arg-type]
+        if prefix is None:
+            prefix = self._prefix(security_control)
+        sc = prefix[0]
+        size = SECURITY_HEADER_LENGTH + len(plaintext) + (TAG_LENGTH if sc & _AUTHENTICATION else 0)
+        if size >= 0x80 or not 0 <= apdu_tag <= 0xFF:
+            protected = self.encrypt(sc, system_title, invocation_counter, plaintext)
+            return bytes((apdu_tag,)) + _axdr_length(len(protected)) + protected
+        try:
+            head = _ENVELOPE.pack(apdu_tag, size, sc, invocation_counter)
+        except struct.error:
+            raise EncodeError(f"invocation counter must be 0..4294967295, got {invocation_counter}") from None
+        if len(system_title) != SYSTEM_TITLE_LENGTH:
+            raise KeyFormatError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes, got {len(system_title)}")
+        nonce = system_title + head[3:]
+        if sc & _ENCRYPTION:
+            if sc & _AUTHENTICATION:
+                return head + self._aead.encrypt(nonce, plaintext, prefix)[:-_TRUNCATION]
+            return head + self._aead.encrypt(nonce, plaintext, None)[:-_FULL_TAG_LENGTH]
+        tag = self._aead.encrypt(nonce, b"", prefix + plaintext)
+        return b"".join((head, plaintext, tag[:TAG_LENGTH]))
+
     def decrypt(
         self,
         security_control: int | SecurityControl,
@@ -267,11 +320,41 @@ class GcmCipher:
         if len(system_title) != SYSTEM_TITLE_LENGTH:
             raise KeyFormatError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes, got {len(system_title)}")
         try:
-            nonce = system_title + invocation_counter.to_bytes(4, "big")
+            counter = invocation_counter.to_bytes(4, "big")
         except OverflowError:
             raise DecodeError(
                 "invocation counter out of range", expected="0..4294967295", found=str(invocation_counter)
             ) from None
+        return self._open(prefix, system_title, counter, data)
+
+    def decrypt_at(self, data: BytesLike, offset: int, system_title: bytes) -> tuple[bytes, int, int]:
+        """``(plaintext, security control, invocation counter)`` of the protected APDU ``SC || IC || C || T``
+        that starts at ``data[offset]`` and runs to the end of ``data``.
+
+        What :meth:`decrypt` does, reading SC and IC where they are (what a receiver does with a ciphered
+        APDU it has just framed: no copy of the envelope). The same errors, in the same order, and a
+        :class:`~dlmskit.errors.DecodeError` when fewer than the 5 header bytes are there.
+        """
+        if len(data) - offset < SECURITY_HEADER_LENGTH or offset < 0:
+            raise DecodeError(
+                "security header truncated",
+                offset=offset,
+                expected=f"{SECURITY_HEADER_LENGTH} bytes (SC and IC)",
+                found=f"{max(0, len(data) - offset)} bytes",
+            )
+        sc = data[offset]
+        prefix = self._prefixes.get(sc)
+        if prefix is None:
+            prefix = self._prefix(sc)
+        if len(system_title) != SYSTEM_TITLE_LENGTH:
+            raise KeyFormatError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes, got {len(system_title)}")
+        counter = data[offset + 1 : offset + SECURITY_HEADER_LENGTH]
+        plaintext = self._open(prefix, system_title, counter, data[offset + SECURITY_HEADER_LENGTH :])
+        return plaintext, sc, int.from_bytes(counter, "big")
+
+    def _open(self, prefix: bytes, system_title: bytes, counter: BytesLike, data: BytesLike) -> bytes:
+        """The plaintext of ``C || T`` under the AAD prefix ``SC || AK``, tag verified first."""
+        nonce = system_title + counter
         aead = self._aead
         mode = prefix[0] & (_AUTHENTICATION | _ENCRYPTION)
         if mode == _ENCRYPTION:
@@ -287,16 +370,17 @@ class GcmCipher:
             plaintext = bytes(data[:size])
             expected = aead.encrypt(nonce, b"", prefix + plaintext)[:TAG_LENGTH]
         else:
-            # GCM is counter mode: the key stream that turned P into C turns C back into P. Protecting
-            # P again gives the full tag, whose first 12 bytes must equal the received T.
-            plaintext = aead.encrypt(nonce, data[:size], None)[:size]
-            expected = aead.encrypt(nonce, plaintext, prefix)[size:]
-        if hmac.compare_digest(expected[:TAG_LENGTH], data[size:]):
+            # GCM is counter mode: the key stream that turned P into C turns C back into P (applied to
+            # C || T here, one slice fewer; what T turns into is dropped). Protecting P again gives the
+            # full tag, whose first 12 bytes must equal the received T.
+            plaintext = aead.encrypt(nonce, data, None)[:size]
+            expected = aead.encrypt(nonce, plaintext, prefix)[size : size + TAG_LENGTH]
+        if hmac.compare_digest(expected, data[size:]):
             return plaintext
         raise TagVerificationError(
             "authentication tag does not verify for sender system title "
-            f"{bytes(system_title).hex().upper()}, invocation counter {invocation_counter} "
-            f"(0x{invocation_counter:08X}): wrong keys, wrong system title, or tampered data"
+            f"{bytes(system_title).hex().upper()}, invocation counter {int.from_bytes(counter, 'big')} "
+            f"(0x{bytes(counter).hex().upper()}): wrong keys, wrong system title, or tampered data"
         )
 
     def authentication_tag(

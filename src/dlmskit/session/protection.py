@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from dlmskit.errors import ConfigurationError, SecurityError
 from dlmskit.security.ciphering import (
-    CipheredApdu,
+    DEDICATED_TAGS,
     CipheringKind,
-    decrypt_apdu,
+    ciphered_envelope,
     encrypt_apdu,
     is_ciphered_tag,
 )
@@ -445,7 +445,7 @@ class ApduProtection:
             )
         if not isinstance(message.key_info, AgreedKey):
             raise SecurityError("general-ciphering without an agreed key is not accepted in this association")
-        self._received.check(sender, message.invocation_counter, key_id=_AGREED_KEY_ID)
+        self._received.check(sender, message.invocation_counter, key_id=_AGREED_KEY_ID, association=self)
         counter, plain = decipher_general(
             message,
             suite=self.settings.suite,
@@ -454,7 +454,7 @@ class ApduProtection:
             peer_public_key=self._peer_key(),
         )
         self._require_policy(message.security_control)
-        self._received.accept(sender, counter, key_id=_AGREED_KEY_ID)
+        self._received.accept(sender, counter, key_id=_AGREED_KEY_ID, association=self)
         self._peer_scheme = message.key_info.scheme
         return plain, "general-glo"
 
@@ -516,31 +516,33 @@ class ApduProtection:
             return self._unwrap_agreed(apdu)
         if not apdu or not is_ciphered_tag(apdu[0]):
             return apdu, None
-        ciphered = CipheredApdu.decode(apdu)
-        sender = ciphered.system_title or self.peer_system_title
+        # The envelope is read in place (no CipheredApdu, no copy of C || T): this runs for every APDU.
+        tag, carried, offset = ciphered_envelope(apdu)
+        sender = carried or self.peer_system_title
         if sender is None:
             raise SecurityError(
                 "a ciphered APDU arrived but the peer's system title is unknown "
                 "(it comes in the AARE responding-AP-title or the AARQ calling-AP-title)"
             )
-        dedicated = ciphered.is_dedicated
+        dedicated = tag in DEDICATED_TAGS
         cipher = self._dedicated if dedicated else self.global_cipher
         if cipher is None:
             raise SecurityError("a ded- ciphered APDU arrived but no dedicated key was agreed")
-        key_id = self._dedicated_id if dedicated else self._global_id
         # The tag first, then the counter: an old counter under a wrong key is a key problem, not a replay
         # (the meter tells them apart), and only an authentic APDU may move the counter on.
-        result = decrypt_apdu(ciphered, system_title=sender, keys=cipher)
+        plain, control, counter = cipher.decrypt_at(apdu, offset, sender)
         self._require_policy(
-            result.security_control, initiate=bool(result.plain) and result.plain[0] in _INITIATE_TAGS
+            SecurityControl.from_byte(control), initiate=bool(plain) and plain[0] in _INITIATE_TAGS
         )
-        self._received.accept(sender, ciphered.invocation_counter, key_id=key_id)
+        self._received.accept(
+            sender, counter, key_id=self._dedicated_id if dedicated else self._global_id, association=self
+        )
         kind: CipheringKind
-        if ciphered.is_general:
+        if carried is not None:
             kind = "general-ded" if dedicated else "general-glo"
         else:
             kind = "ded" if dedicated else "glo"
-        return result.plain, kind
+        return plain, kind
 
     def _require_policy(self, control: SecurityControl, *, initiate: bool = False) -> None:
         """Refuse an APDU protected less than the security policy asks (e.g. authenticated only under

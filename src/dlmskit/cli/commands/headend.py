@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import io
+import logging
 import os
 import signal
 from collections import Counter
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dlmskit.cli.config import CONFIG_ENV, ScheduleOption, load_config, show_config
 from dlmskit.cli.main import cli, stdout
 from dlmskit.errors import ConfigurationError
 from dlmskit.headend import (
@@ -39,7 +41,7 @@ from dlmskit.headend.export import EXPORTS, export_csv, export_parquet
 from dlmskit.headend.inbound import InboundListener
 from dlmskit.headend.keystore import MASTER_KEY_ENV
 from dlmskit.headend.meter_io import make_settings
-from dlmskit.headend.metrics import EngineMetrics
+from dlmskit.headend.metrics import EngineMetrics, QueueMetrics
 from dlmskit.headend.plans import TRACE_MODES
 from dlmskit.headend.push import PushListener, PushReceiver
 from dlmskit.headend.store import (
@@ -90,11 +92,27 @@ class _Context:
 
 @cli.group()
 @click.option(
-    "--db", metavar="URL", help="Database URL (default: a SQLite file in the user's data directory)."
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    show_envvar=True,
+    is_eager=True,
+    expose_value=False,
+    callback=load_config,
+    help="TOML file of option values (precedence: flags > environment > file > defaults).",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="DLMSKIT_HEADEND_DB",
+    show_envvar=True,
+    help="Database URL (default: a SQLite file in the user's data directory).",
 )
 @click.option(
     "--key-file",
     type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DLMSKIT_KEY_FILE",
+    show_envvar=True,
     help=f"Master key file (default: beside the default database); ${MASTER_KEY_ENV} takes precedence.",
 )
 @click.pass_context
@@ -227,23 +245,62 @@ def _limits(options: dict[str, Any]) -> EngineLimits:
         max_sessions=options["max_sessions"],
         connections_per_second=options["rate"],
         retries=options["retries"],
+        backoff=options["backoff"],
+        backoff_max=options["backoff_max"],
         job_timeout=options["job_timeout"],
         lease_seconds=options["lease_seconds"],
     )
 
 
+def _env(name: str) -> dict[str, Any]:
+    return {"envvar": f"DLMSKIT_{name}", "show_envvar": True}
+
+
 _ENGINE_OPTIONS = [
-    click.option("--max-sessions", default=200, show_default=True, help="Concurrent sessions at most."),
-    click.option("--rate", default=100.0, show_default=True, help="New connections a second at most."),
     click.option(
-        "--retries", default=2, show_default=True, help="Attempts after an unreachable meter or a timeout."
+        "--max-sessions",
+        default=200,
+        show_default=True,
+        help="Concurrent sessions at most.",
+        **_env("MAX_SESSIONS"),
     ),
-    click.option("--job-timeout", default=120.0, show_default=True, help="Seconds one attempt may take."),
+    click.option(
+        "--rate", default=100.0, show_default=True, help="New connections a second at most.", **_env("RATE")
+    ),
+    click.option(
+        "--retries",
+        default=2,
+        show_default=True,
+        help="Attempts after an unreachable meter or a timeout.",
+        **_env("RETRIES"),
+    ),
+    click.option(
+        "--backoff",
+        default=1.0,
+        show_default=True,
+        help="Seconds before the first retry; doubled for each next one, with full jitter.",
+        **_env("BACKOFF"),
+    ),
+    click.option(
+        "--backoff-max",
+        default=60.0,
+        show_default=True,
+        help="Longest wait before a retry.",
+        **_env("BACKOFF_MAX"),
+    ),
+    click.option(
+        "--job-timeout",
+        default=120.0,
+        show_default=True,
+        help="Seconds one attempt may take.",
+        **_env("JOB_TIMEOUT"),
+    ),
     click.option(
         "--lease-seconds",
         default=60.0,
         show_default=True,
         help="A meter's lease; a crashed head-end's leases expire after this long.",
+        **_env("LEASE_SECONDS"),
     ),
 ]
 
@@ -580,22 +637,71 @@ def command(context: _Context, meter: str, kind: str, argument: str | None) -> N
     stdout.print(f"command {number} queued for {meter}: {kind}")
 
 
-def _redis_client(url: str) -> Any:
+REDIS_CONNECTIONS = 64
+"""Connections to Redis of one worker or scheduler process at most; a command waits for a free one."""
+
+
+def _redis_client(url: str, connections: int = REDIS_CONNECTIONS) -> Any:
+    """A client whose commands wait for one of ``connections`` connections. redis-py's default pool raises
+    ``MaxConnectionsError`` beyond 100 commands at once, which a worker with ``--max-sessions`` above about
+    100 reaches (its main loop then ends with it)."""
     try:
         import redis.asyncio as aioredis
     except ImportError as error:  # pragma: no cover - the redis extra
         raise ConfigurationError(
             "workers on Redis need the redis package: pip install 'dlmskit[redis]'"
         ) from error
-    return aioredis.from_url(url)
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    # Timeouts: a connection that went silent (a partition, a server gone) fails a call instead of holding
+    # it forever (30 s is well above the worker's XREADGROUP BLOCK of 1 s). Two quick retries of a call
+    # (a pooled connection the server closed); a longer outage is the worker's and the scheduler's to wait
+    # out, with backoff and a log line.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=connections,
+        timeout=None,
+        socket_connect_timeout=5,
+        socket_timeout=30,
+        socket_keepalive=True,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2),
+    )
+    return aioredis.Redis.from_pool(pool)
 
 
-def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+def _dump_tasks() -> None:
+    """SIGUSR1: every asyncio task's stack and every thread's, on stderr (a process that does not stop)."""
+    import faulthandler
+    import sys
+
+    tasks = asyncio.all_tasks()
+    print(f"--- {len(tasks)} asyncio task(s) ---", file=sys.stderr)
+    for task in tasks:
+        print(f"{task.get_name()}:", file=sys.stderr)
+        awaited: Any = task.get_coro()
+        while awaited is not None:  # down the chain of awaits, to what the task waits for
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is None:
+                print(f"  waiting for {awaited!r}", file=sys.stderr)
+                break
+            print(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}", file=sys.stderr)
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    print("--- threads ---", file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(all_threads=True)
+    sys.stderr.flush()
+
+
+def _until_terminated(main: Callable[[asyncio.Event], Awaitable[None]], level: str = "info") -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
     async def runner() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(number, stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
         await main(stop)
 
     asyncio.run(runner())
@@ -605,35 +711,91 @@ _REDIS_OPTION = click.option(
     "--redis",
     "redis_url",
     envvar="DLMSKIT_REDIS_URL",
+    show_envvar=True,
     default="redis://127.0.0.1:6379/0",
     show_default=True,
-    help="Redis URL of the job queue and leases ($DLMSKIT_REDIS_URL).",
+    help="Redis URL of the job queue and leases.",
 )
 _DB_OPTION = click.option(
-    "--db", "db_url", envvar="DLMSKIT_HEADEND_DB", metavar="URL", help="Database URL ($DLMSKIT_HEADEND_DB)."
+    "--db", "db_url", envvar="DLMSKIT_HEADEND_DB", show_envvar=True, metavar="URL", help="Database URL."
 )
+_SHOW_CONFIG = click.option(
+    "--show-config", is_flag=True, help="Print the effective configuration (passwords masked) and stop."
+)
+_LOG_LEVEL = click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    **_env("LOG_LEVEL"),
+)
+
+
+def _shown_config() -> None:
+    for line in show_config(click.get_current_context()):
+        stdout.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _metrics_options(function: Any) -> Any:
+    function = click.option(
+        "--metrics-host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Where the metrics are served (0.0.0.0: every interface).",
+        **_env("METRICS_HOST"),
+    )(function)
+    return click.option(
+        "--metrics-port", type=int, help="Serve Prometheus metrics on this port.", **_env("METRICS_PORT")
+    )(function)
+
+
+def _queue_metrics(port: int | None, host: str) -> QueueMetrics:
+    metrics = QueueMetrics()
+    if port is not None:
+        metrics.serve(port, host)
+        stdout.print(f"metrics on http://{host}:{port}/metrics")
+    return metrics
 
 
 @headend.command()
 @_REDIS_OPTION
 @_DB_OPTION
-@click.option("--name", help="This worker's consumer name (default: host:pid:random).")
+@click.option("--name", help="This worker's consumer name (default: host:pid:random).", **_env("WORKER_NAME"))
+@_metrics_options
 @_engine_options
+@_LOG_LEVEL
+@_SHOW_CONFIG
 @click.pass_obj
 def worker(
-    context: _Context, /, redis_url: str, db_url: str | None, name: str | None, **engine_options: Any
+    context: _Context,
+    /,
+    redis_url: str,
+    db_url: str | None,
+    name: str | None,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_level: str,
+    show_config: bool,
+    **engine_options: Any,
 ) -> None:
-    """Run jobs from the queue on Redis (many sessions in one asyncio loop) until SIGTERM or Ctrl-C."""
+    """Run jobs from the queue on Redis (many sessions in one asyncio loop) until SIGTERM or Ctrl-C.
+
+    Every option may also come from its environment variable or a TOML file (dlmskit headend --config).
+    """
     from dlmskit.headend.worker import Worker
 
+    if show_config:
+        _shown_config()
+        return
     if db_url:
         context.url = db_url
     inventory = context.inventory()
+    metrics = _queue_metrics(metrics_port, metrics_host)
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis_client(redis_url)
         try:
-            found = Worker(inventory, redis, _limits(engine_options), name=name)
+            found = Worker(inventory, redis, _limits(engine_options), name=name, metrics=metrics)
             stdout.print(f"worker {found.name}: queue {found.queue.stream} on {redis_url}")
             await found.run(stop)
             stats = found.stats
@@ -644,7 +806,7 @@ def worker(
         finally:
             await redis.aclose()
 
-    _until_terminated(main)
+    _until_terminated(main, log_level)
 
 
 @headend.command()
@@ -653,13 +815,28 @@ def worker(
 @click.option(
     "--schedule",
     "schedules",
+    cls=ScheduleOption,
     nargs=3,
     multiple=True,
     required=True,
     metavar="PLAN GROUP WHEN",
-    help="Append PLAN's jobs for GROUP ('*': every meter) at WHEN (cron, or '@every 30s').",
+    help="Append PLAN's jobs for GROUP ('*': every meter) at WHEN (cron, or '@every 30s'); from the "
+    "environment: 'PLAN GROUP WHEN; PLAN GROUP WHEN'.",
+    **_env("SCHEDULES"),
 )
-@click.option("--lock-seconds", default=10.0, show_default=True, help="Expiry of the scheduler lock.")
+@click.option(
+    "--lock-seconds",
+    default=10.0,
+    show_default=True,
+    help="Expiry of the scheduler lock.",
+    **_env("LOCK_SECONDS"),
+)
+@click.option(
+    "--name", help="This scheduler's name in the lock (default: host:pid:random).", **_env("SCHEDULER_NAME")
+)
+@_metrics_options
+@_LOG_LEVEL
+@_SHOW_CONFIG
 @click.pass_obj
 def scheduler(
     context: _Context,
@@ -668,21 +845,35 @@ def scheduler(
     db_url: str | None,
     schedules: tuple[tuple[str, str, str], ...],
     lock_seconds: float,
+    name: str | None,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_level: str,
+    show_config: bool,
 ) -> None:
-    """Append due jobs to the queue on Redis; one scheduler is active, others stand by (until SIGTERM)."""
+    """Append due jobs to the queue on Redis; one scheduler is active, others stand by (until SIGTERM).
+
+    Every option may also come from its environment variable or a TOML file (dlmskit headend --config).
+    """
     from dlmskit.headend.scheduler import Scheduler
 
+    if show_config:
+        _shown_config()
+        return
     if db_url:
         context.url = db_url
     parsed = [Schedule(plan, None if group == "*" else group, when) for plan, group, when in schedules]
     for item in parsed:
         context.plan(item.plan)
     inventory = context.inventory(keys=False)
+    metrics = _queue_metrics(metrics_port, metrics_host)
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis_client(redis_url)
         try:
-            found = Scheduler(redis, inventory, parsed, lock_seconds=lock_seconds)
+            found = Scheduler(
+                redis, inventory, parsed, owner=name, lock_seconds=lock_seconds, metrics=metrics
+            )
             stdout.print(f"scheduler {found.owner}: {len(parsed)} schedule(s) on {redis_url}")
             await found.run(stop, tick=min(1.0, lock_seconds / 3))
         finally:
