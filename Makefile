@@ -105,7 +105,7 @@ clean:
 
 ## The head-end against a simulated fleet, beside the plain loop a user writes first (bench/headend.py).
 bench-headend: $(STAMP)
-	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),1000)
+	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),10000) --async-store
 
 ## The workers on Redis: 1, 2, 3 worker processes, Redis and PostgreSQL of their own (bench/workers.py);
 ## then the sizing model of docs/deployment.md from its results (bench/sizing.py).

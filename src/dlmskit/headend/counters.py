@@ -10,7 +10,7 @@ threads sharing the database each get disjoint blocks.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
@@ -36,6 +36,13 @@ class DatabaseCounterStore:
         self._lock = threading.Lock()
         # (title, key_id) -> [next to hand out, end of the reserved block (exclusive)]
         self._reserved: dict[tuple[str, str], list[int]] = {}
+        # (title, key_id) -> the next block, reserved and committed ahead (see refill)
+        self._spare: dict[tuple[str, str], list[int]] = {}
+        self._refilling: set[tuple[str, str]] = set()
+        self.refill: Callable[[DatabaseCounterStore, tuple[str, str]], None] | None = None
+        """Called (without waiting) when a block is half used and no next block is reserved: the engine's
+        batch writer reserves one and gives it back through :meth:`install_spare`, so that ``next`` finds the
+        next block ready instead of reserving it itself (a blocking transaction) when the block runs out."""
 
     @staticmethod
     def _key(system_title: bytes, key_id: str) -> tuple[str, str]:
@@ -74,7 +81,10 @@ class DatabaseCounterStore:
         with self._lock:
             block = self._reserved.get(key)
             if block is None or block[0] >= block[1]:
-                block = self._reserved[key] = self._reserve(*key)
+                spare = self._spare.pop(key, None)
+                if spare is None or (block is not None and spare[0] < block[1]):
+                    spare = self._reserve(*key)  # counters only grow: a block below the last is skipped
+                block = self._reserved[key] = spare
             value = block[0]
             if value > MAX_INVOCATION_COUNTER:
                 raise InvocationCounterError(
@@ -82,7 +92,26 @@ class DatabaseCounterStore:
                     f"(0x{MAX_INVOCATION_COUNTER:08X} was the last): the key must be replaced"
                 )
             block[0] = value + 1
-            return value
+            refill = (
+                self.refill is not None
+                and block[1] - block[0] < self._block // 2
+                and key not in self._spare
+                and key not in self._refilling
+            )
+            if refill:
+                self._refilling.add(key)
+        if refill and self.refill is not None:
+            self.refill(self, key)
+        return value
+
+    def install_spare(self, key: tuple[str, str], start: int, end: int | None) -> None:
+        """Keep ``start``..``end - 1`` (a block whose reservation is committed) as the next block of ``key``;
+        ``end`` None: the refill failed, the next one may be asked for again."""
+        with self._lock:
+            self._refilling.discard(key)
+            block = self._reserved.get(key)
+            if end is not None and (block is None or start >= block[1]):
+                self._spare[key] = [start, end]
 
     def advance(self, system_title: bytes, key_id: str, minimum: int) -> None:
         """Make the next counter at least ``minimum`` (never goes back)."""
@@ -90,6 +119,9 @@ class DatabaseCounterStore:
             raise ConfigurationError(f"invocation counter must be 0..{MAX_INVOCATION_COUNTER}, got {minimum}")
         title, key_id = key = self._key(system_title, key_id)
         with self._lock:
+            spare = self._spare.get(key)
+            if spare is not None and spare[0] < minimum:
+                del self._spare[key]  # a block below the meter's counter: skipped
             block = self._reserved.get(key)
             if block is not None and block[0] >= minimum:
                 return
@@ -114,7 +146,41 @@ class DatabaseCounterStore:
             with self._lock:
                 block = self._reserved.get(key)
                 if block is None or block[1] - block[0] < self._block // 2:
-                    self._reserved[key] = self._reserve(*key)
+                    fresh = self._reserved[key] = self._reserve(*key)
+                    spare = self._spare.get(key)
+                    if spare is not None and spare[0] < fresh[1]:
+                        del self._spare[key]  # below the fresh block: skipped, counters only grow
+
+    @property
+    def meter(self) -> str:
+        """The meter's inventory name."""
+        return self._meter
+
+    @property
+    def block(self) -> int:
+        """Counters reserved at a time."""
+        return self._block
+
+    def short(self, expected: Sequence[tuple[bytes, str]]) -> list[tuple[str, str]]:
+        """The (own system title hex, key id) of ``expected`` whose block is short (as :meth:`prefetch`
+        sees it): those a batched reservation (:meth:`Store.reserve_counter_blocks`) should renew."""
+        found = []
+        for title, key_id in expected:
+            key = self._key(title, key_id)
+            with self._lock:
+                block = self._reserved.get(key)
+                if block is None or block[1] - block[0] < self._block // 2:
+                    found.append(key)
+        return found
+
+    def install(self, key: tuple[str, str], start: int, end: int) -> None:
+        """Hand out ``start``..``end - 1`` next for ``key``: a block whose reservation is committed (a spare
+        block below it is dropped: counters only grow)."""
+        with self._lock:
+            self._reserved[key] = [start, end]
+            spare = self._spare.get(key)
+            if spare is not None and spare[0] < end:
+                del self._spare[key]
 
     def peek(self, system_title: bytes, key_id: str) -> int:
         """The first counter not yet reserved in the database (for reports and tests)."""

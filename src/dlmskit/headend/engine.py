@@ -1,9 +1,12 @@
 """The engine: runs a plan over many meters with asyncio, within limits, and records every outcome in words.
 
-- one session per meter at a time, across processes: a lease row in the database (:meth:`Store.acquire_lease`),
-  renewed every third of ``lease_seconds`` while the job runs, so that the lease of a head-end that died
-  (SIGKILL, power) expires soon after; a meter whose lease another head-end holds is tried again after the
-  backoff, then reported ``busy``;
+- one session per meter at a time, across processes: a lease row in the database, renewed every third of
+  ``lease_seconds`` while the job runs, so that the lease of a head-end that died (SIGKILL, power) expires
+  soon after; a meter whose lease another head-end holds is tried again after the backoff, then reported
+  ``busy``;
+- the database work of many sessions in few transactions (:class:`~dlmskit.headend.batch.BatchWriter`):
+  leases taken with their invocation counter blocks, all open leases renewed together, readings, profile
+  rows, events, job records and lease releases committed together; a job is done once its rows are committed;
 - at most ``max_sessions`` sessions at once, and at most ``connections_per_second`` new connections a second
   (a token bucket); meters with the same ``gateway`` (a serial port, a concentrator) one at a time;
 - each attempt bounded by ``job_timeout``; unreachable meters and timeouts retried ``retries`` times, after
@@ -22,10 +25,12 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from dlmskit.headend.async_store import AsyncStore
+from dlmskit.headend.batch import BatchWriter
 from dlmskit.headend.counters import DatabaseCounterStore
 from dlmskit.headend.inventory import Inventory, Meter
 from dlmskit.headend.job import JobReport, run_job
@@ -52,6 +57,9 @@ class EngineLimits:
     backoff_max: float = 60.0
     job_timeout: float = 120.0
     lease_seconds: float = 60.0
+    counter_block: int = 128
+    batch_rows: int = 1000
+    batch_delay: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -65,28 +73,22 @@ class JobOutcome:
     report: JobReport | None = None
 
 
-@dataclass
 class _Bucket:
-    """A token bucket: ``rate`` new connections a second, bursts up to ``rate``."""
+    """A token bucket: ``rate`` new connections a second, bursts up to ``rate``; without polling: each taker
+    is given the next free moment (the generic cell rate algorithm) and sleeps once until then."""
 
-    rate: float
-    tokens: float = 0.0
-    last: float = field(default_factory=time.monotonic)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def __post_init__(self) -> None:
-        self.tokens = max(1.0, self.rate)
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = (max(1.0, rate) - 1.0) * self.interval
+        self.next = time.monotonic() - self.tolerance
 
     async def take(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.last) * self.rate)
-                self.last = now
-                if self.tokens >= 1.0:
-                    self.tokens -= 1.0
-                    return
-                await asyncio.sleep((1.0 - self.tokens) / self.rate)
+        now = time.monotonic()
+        moment = max(self.next, now - self.tolerance)
+        self.next = moment + self.interval
+        wait = moment - now
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 def _random() -> float:
@@ -104,6 +106,7 @@ class Engine:
         owner: str | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         metrics: EngineMetrics | None = None,
+        async_store: AsyncStore | None = None,
     ) -> None:
         self.inventory = inventory
         self.store: Store = inventory.store
@@ -112,6 +115,12 @@ class Engine:
         self._sleep = sleep
         self.metrics = metrics
         self._counters: dict[str, DatabaseCounterStore] = {}
+        self.async_store = async_store
+        """Given, the batch writer commits on SQLAlchemy's async engine instead of in a worker thread."""
+        self._writer: BatchWriter | None = None
+        self._runs = 0
+        self.transactions = 0
+        """Transactions the batch writer committed so far (for benchmarks)."""
         self.outcomes: Counter[str] = Counter()
         self.active = 0
         self.peak = 0
@@ -121,8 +130,20 @@ class Engine:
         """The invocation counters of one meter (one store object per meter and engine)."""
         store = self._counters.get(meter)
         if store is None:
-            store = self._counters[meter] = DatabaseCounterStore(self.store, meter)
+            store = self._counters[meter] = DatabaseCounterStore(
+                self.store, meter, block=self.limits.counter_block
+            )
+            store.refill = self._refill
         return store
+
+    def _refill(self, counters: DatabaseCounterStore, key: tuple[str, str]) -> None:
+        """A meter's counter block is half used: the next one reserved ahead by the batch writer (without
+        a running writer, the block is reserved when it runs out, as before)."""
+        writer = self._writer
+        if writer is None:
+            counters.install_spare(key, 0, None)
+        else:
+            writer.refill(counters, key)
 
     async def run(
         self,
@@ -135,6 +156,26 @@ class Engine:
         """Run ``plan`` on every meter; returns the outcomes in the order of ``meters``. Each meter's job
         starts after a random delay of up to ``jitter`` seconds (schedules spread a fleet's calls so)."""
         templates = await asyncio.to_thread(self.inventory.templates)
+        loop = asyncio.get_running_loop()
+        settings: dict[str, asyncio.Future[dict[str, Any]]] = {m.name: loop.create_future() for m in meters}
+
+        async def load() -> None:
+            """Every meter's settings and keys, 500 meters a query, in a worker thread."""
+            for start in range(0, len(meters), 500):
+                chunk = meters[start : start + 500]
+                try:
+                    found = await asyncio.to_thread(self.inventory.settings_of_many, chunk, templates)
+                except Exception as error:
+                    found = [error] * len(chunk)
+                for meter, values in zip(chunk, found, strict=True):
+                    future = settings[meter.name]
+                    if not future.done():
+                        if isinstance(values, Exception):
+                            future.set_exception(values)
+                        else:
+                            future.set_result(values)
+
+        loader = asyncio.ensure_future(load())
         sessions = asyncio.Semaphore(self.limits.max_sessions)
         bucket = _Bucket(self.limits.connections_per_second)
         gateways: dict[str, asyncio.Semaphore] = {}
@@ -143,7 +184,7 @@ class Engine:
             if jitter > 0:
                 await self._sleep(jitter * _random())
             gateway = gateways.setdefault(meter.gateway, asyncio.Semaphore(1)) if meter.gateway else None
-            outcome = await self._meter(plan, meter, templates, sessions, bucket, gateway)
+            outcome = await self._meter(plan, meter, settings[meter.name], sessions, bucket, gateway)
             self.outcomes[outcome.outcome] += 1
             if self.metrics is not None:
                 self.metrics.outcomes.labels(outcome.outcome).inc()
@@ -153,13 +194,49 @@ class Engine:
                 progress(outcome)
             return outcome
 
-        return list(await asyncio.gather(*(one(meter) for meter in meters)))
+        try:
+            async with self._batching():
+                return list(await asyncio.gather(*(one(meter) for meter in meters)))
+        finally:
+            loader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loader
+            for future in settings.values():
+                if future.done() and not future.cancelled():
+                    future.exception()  # retrieved: a meter that failed before needing it is not logged
+                else:
+                    future.cancel()
+
+    @contextlib.asynccontextmanager
+    async def _batching(self) -> AsyncIterator[BatchWriter]:
+        """The engine's batch writer, running while any :meth:`run` runs (runs may overlap)."""
+        if self._writer is None:
+            limits = self.limits
+            self._writer = BatchWriter(
+                self.store,
+                self.owner,
+                limits.lease_seconds,
+                max_rows=limits.batch_rows,
+                max_delay=limits.batch_delay,
+                async_store=self.async_store,
+            )
+            await self._writer.__aenter__()
+        writer = self._writer
+        self._runs += 1
+        try:
+            yield writer
+        finally:
+            self._runs -= 1
+            if self._runs == 0:
+                self._writer = None
+                await writer.__aexit__(None, None, None)
+                self.transactions += writer.transactions
 
     async def _meter(
         self,
         plan: ReadPlan,
         meter: Meter,
-        templates: Mapping[str, Mapping[str, Any]],
+        loaded: asyncio.Future[dict[str, Any]],
         sessions: asyncio.Semaphore,
         bucket: _Bucket,
         gateway: asyncio.Semaphore | None,
@@ -167,8 +244,7 @@ class Engine:
         started = utc(_dt.datetime.now(_dt.timezone.utc))
         limits = self.limits
         try:
-            values = await asyncio.to_thread(self.inventory.settings_of, meter, templates)
-            settings = make_settings(values)
+            settings = make_settings(await asyncio.shield(loaded))
         except Exception as error:
             kind, reason = classify(error)
             outcome = JobOutcome(meter.name, kind, reason, 0)
@@ -200,6 +276,22 @@ class Engine:
         self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int, bucket: _Bucket
     ) -> JobOutcome:
         """One attempt under the meter's lease (``busy`` when another head-end holds it)."""
+        writer = self._writer
+        if writer is None:
+            return await self._leased_alone(plan, meter, settings, attempts, bucket)
+        counters = self.counters_of(meter.name)
+        if not await writer.acquire(meter.name, counters, counter_keys(settings)):
+            return JobOutcome(meter.name, "busy", "another head-end holds this meter's lease", attempts)
+        try:
+            await bucket.take()
+            return await self._attempt(plan, meter, settings, attempts)
+        finally:
+            writer.release(meter.name)
+
+    async def _leased_alone(
+        self, plan: ReadPlan, meter: Meter, settings: Any, attempts: int, bucket: _Bucket
+    ) -> JobOutcome:
+        """As :meth:`_leased`, a transaction for each lease change (no batch writer running)."""
         seconds = self.limits.lease_seconds
         if not await asyncio.to_thread(self.store.acquire_lease, meter.name, self.owner, seconds):
             return JobOutcome(meter.name, "busy", "another head-end holds this meter's lease", attempts)
@@ -235,13 +327,16 @@ class Engine:
             commands = await asyncio.to_thread(store.queued_commands, meter.name) if plan.commands else []
 
             counters = self.counters_of(meter.name)
-            await asyncio.to_thread(counters.prefetch, counter_keys(settings))
+            writer = self._writer if store is self.store else None
+            if writer is None:  # a fenced store, or no run: the blocks were not reserved with the lease
+                await asyncio.to_thread(counters.prefetch, counter_keys(settings))
 
             async def work() -> JobReport:
                 async with open_meter(
                     settings, counters, trace=capture(plan.trace_frames, store, meter.name, settings)
                 ) as io:
-                    return await run_job(io, store, plan, meter.name, commands)
+                    save = writer.save if writer is not None else None
+                    return await run_job(io, store, plan, meter.name, commands, save=save)
 
             report = await asyncio.wait_for(work(), self.limits.job_timeout)
             return JobOutcome(meter.name, "ok", _words(report), attempts, report)
@@ -257,8 +352,8 @@ class Engine:
                 self.metrics.latency.observe(time.monotonic() - started)
 
     async def _record(self, plan: ReadPlan, outcome: JobOutcome, started: str) -> None:
-        await asyncio.to_thread(
-            self.store.record_job,
+        writer = self._writer
+        await (writer.record_job if writer is not None else self._record_alone)(
             meter=outcome.meter,
             plan=plan.name,
             started_at=started,
@@ -268,6 +363,9 @@ class Engine:
             attempts=outcome.attempts,
             stored=outcome.report.stored if outcome.report is not None else 0,
         )
+
+    async def _record_alone(self, **values: Any) -> None:
+        await asyncio.to_thread(self.store.record_job, **values)
 
 
 def _words(report: JobReport) -> str:

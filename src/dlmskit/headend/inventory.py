@@ -35,7 +35,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,6 +250,32 @@ class Inventory:
                 if name not in ("master_key", "push_dedicated_key"):
                     merged[name] = value
         return merged
+
+    def settings_of_many(
+        self, chosen: Sequence[Meter], templates_by_name: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> list[dict[str, Any] | Exception]:
+        """:meth:`settings_of` for many meters, their keys read with one query: for each meter its
+        settings, or the error that its alone had (an unknown template, a key that does not open)."""
+        known = templates_by_name if templates_by_name is not None else self.templates()
+        sealed = self.keystore.all_for_many([m.name for m in chosen]) if self.keystore is not None else {}
+        found: list[dict[str, Any] | Exception] = []
+        for meter in chosen:
+            merged: dict[str, Any] = {}
+            if meter.template is not None:
+                if meter.template not in known:
+                    found.append(ConfigurationError(f"meter {meter.name}: no template {meter.template!r}"))
+                    continue
+                merged.update(known[meter.template])
+            merged.update(meter.settings)
+            opened = sealed.get(meter.name, {})
+            if isinstance(opened, Exception):
+                found.append(opened)
+                continue
+            for name, value in opened.items():
+                if name not in ("master_key", "push_dedicated_key"):
+                    merged[name] = value
+            found.append(merged)
+        return found
 
     # -- files ---------------------------------------------------------------------------------------------
 

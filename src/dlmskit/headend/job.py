@@ -18,7 +18,7 @@ import datetime as _dt
 import decimal
 import enum
 import json
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from dlmskit.cosem.units import unit_symbol
 from dlmskit.headend.meter_io import CommandFailed, MeterIO, MeterRefused
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.push_setup import save_push_objects
-from dlmskit.headend.store import Store, events, profile_rows, utc
+from dlmskit.headend.store import Store, events, profile_rows, readings, utc
 
 __all__ = [
     "JobReport",
@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 CLOCK = "0.0.1.0.0.255"
+
+Save = Callable[[Any, Sequence[Mapping[str, Any]]], Awaitable[int]]
+"""Stores rows into a table (readings, profile rows, events); returns how many were new, once committed."""
 
 
 @dataclass(frozen=True)
@@ -237,8 +240,12 @@ async def run_job(
     plan: ReadPlan,
     meter: str,
     commands: Sequence[Mapping[str, Any]] = (),
+    *,
+    save: Save | None = None,
 ) -> JobReport:
-    """Run :func:`meter_job` on an associated meter, storing as it goes (store calls run in a worker thread)."""
+    """Run :func:`meter_job` on an associated meter, storing as it goes: through ``save`` (the engine's
+    :meth:`~dlmskit.headend.batch.BatchWriter.save`: readings, profile rows and events committed with other
+    sessions' ones), or without it by the store's own calls in a worker thread."""
     steps = meter_job(plan, meter, commands)
     answer: Any = None
     while True:
@@ -247,10 +254,10 @@ async def run_job(
         except StopIteration as done:
             report: JobReport = done.value
             return report
-        answer = await _execute(step, io, store, meter)
+        answer = await _execute(step, io, store, meter, save)
 
 
-async def _execute(step: Step, io: MeterIO, store: Store, meter: str) -> Any:
+async def _execute(step: Step, io: MeterIO, store: Store, meter: str, save: Save | None) -> Any:
     if isinstance(step, ReadClock):
         meter_time = await io.clock()
         return meter_time, _dt.datetime.now(_dt.timezone.utc)
@@ -260,6 +267,8 @@ async def _execute(step: Step, io: MeterIO, store: Store, meter: str) -> Any:
     if isinstance(step, ReadRegister):
         return await io.register(step.logical_name)
     if isinstance(step, SaveReadings):
+        if save is not None:
+            return await save(readings, step.rows)
         return await asyncio.to_thread(store.save_readings, step.rows)
     if isinstance(step, LastCaptureTime):
         table, column = (profile_rows, "profile") if step.kind == "profile" else (events, "log")
@@ -269,7 +278,10 @@ async def _execute(step: Step, io: MeterIO, store: Store, meter: str) -> Any:
         stored = 0
         async for chunk in io.profile(step.logical_name, step.start):
             rows = _profile_rows(meter, step.kind, step.logical_name, chunk)
-            stored += await asyncio.to_thread(store.save_profile_rows, table, rows)
+            if save is not None:
+                stored += await save(table, rows)
+            else:
+                stored += await asyncio.to_thread(store.save_profile_rows, table, rows)
         return stored
     if isinstance(step, ReadPushSetup):
         entries = await io.push_object_list(step.logical_name)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
@@ -127,6 +129,26 @@ class KeyStore:
         """Every key of a meter, by name (one query)."""
         return self._open(meter)
 
+    def all_for_many(self, meters: Sequence[str]) -> dict[str, dict[str, SecretBytes] | SecurityError]:
+        """Every key of each of ``meters`` (one query for them all): by meter, the keys by name, or the
+        :class:`SecurityError` of a key that does not open (that meter's only)."""
+        query = sa.select(keys.c.meter, keys.c.name, keys.c.version, keys.c.nonce, keys.c.sealed).where(
+            keys.c.meter.in_(list(meters))
+        )
+        with self._store.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        found: dict[str, dict[str, SecretBytes] | SecurityError] = {meter: {} for meter in meters}
+        for row in rows:
+            meter = str(row.meter)
+            opened = found[meter]
+            if isinstance(opened, SecurityError):
+                continue
+            try:
+                opened[str(row.name)] = self._unseal(meter, row)
+            except SecurityError as error:
+                found[meter] = error
+        return found
+
     def _open(self, meter: str, *, name: str | None = None) -> dict[str, SecretBytes]:
         query = sa.select(keys.c.name, keys.c.version, keys.c.nonce, keys.c.sealed).where(
             keys.c.meter == meter
@@ -135,19 +157,17 @@ class KeyStore:
             query = query.where(keys.c.name == name)
         with self._store.engine.connect() as connection:
             rows = connection.execute(query).all()
-        found = {}
-        for row in rows:
-            try:
-                plain = self._aead.decrypt(
-                    row.nonce, row.sealed, self._aad(meter, row.name, int(row.version))
-                )
-            except InvalidTag:
-                raise SecurityError(
-                    f"the {row.name} of meter {meter} does not open with this master key "
-                    "(a different master key, or the database was altered)"
-                ) from None
-            found[str(row.name)] = SecretBytes(plain, label=str(row.name).replace("_", " "))
-        return found
+        return {str(row.name): self._unseal(meter, row) for row in rows}
+
+    def _unseal(self, meter: str, row: Any) -> SecretBytes:
+        try:
+            plain = self._aead.decrypt(row.nonce, row.sealed, self._aad(meter, row.name, int(row.version)))
+        except InvalidTag:
+            raise SecurityError(
+                f"the {row.name} of meter {meter} does not open with this master key "
+                "(a different master key, or the database was altered)"
+            ) from None
+        return SecretBytes(plain, label=str(row.name).replace("_", " "))
 
     def delete(self, meter: str, name: str) -> None:
         """Remove a key (recorded as a change)."""

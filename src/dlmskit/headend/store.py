@@ -296,7 +296,7 @@ class Store:
             options["max_overflow"] = 24
         self.engine: Engine = sa.create_engine(self.url, **options)
         if self.dialect == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "connect", sqlite_pragmas)
         if migrate:
             self.migrate()
 
@@ -432,6 +432,93 @@ class Store:
         with self.engine.begin() as connection:
             connection.execute(sa.delete(leases).where(leases.c.meter == meter, leases.c.owner == owner))
 
+    # -- batched work (one transaction for many sessions: dlmskit.headend.batch) ----------------------------
+
+    def acquire_leases(
+        self, connection: Connection, owner: str, meters: Sequence[str], now: float, seconds: float
+    ) -> set[str]:
+        """Take the leases of ``meters`` for ``seconds`` from ``now`` in ``connection``'s transaction, each
+        unless another owner holds an unexpired one; returns the meters whose lease is now ``owner``'s."""
+        statement = self.insert(leases)
+        statement = statement.on_conflict_do_update(
+            index_elements=[leases.c.meter],
+            set_={"owner": statement.excluded.owner, "expires": statement.excluded.expires},
+            where=sa.or_(leases.c.expires < now, leases.c.owner == owner),
+        ).returning(leases.c.meter)
+        got: set[str] = set()
+        for start in range(0, len(meters), 500):
+            rows = [
+                {"meter": m, "owner": owner, "expires": now + seconds} for m in meters[start : start + 500]
+            ]
+            got.update(str(meter) for (meter,) in connection.execute(statement, rows))
+        return got
+
+    def renew_leases(self, connection: Connection, owner: str, meters: Sequence[str], expires: float) -> None:
+        """Extend ``owner``'s leases of ``meters`` to ``expires`` (a lease no longer ``owner``'s is left)."""
+        connection.execute(
+            sa.update(leases)
+            .where(leases.c.owner == owner, leases.c.meter.in_(list(meters)))
+            .values(expires=expires)
+        )
+
+    def release_leases(self, connection: Connection, owner: str, meters: Sequence[str]) -> None:
+        """Give ``owner``'s leases of ``meters`` back."""
+        connection.execute(sa.delete(leases).where(leases.c.owner == owner, leases.c.meter.in_(list(meters))))
+
+    def reserve_counter_blocks(
+        self, connection: Connection, wanted: Sequence[tuple[str, str, str, int]]
+    ) -> list[int]:
+        """Reserve a block of invocation counters for each (meter, own system title hex, key id, block size)
+        in one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``; returns the end (exclusive) of each block,
+        in the order of ``wanted``. A (meter, title, key id) asked for more than once gets one reservation of
+        the blocks' total, cut into disjoint blocks (one row is changed once per statement)."""
+        statement = self.insert(counters)
+        statement = statement.on_conflict_do_update(
+            index_elements=[counters.c.meter, counters.c.system_title, counters.c.key_id],
+            set_={"next_free": counters.c.next_free + statement.excluded.next_free - 1},
+        ).returning(counters.c.meter, counters.c.system_title, counters.c.key_id, counters.c.next_free)
+        totals: dict[tuple[str, str, str], int] = {}
+        for meter, title, key_id, block in wanted:
+            totals[(meter, title, key_id)] = totals.get((meter, title, key_id), 0) + block
+        keys = list(totals)
+        ends: dict[tuple[str, str, str], int] = {}
+        for start in range(0, len(keys), 500):
+            rows = [
+                {"meter": meter, "system_title": title, "key_id": key_id, "next_free": 1 + totals[key]}
+                for key in keys[start : start + 500]
+                for meter, title, key_id in [key]
+            ]
+            for meter, title, key_id, end in connection.execute(statement, rows):
+                ends[(str(meter), str(title), str(key_id))] = int(end)
+        # Hand the total out from its start, block after block, in the order asked.
+        cursor = {key: ends[key] - total for key, total in totals.items()}
+        found = []
+        for meter, title, key_id, block in wanted:
+            cursor[(meter, title, key_id)] += block
+            found.append(cursor[(meter, title, key_id)])
+        return found
+
+    def insert_new(
+        self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+    ) -> set[tuple[Any, ...]]:
+        """Insert ``rows`` (a row already stored is left as it is) in ``connection``'s transaction; returns the
+        primary keys of the rows that were new."""
+        statement = self.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        new: set[tuple[Any, ...]] = set()
+        for start in range(0, len(rows), 500):
+            new.update(tuple(row) for row in connection.execute(statement, list(rows[start : start + 500])))
+        return new
+
+    def record_jobs(self, connection: Connection, recorded: Sequence[Mapping[str, Any]]) -> None:
+        """Record finished jobs (as :meth:`record_job`) in ``connection``'s transaction."""
+        plain = [dict(values) for values in recorded if values.get("meter") not in self._traced]
+        if plain:
+            connection.execute(sa.insert(jobs), plain)
+        for values in recorded:
+            if values.get("meter") in self._traced:
+                result = connection.execute(sa.insert(jobs).values(**values))
+                self._tie_traces(connection, str(values["meter"]), result)
+
     # -- readings ------------------------------------------------------------------------------------------
 
     def save_readings(self, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -555,7 +642,8 @@ class Store:
             return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+def sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL, full sync and a busy timeout on each new SQLite connection (the async store's too)."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
