@@ -154,9 +154,17 @@ class Worker:
             return
         work = asyncio.ensure_future(self._run(entry, job, token))
 
+        finished = asyncio.Event()
+
         async def renew() -> None:
-            while True:
-                await asyncio.sleep(seconds / 3)
+            # Stopped by ``finished``, never by cancelling it: redis-py's asyncio client can swallow a
+            # cancellation that arrives during a command (the call returns as if nothing happened), and a
+            # renewer that went on renewing kept its worker from ever stopping (the "1 run in 20" fault).
+            while not finished.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(finished.wait(), seconds / 3)
+                if finished.is_set():
+                    return
                 try:
                     kept = await self.leases.renew(job.meter, self.name, seconds)
                 except Exception as error:
@@ -164,6 +172,8 @@ class Worker:
                         raise
                     log.info("meter %s: lease not renewed, Redis unavailable (%s)", job.meter, error)
                     continue
+                if finished.is_set():
+                    return
                 if not kept:
                     log.warning("lease of meter %s lost: its job is stopped", job.meter)
                     work.cancel()
@@ -185,9 +195,13 @@ class Worker:
         except Exception:
             log.exception("job of meter %s failed; it stays pending", job.meter)
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await renewer
+            finished.set()
+            # A Redis call under way ends within the client's socket timeout; the job does not wait for it
+            # longer than a lease (the renewer then ends on its own, its XCLAIM of an acknowledged entry and
+            # its renewal of a released lease changing nothing).
+            await asyncio.wait({renewer}, timeout=seconds)
+            if renewer.done() and not renewer.cancelled() and renewer.exception() is not None:
+                log.warning("renewal of meter %s's lease failed: %s", job.meter, renewer.exception())
             with contextlib.suppress(Exception):
                 await self.leases.release(job.meter, self.name)
 
