@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit test-long fuzz bench bench-headend clean setup sysdeps web-assets
+.PHONY: demo test lint typecheck unit test-long fuzz bench bench-headend bench-workers clean setup sysdeps web-assets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -106,3 +106,9 @@ clean:
 ## The head-end against a simulated fleet, beside the plain loop a user writes first (bench/headend.py).
 bench-headend: $(STAMP)
 	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),1000)
+
+## The workers on Redis: 1, 2, 3 worker processes, Redis and PostgreSQL of their own (bench/workers.py);
+## then the sizing model of docs/deployment.md from its results (bench/sizing.py).
+bench-workers: $(STAMP)
+	$(VENV)/bin/python -m bench.workers --meters $(or $(METERS),3000)
+	$(VENV)/bin/python -m bench.sizing

@@ -44,7 +44,7 @@ from dlmskit.session.protection import counter_key_id
 from dlmskit.simulator.meter import SimulatedMeter
 from dlmskit.simulator.model import MeterModel, default_model
 from dlmskit.simulator.runner import meter_server
-from dlmskit.simulator.server import LinkKind, MeterServer
+from dlmskit.simulator.server import ConnectionLimit, LinkKind, MeterServer, raise_open_file_limit
 
 log = logging.getLogger("dlmskit.simulator.fleet")
 
@@ -101,6 +101,7 @@ class Fleet:
         slow_delay: float = 30.0,
         time_speed: float | None = None,
         max_connections: int | None = None,
+        max_total_connections: int | None = None,
     ) -> None:
         if not 1 <= count <= 16_000:
             raise ConfigurationError(f"a fleet has 1..16000 meters, not {count}")
@@ -113,6 +114,9 @@ class Fleet:
         self.model = model if model is not None else default_model()
         self.delay, self.jitter, self.slow_delay = delay, jitter, slow_delay
         self.max_connections = max_connections
+        """Connections each meter serves at once (None: the model's nb_of_sim_conn, else no cap)."""
+        self.connection_limit = ConnectionLimit(max_total_connections, "max_total_connections, the fleet's")
+        """Connections the whole fleet serves at once (its ``limit`` None: no cap)."""
         self._random = random.Random(seed)  # noqa: S311 - simulated delays, not secrets
         behaviours = (
             ["unreachable"] * round(count * unreachable)
@@ -169,7 +173,9 @@ class Fleet:
         return base + (self._random.random() * self.jitter if self.jitter else 0.0)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve every reachable meter: on ``port + index`` (``port=0``: any free port)."""
+        """Serve every reachable meter: on ``port + index`` (``port=0``: any free port). The process's open
+        files limit is raised to the hard limit first (each meter listens on a socket of its own)."""
+        raise_open_file_limit()
         placed = []
         for meter in self.meters:
             wanted = port + meter.index if port else 0
@@ -185,6 +191,7 @@ class Fleet:
                 self.link,
                 response_delay=(lambda slow=slow: self._delay(slow)) if delayed else None,
                 max_connections=self.max_connections,
+                connection_limit=self.connection_limit,
             )
             listener = await server.start_tcp(host, wanted)
             self.simulated.append(simulated)

@@ -81,6 +81,7 @@ from dlmskit.simulator.objects import (
     build_object,
 )
 from dlmskit.simulator.objects.data import FrameCounter
+from dlmskit.simulator.server import LinkTimeouts
 from dlmskit.simulator.short_names import ASSOCIATION_SN_CLASS, CURRENT_ASSOCIATION, allocate
 from dlmskit.simulator.signals import DAY
 
@@ -105,6 +106,8 @@ COUNTER_BLOCK = 100
 
 _HDLC_SETUP_CLASS: Final = 23
 """IEC HDLC setup."""
+_TCP_UDP_SETUP_CLASS: Final = 41
+"""TCP-UDP setup."""
 _HDLC_LIMIT_ATTRIBUTES: Final = {"max_info_tx": 5, "max_info_rx": 6, "window_tx": 3, "window_rx": 4}
 """The attributes of the IEC HDLC setup object that bound the link, by HdlcParameters field."""
 
@@ -165,6 +168,9 @@ class SimulatedMeter:
         self.events: list[tuple[_dt.datetime, EventCode]] = []
         """Every event logged, with the clock time (the event log object keeps the last ``entries``)."""
         self.last_event_code = 0
+        self.generation = 0
+        """Counts the changes of the meter's state made by clients and events (every SET, ACTION and event):
+        answers computed from one state, kept in a cache, are kept under this number."""
         self._tamper = False
         self.objects: dict[Obis, SimObject] = {}
         for object_model in self.model.objects:
@@ -180,6 +186,12 @@ class SimulatedMeter:
                 if item.event_log:
                     self._logs.append(item)
             self._check_references(item)
+        self.long_answers = any(
+            isinstance(item, ProfileGeneric) and not item.event_log and item.entries >= 100
+            for item in self.objects.values()
+        )
+        """Whether some answers take long to compute (a periodic profile of 100 rows or more): the server
+        answers what may be one of them in slices (slices.py)."""
         self.short_names: ShortNameMap | None = None
         """The base names of the objects when the meter speaks short-name referencing (else None)."""
         if settings.referencing == "sn":
@@ -267,6 +279,7 @@ class SimulatedMeter:
     def log_event(self, code: int) -> None:
         """Record an event: every event log captures its columns (clock, last event code)."""
         self.last_event_code = int(code)
+        self.generation += 1
         self.events.append((self.clock_time(), EventCode(code)))
         for log in self._logs:
             log.capture_now()
@@ -297,6 +310,43 @@ class SimulatedMeter:
             value = setup.values.get(attribute)
             values[name] = int(value) if isinstance(value, int) and value > 0 else default
         return HdlcParameters(**values)
+
+    def _tcp_udp_setup(self) -> SimObject | None:
+        """The TCP-UDP setup object (class 41): the first one of the model."""
+        return next(
+            (item for item in self.objects.values() if item.model.class_id == _TCP_UDP_SETUP_CLASS), None
+        )
+
+    def link_timeouts(self, link: str) -> LinkTimeouts | None:
+        """The timeouts the meter's server applies on a connection of ``link`` ("hdlc" or "wrapper"), as the
+        model's objects say now (a SET of them takes effect on open connections): for HDLC the IEC HDLC setup's
+        inactivity_time_out (attribute 8, seconds) and inter_octet_time_out (attribute 7, milliseconds), for the
+        wrapper the TCP-UDP setup's inactivity_time_out (attribute 6, seconds). 0 means never (no inactivity
+        timeout; no inter-octet timeout). None when the model has no such object (the server's own default)."""
+        if link == "hdlc":
+            setup = self._hdlc_setup()
+            if setup is None:
+                return None
+            inactivity, inter_octet = setup.values.get(8), setup.values.get(7)
+            return LinkTimeouts(
+                inactivity=float(inactivity) if isinstance(inactivity, int) and inactivity > 0 else None,
+                inter_octet=inter_octet / 1000 if isinstance(inter_octet, int) and inter_octet > 0 else None,
+            )
+        setup = self._tcp_udp_setup()
+        if setup is None:
+            return None
+        inactivity = setup.values.get(6)
+        return LinkTimeouts(
+            inactivity=float(inactivity) if isinstance(inactivity, int) and inactivity > 0 else None
+        )
+
+    @property
+    def simultaneous_connections(self) -> int | None:
+        """The TCP-UDP setup's nb_of_sim_conn (attribute 5): connections the meter serves at once (None: the
+        model has no such object, or says 0)."""
+        setup = self._tcp_udp_setup()
+        value = setup.values.get(5) if setup is not None else None
+        return int(value) if isinstance(value, int) and value > 0 else None
 
     def set_hdlc_limits(self, *, window: int | None = None, max_info_length: int | None = None) -> None:
         """Change the meter's HDLC setup object (both directions), so that its link negotiates these
@@ -521,6 +571,7 @@ class SimulatedMeter:
         refused = self.check_set(context, attribute)
         if refused is not None:
             return refused
+        self.generation += 1
         item = self._target(attribute.class_id, attribute.instance_id)
         assert not isinstance(item, DataAccessResult)
         index = attribute.attribute_id
@@ -542,6 +593,7 @@ class SimulatedMeter:
     def action(
         self, context: AssociationContext, method: CosemMethodDescriptor, parameters: axdr.Data
     ) -> ActionResponseWithOptionalData:
+        self.generation += 1
         item = self._target(method.class_id, method.instance_id)
         if isinstance(item, DataAccessResult):
             return ActionResponseWithOptionalData(ActionResult(int(item)))

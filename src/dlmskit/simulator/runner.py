@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.simulator.meter import SimulatedMeter, default_state_dir
-from dlmskit.simulator.server import LinkKind, MeterServer
+from dlmskit.simulator.server import LinkKind, MeterServer, raise_open_file_limit
 from dlmskit.transport import AsyncSerialTransport
 
 __all__ = ["SimulatorThread", "default_state_dir", "meter_server", "serve"]
@@ -106,8 +106,11 @@ async def serve(
     serial line ``serial``.
 
     ``ready`` is called with where the meter listens (``"127.0.0.1:4059"``, or the serial line) once it does;
-    ``max_connections`` caps the concurrent TCP connections (a log line for each one refused).
+    ``max_connections`` caps the concurrent TCP connections (None: the model's TCP-UDP setup nb_of_sim_conn,
+    else no cap; refused connections are closed at once and logged at most every 10 s). The process's open
+    files limit is raised to the hard limit first.
     """
+    raise_open_file_limit()
     server = meter_server(meter, link, max_connections=max_connections)
     try:
         if serial is not None:

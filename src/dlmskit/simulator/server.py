@@ -3,8 +3,19 @@
 :class:`MeterServer` serves any :class:`~dlmskit.session.server.ServerApplication` over HDLC or the wrapper,
 on TCP (many concurrent connections, each with its own association), UDP (wrapper) or a serial line. One
 connection's bad input, protocol errors or exceptions end that connection only; every other connection goes
-on. Connections without a complete request for ``inactivity_timeout`` are closed, like a meter's HDLC inactivity
-timer (a peer trickling a byte now and then is closed too).
+on.
+
+Timeouts come from the meter's model when the application tells them (:meth:`SimulatedMeter.link_timeouts`,
+asked again on every read, so a SET takes effect): a connection without a complete request for the
+inactivity timeout is closed (a peer trickling a byte now and then is closed too, the timer runs from the
+last answer), and over HDLC what arrived of a frame is dropped after the inter-octet timeout of silence.
+
+Connections open at once are capped per server (``max_connections``, else the model's TCP-UDP setup
+nb_of_sim_conn) and, with a shared :class:`ConnectionLimit`, across servers (a fleet's total); over a cap a new
+connection is closed at once, and a log line says so at most every ``ConnectionLimit.LOG_EVERY`` seconds.
+
+A request that may take long to answer (a whole load profile) is answered in slices
+(:mod:`dlmskit.simulator.slices`), so that the other meters' connections are served meanwhile.
 """
 
 from __future__ import annotations
@@ -12,21 +23,34 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dlmskit.apdu.common import ApduTag
 from dlmskit.errors import ConfigurationError, MeterTimeout
-from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkFailed, LinkOpened
+from dlmskit.link.events import ApduReceived, Link, LinkClosed, LinkEvent, LinkFailed, LinkOpened
 from dlmskit.link.hdlc_address import HdlcAddress
 from dlmskit.link.hdlc_link import LARGEST_PARAMETERS, HdlcServerLink
 from dlmskit.link.hdlc_parameters import HdlcParameters
 from dlmskit.link.wrapper_link import WrapperServerLink
 from dlmskit.session.server import ServerApplication, ServerSession
+from dlmskit.simulator.slices import run_in_slices
 from dlmskit.transport.base import AsyncTransport, TransportClosed
 
-__all__ = ["LinkKind", "MeterServer", "ServerStats"]
+__all__ = [
+    "ConnectionLimit",
+    "LinkKind",
+    "LinkTimeouts",
+    "MeterServer",
+    "ServerStats",
+    "may_take_long",
+    "raise_open_file_limit",
+]
 
 log = logging.getLogger("dlmskit.simulator")
 
@@ -34,6 +58,137 @@ LinkKind = Literal["hdlc", "wrapper"]
 
 MAX_UDP_PEERS = 10_000
 """Client addresses the UDP server remembers (links and sessions) before forgetting the oldest."""
+
+DEFAULT_INACTIVITY_TIMEOUT = 120.0
+"""Seconds without a complete request before a connection is closed, when neither the caller nor the model
+says (the IEC HDLC setup's usual inactivity_time_out)."""
+
+
+@dataclass(frozen=True)
+class LinkTimeouts:
+    """The timeouts of a connection, in seconds; None: none (the model's 0)."""
+
+    inactivity: float | None
+    """No complete request for this long (since the last answer): the connection is closed."""
+    inter_octet: float | None = None
+    """HDLC: this long without a byte in the middle of a frame drops what arrived of the frame."""
+
+
+class ConnectionLimit:
+    """A cap on the connections open at once, which one server or several (a fleet's total) share.
+
+    Over the cap :meth:`acquire` says no; :meth:`refused` logs it, at most once every ``LOG_EVERY``
+    seconds (with how many were refused since the last line), so a flood costs no more than a line.
+    """
+
+    LOG_EVERY = 10.0
+
+    def __init__(self, limit: int | None, what: str = "max_connections") -> None:
+        self.limit = limit
+        self.what = what
+        self.open = 0
+        self.refused_total = 0
+        self._unlogged = 0
+        self._logged_at = -math.inf
+
+    def full(self, open_now: int | None = None, limit: int | None = None) -> bool:
+        """Whether another connection would be over the cap (``open_now``/``limit``: instead of our own)."""
+        cap = self.limit if limit is None else limit
+        return cap is not None and (self.open if open_now is None else open_now) >= cap
+
+    def acquire(self) -> bool:
+        """Count one more connection, unless the cap is reached."""
+        if self.full():
+            return False
+        self.open += 1
+        return True
+
+    def release(self) -> None:
+        self.open = max(0, self.open - 1)
+
+    def refused(self, peer: str, open_now: int, limit: int) -> None:
+        """Count a refused connection and log it unless a line went out less than LOG_EVERY seconds ago."""
+        self.refused_total += 1
+        self._unlogged += 1
+        now = time.monotonic()
+        if now - self._logged_at < self.LOG_EVERY:
+            return
+        more = self._unlogged - 1
+        log.warning(
+            "%s: refused, %d connections already open (the limit, %s)%s; refused connections are closed at "
+            "once and logged at most every %.0f s",
+            peer,
+            open_now,
+            self.what,
+            f"; {more} more refused since the last line" if more > 0 else "",
+            self.LOG_EVERY,
+        )
+        self._logged_at = now
+        self._unlogged = 0
+
+
+_MAY_TAKE_LONG: frozenset[int] = frozenset(
+    {
+        ApduTag.READ_REQUEST,  # SN: the variables are not worth decoding here
+        ApduTag.GLO_READ_REQUEST,
+        ApduTag.DED_READ_REQUEST,
+        ApduTag.GLO_GET_REQUEST,
+        ApduTag.DED_GET_REQUEST,
+        ApduTag.GENERAL_GLO_CIPHERING,
+        ApduTag.GENERAL_DED_CIPHERING,
+        ApduTag.GENERAL_CIPHERING,
+        ApduTag.GENERAL_SIGNING,
+    }
+)
+_PROFILE_GENERIC = b"\x00\x07"
+
+
+def may_take_long(apdu: bytes) -> bool:
+    """Whether answering ``apdu`` may take long: a GET of a profile generic object (get-request-normal of
+    class 7, or with-list), and every ciphered GET or SN READ (what they ask for is not known before the
+    session deciphers them). Block continuations (get-request-next), SET, ACTION and AARQ are quick."""
+    if not apdu:
+        return False
+    if apdu[0] == ApduTag.GET_REQUEST:
+        return apdu[1:2] == b"\x03" or (apdu[1:2] == b"\x01" and apdu[3:5] == _PROFILE_GENERIC)
+    if apdu[0] in (ApduTag.GLO_GET_REQUEST, ApduTag.DED_GET_REQUEST) and _ciphered_get_next(apdu):
+        return False
+    return apdu[0] in _MAY_TAKE_LONG
+
+
+_GET_REQUEST_NEXT_SIZE = 7
+"""C0 02, invoke-id-and-priority, block number (4 bytes)."""
+
+
+def _ciphered_get_next(apdu: bytes) -> bool:
+    """Whether a glo-/ded-get-request carries a get-request-next (a block continuation): told by the length
+    of what it ciphers, which no other GET request has (security header: control byte and invocation
+    counter, 5 bytes; the authentication tag, 12 bytes, when the control byte says authenticated)."""
+    if len(apdu) < 3 or apdu[1] >= 0x80:
+        return False
+    length, control = apdu[1], apdu[2]
+    plain = length - 5 - (12 if control & 0x10 else 0)
+    return plain == _GET_REQUEST_NEXT_SIZE
+
+
+def raise_open_file_limit() -> int | None:
+    """Raise this process's soft limit of open files (RLIMIT_NOFILE) to the hard limit, so that a large fleet
+    is not stopped by the usual 1024; returns the soft limit now (None where there is no such limit)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not a Unix
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft < hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        if wanted != soft:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+                log.info("open files limit raised from %d to %d", soft, wanted)
+                soft = wanted
+            except (ValueError, OSError) as error:
+                log.warning("cannot raise the open files limit from %d to %d: %s", soft, wanted, error)
+    return int(soft)
 
 
 @dataclass
@@ -45,6 +200,8 @@ class ServerStats:
     apdus: int = 0
     connection_errors: int = 0
     closed_for_inactivity: int = 0
+    partial_frames_dropped: int = 0
+    """HDLC frames cut short by the inter-octet timeout."""
     refused_connections: int = 0
     sessions_by_client: dict[int, int] = field(default_factory=dict)
 
@@ -65,10 +222,11 @@ class MeterServer:
         server_address: HdlcAddress | None = None,
         wrapper_port: int = 1,
         hdlc_limits: HdlcParameters = LARGEST_PARAMETERS,
-        inactivity_timeout: float = 120.0,
+        inactivity_timeout: float | None = None,
         challenge_factory: Callable[[], bytes] | None = None,
         response_delay: Callable[[], float] | None = None,
         max_connections: int | None = None,
+        connection_limit: ConnectionLimit | None = None,
     ) -> None:
         self.application = application
         self.link_kind = link
@@ -76,11 +234,20 @@ class MeterServer:
         self.wrapper_port = wrapper_port
         self.hdlc_limits = hdlc_limits
         self.inactivity_timeout = inactivity_timeout
+        """Seconds without a complete request before a connection is closed; None: the model's (its IEC HDLC
+        setup or TCP-UDP setup inactivity_time_out), else DEFAULT_INACTIVITY_TIMEOUT."""
         self.challenge_factory = challenge_factory
         self.response_delay = response_delay
         """Seconds to wait before each answer (a fleet's GPRS-like round trips); None: answer at once."""
         self.max_connections = max_connections
-        """Concurrent TCP connections served at most; more are closed at once, with a log line."""
+        """Concurrent TCP connections served at most (None: the model's TCP-UDP setup nb_of_sim_conn, if any);
+        more are closed at once, with a log line at most every ConnectionLimit.LOG_EVERY seconds."""
+        self.connection_limit = connection_limit
+        """A cap shared with other servers (a fleet's total), or None."""
+        self._own_limit = ConnectionLimit(None)
+        self._turn = asyncio.Lock()
+        """Held while a request of one of this meter's connections is answered (in slices: see slices.py), so
+        that its answer is computed from one state of the meter."""
         self.stats = ServerStats()
         self._servers: list[asyncio.AbstractServer] = []
         self._datagram_transports: list[asyncio.DatagramTransport] = []
@@ -88,6 +255,25 @@ class MeterServer:
         self._handlers: set[asyncio.Task[Any]] = set()
 
     # -- per connection ----------------------------------------------------------------------------------
+
+    def timeouts(self) -> LinkTimeouts:
+        """The timeouts that apply now: the model's (asked each time: a SET takes effect), the caller's
+        ``inactivity_timeout`` over the model's inactivity timeout."""
+        ask = getattr(self.application, "link_timeouts", None)
+        model: LinkTimeouts | None = ask(self.link_kind) if ask is not None else None
+        if self.inactivity_timeout is not None:
+            inactivity: float | None = self.inactivity_timeout
+        else:
+            inactivity = model.inactivity if model is not None else DEFAULT_INACTIVITY_TIMEOUT
+        inter_octet = model.inter_octet if model is not None and self.link_kind == "hdlc" else None
+        return LinkTimeouts(inactivity, inter_octet)
+
+    def connection_cap(self) -> int | None:
+        """Connections this server serves at once: ``max_connections``, else the model's nb_of_sim_conn."""
+        if self.max_connections is not None:
+            return self.max_connections
+        cap = getattr(self.application, "simultaneous_connections", None)
+        return cap if isinstance(cap, int) else None
 
     def _make_link(self) -> Link:
         if self.link_kind == "wrapper":
@@ -116,27 +302,53 @@ class MeterServer:
         self.stats.active += 1
         log.info("connection from %s", peer)
         # Inactivity counts from the last answer, not the last byte: a peer trickling a byte now and then
-        # without ever completing a frame is closed like a silent one.
+        # without ever completing a frame is closed like a silent one. The inter-octet timeout (HDLC) counts
+        # from the last byte, while a frame is incomplete.
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.inactivity_timeout
+        last_answer = last_byte = loop.time()
         try:
             while True:
+                timeouts = self.timeouts()
+                quiet_until = (
+                    last_answer + timeouts.inactivity if timeouts.inactivity is not None else math.inf
+                )
+                partial = isinstance(link, HdlcServerLink) and link.needs_timer
+                octet_until = (
+                    last_byte + timeouts.inter_octet
+                    if partial and timeouts.inter_octet is not None
+                    else math.inf
+                )
+                until = min(quiet_until, octet_until)
                 try:
-                    data = await asyncio.wait_for(read(), timeout=max(0.0, deadline - loop.time()))
+                    if until == math.inf:
+                        data = await read()
+                    else:
+                        data = await asyncio.wait_for(read(), timeout=max(0.0, until - loop.time()))
                 except (asyncio.TimeoutError, MeterTimeout):
-                    self.stats.closed_for_inactivity += 1
-                    log.info("%s: no complete request for %.0f s, closing", peer, self.inactivity_timeout)
-                    return
+                    now = loop.time()
+                    if now >= quiet_until:
+                        self.stats.closed_for_inactivity += 1
+                        log.info(
+                            "%s: no complete request for %.0f s (the inactivity timeout), closing",
+                            peer,
+                            timeouts.inactivity,
+                        )
+                        return
+                    if now >= octet_until:
+                        self.stats.partial_frames_dropped += 1
+                        link.on_timeout()  # drops what arrived of the frame
+                    continue
                 if not data:
                     return
-                if not self._handle(link, sessions, data, peer):
+                last_byte = loop.time()
+                if not await self._handle_stream(link, sessions, data, peer):
                     out = link.data_to_send()
                     if out:
                         await write(out)
                     return
                 out = link.data_to_send()
                 if out:
-                    deadline = loop.time() + self.inactivity_timeout
+                    last_answer = loop.time()
                     if self.response_delay is not None:
                         await asyncio.sleep(self.response_delay())
                     await write(out)
@@ -148,6 +360,26 @@ class MeterServer:
         finally:
             self.stats.active -= 1
             log.info("connection from %s closed", peer)
+
+    async def _handle_stream(
+        self, link: Link, sessions: dict[int, ServerSession], data: bytes, peer: str
+    ) -> bool:
+        """:meth:`_handle` for a stream: a request that may take long (a GET of a profile, any ciphered GET)
+        is answered in slices (see slices.py) when the application says it has long answers (``long_answers``:
+        a SimulatedMeter with a load profile), so that the event loop serves the other meters' connections
+        while a whole load profile is computed; this meter's other connections wait their turn."""
+        slices = bool(getattr(self.application, "long_answers", False))
+        for event in link.receive_data(data):
+            async with self._turn:
+                if slices and isinstance(event, ApduReceived) and may_take_long(event.apdu):
+                    handled = await run_in_slices(
+                        functools.partial(self._on_event, link, sessions, event, peer)
+                    )
+                else:
+                    handled = self._on_event(link, sessions, event, peer)
+            if not handled:
+                return False
+        return True
 
     def _handle(
         self,
@@ -163,25 +395,28 @@ class MeterServer:
             events = link.receive_datagram(data)
         else:
             events = link.receive_data(data)
-        for event in events:
-            if isinstance(event, LinkOpened):
-                sessions.clear()  # a new SNRM resets everything on this link
-            elif isinstance(event, ApduReceived):
-                client = self._client_of(link)
-                if client is None:
-                    continue
-                session = sessions.get(client)
-                if session is None:
-                    session = sessions[client] = self._session(client)
-                self.stats.apdus += 1
-                for response in session.receive(event.apdu):
-                    link.send_apdu(response)
-            elif isinstance(event, LinkClosed):
-                sessions.clear()
-            elif isinstance(event, LinkFailed):
-                self.stats.connection_errors += 1
-                log.info("%s: %s", peer, event.error)
-                return False
+        return all(self._on_event(link, sessions, event, peer) for event in events)
+
+    def _on_event(self, link: Link, sessions: dict[int, ServerSession], event: LinkEvent, peer: str) -> bool:
+        """Act on one event of the link; False when the connection must end."""
+        if isinstance(event, LinkOpened):
+            sessions.clear()  # a new SNRM resets everything on this link
+        elif isinstance(event, ApduReceived):
+            client = self._client_of(link)
+            if client is None:
+                return True
+            session = sessions.get(client)
+            if session is None:
+                session = sessions[client] = self._session(client)
+            self.stats.apdus += 1
+            for response in session.receive(event.apdu):
+                link.send_apdu(response)
+        elif isinstance(event, LinkClosed):
+            sessions.clear()
+        elif isinstance(event, LinkFailed):
+            self.stats.connection_errors += 1
+            log.info("%s: %s", peer, event.error)
+            return False
         return True
 
     @staticmethod
@@ -204,13 +439,20 @@ class MeterServer:
                 task.add_done_callback(self._handlers.discard)
             host, port = writer.get_extra_info("peername")[:2]
             peer = f"{host}:{port}"
-            if self.max_connections is not None and len(self._writers) >= self.max_connections:
-                self.stats.refused_connections += 1
-                log.warning(
-                    "%s: refused, %d connections already open (the limit, max_connections)",
-                    peer,
-                    self.max_connections,
+            cap = self.connection_cap()
+            shared = self.connection_limit
+            refused_by: tuple[ConnectionLimit, int, int] | None = None
+            if cap is not None and self._own_limit.full(len(self._writers), cap):
+                self._own_limit.what = (
+                    "max_connections" if self.max_connections is not None else "the model's nb_of_sim_conn"
                 )
+                refused_by = (self._own_limit, len(self._writers), cap)
+            elif shared is not None and not shared.acquire():
+                refused_by = (shared, shared.open, shared.limit or 0)
+            if refused_by is not None:
+                self.stats.refused_connections += 1
+                limit, open_now, most = refused_by
+                limit.refused(peer, open_now, most)
                 writer.close()
                 with contextlib.suppress(ConnectionError, OSError):
                     await writer.wait_closed()
@@ -225,6 +467,8 @@ class MeterServer:
                 await self.serve_stream(lambda: reader.read(65536), write, peer)
             finally:
                 self._writers.discard(writer)
+                if shared is not None:
+                    shared.release()
                 writer.close()
                 with contextlib.suppress(ConnectionError, OSError):
                     await writer.wait_closed()
@@ -286,7 +530,7 @@ class MeterServer:
 
         async def read() -> bytes:
             try:
-                return await transport.recv(self.inactivity_timeout + 1)
+                return await transport.recv(3600.0)  # serve_stream applies the timeouts
             except TransportClosed:
                 return b""
 

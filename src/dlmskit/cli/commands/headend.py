@@ -637,7 +637,14 @@ def command(context: _Context, meter: str, kind: str, argument: str | None) -> N
     stdout.print(f"command {number} queued for {meter}: {kind}")
 
 
-def _redis_client(url: str) -> Any:
+REDIS_CONNECTIONS = 64
+"""Connections to Redis of one worker or scheduler process at most; a command waits for a free one."""
+
+
+def _redis_client(url: str, connections: int = REDIS_CONNECTIONS) -> Any:
+    """A client whose commands wait for one of ``connections`` connections. redis-py's default pool raises
+    ``MaxConnectionsError`` beyond 100 commands at once, which a worker with ``--max-sessions`` above about
+    100 reaches (its main loop then ends with it)."""
     try:
         import redis.asyncio as aioredis
     except ImportError as error:  # pragma: no cover - the redis extra
@@ -651,14 +658,17 @@ def _redis_client(url: str) -> Any:
     # it forever (30 s is well above the worker's XREADGROUP BLOCK of 1 s). Two quick retries of a call
     # (a pooled connection the server closed); a longer outage is the worker's and the scheduler's to wait
     # out, with backoff and a log line.
-    return aioredis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=connections,
+        timeout=None,
         socket_connect_timeout=5,
         socket_timeout=30,
         socket_keepalive=True,
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2),
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 def _dump_tasks() -> None:

@@ -92,7 +92,16 @@ _MECHANISM_NAMES = {mechanism: name for name, mechanism in MECHANISMS.items()}
 @click.option(
     "--time-speed", type=float, help="With --fleet: the meters' clocks run this many times as fast."
 )
-@click.option("--max-connections", type=int, help="Concurrent connections a meter serves at most.")
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    help="Concurrent connections a meter serves at most (with --fleet: each meter); more are closed at once.",
+)
+@click.option(
+    "--max-total-connections",
+    type=click.IntRange(1),
+    help="With --fleet: concurrent connections the whole fleet serves at most; more are closed at once.",
+)
 @click.option(
     "--push", "push_to", metavar="HOST:PORT", help="With --fleet: the meters push (wrapper/UDP) to here."
 )
@@ -155,6 +164,7 @@ def simulate(
     faulty: float,
     time_speed: float | None,
     max_connections: int | None,
+    max_total_connections: int | None,
     push_to: str | None,
     push_every: float,
     push_kind: str,
@@ -191,6 +201,7 @@ def simulate(
             faulty=faulty,
             time_speed=time_speed,
             max_connections=max_connections,
+            max_total_connections=max_total_connections,
         )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(

@@ -9,6 +9,7 @@ from dlmskit.simulator.model import ObjectModel
 from dlmskit.simulator.objects.association import AssociationLN, SapAssignment
 from dlmskit.simulator.objects.base import MeterServices, SimObject
 from dlmskit.simulator.objects.clock import Clock
+from dlmskit.simulator.objects.communication import HdlcSetup, TcpUdpSetup
 from dlmskit.simulator.objects.credit import Credit
 from dlmskit.simulator.objects.data import make_data
 from dlmskit.simulator.objects.disconnect import DisconnectControl
@@ -22,11 +23,13 @@ __all__ = [
     "Clock",
     "Credit",
     "DisconnectControl",
+    "HdlcSetup",
     "MeterServices",
     "ProfileGeneric",
     "SapAssignment",
     "SecuritySetup",
     "SimObject",
+    "TcpUdpSetup",
     "TokenGateway",
     "build_object",
 ]
@@ -38,6 +41,8 @@ _FACTORIES: Final[dict[int, Callable[[ObjectModel, MeterServices], SimObject]]] 
     8: Clock,
     15: AssociationLN,
     17: SapAssignment,
+    23: HdlcSetup,
+    41: TcpUdpSetup,
     64: SecuritySetup,
     70: DisconnectControl,
     112: Credit,

@@ -19,8 +19,10 @@ column that is not in the profile, or an entry range that makes no sense, gets s
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -36,10 +38,44 @@ from dlmskit.errors import DecodeError
 from dlmskit.session.server import AssociationContext
 from dlmskit.simulator.model import ObjectModel
 from dlmskit.simulator.objects.base import MeterServices, SimObject, done, refused
+from dlmskit.simulator.slices import checkpoint
 
 __all__ = ["Column", "ProfileGeneric"]
 
 _CLOCK_CLASS = 8
+
+CACHED_ROWS_AT_LEAST = 100
+"""Answers of at least this many rows are kept (several clients reading the same profile get the same bytes)."""
+ANSWER_CACHE_BYTES = 64 << 20
+"""Bytes of encoded answers kept for the whole process (all meters of a fleet), the least recently used
+dropped first."""
+_ANSWERS: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+_answer_bytes = 0
+_TOKENS = itertools.count()
+
+
+_answers_lock = threading.Lock()
+
+
+def _recall(key: tuple[Any, ...]) -> bytes | None:
+    with _answers_lock:
+        raw = _ANSWERS.get(key)
+        if raw is not None:
+            _ANSWERS.move_to_end(key)
+        return raw
+
+
+def _remember(key: tuple[Any, ...], raw: bytes) -> None:
+    global _answer_bytes
+    if len(raw) > ANSWER_CACHE_BYTES // 4:
+        return
+    with _answers_lock:
+        old = _ANSWERS.pop(key, None)
+        _answer_bytes += len(raw) - (len(old) if old is not None else 0)
+        _ANSWERS[key] = raw
+        while _answer_bytes > ANSWER_CACHE_BYTES and _ANSWERS:
+            _key, dropped = _ANSWERS.popitem(last=False)
+            _answer_bytes -= len(dropped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +116,8 @@ class ProfileGeneric(SimObject):
         """Periodic profiles: captures below this number were removed by a reset."""
         self.log: deque[tuple[float, tuple[axdr.Data, ...]]] = deque(maxlen=self.entries)
         """Logs: (capture time, values) of every entry, oldest first."""
+        self._token = next(_TOKENS)
+        """Tells this profile's answers apart from every other's in the answer cache."""
         self.values[4] = axdr.DoubleLongUnsigned(self.period)
         self.values[5] = axdr.Enum(1)  # fifo
         self.values[8] = axdr.DoubleLongUnsigned(self.entries)
@@ -133,6 +171,11 @@ class ProfileGeneric(SimObject):
         self.log.append((self.meter.clock_time().timestamp(), row))
 
     def _encode(self, numbers: Iterable[int], selected: Sequence[int]) -> EncodedData:
+        key = self._answer_key(numbers, selected)
+        if key is not None:
+            cached = _recall(key)
+            if cached is not None:
+                return EncodedData(cached)
         every = list(range(len(self.columns)))
         parts = []
         count = 0
@@ -142,7 +185,21 @@ class ProfileGeneric(SimObject):
                 axdr.encode(axdr.Structure(row if selected == every else [row[i] for i in selected]))
             )
             count += 1
-        return EncodedData(b"\x01" + axdr.encode_length(count) + b"".join(parts))
+            checkpoint()  # in slices (the simulator's server), the other meters are served meanwhile
+        raw = b"\x01" + axdr.encode_length(count) + b"".join(parts)
+        if key is not None:
+            _remember(key, raw)
+        return EncodedData(raw)
+
+    def _answer_key(self, numbers: Iterable[int], selected: Sequence[int]) -> tuple[Any, ...] | None:
+        """The key of an answer worth keeping: rows of a periodic profile (pure functions of their
+        number and the meter's state, which changes only with the meter's ``generation``), many of them."""
+        generation = getattr(self.meter, "generation", None)
+        if self.event_log or generation is None or not isinstance(numbers, range):
+            return None
+        if len(numbers) < CACHED_ROWS_AT_LEAST:
+            return None
+        return (self._token, generation, numbers.start, numbers.stop, numbers.step, tuple(selected))
 
     # -- selective access --------------------------------------------------------------------------------
 
