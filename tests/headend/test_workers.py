@@ -824,3 +824,37 @@ def test_configuration_from_a_file_the_environment_and_flags_in_that_order(tmp_p
     config.write_text(CONFIG.replace("max_sessions", "max_session"), encoding="utf-8")
     refused = runner.invoke(cli, ["headend", "--config", str(config), "worker", "--show-config"])
     assert refused.exit_code != 0 and "max_session" in refused.output, refused.output
+
+
+def test_a_scheduler_process_survives_a_redis_restart_each_round_once(
+    tmp_path: Path, postgres_url: str, persistent_redis: Any
+) -> None:
+    redis_url = persistent_redis.url
+    store = Store(postgres_url)
+    inventory = Inventory(store)
+    names = [f"m{index}" for index in range(5)]
+    for name in names:
+        inventory.put_meter(Meter(name, groups=("fleet",), settings={"port": 9}))
+    store.close()
+    scheduler = _scheduler(postgres_url, redis_url, "A", tmp_path / "A.log")
+    try:
+        deadline = time.monotonic() + 120
+        while len(_rounds(redis_url)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        persistent_redis.restart(down=3.0)  # rounds fall due while Redis is away
+        before = len(_rounds(redis_url))
+        while len(_rounds(redis_url)) < before + 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        scheduler.terminate()
+        assert scheduler.wait(timeout=60) == 0
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()
+    log = (tmp_path / "A.log").read_text(encoding="utf-8", errors="replace")
+    assert "Redis unavailable" in log and "Redis is back" in log, log
+    rounds = _rounds(redis_url)
+    assert len(rounds) >= before + 5, (sorted(rounds), log)
+    assert all(sorted(meters) == names for meters in rounds.values()), rounds  # each round once, whole
+    due = sorted(_dt.datetime.strptime(key.split("@")[1], "%Y-%m-%dT%H:%M:%SZ") for key in rounds)
+    assert {(b - a).total_seconds() for a, b in itertools.pairwise(due)} == {1.0}, sorted(rounds)  # no gap
