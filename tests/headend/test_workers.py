@@ -661,12 +661,19 @@ def test_a_redis_restart_under_a_running_fleet_loses_nothing_and_doubles_nothing
     assert _queue_left(redis_url) == (0, 0, 0)  # every job acknowledged, nothing left behind
 
 
-def _scheduler(db: str, redis_url: str, name: str, output: Path, *options: str) -> subprocess.Popen[bytes]:
+def _scheduler(
+    db: str,
+    redis_url: str,
+    name: str,
+    output: Path,
+    *options: str,
+    schedule: tuple[str, str, str] = ("registers", "fleet", "@every 1s"),
+) -> subprocess.Popen[bytes]:
     with output.open("wb") as sink:
         return subprocess.Popen(
             [
                 *(sys.executable, "-m", "dlmskit", "headend", "scheduler", "--db", db, "--redis", redis_url),
-                *("--name", name, "--lock-seconds", "2", "--schedule", "registers", "fleet", "@every 1s"),
+                *("--name", name, "--lock-seconds", "2", "--schedule", *schedule),
                 *options,
             ],
             stdout=sink,
@@ -858,3 +865,79 @@ def test_a_scheduler_process_survives_a_redis_restart_each_round_once(
     assert all(sorted(meters) == names for meters in rounds.values()), rounds  # each round once, whole
     due = sorted(_dt.datetime.strptime(key.split("@")[1], "%Y-%m-%dT%H:%M:%SZ") for key in rounds)
     assert {(b - a).total_seconds() for a, b in itertools.pairwise(due)} == {1.0}, sorted(rounds)  # no gap
+
+
+def test_two_schedulers_three_workers_a_fleet_and_every_fault_at_once(
+    tmp_path: Path, postgres_url: str, persistent_redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15's whole: a scheduler with a standby and three workers against a fleet; one worker and the
+    active scheduler SIGKILLed and Redis restarted in the middle of a round; every round's every meter read
+    once, recorded once, no counter reused."""
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", MASTER)
+    redis_url = persistent_redis.url
+    fleet = FleetProcess(tmp_path, 24, "--delay", "0.05", "--jitter", "0.05", "--time-speed", "900")
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    schedule = (PLAN.name, "fleet", "@every 12s")
+    try:
+        _fleet_inventory(postgres_url, fleet)
+        processes["A"] = _scheduler(postgres_url, redis_url, "A", tmp_path / "A.log", schedule=schedule)
+        deadline = time.monotonic() + 120
+        while _holder(redis_url) != "A" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        processes["B"] = _scheduler(postgres_url, redis_url, "B", tmp_path / "B.log", schedule=schedule)
+        for i in range(3):
+            processes[f"w{i}"] = _worker(postgres_url, redis_url, f"w{i}", tmp_path / f"w{i}.log", lease="6")
+        while time.monotonic() < deadline:  # the first round under way: some meters done, others pending
+            ((done,),) = _rows(postgres_url, "SELECT count(*) FROM jobs")
+            if done >= 4 and _pending_with(redis_url, "w0"):
+                break
+            time.sleep(0.05)
+        assert _pending_with(redis_url, "w0"), "worker w0 had no job under way"
+        for name in ("w0", "A"):
+            processes[name].send_signal(signal.SIGKILL)
+            processes[name].wait()
+        persistent_redis.restart(down=2.0)
+        while len(_rounds(redis_url)) < 2 and time.monotonic() < deadline + 60:
+            time.sleep(0.1)  # the standby appends the next round
+        processes["B"].terminate()
+        assert _ended_on_sigterm(processes["B"])
+        rounds = _rounds(redis_url)
+        expected = {name: len(rounds) for name in fleet.names}
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            ok = dict(
+                _rows(postgres_url, "SELECT meter, count(*) FROM jobs WHERE outcome = 'ok' GROUP BY meter")
+            )
+            if ok == expected:
+                break
+            time.sleep(0.2)
+        for name in ("w1", "w2"):
+            processes[name].terminate()
+        stopped = [_ended_on_sigterm(processes[name]) for name in ("w1", "w2")]
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        fleet.stop()
+    logs = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(tmp_path.glob("*.log"))]
+    assert all(stopped), logs
+    # Each round appended once, whole (the standby's too), one job a meter; the retries (attempt > 1) aside.
+    assert len(rounds) >= 2 and all(sorted(m) == sorted(fleet.names) for m in rounds.values()), rounds
+    # Every meter read in every round, recorded once each time (a job recorded twice would count more), every
+    # session accepted by the meter (a reused counter is refused).
+    jobs: dict[str, list[str]] = {}
+    for meter, outcome in _rows(postgres_url, "SELECT meter, outcome FROM jobs ORDER BY id"):
+        jobs.setdefault(meter, []).append(outcome)
+    assert {m: o.count("ok") for m, o in jobs.items()} == expected, (jobs, logs)
+    counted = {
+        meter: (int(rows), int(moments))
+        for meter, rows, moments in _rows(
+            postgres_url, "SELECT meter, count(*), count(DISTINCT capture_time) FROM readings GROUP BY meter"
+        )
+    }
+    assert all(rows == 2 * moments for rows, moments in counted.values()), counted  # both registers together
+    extra = sum(moments - len(rounds) for _rows_, moments in counted.values())
+    assert all(moments >= len(rounds) for _rows_, moments in counted.values()), counted
+    assert extra <= 4, counted  # at most the killed worker's sessions under way read again
+    assert _queue_left(redis_url) == (0, 0, 0)  # nothing pending, waiting or unread
