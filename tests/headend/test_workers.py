@@ -941,3 +941,30 @@ def test_two_schedulers_three_workers_a_fleet_and_every_fault_at_once(
     assert all(moments >= len(rounds) for _rows_, moments in counted.values()), counted
     assert extra <= 4, counted  # at most the killed worker's sessions under way read again
     assert _queue_left(redis_url) == (0, 0, 0)  # nothing pending, waiting or unread
+
+
+def test_a_transaction_left_idle_by_a_paused_worker_is_ended_by_the_server(postgres_url: str) -> None:
+    """A worker paused inside a write (SIGSTOP) would hold the meter's fence row and stop every other
+    worker's job of that meter until it woke: its PostgreSQL sessions end a transaction left idle."""
+    from dlmskit.headend.store import fences
+    from dlmskit.headend.worker import bound_idle_transactions
+
+    paused = Store(postgres_url)
+    other = Store(postgres_url)
+    try:
+        bound_idle_transactions(paused.engine, 0.5)
+        connection = paused.engine.connect()
+        transaction = connection.begin()
+        connection.execute(sa.insert(fences).values(meter="m", token=1))  # the fence row locked ...
+        time.sleep(1.5)  # ... and the worker paused: the server ends its transaction, the lock goes
+        with other.engine.begin() as writer:  # another worker's write of the meter is not held up
+            writer.execute(sa.text("SET lock_timeout = '10s'"))
+            writer.execute(sa.insert(fences).values(meter="m", token=2))
+        with pytest.raises(sa.exc.DBAPIError):  # the woken worker's transaction is gone
+            connection.execute(sa.select(fences.c.token))
+            transaction.commit()
+        connection.close()
+        assert _rows(postgres_url, "SELECT meter, token FROM fences") == [("m", 2)]
+    finally:
+        paused.close()
+        other.close()

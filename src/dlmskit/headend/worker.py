@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
+
 from dlmskit.headend.engine import RETRIED, Engine, EngineLimits, JobOutcome
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.lease import MeterLeases
@@ -34,7 +36,7 @@ from dlmskit.headend.plans import BUILTIN_PLANS, ReadPlan
 from dlmskit.headend.queue import Job, JobQueue, RedisOutage, redis_unavailable
 from dlmskit.headend.store import StaleLease, Store, utc
 
-__all__ = ["Worker", "WorkerStats"]
+__all__ = ["Worker", "WorkerStats", "bound_idle_transactions"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ class Worker:
             log, f"worker {self.name}", on_outage=metrics.outages.inc if metrics is not None else None
         )
         self._stop = asyncio.Event()
+        if self.engine.store.dialect == "postgresql":
+            bound_idle_transactions(self.engine.store.engine, max(5.0, self.limits.lease_seconds))
 
     def _plan(self, name: str) -> ReadPlan:
         body = self.inventory.plan_bodies().get(name)
@@ -281,6 +285,27 @@ class Worker:
             else:
                 outage.over()
                 return
+
+
+def bound_idle_transactions(engine: sa.Engine, seconds: float) -> None:
+    """Have PostgreSQL end a session of ``engine`` that stays idle inside a transaction longer than
+    ``seconds`` (``idle_in_transaction_session_timeout``). A worker paused in the middle of a write (SIGSTOP,
+    a stalled machine) would otherwise hold its row locks (the meter's fence, its counters) and stop every
+    other worker's job of that meter until it wakes; the server ends its transaction instead, and the
+    woken worker's write fails (its lease is stale by then anyway). The pool's connections are made again
+    so that every one has it."""
+    milliseconds = max(1, round(seconds * 1000))
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {milliseconds}")
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+
+    sa.event.listen(engine, "connect", on_connect)
+    engine.dispose()
 
 
 def _now() -> str:
