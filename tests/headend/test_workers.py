@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +192,68 @@ async def test_an_unreachable_meter_is_retried_with_backoff_and_recorded_once(
         await redis.aclose()
 
 
+class _SwallowingRedis:
+    """The real Redis client, whose XCLAIM takes a while and swallows a cancellation that arrives meanwhile,
+    as redis-py's asyncio client does now and then (a loop of XCLAIMs cancelled at a random moment goes on
+    within a few tries with redis-py 8.2)."""
+
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
+        self.swallowed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._redis, name)
+
+    async def xclaim(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            await asyncio.sleep(1.0)
+        except asyncio.CancelledError:
+            self.swallowed += 1
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+        return await self._redis.xclaim(*args, **kwargs)
+
+
+async def test_a_worker_stops_although_redis_swallowed_its_renewers_cancellation(
+    tmp_path: Path, redis_url: str
+) -> None:
+    import socket
+
+    from dlmskit.headend.engine import EngineLimits
+    from dlmskit.headend.worker import Worker
+
+    silent = socket.socket()  # a meter that accepts the call and never answers: the job times out
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    inventory = Inventory(store)
+    inventory.put_meter(Meter("silent", settings={"port": silent.getsockname()[1], "timeout": 5.0}))
+    redis = _redis(redis_url)
+    try:
+        queue = JobQueue(redis)
+        await queue.create()
+        await queue.put(Job("silent", "registers", "round 1"))
+        # The first renewal at 1 s, its XCLAIM 1 s long: the job ends (1.5 s) while it is under way; the
+        # lease (3 s) stays renewed, so only a renewer that ends when told to lets the worker stop.
+        limits = EngineLimits(max_sessions=1, retries=0, job_timeout=1.5, lease_seconds=3.0)
+        swallowing = _SwallowingRedis(redis)
+        worker = Worker(inventory, swallowing, limits, name="w", block=0.1)
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(worker.run(stop))
+        deadline = time.monotonic() + 60
+        while not store.outcome_counts() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(running, 60)  # it stops: its renewer is ended without being cancelled
+        assert store.outcome_counts() == {"timeout": 1} and await queue.pending() == 0
+        assert swallowing.swallowed == 0  # nothing was cancelled in the middle of a Redis call
+    finally:
+        silent.close()
+        store.close()
+        await redis.aclose()
+
+
 async def test_a_standby_scheduler_takes_over_and_appends_each_round_once(
     tmp_path: Path, redis_url: str
 ) -> None:
@@ -305,18 +366,18 @@ def _pending_with(redis_url: str, consumer: str) -> int:
 
 
 def _ended_on_sigterm(process: subprocess.Popen[bytes]) -> bool:
-    """Whether a terminated worker ended cleanly. One that does not stop within 60 s is a known open fault
-    (docs/headend.md): its stacks go to its log (SIGABRT) and a warning says so, and the test goes on to
-    check what it is about."""
+    """Whether a terminated worker ended cleanly within 60 s. One that does not is stopped with its asyncio
+    tasks (SIGUSR1) and its threads' stacks (SIGABRT) in its log, and is a failure: the fault that once
+    showed here in about one run in twenty (a lease renewer that swallowed its cancellation inside redis-py
+    and never ended) is fixed."""
     try:
         return process.wait(timeout=60) == 0
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGUSR1)  # its asyncio tasks' stacks into its log
         time.sleep(2)
-        process.send_signal(signal.SIGABRT)
+        process.send_signal(signal.SIGABRT)  # its threads' stacks into its log
         process.wait()
-        warnings.warn(f"worker pid {process.pid} did not stop on SIGTERM within 60 s", stacklevel=2)
-        return True
+        return False
 
 
 def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
@@ -367,23 +428,10 @@ def test_three_workers_one_killed_every_meter_read_once_no_counter_reused(
     finally:
         for process in workers[1:]:
             process.terminate()
-        for process in workers[1:]:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGUSR1)  # its asyncio tasks' stacks into its log
-                time.sleep(2)
-                process.send_signal(signal.SIGABRT)  # its threads' stacks into its log
-                process.wait()
+        stopped = [_ended_on_sigterm(process) for process in workers[1:]]
         fleet.stop()
     outputs = [(tmp_path / f"w{i}.log").read_bytes() for i in (1, 2)]
-    # A worker that did not stop within 60 s of SIGTERM is a known open fault (about 1 run in 20 while this
-    # was written; docs/headend.md): reported as a warning with its stacks, so that what this test is about —
-    # nothing lost, nothing twice, no counter reused — is still checked below.
-    hung = [i for i, p in enumerate(workers[1:], start=1) if p.returncode == -signal.SIGABRT]
-    if hung:
-        warnings.warn(f"worker(s) {hung} did not stop on SIGTERM: {outputs}", stacklevel=1)
-    assert all(p.returncode in (0, -signal.SIGABRT) for p in workers[1:]), outputs
+    assert all(stopped), outputs  # both stopped cleanly within 60 s of SIGTERM
     taken_over = [re.search(rb"(\d+) taken over", out) for out in outputs]
     assert sum(int(m.group(1)) for m in taken_over if m) >= 1, outputs  # the dead worker's jobs
     jobs: dict[str, list[str]] = {}
@@ -481,11 +529,11 @@ def test_a_paused_worker_process_that_lost_its_leases_writes_nothing_when_it_wak
                 break
             time.sleep(0.2)
         workers[1].terminate()
-        assert _ended_on_sigterm(workers[1])
+        assert _ended_on_sigterm(workers[1]), (tmp_path / "w1.log").read_text(errors="replace")
         before = _counts(postgres_url)
         paused.send_signal(signal.SIGCONT)  # it wakes up with results of sessions it no longer leases
         paused.terminate()
-        assert _ended_on_sigterm(paused)
+        assert _ended_on_sigterm(paused), (tmp_path / "w0.log").read_text(errors="replace")
     finally:
         for process in workers:
             if process.poll() is None:
@@ -596,7 +644,9 @@ def test_a_redis_restart_under_a_running_fleet_loses_nothing_and_doubles_nothing
         for process in workers:
             process.terminate()
         for process in workers:
-            assert _ended_on_sigterm(process)
+            assert _ended_on_sigterm(process), [
+                p.read_text(errors="replace") for p in tmp_path.glob("w*.log")
+            ]
     finally:
         for process in workers:
             if process.poll() is None:
@@ -611,12 +661,19 @@ def test_a_redis_restart_under_a_running_fleet_loses_nothing_and_doubles_nothing
     assert _queue_left(redis_url) == (0, 0, 0)  # every job acknowledged, nothing left behind
 
 
-def _scheduler(db: str, redis_url: str, name: str, output: Path, *options: str) -> subprocess.Popen[bytes]:
+def _scheduler(
+    db: str,
+    redis_url: str,
+    name: str,
+    output: Path,
+    *options: str,
+    schedule: tuple[str, str, str] = ("registers", "fleet", "@every 1s"),
+) -> subprocess.Popen[bytes]:
     with output.open("wb") as sink:
         return subprocess.Popen(
             [
                 *(sys.executable, "-m", "dlmskit", "headend", "scheduler", "--db", db, "--redis", redis_url),
-                *("--name", name, "--lock-seconds", "2", "--schedule", "registers", "fleet", "@every 1s"),
+                *("--name", name, "--lock-seconds", "2", "--schedule", *schedule),
                 *options,
             ],
             stdout=sink,
@@ -774,3 +831,140 @@ def test_configuration_from_a_file_the_environment_and_flags_in_that_order(tmp_p
     config.write_text(CONFIG.replace("max_sessions", "max_session"), encoding="utf-8")
     refused = runner.invoke(cli, ["headend", "--config", str(config), "worker", "--show-config"])
     assert refused.exit_code != 0 and "max_session" in refused.output, refused.output
+
+
+def test_a_scheduler_process_survives_a_redis_restart_each_round_once(
+    tmp_path: Path, postgres_url: str, persistent_redis: Any
+) -> None:
+    redis_url = persistent_redis.url
+    store = Store(postgres_url)
+    inventory = Inventory(store)
+    names = [f"m{index}" for index in range(5)]
+    for name in names:
+        inventory.put_meter(Meter(name, groups=("fleet",), settings={"port": 9}))
+    store.close()
+    scheduler = _scheduler(postgres_url, redis_url, "A", tmp_path / "A.log")
+    try:
+        deadline = time.monotonic() + 120
+        while len(_rounds(redis_url)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        persistent_redis.restart(down=3.0)  # rounds fall due while Redis is away
+        before = len(_rounds(redis_url))
+        while len(_rounds(redis_url)) < before + 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        scheduler.terminate()
+        assert scheduler.wait(timeout=60) == 0
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()
+    log = (tmp_path / "A.log").read_text(encoding="utf-8", errors="replace")
+    assert "Redis unavailable" in log and "Redis is back" in log, log
+    rounds = _rounds(redis_url)
+    assert len(rounds) >= before + 5, (sorted(rounds), log)
+    assert all(sorted(meters) == names for meters in rounds.values()), rounds  # each round once, whole
+    due = sorted(_dt.datetime.strptime(key.split("@")[1], "%Y-%m-%dT%H:%M:%SZ") for key in rounds)
+    assert {(b - a).total_seconds() for a, b in itertools.pairwise(due)} == {1.0}, sorted(rounds)  # no gap
+
+
+def test_two_schedulers_three_workers_a_fleet_and_every_fault_at_once(
+    tmp_path: Path, postgres_url: str, persistent_redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15's whole: a scheduler with a standby and three workers against a fleet; one worker and the
+    active scheduler SIGKILLed and Redis restarted in the middle of a round; every round's every meter read
+    once, recorded once, no counter reused."""
+    monkeypatch.setenv("DLMSKIT_MASTER_KEY", MASTER)
+    redis_url = persistent_redis.url
+    fleet = FleetProcess(tmp_path, 24, "--delay", "0.05", "--jitter", "0.05", "--time-speed", "900")
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    schedule = (PLAN.name, "fleet", "@every 12s")
+    try:
+        _fleet_inventory(postgres_url, fleet)
+        processes["A"] = _scheduler(postgres_url, redis_url, "A", tmp_path / "A.log", schedule=schedule)
+        deadline = time.monotonic() + 120
+        while _holder(redis_url) != "A" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        processes["B"] = _scheduler(postgres_url, redis_url, "B", tmp_path / "B.log", schedule=schedule)
+        for i in range(3):
+            processes[f"w{i}"] = _worker(postgres_url, redis_url, f"w{i}", tmp_path / f"w{i}.log", lease="6")
+        while time.monotonic() < deadline:  # the first round under way: some meters done, others pending
+            ((done,),) = _rows(postgres_url, "SELECT count(*) FROM jobs")
+            if done >= 4 and _pending_with(redis_url, "w0"):
+                break
+            time.sleep(0.05)
+        assert _pending_with(redis_url, "w0"), "worker w0 had no job under way"
+        for name in ("w0", "A"):
+            processes[name].send_signal(signal.SIGKILL)
+            processes[name].wait()
+        persistent_redis.restart(down=2.0)
+        while len(_rounds(redis_url)) < 2 and time.monotonic() < deadline + 60:
+            time.sleep(0.1)  # the standby appends the next round
+        processes["B"].terminate()
+        assert _ended_on_sigterm(processes["B"])
+        rounds = _rounds(redis_url)
+        expected = {name: len(rounds) for name in fleet.names}
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            ok = dict(
+                _rows(postgres_url, "SELECT meter, count(*) FROM jobs WHERE outcome = 'ok' GROUP BY meter")
+            )
+            if ok == expected:
+                break
+            time.sleep(0.2)
+        for name in ("w1", "w2"):
+            processes[name].terminate()
+        stopped = [_ended_on_sigterm(processes[name]) for name in ("w1", "w2")]
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        fleet.stop()
+    logs = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(tmp_path.glob("*.log"))]
+    assert all(stopped), logs
+    # Each round appended once, whole (the standby's too), one job a meter; the retries (attempt > 1) aside.
+    assert len(rounds) >= 2 and all(sorted(m) == sorted(fleet.names) for m in rounds.values()), rounds
+    # Every meter read in every round, recorded once each time (a job recorded twice would count more), every
+    # session accepted by the meter (a reused counter is refused).
+    jobs: dict[str, list[str]] = {}
+    for meter, outcome in _rows(postgres_url, "SELECT meter, outcome FROM jobs ORDER BY id"):
+        jobs.setdefault(meter, []).append(outcome)
+    assert {m: o.count("ok") for m, o in jobs.items()} == expected, (jobs, logs)
+    counted = {
+        meter: (int(rows), int(moments))
+        for meter, rows, moments in _rows(
+            postgres_url, "SELECT meter, count(*), count(DISTINCT capture_time) FROM readings GROUP BY meter"
+        )
+    }
+    assert all(rows == 2 * moments for rows, moments in counted.values()), counted  # both registers together
+    extra = sum(moments - len(rounds) for _rows_, moments in counted.values())
+    assert all(moments >= len(rounds) for _rows_, moments in counted.values()), counted
+    assert extra <= 4, counted  # at most the killed worker's sessions under way read again
+    assert _queue_left(redis_url) == (0, 0, 0)  # nothing pending, waiting or unread
+
+
+def test_a_transaction_left_idle_by_a_paused_worker_is_ended_by_the_server(postgres_url: str) -> None:
+    """A worker paused inside a write (SIGSTOP) would hold the meter's fence row and stop every other
+    worker's job of that meter until it woke: its PostgreSQL sessions end a transaction left idle."""
+    from dlmskit.headend.store import fences
+    from dlmskit.headend.worker import bound_idle_transactions
+
+    paused = Store(postgres_url)
+    other = Store(postgres_url)
+    try:
+        bound_idle_transactions(paused.engine, 0.5)
+        connection = paused.engine.connect()
+        transaction = connection.begin()
+        connection.execute(sa.insert(fences).values(meter="m", token=1))  # the fence row locked ...
+        time.sleep(1.5)  # ... and the worker paused: the server ends its transaction, the lock goes
+        with other.engine.begin() as writer:  # another worker's write of the meter is not held up
+            writer.execute(sa.text("SET lock_timeout = '10s'"))
+            writer.execute(sa.insert(fences).values(meter="m", token=2))
+        with pytest.raises(sa.exc.DBAPIError):  # the woken worker's transaction is gone
+            connection.execute(sa.select(fences.c.token))
+            transaction.commit()
+        connection.close()
+        assert _rows(postgres_url, "SELECT meter, token FROM fences") == [("m", 2)]
+    finally:
+        paused.close()
+        other.close()

@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
+
 from dlmskit.headend.engine import RETRIED, Engine, EngineLimits, JobOutcome
 from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.lease import MeterLeases
@@ -34,7 +36,7 @@ from dlmskit.headend.plans import BUILTIN_PLANS, ReadPlan
 from dlmskit.headend.queue import Job, JobQueue, RedisOutage, redis_unavailable
 from dlmskit.headend.store import StaleLease, Store, utc
 
-__all__ = ["Worker", "WorkerStats"]
+__all__ = ["Worker", "WorkerStats", "bound_idle_transactions"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ class Worker:
             log, f"worker {self.name}", on_outage=metrics.outages.inc if metrics is not None else None
         )
         self._stop = asyncio.Event()
+        if self.engine.store.dialect == "postgresql":
+            bound_idle_transactions(self.engine.store.engine, max(5.0, self.limits.lease_seconds))
 
     def _plan(self, name: str) -> ReadPlan:
         body = self.inventory.plan_bodies().get(name)
@@ -154,9 +158,17 @@ class Worker:
             return
         work = asyncio.ensure_future(self._run(entry, job, token))
 
+        finished = asyncio.Event()
+
         async def renew() -> None:
-            while True:
-                await asyncio.sleep(seconds / 3)
+            # Stopped by ``finished``, never by cancelling it: redis-py's asyncio client can swallow a
+            # cancellation that arrives during a command (the call returns as if nothing happened), and a
+            # renewer that went on renewing kept its worker from ever stopping (the "1 run in 20" fault).
+            while not finished.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(finished.wait(), seconds / 3)
+                if finished.is_set():
+                    return
                 try:
                     kept = await self.leases.renew(job.meter, self.name, seconds)
                 except Exception as error:
@@ -164,6 +176,8 @@ class Worker:
                         raise
                     log.info("meter %s: lease not renewed, Redis unavailable (%s)", job.meter, error)
                     continue
+                if finished.is_set():
+                    return
                 if not kept:
                     log.warning("lease of meter %s lost: its job is stopped", job.meter)
                     work.cancel()
@@ -185,9 +199,13 @@ class Worker:
         except Exception:
             log.exception("job of meter %s failed; it stays pending", job.meter)
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await renewer
+            finished.set()
+            # A Redis call under way ends within the client's socket timeout; the job does not wait for it
+            # longer than a lease (the renewer then ends on its own, its XCLAIM of an acknowledged entry and
+            # its renewal of a released lease changing nothing).
+            await asyncio.wait({renewer}, timeout=seconds)
+            if renewer.done() and not renewer.cancelled() and renewer.exception() is not None:
+                log.warning("renewal of meter %s's lease failed: %s", job.meter, renewer.exception())
             with contextlib.suppress(Exception):
                 await self.leases.release(job.meter, self.name)
 
@@ -267,6 +285,27 @@ class Worker:
             else:
                 outage.over()
                 return
+
+
+def bound_idle_transactions(engine: sa.Engine, seconds: float) -> None:
+    """Have PostgreSQL end a session of ``engine`` that stays idle inside a transaction longer than
+    ``seconds`` (``idle_in_transaction_session_timeout``). A worker paused in the middle of a write (SIGSTOP,
+    a stalled machine) would otherwise hold its row locks (the meter's fence, its counters) and stop every
+    other worker's job of that meter until it wakes; the server ends its transaction instead, and the
+    woken worker's write fails (its lease is stale by then anyway). The pool's connections are made again
+    so that every one has it."""
+    milliseconds = max(1, round(seconds * 1000))
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {milliseconds}")
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+
+    sa.event.listen(engine, "connect", on_connect)
+    engine.dispose()
 
 
 def _now() -> str:
