@@ -121,6 +121,25 @@ async def test_reclaim_pages_through_the_whole_pending_list(redis_url: str) -> N
         await redis.aclose()
 
 
+async def test_a_workers_trace_frames_applies_to_every_plan_it_runs(tmp_path: Path, redis_url: str) -> None:
+    from dlmskit.headend.worker import Worker
+
+    store = Store(f"sqlite:///{tmp_path / 'headend.sqlite'}")
+    inventory = Inventory(store)
+    inventory.put_plan("mine", {"registers": ["1.0.1.8.0.255"], "trace_frames": "decrypted"})
+    redis = _redis(redis_url)
+    try:
+        plain = Worker(inventory, redis, name="w0")
+        assert plain._plan("registers").trace_frames is None  # each plan's own
+        assert plain._plan("mine").trace_frames == "decrypted"
+        traced = Worker(inventory, redis, name="w1", trace_frames="ciphered")  # `worker --trace-frames`
+        assert traced._plan("registers").trace_frames == "ciphered"
+        assert traced._plan("mine").trace_frames == "ciphered"
+    finally:
+        store.close()
+        await redis.aclose()
+
+
 async def test_a_retry_is_appended_once_when_due(redis_url: str) -> None:
     redis = _redis(redis_url)
     try:

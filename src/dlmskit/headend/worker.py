@@ -66,6 +66,7 @@ class Worker:
         prefix: str = "dlmskit",
         block: float = 1.0,
         metrics: QueueMetrics | None = None,
+        trace_frames: str | None = None,
     ) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.inventory = inventory
@@ -81,14 +82,18 @@ class Worker:
             log, f"worker {self.name}", on_outage=metrics.outages.inc if metrics is not None else None
         )
         self._stop = asyncio.Event()
+        self.trace_frames = trace_frames
+        """Frame traces for every job's sessions (``ciphered``/``decrypted``) over what the plans say; None:
+        each plan's own ``trace_frames``."""
         if self.engine.store.dialect == "postgresql":
             bound_idle_transactions(self.engine.store.engine, max(5.0, self.limits.lease_seconds))
 
     def _plan(self, name: str) -> ReadPlan:
         body = self.inventory.plan_bodies().get(name)
-        if body is not None:
-            return ReadPlan.from_mapping(name, body)
-        return BUILTIN_PLANS[name]
+        plan = ReadPlan.from_mapping(name, body) if body is not None else BUILTIN_PLANS[name]
+        if self.trace_frames is not None and plan.trace_frames != self.trace_frames:
+            plan = replace(plan, trace_frames=self.trace_frames)
+        return plan
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Work until ``stop`` is set (jobs under way are finished first). Redis going away stops nothing:

@@ -771,6 +771,7 @@ def _queue_metrics(port: int | None, host: str) -> QueueMetrics:
     "the database's fences table is the guard against stale writers).",
     **_env("FENCE_SECONDS"),
 )
+@_TRACE_OPTION
 @_metrics_options
 @_engine_options
 @_LOG_LEVEL
@@ -783,6 +784,7 @@ def worker(
     db_url: str | None,
     name: str | None,
     fence_seconds: float,
+    trace_frames: str | None,
     metrics_port: int | None,
     metrics_host: str,
     log_level: str,
@@ -806,7 +808,14 @@ def worker(
     async def main(stop: asyncio.Event) -> None:
         redis = _redis_client(redis_url)
         try:
-            found = Worker(inventory, redis, _limits(engine_options), name=name, metrics=metrics)
+            found = Worker(
+                inventory,
+                redis,
+                _limits(engine_options),
+                name=name,
+                metrics=metrics,
+                trace_frames=trace_frames,
+            )
             found.leases.fence_seconds = fence_seconds
             stdout.print(f"worker {found.name}: queue {found.queue.stream} on {redis_url}")
             await found.run(stop)
