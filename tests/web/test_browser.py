@@ -134,8 +134,21 @@ def _click_for_message(driver: Any, element_id: str) -> str:
     old = driver.find_elements(By.CSS_SELECTOR, "#message, #error")
     driver.find_element(By.ID, element_id).click()
     if old:
-        _wait(driver).until(ec.staleness_of(old[0]))
+        _wait(driver).until(lambda _driver: _gone(old[0]))
     return _message(driver)
+
+
+def _gone(element: Any) -> bool:
+    """True once ``element`` left the page. Chromium answers a node of a page already replaced with either
+    "stale element reference" or, now and then, "unhandled inspector error: Node with given id does not
+    belong to the document": both mean the old page is gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def test_a_meter_engineers_day(browser: Any, console: str) -> None:
