@@ -185,7 +185,6 @@ def test_a_fleet_with_faults_read_twice_over_a_schedule_stores_everything_once(
     _read_twice(tmp_path, database_url, 40, master)
 
 
-@pytest.mark.slow
 def test_a_500_meter_fleet_with_faults_read_twice_stores_everything_once(
     tmp_path: Path, database_url: str, master: SecretBytes
 ) -> None:
