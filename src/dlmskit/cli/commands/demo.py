@@ -146,7 +146,7 @@ def demo(link: str) -> None:
             stdout.print(nodes_to_xml([translator.apdu_node(apdu, role)]), markup=False, highlight=False)
     stdout.print(
         Panel(
-            f"Done in {time.perf_counter() - started:.1f} s. Try it against the simulator yourself:\n"
+            f"Done in {time.perf_counter() - started:.2f} s. Try it against the simulator yourself:\n"
             "  dlmskit simulate --tamper        (in one terminal)\n"
             f"  dlmskit relay --auth gmac --key {_EK} --auth-key {_AK}\n"
             "  dlmskit decode --help           (decode and decrypt traces)",
