@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import errno
 import socket
+from typing import cast
 
 from dlmskit.errors import LinkError
 from dlmskit.transport._inet import connect_error, connect_timeout_error, format_endpoint
@@ -137,8 +138,8 @@ class _StreamProtocol(asyncio.Protocol):
         self.lost: BaseException | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not subclasses of asyncio.Transport, but offer the same methods.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
