@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.3)
     parser.add_argument("--jitter", type=float, default=0.2)
     parser.add_argument("--profile", action="store_true", help="split the event loop's time by package")
+    parser.add_argument("--top", type=int, default=0, help="with --profile: the N functions of most own time")
     parser.add_argument(
         "--loop",
         choices=eventloop.LOOP_CHOICES,
@@ -128,6 +129,8 @@ def main() -> None:
         print("event loop under cProfile, share of its time by package:")
         for name, own in groups.most_common(12):
             print(f"{own / total * 100:6.1f} %  {name}")
+        if options.top:
+            stats.sort_stats("tottime").print_stats(options.top)
 
 
 if __name__ == "__main__":

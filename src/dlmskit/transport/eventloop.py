@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 from dlmskit.errors import ConfigurationError
 
-__all__ = ["LOOP_CHOICES", "LoopChoice", "loop_factory", "run", "which_loop"]
+__all__ = ["LOOP_CHOICES", "LoopChoice", "loop_factory", "run", "which_loop", "within"]
 
 LoopChoice = Literal["asyncio", "uvloop", "auto"]
 LOOP_CHOICES: tuple[LoopChoice, ...] = ("auto", "asyncio", "uvloop")
@@ -71,3 +71,12 @@ def run(main: Coroutine[Any, Any, _T], *, loop: str = "auto") -> _T:
         return asyncio.run(main)
     finally:  # pragma: no cover
         asyncio.set_event_loop_policy(previous)
+
+
+async def within(awaitable: Awaitable[_T], timeout: float) -> _T:
+    """``await awaitable``, or :class:`TimeoutError` after ``timeout`` seconds: ``asyncio.wait_for`` without
+    its task per call (``asyncio.timeout`` on Python 3.11 and later)."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(timeout):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, timeout)  # pragma: no cover - Python 3.10
