@@ -21,7 +21,6 @@ raised to the hard one. No timing is asserted anywhere; the figures go into docs
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import os
 import resource
@@ -38,6 +37,7 @@ from dlmskit.headend import Engine, EngineLimits, Inventory, KeyStore, ReadPlan,
 from dlmskit.headend.async_store import AsyncStore
 from dlmskit.headend.engine import JobOutcome
 from dlmskit.security.keys import SecretBytes
+from dlmskit.transport import eventloop
 
 PLAN = ReadPlan("bench", registers=("1.0.1.8.0.255",), clock=False, commands=False)
 
@@ -101,7 +101,12 @@ def _inventory(directory: Path, inventory_files: list[Path]) -> Inventory:
 
 
 def _headend(
-    inventory: Inventory, max_sessions: int, simulators: list[int], *, async_store: bool = False
+    inventory: Inventory,
+    max_sessions: int,
+    simulators: list[int],
+    *,
+    async_store: bool = False,
+    loop: str = "auto",
 ) -> dict[str, float]:
     store = inventory.store
     meters = inventory.meters("fleet")
@@ -121,7 +126,7 @@ def _headend(
             if engine.async_store is not None:
                 await engine.async_store.close()
 
-    outcomes = asyncio.run(run())
+    outcomes = eventloop.run(run(), loop=loop)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     simulated = sum(_cpu_seconds(pid) for pid in simulators) - simulated
     ok = sum(o.outcome == "ok" for o in outcomes)
@@ -293,6 +298,12 @@ def main() -> None:
     parser.add_argument(
         "--async-store", action="store_true", help="a second head-end run through the async store"
     )
+    parser.add_argument(
+        "--loop",
+        choices=eventloop.LOOP_CHOICES,
+        default="auto",
+        help="the head-end's event loop (auto: uvloop if installed)",
+    )
     options = parser.parse_args()
     files = _raise_file_limit()
     load = os.getloadavg()
@@ -309,11 +320,11 @@ def main() -> None:
                     fleets.append(_fleet(part, count, options.delay, options.jitter, seed=index + 1))
             inventory = _inventory(directory, [inventory for _, inventory in fleets])
             pids = [process.pid for process, _ in fleets]
-            rows = {"head-end": _headend(inventory, options.max_sessions, pids)}
+            rows = {"head-end": _headend(inventory, options.max_sessions, pids, loop=options.loop)}
             if options.async_store:
                 # The same meters again (their counters go on), committing through SQLAlchemy's async engine.
                 rows["head-end, async store"] = _headend(
-                    inventory, options.max_sessions, pids, async_store=True
+                    inventory, options.max_sessions, pids, async_store=True, loop=options.loop
                 )
             inventory.store.close()
             rows["plain loop, dlmskit"] = _plain_loop(directory, fleets[0][1], options.plain)
@@ -330,6 +341,7 @@ def main() -> None:
         f"{options.meters} meters in {len(fleets)} simulator processes, round trips {options.delay:g} s + up to "
         f"{options.jitter:g} s, one HLS-GMAC register read per session, stored in SQLite; open files {files}"
     )
+    print(f"event loop: {eventloop.which_loop(options.loop)}")
     print(f"load average {load[0]:.1f} before, {after[0]:.1f} after (1 minute), {os.cpu_count()} CPUs")
     print(
         f"{'':24} {'sessions':>8} {'ok':>6} {'wall s':>8} {'per hour':>10} {'CPU ms/session':>15} "

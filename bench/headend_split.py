@@ -11,7 +11,6 @@ the shares matter, not the sums). No timing is asserted anywhere.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import collections
 import cProfile
 import os
@@ -27,6 +26,7 @@ from bench.headend import PLAN, _fleet
 from dlmskit.headend import Engine, EngineLimits, Inventory, KeyStore, Store
 from dlmskit.headend import batch as batch_module
 from dlmskit.security.keys import SecretBytes
+from dlmskit.transport import eventloop
 
 _spent: collections.Counter[str] = collections.Counter()
 _lock = threading.Lock()
@@ -65,6 +65,13 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.3)
     parser.add_argument("--jitter", type=float, default=0.2)
     parser.add_argument("--profile", action="store_true", help="split the event loop's time by package")
+    parser.add_argument("--top", type=int, default=0, help="with --profile: the N functions of most own time")
+    parser.add_argument(
+        "--loop",
+        choices=eventloop.LOOP_CHOICES,
+        default="auto",
+        help="the event loop (auto: uvloop if installed)",
+    )
     options = parser.parse_args()
     batch_module.BatchWriter._apply_alone = _timed(  # type: ignore[method-assign]
         batch_module.BatchWriter._apply_alone, "batch writer transactions (worker thread)"
@@ -97,7 +104,7 @@ def main() -> None:
             cpu, wall = time.process_time(), time.perf_counter()
             if profile is not None:
                 profile.enable()
-            asyncio.run(run())
+            eventloop.run(run(), loop=options.loop)
             if profile is not None:
                 profile.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -106,7 +113,9 @@ def main() -> None:
             fleet.terminate()
             fleet.wait()
     n = options.meters
-    print(f"{n} meters, {wall:.1f} s, load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(
+        f"{n} meters, {eventloop.which_loop(options.loop)}, {wall:.1f} s, load average {load:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
     print(f"{cpu / n * 1000:7.3f} ms/session  head-end process CPU")
     print(f"{loop_cpu / n * 1000:7.3f} ms/session  event loop thread (client sessions, asyncio, engine)")
     for name, spent in _spent.most_common():
@@ -120,6 +129,8 @@ def main() -> None:
         print("event loop under cProfile, share of its time by package:")
         for name, own in groups.most_common(12):
             print(f"{own / total * 100:6.1f} %  {name}")
+        if options.top:
+            stats.sort_stats("tottime").print_stats(options.top)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ _OCTETS = 3
 _TAG_OCTETS = CONFORMANCE_TAG.to_bytes(2, "big")
 
 
+_LN_CLIENT_DEFAULT: dict[type[Conformance], Conformance] = {}
+
+
 class Conformance(enum.IntFlag):
     """The conformance bits, named as in the standard (``names()`` gives the standard spelling).
 
@@ -71,7 +74,10 @@ class Conformance(enum.IntFlag):
         priority-mgmt-supported. General protection, general block transfer and the SN services are
         left out; ask for them explicitly when the session uses them.
         """
-        return (
+        cached = _LN_CLIENT_DEFAULT.get(cls)
+        if cached is not None:  # every session asks: ten Flag operations once, not per session
+            return cached
+        cached = _LN_CLIENT_DEFAULT[cls] = (
             cls.PRIORITY_MGMT_SUPPORTED
             | cls.ATTRIBUTE0_SUPPORTED_WITH_GET
             | cls.BLOCK_TRANSFER_WITH_GET_OR_READ
@@ -84,6 +90,7 @@ class Conformance(enum.IntFlag):
             | cls.EVENT_NOTIFICATION
             | cls.ACTION
         )
+        return cached
 
     @classmethod
     def default_sn_client(cls) -> Conformance:

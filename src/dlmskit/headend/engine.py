@@ -39,6 +39,7 @@ from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.store import StaleLease, Store, utc
 from dlmskit.headend.traces import capture
+from dlmskit.transport.eventloop import within
 
 __all__ = ["Engine", "EngineLimits", "JobOutcome"]
 
@@ -338,7 +339,7 @@ class Engine:
                     save = writer.save if writer is not None else None
                     return await run_job(io, store, plan, meter.name, commands, save=save)
 
-            report = await asyncio.wait_for(work(), self.limits.job_timeout)
+            report = await within(work(), self.limits.job_timeout)
             return JobOutcome(meter.name, "ok", _words(report), attempts, report)
         except (asyncio.CancelledError, StaleLease):
             raise

@@ -37,8 +37,10 @@ alone).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import struct
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -179,6 +181,18 @@ def _raw_key(key: bytes | SecretBytes) -> bytes:
     return key.reveal() if isinstance(key, SecretBytes) else bytes(key)
 
 
+@functools.cache
+def _accepted_controls(suites: Collection[int]) -> tuple[int, ...]:
+    """The security control bytes a cipher of these suites accepts (computed once per key length)."""
+    return tuple(
+        value
+        for value in range(256)
+        if value & _SUITE_MASK in suites
+        and value & (_AUTHENTICATION | _ENCRYPTION)
+        and not value & _COMPRESSION
+    )
+
+
 class GcmCipher:
     """AES-GCM ciphering with one block cipher key (EK) and authentication key (AK).
 
@@ -208,13 +222,7 @@ class GcmCipher:
         self._key_length = len(ek)
         # The AAD prefix SC || AK for every security control byte this cipher accepts: one dict lookup
         # both validates the byte and gives the prefix.
-        self._prefixes = {
-            value: bytes((value,)) + ak
-            for value in range(256)
-            if value & _SUITE_MASK in suites
-            and value & (_AUTHENTICATION | _ENCRYPTION)
-            and not value & _COMPRESSION
-        }
+        self._prefixes = {value: bytes((value,)) + ak for value in _accepted_controls(suites)}
 
     def __repr__(self) -> str:
         return "<GcmCipher keys redacted>"

@@ -41,6 +41,7 @@ from dlmskit.link.wrapper_link import WrapperServerLink
 from dlmskit.session.server import ServerApplication, ServerSession
 from dlmskit.simulator.slices import run_in_slices
 from dlmskit.transport.base import AsyncTransport, TransportClosed
+from dlmskit.transport.eventloop import within
 
 __all__ = [
     "ConnectionLimit",
@@ -323,7 +324,7 @@ class MeterServer:
                     if until == math.inf:
                         data = await read()
                     else:
-                        data = await asyncio.wait_for(read(), timeout=max(0.0, until - loop.time()))
+                        data = await within(read(), max(0.0, until - loop.time()))
                 except (asyncio.TimeoutError, MeterTimeout):
                     now = loop.time()
                     if now >= quiet_until:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
+from typing import cast
 
 from dlmskit.errors import LinkError
 from dlmskit.transport._inet import connect_error, connect_timeout_error, format_endpoint
@@ -118,8 +120,70 @@ class TcpTransport(SyncTransportBase):
         return error
 
 
+class _StreamProtocol(asyncio.Protocol):
+    """The receiving half of :class:`AsyncTcpTransport`: bytes kept until asked for, one waiter at a time.
+
+    asyncio calls :meth:`data_received` as bytes arrive; ``recv`` takes them all at once, or waits on one
+    future that the next chunk, the peer's close or the response timer (``loop.call_later``) completes. This
+    costs a fraction of asyncio streams' per-read work (``StreamReader.read`` in a task per
+    ``asyncio.wait_for``)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.chunks: list[bytes] = []
+        self.waiter: asyncio.Future[None] | None = None
+        self.drain_waiter: asyncio.Future[None] | None = None
+        self.paused = False
+        self.eof = False
+        self.lost: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not subclasses of asyncio.Transport, but offer the same methods.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake()
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        self.lost = exc
+        self._wake()
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_result(None)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_result(None)
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def take(self) -> bytes:
+        chunks = self.chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        return data
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class AsyncTcpTransport(AsyncTransportBase):
-    """An asyncio TCP connection to ``host:port`` on asyncio streams (Nagle's algorithm off)."""
+    """An asyncio TCP connection to ``host:port`` (an :class:`asyncio.Protocol`; Nagle's algorithm off)."""
 
     def __init__(
         self,
@@ -133,7 +197,7 @@ class AsyncTcpTransport(AsyncTransportBase):
         self._host = host
         self._port = port
         self._connect_timeout = connect_timeout
-        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._protocol: _StreamProtocol | None = None
 
     @property
     def description(self) -> str:
@@ -143,67 +207,91 @@ class AsyncTcpTransport(AsyncTransportBase):
     @property
     def is_open(self) -> bool:
         """Whether the connection is up (as far as we know: a peer's close is seen on the next ``recv``)."""
-        return self._streams is not None
+        return self._protocol is not None
 
     async def open(self) -> None:
         """Connect; an open transport stays as it is."""
-        if self._streams is not None:
+        if self._protocol is not None:
             return
+        loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port), self._connect_timeout
+            transport, protocol = await asyncio.wait_for(
+                loop.create_connection(_StreamProtocol, self._host, self._port), self._connect_timeout
             )
         except asyncio.TimeoutError:
             raise connect_timeout_error(self._host, self._port, self._connect_timeout) from None
         except OSError as exc:
             raise connect_error(self._host, self._port, exc) from exc
-        sock = writer.get_extra_info("socket")
+        sock = transport.get_extra_info("socket")
         if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._streams = (reader, writer)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._protocol = protocol
 
     async def close(self) -> None:
         """Close the connection."""
-        if self._streams is None:
+        protocol = self._protocol
+        if protocol is None:
             return
-        _, writer = self._streams
-        self._streams = None
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
+        self._protocol = None
+        if protocol.transport is not None:
+            protocol.transport.close()
 
     async def send(self, data: bytes) -> None:
-        """Send all of ``data`` (returns once the socket buffer has taken it)."""
-        _, writer = self._require_open()
+        """Send all of ``data`` (returns once the socket buffer has taken it, or asyncio's buffer below its
+        high-water mark)."""
+        protocol = self._require_open()
         self._trace("tx", data)
-        try:
-            writer.write(data)
-            await writer.drain()
-        except OSError as exc:
-            raise await self._fail(exc) from exc
+        transport = protocol.transport
+        if protocol.lost is not None or transport is None or transport.is_closing():
+            raise await self._fail(ConnectionResetError(errno.ECONNRESET, "connection reset by peer"))
+        transport.write(data)
+        if protocol.paused:
+            waiter = protocol.drain_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                protocol.drain_waiter = None
+            if protocol.lost is not None:
+                raise await self._fail(protocol.lost)
 
     async def recv(self, timeout: float) -> bytes:
         """The bytes that arrived, waiting at most ``timeout`` seconds for the first one."""
-        reader, _ = self._require_open()
-        try:
-            chunk = await asyncio.wait_for(reader.read(MAX_READ), max(timeout, 0.0))
-        except asyncio.TimeoutError:
-            raise no_data_error(self.description, timeout) from None
-        except OSError as exc:
-            raise await self._fail(exc) from exc
-        if not chunk:
+        protocol = self._require_open()
+        if not protocol.chunks and not protocol.eof:
+            if timeout <= 0:
+                raise no_data_error(self.description, timeout)
+            loop = asyncio.get_running_loop()
+            waiter = protocol.waiter = loop.create_future()
+            timer = loop.call_later(timeout, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                protocol.waiter = None
+        if protocol.chunks:
+            chunk = protocol.take()
+            self._trace("rx", chunk)
+            return chunk
+        if protocol.eof:
+            lost = protocol.lost
+            if isinstance(lost, OSError):
+                raise await self._fail(lost) from lost
             await self.close()
             raise TransportClosed(f"{self.description}: connection closed by the peer")
-        self._trace("rx", chunk)
-        return chunk
+        raise no_data_error(self.description, timeout)
 
-    def _require_open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._streams is None:
+    def _require_open(self) -> _StreamProtocol:
+        if self._protocol is None:
             raise not_open_error(self.description)
-        return self._streams
+        return self._protocol
 
-    async def _fail(self, exc: OSError) -> LinkError:
-        error = _io_error(self.description, exc)
+    async def _fail(self, exc: BaseException) -> LinkError:
+        error = (
+            _io_error(self.description, exc)
+            if isinstance(exc, OSError)
+            else TransportClosed(f"{self.description}: connection lost ({exc})")
+        )
         if isinstance(error, TransportClosed):
             await self.close()
         return error

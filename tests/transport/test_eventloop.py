@@ -1,0 +1,74 @@
+"""The event loop a long-lived command runs on: asyncio's own, or uvloop when installed (dlmskit[fast])."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+
+import pytest
+
+from dlmskit.errors import ConfigurationError
+from dlmskit.transport import AsyncTcpTransport, TransportClosed, eventloop
+
+HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
+
+
+async def _loop_module() -> str:
+    return type(asyncio.get_running_loop()).__module__
+
+
+def test_asyncio_is_asyncio_s_own_loop() -> None:
+    assert eventloop.which_loop("asyncio") == "asyncio"
+    assert eventloop.run(_loop_module(), loop="asyncio").startswith("asyncio")
+
+
+def test_auto_takes_uvloop_only_when_installed() -> None:
+    expected = "uvloop" if HAVE_UVLOOP else "asyncio"
+    assert eventloop.which_loop("auto") == expected
+    assert eventloop.run(_loop_module(), loop="auto").startswith(expected)
+
+
+def test_uvloop_insisted_on() -> None:
+    if HAVE_UVLOOP:
+        assert eventloop.run(_loop_module(), loop="uvloop").startswith("uvloop")
+    else:
+        with pytest.raises(ConfigurationError, match=r"pip install dlmskit\[fast\]"):
+            eventloop.run(_loop_module(), loop="uvloop")
+
+
+def test_an_unknown_loop_is_refused_in_words() -> None:
+    with pytest.raises(ConfigurationError, match="choose one of auto, asyncio, uvloop"):
+        eventloop.loop_factory("trio")
+
+
+async def _echo_round_trip() -> bytes:
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(await reader.read(100))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        async with AsyncTcpTransport("127.0.0.1", port) as transport:
+            await transport.send(b"\x7e\xa0\x07\x03\x21\x93\x0f\x01\x7e")
+            received = b""
+            while len(received) < 9:
+                received += await transport.recv(5.0)
+            with pytest.raises(TransportClosed, match="closed by the peer"):
+                await transport.recv(5.0)
+            return received
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "asyncio",
+        pytest.param("uvloop", marks=pytest.mark.skipif(not HAVE_UVLOOP, reason="uvloop not installed")),
+    ],
+)
+def test_the_tcp_transport_runs_on_either_loop(loop: str) -> None:
+    assert eventloop.run(_echo_round_trip(), loop=loop) == b"\x7e\xa0\x07\x03\x21\x93\x0f\x01\x7e"
