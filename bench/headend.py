@@ -171,16 +171,7 @@ def _plain_loop(directory: Path, inventory_file: Path, limit: int) -> dict[str, 
                 (meter["name"], str(quantity.value), str(quantity.unit)),
             )
         ok += 1
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return {
-        "sessions": len(meters),
-        "ok": ok,
-        "wall_s": wall,
-        "per_hour": ok / wall * 3600,
-        "cpu_ms_per_session": cpu / len(meters) * 1000,
-        "peak_sessions": 1,
-        "rss_growth_mib": 0.0,
-    }
+    return _plain_result(len(meters), ok, time.process_time() - cpu, time.perf_counter() - wall)
 
 
 def _gurux_loop(directory: Path, inventory_file: Path, limit: int) -> dict[str, float]:
@@ -265,13 +256,17 @@ def _gurux_loop(directory: Path, inventory_file: Path, limit: int) -> dict[str, 
                 "INSERT INTO readings VALUES (?, datetime('now'), ?, ?)", (meter["name"], value, unit)
             )
         ok += 1
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return _plain_result(len(meters), ok, time.process_time() - cpu, time.perf_counter() - wall)
+
+
+def _plain_result(sessions: int, ok: int, cpu: float, wall: float) -> dict[str, Any]:
+    """A plain loop's figures (one session at a time), in the head-end's columns."""
     return {
-        "sessions": len(meters),
+        "sessions": sessions,
         "ok": ok,
         "wall_s": wall,
         "per_hour": ok / wall * 3600,
-        "cpu_ms_per_session": cpu / len(meters) * 1000,
+        "cpu_ms_per_session": cpu / sessions * 1000,
         "peak_sessions": 1,
         "rss_growth_mib": 0.0,
     }

@@ -207,36 +207,35 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _fleet_process(meters: int, scratch: str, simulator_src: str | None) -> subprocess.Popen[bytes]:
+    """A ``dlmskit simulate --fleet`` process writing its inventory to ``scratch``/fleet.toml."""
+    argv = ["-m", "dlmskit", "simulate", "--fleet", str(meters), "--port", "0"]
+    return subprocess.Popen(
+        [sys.executable, *argv, "--inventory", str(Path(scratch) / "fleet.toml")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "XDG_STATE_HOME": scratch, **_python_path(simulator_src)},
+    )
+
+
+async def _fleet_meters(scratch: str) -> list[dict[str, Any]]:
+    """The meters of the fleet's inventory, once the process has written it (a minute at most)."""
+    from dlmskit.simulator.source import parse_toml
+
+    inventory = Path(scratch) / "fleet.toml"
+    for _ in range(600):
+        if inventory.exists():
+            break
+        await asyncio.sleep(0.1)
+    return list(parse_toml(inventory.read_text(encoding="utf-8"), "fleet.toml")["meter"])
+
+
 async def _load(args: argparse.Namespace) -> dict[str, object]:
     meters = args.big + 1
     with tempfile.TemporaryDirectory(prefix="simload-") as scratch:
-        inventory = Path(scratch) / "fleet.toml"
-        argv = [
-            "-m",
-            "dlmskit",
-            "simulate",
-            "--fleet",
-            str(meters),
-            "--port",
-            "0",
-            "--inventory",
-            str(inventory),
-        ]
-        simulator = subprocess.Popen(
-            [sys.executable, *argv],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "XDG_STATE_HOME": scratch, **_python_path(args.simulator_src)},
-        )
+        simulator = _fleet_process(meters, scratch, args.simulator_src)
         try:
-            for _ in range(600):
-                if inventory.exists():
-                    break
-                await asyncio.sleep(0.1)
-            from dlmskit.simulator.source import parse_toml
-
-            document = parse_toml(inventory.read_text(encoding="utf-8"), "fleet.toml")
-            fleet = list(document["meter"])
+            fleet = await _fleet_meters(scratch)
             small_meter, big_meters = (fleet[-1]["port"], fleet[-1]["server_physical"]), fleet[:-1]
             if args.same_meter:
                 big_meters = [fleet[0]] * args.big
@@ -327,24 +326,12 @@ async def _gmac_session(meter: dict[str, object], counters: object) -> None:
 async def _sessions(args: argparse.Namespace) -> dict[str, object]:
     """Simulator CPU per HLS-GMAC 10-GET session against a 1-meter fleet (what answering in slices costs)."""
     from dlmskit.security.invocation import MemoryInvocationCounterStore
-    from dlmskit.simulator.source import parse_toml
 
     counters = MemoryInvocationCounterStore()
     with tempfile.TemporaryDirectory(prefix="simload-") as scratch:
-        inventory = Path(scratch) / "fleet.toml"
-        argv = ["-m", "dlmskit", "simulate", "--fleet", "1", "--port", "0", "--inventory", str(inventory)]
-        simulator = subprocess.Popen(
-            [sys.executable, *argv],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "XDG_STATE_HOME": scratch, **_python_path(args.simulator_src)},
-        )
+        simulator = _fleet_process(1, scratch, args.simulator_src)
         try:
-            for _ in range(600):
-                if inventory.exists():
-                    break
-                await asyncio.sleep(0.1)
-            meter = parse_toml(inventory.read_text(encoding="utf-8"), "fleet.toml")["meter"][0]
+            meter = (await _fleet_meters(scratch))[0]
             await _gmac_session(meter, counters)  # warm-up
             at_once = asyncio.Semaphore(args.concurrency)
 

@@ -20,6 +20,19 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+# DLMS UA Green Book example (dlms-facts.md section 3): the vectors of test_ciphering.py.
+from tests.security.test_ciphering import (
+    AK,
+    EK,
+    GET_CLOCK,
+    GLO_GET,
+    GLO_INITIATE_REQUEST,
+    IC,
+    INITIATE_REQUEST,
+    KEYS,
+    SERVER_ST,
+)
+
 from dlmskit.errors import DecodeError, DlmsError, SecurityError, TagVerificationError
 from dlmskit.security.ciphering import (
     CipheredApdu,
@@ -31,26 +44,9 @@ from dlmskit.security.ciphering import (
 )
 from dlmskit.security.invocation import MemoryInvocationCounterStore
 from dlmskit.security.keys import SecretBytes
-from dlmskit.security.suite0 import GcmCipher
 from dlmskit.session.protection import ApduProtection, SecurityPolicy, SecuritySettings
 
-# DLMS UA Green Book example (dlms-facts.md section 3).
-EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
-AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
-SERVER_ST = bytes.fromhex("4D4D4D0000BC614E")
 CLIENT_ST = bytes.fromhex("4D4D4D0000000001")
-IC = 0x01234567
-KEYS = GcmCipher(EK, AK)
-GET_CLOCK = bytes.fromhex("C0010000080000010000FF0200")
-GLO_GET = {
-    0x10: bytes.fromhex("C81E1001234567C0010000080000010000FF020006725D910F9221D263877516"),
-    0x20: bytes.fromhex("C8122001234567411312FF935A47566827C467BC"),
-    0x30: bytes.fromhex("C81E3001234567411312FF935A47566827C467BC7D825C3BE4A77C3FCC056B6B"),
-}
-INITIATE_REQUEST = bytes.fromhex("01011000112233445566778899AABBCCDDEEFF0000065F1F0400007E1F04B0")
-GLO_INITIATE_REQUEST = bytes.fromhex(
-    "21303001234567801302FF8A7874133D414CED25B42534D28DB0047720606B175BD52211BE6841DB204D39EE6FDB8E356855"
-)
 GLO_TAG = {0xC0: 0xC8, 0xC4: 0xCC, 0xC1: 0xC9, 0xC3: 0xCB, 0xC5: 0xCD, 0xC7: 0xCF}
 DED_TAG = {plain: glo + 0x08 for plain, glo in GLO_TAG.items()}
 

@@ -1,7 +1,9 @@
-"""Shared pieces of the simulator tests: a pinned clock and a client session wired to the meter in memory."""
+"""Shared pieces of the simulator tests: a pinned clock, a client session wired to the meter in memory, and a
+slowloris peer."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 from typing import Any
@@ -137,3 +139,21 @@ def connect(meter: SimulatedMeter, sap: int, settings: ClientSettings | None = N
     client = Client(meter, sap, settings)
     assert isinstance(client.associated, Associated), client.associated
     return client
+
+
+async def trickled_until_closed(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, most: int
+) -> bool:
+    """Send the start of an HDLC frame that never ends, a byte every 50 ms, at most ``most`` bytes: True once
+    the server closed the connection (a slowloris peer)."""
+    for n in range(most):
+        try:
+            writer.write(b"\x7e" if n == 0 else b"\xa0")
+            await writer.drain()
+            if await asyncio.wait_for(reader.read(100), 0.05) == b"":
+                return True
+        except asyncio.TimeoutError:
+            continue
+        except ConnectionError:
+            return True
+    return False

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from tests.simulator.simclient import trickled_until_closed
 
 from dlmskit.apdu.common import CosemAttributeDescriptor, DataBlockSA, InvokeIdAndPriority
 from dlmskit.apdu.parse import decode_apdu
@@ -116,19 +117,7 @@ async def test_a_peer_trickling_bytes_is_closed_like_a_silent_one() -> None:
     port = listener.sockets[0].getsockname()[1]
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        closed = False
-        for _ in range(200):  # one byte of a frame that never ends, every 50 ms: never a whole request
-            try:
-                writer.write(b"\x7e" if _ == 0 else b"\xa0")
-                await writer.drain()
-                if await asyncio.wait_for(reader.read(100), 0.05) == b"":
-                    closed = True
-                    break
-            except asyncio.TimeoutError:
-                continue
-            except ConnectionError:
-                closed = True
-                break
+        closed = await trickled_until_closed(reader, writer, 200)  # never a whole request
         assert closed and server.stats.closed_for_inactivity == 1
         writer.close()
     finally:

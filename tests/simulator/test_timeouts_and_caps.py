@@ -10,7 +10,7 @@ import resource
 from typing import cast
 
 import pytest
-from tests.simulator.simclient import connect
+from tests.simulator.simclient import connect, trickled_until_closed
 
 from dlmskit.apdu.results import DataAccessResult
 from dlmskit.codec import axdr
@@ -113,19 +113,7 @@ async def test_a_peer_trickling_a_frame_is_cut_by_the_inter_octet_timeout_and_cl
     port = await _start(server)
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        closed = False
-        for n in range(400):  # the start of a frame that never ends, a byte every 50 ms
-            writer.write(b"\x7e" if n == 0 else b"\xa0")
-            try:
-                await writer.drain()
-                if await asyncio.wait_for(reader.read(100), 0.05) == b"":
-                    closed = True
-                    break
-            except asyncio.TimeoutError:
-                continue
-            except ConnectionError:
-                closed = True
-                break
+        closed = await trickled_until_closed(reader, writer, 400)
         assert closed and server.stats.closed_for_inactivity == 1
         assert server.stats.partial_frames_dropped >= 1
         writer.close()
