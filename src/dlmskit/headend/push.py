@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from dlmskit.apdu.block import GeneralBlockTransfer
 from dlmskit.apdu.notification import DataNotification, EventNotificationRequest
@@ -51,7 +52,20 @@ from dlmskit.headend.store import Store, push_counters, pushes, quarantine, utc
 from dlmskit.link.framer import HdlcFrameReader
 from dlmskit.link.hdlc_frame import LLC_REQUEST, LLC_RESPONSE, FrameCheckError, FrameType, UnknownControlError
 from dlmskit.link.wrapper import WrapperFrame, WrapperFrameReader
+from dlmskit.security.certificates import load_public_key, suite_of
 from dlmskit.security.ciphering import CipheredApdu, decrypt_apdu, is_ciphered_tag
+from dlmskit.security.general import (
+    GENERAL_CIPHERING,
+    GENERAL_SIGNING,
+    AgreedKey,
+    GeneralCiphering,
+    GeneralSigning,
+    IdentifiedKey,
+    SignedApduGuard,
+    WrappedKey,
+    decipher_general,
+    verify_general,
+)
 from dlmskit.security.suite0 import GcmCipher
 
 __all__ = [
@@ -341,6 +355,11 @@ class PushReceiver:
         self._ciphers: dict[str, GcmCipher] = {}
         self._dedicated: dict[str, GcmCipher | None] = {}
         self._last: dict[str, int] = {}
+        self._public_keys: dict[str, ec.EllipticCurvePublicKey | None] = {}
+        self._certificates: dict[str, Any] = {}
+        self._guard = SignedApduGuard()
+        """The general-signing pushes accepted (transaction-id, date-time) per meter system title, in memory;
+        across restarts the invocation counter of the ciphered content is what refuses a replay."""
         self._loaded = False
         self._loaded_at = 0.0
 
@@ -349,6 +368,7 @@ class PushReceiver:
         the keys again (after an import or a key change)."""
         self._ciphers.clear()
         self._dedicated.clear()
+        self._public_keys.clear()
         self._load()
 
     def _load(self) -> None:
@@ -357,6 +377,11 @@ class PushReceiver:
         self._titles = {bytes.fromhex(m.meter_system_title): m.name for m in found if m.meter_system_title}
         self._meter_titles = {name: title for title, name in self._titles.items()}
         self._templates = {m.name: m.template for m in found}
+        self._certificates = {
+            m.name: m.settings.get("meter_certificate")
+            or (templates.get(m.template, {}).get("meter_certificate") if m.template is not None else None)
+            for m in found
+        }
         addresses: dict[Address, list[str]] = {}
         for meter in found:
             if meter.push_source_address is not None:
@@ -474,17 +499,20 @@ class PushReceiver:
         gone = self.blocks.flush()
         return self.receive_many(gone) if gone else []
 
+    def _by_title(self, title: bytes) -> tuple[str | None, str]:
+        meter = self._titles.get(title)
+        if meter is None and time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+            self._load()  # a meter imported since: at most one reload every RELOAD_SECONDS
+            meter = self._titles.get(title)
+        if meter is None:
+            return None, f"unknown sender system title {title.hex().upper()}"
+        return meter, ""
+
     def _sender(self, envelope: CipheredApdu, address: Address | None) -> tuple[str | None, str]:
         """(the meter, or None with the reason) for a ciphered push."""
         title = envelope.system_title
         if title:
-            meter = self._titles.get(title)
-            if meter is None and time.monotonic() - self._loaded_at > RELOAD_SECONDS:
-                self._load()  # a meter imported since: at most one reload every RELOAD_SECONDS
-                meter = self._titles.get(title)
-            if meter is None:
-                return None, f"unknown sender system title {title.hex().upper()}"
-            return meter, ""
+            return self._by_title(title)
         what = "an empty system title" if envelope.is_general else "no system title (a glo-/ded- APDU)"
         if address is None:
             return None, f"{what} and no source address to find the sender by"
@@ -499,12 +527,79 @@ class PushReceiver:
             return None, f"{what}, and the {named} is shared by meters {', '.join(sorted(meters)[:5])}"
         return meters[0], ""
 
+    def _public_key(self, meter: str) -> ec.EllipticCurvePublicKey | None:
+        """The meter's signing key, from its (or its template's) ``meter_certificate``: a certificate or public
+        key, as PEM text or a PEM file."""
+        if meter not in self._public_keys:
+            source = self._certificates.get(meter)
+            self._public_keys[meter] = load_public_key(source) if source else None
+        return self._public_keys[meter]
+
     def _one(self, arrival: Arrival) -> tuple[PushResult, dict[str, Any] | None]:
         apdu = arrival.apdu
         if arrival.refused is not None:
             return PushResult("quarantined", None, arrival.refused), None
         if not apdu:
             return PushResult("quarantined", None, "empty APDU"), None
+        if apdu[0] == GENERAL_SIGNING:
+            return self._signed(arrival, apdu)
+        return self._ciphered(arrival, apdu)
+
+    def _signed(self, arrival: Arrival, apdu: bytes) -> tuple[PushResult, dict[str, Any] | None]:
+        """A general-signing push (suites 1/2): the signature verified with the meter's certificate, then its
+        content, which must be ciphered (its invocation counter is what refuses a replay, across restarts)."""
+        try:
+            message = GeneralSigning.decode(apdu)
+        except DlmsError as error:
+            return PushResult("quarantined", None, f"malformed general-signing APDU: {error}"), None
+        title = message.originator_system_title
+        if not title:
+            return PushResult(
+                "quarantined", None, "a general-signing push without an originator system title"
+            ), None
+        meter, why = self._by_title(title)
+        if meter is None:
+            return PushResult("quarantined", None, why), None
+        try:
+            key = self._public_key(meter)
+        except DlmsError as error:
+            return PushResult(
+                "quarantined", meter, f"the meter's meter_certificate cannot be read: {error}"
+            ), None
+        if key is None:
+            return PushResult(
+                "quarantined",
+                meter,
+                "a signed push, and no meter_certificate (the meter's certificate or public key) in the inventory",
+            ), None
+        try:
+            verify_general(message, suite=suite_of(key), public_key=key)
+        except DlmsError:
+            return PushResult(
+                "quarantined", meter, "the signature does not verify with the meter's certificate"
+            ), None
+        try:
+            self._guard.check(message)
+        except DlmsError as error:
+            return PushResult("quarantined", meter, str(error)), None
+        inner = message.content
+        if not inner or not (is_ciphered_tag(inner[0]) or inner[0] == GENERAL_CIPHERING):
+            return PushResult(
+                "quarantined",
+                meter,
+                "signed but not ciphered: without the invocation counter of a ciphered content a replay "
+                "could not be refused after a restart",
+            ), None
+        result, row = self._ciphered(arrival, inner, signer=meter)
+        if row is not None:
+            self._guard.accept(message)
+        return result, row
+
+    def _ciphered(
+        self, arrival: Arrival, apdu: bytes, *, signer: str | None = None
+    ) -> tuple[PushResult, dict[str, Any] | None]:
+        if apdu[0] == GENERAL_CIPHERING:
+            return self._general_ciphering(apdu, signer)
         if not is_ciphered_tag(apdu[0]):
             return PushResult(
                 "quarantined", None, f"not ciphered (tag 0x{apdu[0]:02X}): the sender cannot be told"
@@ -519,9 +614,17 @@ class PushReceiver:
             envelope = CipheredApdu.decode(apdu)
         except DlmsError as error:
             return PushResult("quarantined", None, f"malformed ciphered APDU: {error}"), None
-        meter, why = self._sender(envelope, arrival.address)
+        meter: str | None
+        if signer is not None and not envelope.system_title:
+            meter, why = signer, ""  # the signature named the sender
+        else:
+            meter, why = self._sender(envelope, arrival.address)
         if meter is None:
             return PushResult("quarantined", None, why), None
+        if signer is not None and meter != signer:
+            return PushResult(
+                "quarantined", signer, f"signed by {signer}, and its ciphered content comes from {meter}"
+            ), None
         counter = envelope.invocation_counter
         last = self._last.get(meter)
         if last is not None and counter <= last:
@@ -552,6 +655,80 @@ class PushReceiver:
             return PushResult(
                 "quarantined", meter, f"{_NOTIFICATION_TAGS[envelope.tag]} holds another APDU"
             ), None
+        return self._notification(meter, counter, plain)
+
+    def _general_ciphering(self, apdu: bytes, signer: str | None) -> tuple[PushResult, dict[str, Any] | None]:
+        """A general-ciphering push (DD, suites 1/2): found by its originator system title; the global unicast
+        key (no key-info, or identified-key 0) or a key wrapped with the meter's master key (KEK)."""
+        try:
+            message = GeneralCiphering.decode(apdu)
+            suite = message.security_control.suite_id
+            counter = message.invocation_counter
+        except DlmsError as error:
+            return PushResult("quarantined", None, f"malformed general-ciphering APDU: {error}"), None
+        title = message.originator_system_title
+        if not title:
+            return PushResult(
+                "quarantined", signer, "a general-ciphering push without an originator system title"
+            ), None
+        meter, why = self._by_title(title)
+        if meter is None:
+            return PushResult("quarantined", None, why), None
+        if signer is not None and meter != signer:
+            return PushResult(
+                "quarantined", signer, f"signed by {signer}, and its ciphered content comes from {meter}"
+            ), None
+        last = self._last.get(meter)
+        if last is not None and counter <= last:
+            return PushResult("quarantined", meter, f"replayed: counter {counter} not above {last}"), None
+        if suite not in (1, 2):
+            return PushResult(
+                "quarantined",
+                meter,
+                f"a general-ciphering push in security suite {suite}: expected suite 1 or 2",
+            ), None
+        info = message.key_info
+        ak = self.keystore.get(meter, "authentication_key")
+        key = master = None
+        if info is None or (isinstance(info, IdentifiedKey) and info.key_id == 0):
+            key = self.keystore.get(meter, "block_cipher_key")
+            if key is None or ak is None:
+                return PushResult("quarantined", meter, "no keys for this meter in the key store"), None
+        elif isinstance(info, IdentifiedKey):
+            return PushResult(
+                "quarantined",
+                meter,
+                f"general-ciphering with key-id {info.key_id} (the broadcast key): a meter pushes with its "
+                "unicast key; the key store keeps no broadcast key",
+            ), None
+        elif isinstance(info, WrappedKey):
+            master = self.keystore.get(meter, "master_key")
+            if master is None or ak is None:
+                return PushResult(
+                    "quarantined",
+                    meter,
+                    "a key wrapped with the master key (KEK), and no master_key for this meter",
+                ), None
+        else:
+            scheme = "an agreed key" if isinstance(info, AgreedKey) else "an unknown key-info"
+            return PushResult(
+                "quarantined",
+                meter,
+                f"general-ciphering with {scheme}: the head-end keeps no key-agreement key of its own",
+            ), None
+        try:
+            counter, plain = decipher_general(
+                message, suite=suite, authentication_key=ak, key=key, master_key=master
+            )
+        except DlmsError:
+            return PushResult("quarantined", meter, "the tag does not verify with the meter's keys"), None
+        self._last[meter] = counter  # only after the tag verified
+        return self._notification(meter, counter, plain)
+
+    def _notification(
+        self, meter: str, counter: int, plain: bytes
+    ) -> tuple[PushResult, dict[str, Any] | None]:
+        """The row of a deciphered data- or event-notification."""
         try:
             if plain[:1] == bytes((_DATA_NOTIFICATION,)):
                 notification = DataNotification.decode(plain)
