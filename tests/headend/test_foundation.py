@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+import dlmskit.cli.commands  # noqa: F401  (registers the commands)
+from dlmskit.cli.main import cli
 from dlmskit.errors import ConfigurationError, SecurityError
 from dlmskit.headend import (
     DatabaseCounterStore,
@@ -30,6 +33,7 @@ from dlmskit.headend import (
     meter_job,
     next_run,
 )
+from dlmskit.headend.counters import advance_counters
 from dlmskit.headend.job import (
     LastCaptureTime,
     ReadClock,
@@ -158,6 +162,27 @@ def test_counters_are_reserved_in_blocks_and_never_handed_out_twice(store: Store
     ahead = DatabaseCounterStore(store, "ahead", block=4)
     ahead.prefetch([(TITLE, "k")])  # reserved before the session, in a worker thread
     assert ahead.peek(TITLE, "k") == 5 and ahead.next(TITLE, "k") == 1 and ahead.peek(TITLE, "k") == 5
+
+
+def test_counters_moved_on_after_a_restore_never_go_back(store: Store, tmp_path: Path) -> None:
+    """``dlmskit headend counters --advance N``: after a restore or a failover to an asynchronous standby."""
+    for meter in ("a", "b"):
+        DatabaseCounterStore(store, meter, block=4).next(TITLE, "k")  # next free 5 in the database
+    base = ["headend", "--db", store.url, "--key-file", str(tmp_path / "key")]
+    moved = CliRunner().invoke(cli, [*base, "counters", "--advance", "1000", "--meter", "a"])
+    assert moved.exit_code == 0, moved.output
+    assert "moved 1 counter(s) on by 1000" in moved.output
+    assert DatabaseCounterStore(store, "a").peek(TITLE, "k") == 1005
+    assert DatabaseCounterStore(store, "b").peek(TITLE, "k") == 5
+    assert DatabaseCounterStore(store, "a").next(TITLE, "k") == 1005
+    assert advance_counters(store, 0xFFFFFFFF) == 2  # at most one past the last counter there is
+    assert DatabaseCounterStore(store, "b").peek(TITLE, "k") == 0x1_0000_0000
+    with pytest.raises(SecurityError, match="exhausted"):
+        DatabaseCounterStore(store, "b").next(TITLE, "k")
+    listed = CliRunner().invoke(cli, [*base, "counters"])
+    assert listed.exit_code == 0 and "4294967296" in listed.output
+    refused = CliRunner().invoke(cli, [*base, "counters", "--advance", "0"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
 
 
 def _take_counters(url: str, count: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -18,7 +18,7 @@ from dlmskit.errors import ConfigurationError, InvocationCounterError
 from dlmskit.headend.store import Store, counters
 from dlmskit.security.invocation import MAX_INVOCATION_COUNTER
 
-__all__ = ["DEFAULT_BLOCK", "DatabaseCounterStore"]
+__all__ = ["DEFAULT_BLOCK", "DatabaseCounterStore", "advance_counters"]
 
 DEFAULT_BLOCK = 32
 """Counters reserved per database write: a ciphered session with a few reads uses well under one block."""
@@ -190,3 +190,23 @@ class DatabaseCounterStore:
                 sa.select(counters.c.next_free).where(self._where(title, key_id))
             ).scalar()
         return int(found) if found is not None else 1
+
+
+def advance_counters(store: Store, by: int, meters: Sequence[str] | None = None) -> int:
+    """Move every stored invocation counter (or those of ``meters``) on by ``by``, at most to one past the
+    last counter there is; the number of (meter, own system title, key) rows moved.
+
+    For a database restored from a backup, or a failover to an asynchronous standby: blocks reserved on the
+    old primary after its last replayed commit would be handed out again, and a reused counter is a
+    security fault (the meter refuses it, an eavesdropper gets two ciphertexts under one nonce). Run it
+    before any head-end process starts, with ``by`` above the counters used since then (sessions times the
+    block size is a safe bound). Counters never go back."""
+    if by < 1:
+        raise ConfigurationError(f"the counters are moved on by at least 1, got {by}")
+    ceiling = MAX_INVOCATION_COUNTER + 1
+    moved = counters.c.next_free + by
+    statement = sa.update(counters).values(next_free=sa.case((moved > ceiling, ceiling), else_=moved))
+    if meters is not None:
+        statement = statement.where(counters.c.meter.in_(list(meters)))
+    with store.engine.begin() as connection:
+        return int(connection.execute(statement).rowcount or 0)

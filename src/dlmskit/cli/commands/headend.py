@@ -37,6 +37,7 @@ from dlmskit.headend import (
     load_master_key,
     run_schedules,
 )
+from dlmskit.headend.counters import advance_counters
 from dlmskit.headend.export import EXPORTS, export_csv, export_parquet
 from dlmskit.headend.inbound import InboundListener
 from dlmskit.headend.keystore import MASTER_KEY_ENV
@@ -45,6 +46,7 @@ from dlmskit.headend.meter_io import make_settings
 from dlmskit.headend.metrics import EngineMetrics, QueueMetrics
 from dlmskit.headend.plans import TRACE_MODES
 from dlmskit.headend.push import PushListener, PushReceiver
+from dlmskit.headend.store import counters as counter_table
 from dlmskit.headend.store import (
     default_database_url,
     events,
@@ -654,6 +656,42 @@ def command(context: _Context, meter: str, kind: str, argument: str | None) -> N
         raise ConfigurationError("a token command needs the token (20 digits)")
     number = context.store.queue_command(meter, kind, argument)
     stdout.print(f"command {number} queued for {meter}: {kind}")
+
+
+@headend.command()
+@click.option("--meter", "meter_names", multiple=True, help="Only this meter (repeatable).")
+@click.option(
+    "--advance",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Move the counters on by N (after a restore from a backup or a failover to an asynchronous standby).",
+)
+@click.pass_obj
+def counters(context: _Context, meter_names: tuple[str, ...], advance: int | None) -> None:
+    """The head-end's own invocation counters: the next one free per meter, own system title and key.
+
+    \b
+    With --advance N every counter (or those of --meter) moves on by N, never back: run it after the database
+    was restored from a backup or failed over to an asynchronous standby, before any head-end process
+    starts, with N above the counters used since (sessions times 32 is a safe bound). A counter used twice
+    is refused by the meter and gives an eavesdropper two ciphertexts under one nonce.
+    """
+    store = context.store
+    names = list(meter_names) or None
+    if advance is not None:
+        moved = advance_counters(store, advance, names)
+        stdout.print(f"moved {moved} counter(s) on by {advance}")
+    with store.engine.connect() as connection:
+        query = sa.select(counter_table).order_by(counter_table.c.meter, counter_table.c.key_id)
+        if names is not None:
+            query = query.where(counter_table.c.meter.in_(names))
+        rows = connection.execute(query).all()
+    table = Table(title="Invocation counters (next free)", title_justify="left")
+    for column in ("meter", "own system title", "key", "next free"):
+        table.add_column(column, justify="right" if column == "next free" else "left")
+    for row in rows:
+        table.add_row(str(row.meter), str(row.system_title), str(row.key_id), str(row.next_free))
+    stdout.print(table if rows else "no invocation counters stored yet")
 
 
 REDIS_CONNECTIONS = 64
