@@ -256,7 +256,7 @@ def keys_group() -> None:
 @click.option(
     "--new-key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=f"The new master key (64 hex digits; dlmskit headend init writes one); without it: ${NEW_MASTER_KEY_ENV}.",
+    help=f"The new master key (a file of 64 hex digits); without it: ${NEW_MASTER_KEY_ENV}.",
 )
 @click.pass_obj
 def rotate_master(context: _Context, new_key_file: Path | None) -> None:
@@ -268,7 +268,7 @@ def rotate_master(context: _Context, new_key_file: Path | None) -> None:
 
     \b
     Example:
-      dlmskit headend init --key-file new.key   # or any 64 hex digits, kept safe
+      (umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > new.key)
       dlmskit headend keys rotate-master --new-key-file new.key
       mv new.key ~/.local/share/dlmskit/headend.key
     """
