@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from dlmskit.errors import ConfigurationError, DlmsError
 from dlmskit.headend.keystore import KEY_NAMES, KeyStore
@@ -218,10 +219,13 @@ class Inventory:
         if dedicated:
             if self.keystore is None:
                 raise ConfigurationError(f"{where} has a push_dedicated_key, but no key store is open")
-            plain = KeyStore.check("push_dedicated_key", str(dedicated))
+            try:
+                plain = KeyStore.check("push_dedicated_key", str(dedicated))
+            except DlmsError as error:
+                raise ConfigurationError(f"{where}: {error}") from None
         return _Template(name, body, parsed, plain)
 
-    def _write_templates(self, connection: Any, checked: Sequence[_Template]) -> None:
+    def _write_templates(self, connection: Connection, checked: Sequence[_Template]) -> None:
         from dlmskit.headend.push_setup import save_push_objects
 
         self.store.put_named_many(connection, templates, [{"name": t.name, "body": t.body} for t in checked])

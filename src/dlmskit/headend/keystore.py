@@ -132,7 +132,6 @@ class KeyStore:
         for meter, name, plain in entries:
             if name not in KEY_NAMES:
                 raise ConfigurationError(f"unknown key name {name!r}; use one of: {', '.join(KEY_NAMES)}")
-            latest.pop((meter, name), None)
             latest[(meter, name)] = plain
         now = utc(_dt.datetime.now(_dt.timezone.utc))
         wanted = list(latest)
