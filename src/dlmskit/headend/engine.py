@@ -334,7 +334,9 @@ class Engine:
 
             async def work() -> JobReport:
                 async with open_meter(
-                    settings, counters, trace=capture(plan.trace_frames, store, meter.name, settings)
+                    settings,
+                    counters,
+                    trace=capture(plan.trace_frames or meter.trace_frames, store, meter.name, settings),
                 ) as io:
                     save = writer.save if writer is not None else None
                     return await run_job(io, store, plan, meter.name, commands, save=save)

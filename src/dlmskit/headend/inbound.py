@@ -383,7 +383,7 @@ class InboundListener:
         commands = (
             await asyncio.to_thread(self.store.queued_commands, meter.name) if self.plan.commands else []
         )
-        trace = capture(self.plan.trace_frames, self.store, meter.name, settings)
+        trace = capture(self.plan.trace_frames or meter.trace_frames, self.store, meter.name, settings)
         try:
             async with _ClientOn(settings, transport, counter_store=counters, on_frame=trace) as client:
                 return await run_job(MeterIO(client), self.store, self.plan, meter.name, commands)

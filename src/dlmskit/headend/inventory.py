@@ -26,6 +26,11 @@ TOML::
 
 CSV: one meter a row, a header naming the columns (``name``, ``template``, ``groups`` separated by ``;``,
 then setting and key names).
+
+An import checks every row first (an error names the file, the row and the meter) and then writes the whole
+file, templates, plans, meters and sealed keys, in one transaction (500 rows a statement): all of it or
+nothing. A template may say ``trace_frames = true`` (or ``"decrypted"``): the sessions of its meters keep
+their frames (:mod:`dlmskit.headend.traces`) whatever the plan says.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from dlmskit.errors import ConfigurationError, DlmsError
 from dlmskit.headend.keystore import KEY_NAMES, KeyStore
@@ -63,6 +71,8 @@ _OWN = (
     "push_source_address",
 )
 _TEMPLATE_PUSH = ("push_objects", "push_dedicated_key")
+_TEMPLATE_ONLY = frozenset({"trace_frames"})
+"""What a template keeps in its body beside connection settings: not passed to the meter's session settings."""
 """What a template may say about its meters' pushes, besides connection settings (see :meth:`Inventory.put_template`)."""
 _INT_SETTINGS = frozenset(
     {
@@ -98,6 +108,9 @@ class Meter:
     """Where its pushes come from when they carry no system title (a glo- APDU, or general-glo with an
     empty one): the wrapper source wPort, or the HDLC address (lower, physical; the upper one alone when
     there is no lower) of its UI frames. Over HDLC the meter's ``server_physical`` serves without it."""
+    trace_frames: str | None = None
+    """Its template's ``trace_frames`` (``ciphered`` or ``decrypted``), read with the meter: its sessions keep
+    their frames when the plan does not already say how. Set on the template, never on the meter."""
 
 
 @dataclass
@@ -130,6 +143,46 @@ def _check_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
     return checked
 
 
+def _trace_mode(value: Any, where: str) -> str | None:
+    """A template's ``trace_frames``: true (frames as sent), false, or a mode of :data:`TRACE_MODES`."""
+    from dlmskit.headend.plans import TRACE_MODES
+
+    if value is None or value is False or value == "":
+        return None
+    if value is True:
+        return "ciphered"
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return "ciphered"
+    if text in ("false", "no", "off", "0"):
+        return None
+    if text in TRACE_MODES:
+        return text
+    raise ConfigurationError(
+        f"{where}: trace_frames must be true, false or one of {', '.join(TRACE_MODES)}, not {value!r}"
+    )
+
+
+def _session_settings(known: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Templates as connection settings only (without what :data:`_TEMPLATE_ONLY` names)."""
+    return {
+        name: {k: v for k, v in body.items() if k not in _TEMPLATE_ONLY}
+        if _TEMPLATE_ONLY & body.keys()
+        else body
+        for name, body in known.items()
+    }
+
+
+@dataclass
+class _Template:
+    """A template of an import file, checked."""
+
+    name: str
+    body: dict[str, Any]
+    objects: Any
+    dedicated: bytes | None
+
+
 class Inventory:
     """Meters, templates and plans in the store; keys in the key store."""
 
@@ -143,24 +196,49 @@ class Inventory:
         """Add or replace a template.
 
         Besides connection settings, a template may name what its meters push, ``push_objects`` (see
-        :mod:`dlmskit.headend.push_setup`; kept in ``push_objects`` as ``template:NAME``), and the fixed
+        :mod:`dlmskit.headend.push_setup`; kept in ``push_objects`` as ``template:NAME``), the fixed
         ``push_dedicated_key`` its meters cipher ded-/general-ded pushes with (sealed in the key store as
-        ``template:NAME``, never in the template)."""
-        from dlmskit.headend.push_setup import parse_push_objects, save_push_objects
+        ``template:NAME``, never in the template), and ``trace_frames`` (true, ``ciphered`` or
+        ``decrypted``): its meters' sessions keep their frames."""
+        checked = self._check_template(name, settings, f"template {name}")
+        with self.store.engine.begin() as connection:
+            self._write_templates(connection, [checked])
+
+    def _check_template(self, name: str, settings: Mapping[str, Any], where: str) -> _Template:
+        from dlmskit.headend.push_setup import parse_push_objects
 
         settings = dict(settings)
         objects = settings.pop("push_objects", None)
         dedicated = settings.pop("push_dedicated_key", None)
-        self.store.put_named(templates, name, _check_settings(settings, f"template {name}"))
-        if objects is not None:
-            parsed = parse_push_objects(objects, f"template {name}")
-            save_push_objects(self.store, f"template:{name}", "template", parsed)
+        trace = _trace_mode(settings.pop("trace_frames", None), where)
+        body = _check_settings(settings, where)
+        if trace is not None:
+            body["trace_frames"] = trace
+        parsed = parse_push_objects(objects, where) if objects is not None else None
+        plain = None
         if dedicated:
             if self.keystore is None:
-                raise ConfigurationError(
-                    f"template {name} has a push_dedicated_key, but no key store is open"
-                )
-            self.keystore.put(f"template:{name}", "push_dedicated_key", str(dedicated), action="import")
+                raise ConfigurationError(f"{where} has a push_dedicated_key, but no key store is open")
+            try:
+                plain = KeyStore.check("push_dedicated_key", str(dedicated))
+            except DlmsError as error:
+                raise ConfigurationError(f"{where}: {error}") from None
+        return _Template(name, body, parsed, plain)
+
+    def _write_templates(self, connection: Connection, checked: Sequence[_Template]) -> None:
+        from dlmskit.headend.push_setup import save_push_objects
+
+        self.store.put_named_many(connection, templates, [{"name": t.name, "body": t.body} for t in checked])
+        for template in checked:
+            if template.objects is not None:
+                owner = f"template:{template.name}"
+                save_push_objects(self.store, owner, "template", template.objects, connection)
+        dedicated = [
+            (f"template:{t.name}", "push_dedicated_key", t.dedicated) for t in checked if t.dedicated
+        ]
+        if dedicated:
+            assert self.keystore is not None
+            self.keystore.put_many(connection, dedicated, action="import")
 
     def templates(self) -> dict[str, dict[str, Any]]:
         """Every template by name."""
@@ -181,64 +259,78 @@ class Inventory:
 
     def put_meter(self, meter: Meter) -> None:
         """Add or replace a meter (keys go through :meth:`KeyStore.put`)."""
-        settings = _check_settings(meter.settings, f"meter {meter.name}")
+        row = self._meter_row(meter, f"meter {meter.name}")
+        with self.store.engine.begin() as connection:
+            self.store.put_named_many(connection, meters, [row])
+
+    @staticmethod
+    def _meter_row(meter: Meter, where: str) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "settings": settings,
+            "settings": _check_settings(meter.settings, where),
             "gateway": meter.gateway,
             "meter_system_title": meter.meter_system_title,
             "logical_device_name": meter.logical_device_name,
         }
         if meter.push_source_address is not None:
             body["push_source_address"] = meter.push_source_address
-        self.store.put_named(
-            meters, meter.name, body, template=meter.template, groups=";".join(sorted(set(meter.groups)))
-        )
+        groups = ";".join(sorted(set(meter.groups)))
+        return {"name": meter.name, "body": body, "template": meter.template, "groups": groups}
 
-    def meters(self, group: str | None = None) -> list[Meter]:
-        """The meters (of one group), by name."""
+    def _read_meters(self, name: str | None = None) -> list[Meter]:
+        """Meters (one, by name) with their template's ``trace_frames``, in one query."""
+        query = (
+            sa.select(
+                meters.c.name, meters.c.template, meters.c.groups, meters.c.body, templates.c.body.label("tb")
+            )
+            .select_from(meters.outerjoin(templates, meters.c.template == templates.c.name))
+            .order_by(meters.c.name)
+        )
+        if name is not None:
+            query = query.where(meters.c.name == name)
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        traced: dict[str, str | None] = {}
         found = []
-        for row in self.store.named(meters):
-            groups = tuple(g for g in row["groups"].split(";") if g)
-            if group is not None and group not in groups:
-                continue
-            body = row["body"]
+        for row in rows:
+            template = row.template
+            trace = None
+            if template is not None and row.tb is not None:
+                if template not in traced:
+                    traced[template] = json.loads(row.tb).get("trace_frames")
+                trace = traced[template]
+            body = json.loads(row.body)
             found.append(
                 Meter(
-                    row["name"],
-                    row["template"],
-                    groups,
+                    str(row.name),
+                    template,
+                    tuple(g for g in row.groups.split(";") if g),
                     body.get("gateway"),
                     body["settings"],
                     body.get("meter_system_title"),
                     body.get("logical_device_name"),
                     body.get("push_source_address"),
+                    trace,
                 )
             )
         return found
 
+    def meters(self, group: str | None = None) -> list[Meter]:
+        """The meters (of one group), by name."""
+        found = self._read_meters()
+        return found if group is None else [m for m in found if group in m.groups]
+
     def meter(self, name: str) -> Meter:
         """One meter by name."""
-        rows = self.store.named(meters, name)
-        if not rows:
+        found = self._read_meters(name)
+        if not found:
             raise ConfigurationError(f"no meter {name!r} in the inventory")
-        body = rows[0]["body"]
-        groups = tuple(g for g in rows[0]["groups"].split(";") if g)
-        return Meter(
-            name,
-            rows[0]["template"],
-            groups,
-            body.get("gateway"),
-            body["settings"],
-            body.get("meter_system_title"),
-            body.get("logical_device_name"),
-            body.get("push_source_address"),
-        )
+        return found[0]
 
     def settings_of(
         self, meter: Meter, templates_by_name: Mapping[str, Mapping[str, Any]] | None = None
     ) -> dict[str, Any]:
         """The meter's settings: its template's, then its own, then its keys (as SecretBytes)."""
-        known = templates_by_name if templates_by_name is not None else self.templates()
+        known = _session_settings(templates_by_name if templates_by_name is not None else self.templates())
         merged: dict[str, Any] = {}
         if meter.template is not None:
             if meter.template not in known:
@@ -256,7 +348,7 @@ class Inventory:
     ) -> list[dict[str, Any] | Exception]:
         """:meth:`settings_of` for many meters, their keys read with one query: for each meter its
         settings, or the error that its alone had (an unknown template, a key that does not open)."""
-        known = templates_by_name if templates_by_name is not None else self.templates()
+        known = _session_settings(templates_by_name if templates_by_name is not None else self.templates())
         sealed = self.keystore.all_for_many([m.name for m in chosen]) if self.keystore is not None else {}
         found: list[dict[str, Any] | Exception] = []
         for meter in chosen:
@@ -280,58 +372,99 @@ class Inventory:
     # -- files ---------------------------------------------------------------------------------------------
 
     def import_file(self, path: str | os.PathLike[str]) -> ImportReport:
-        """Import a ``.toml`` or ``.csv`` inventory file."""
+        """Import a ``.toml`` or ``.csv`` inventory file: every row checked, then all of it in one
+        transaction (nothing when a row is wrong; the error names its row)."""
         file = Path(path)
         text = file.read_text(encoding="utf-8")
         if file.suffix.lower() == ".csv":
-            return self.import_rows(csv.DictReader(io.StringIO(text)), str(file))
+            return self._import({}, csv.DictReader(io.StringIO(text)), str(file), csv_lines=True)
         try:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise ConfigurationError(f"{file}: {error}") from None
-        report = ImportReport()
-        for name, settings in document.get("template", {}).items():
-            self.put_template(name, settings)
-            report.templates += 1
-        for name, body in document.get("plan", {}).items():
-            self.put_plan(name, body)
-            report.plans += 1
-        rows = self.import_rows(document.get("meter", []), str(file))
-        report.meters, report.keys = rows.meters, rows.keys
-        return report
+        return self._import(document, document.get("meter", []), str(file))
 
     def import_rows(self, rows: Iterable[Mapping[str, Any]], where: str) -> ImportReport:
-        """Import meters from dictionaries (CSV rows or TOML tables)."""
+        """Import meters from dictionaries (CSV rows or TOML tables), all or none."""
+        return self._import({}, rows, where)
+
+    def _import(
+        self,
+        document: Mapping[str, Any],
+        rows: Iterable[Mapping[str, Any]],
+        where: str,
+        *,
+        csv_lines: bool = False,
+    ) -> ImportReport:
+        from dlmskit.headend.plans import ReadPlan
+
         report = ImportReport()
+        checked_templates = [
+            self._check_template(str(name), settings, f"{where}: template {name}")
+            for name, settings in document.get("template", {}).items()
+        ]
+        plan_rows = []
+        for name, body in document.get("plan", {}).items():
+            ReadPlan.from_mapping(str(name), body)
+            plan_rows.append({"name": str(name), "body": body})
+        meter_rows: list[dict[str, Any]] = []
+        secrets: list[tuple[str, str, bytes]] = []
+        errors: list[str] = []
         for index, raw in enumerate(rows, start=1):
-            row = {k.strip(): v for k, v in raw.items() if k is not None}
-            name = str(row.get("name") or "").strip()
-            if not name:
-                raise ConfigurationError(f"{where}: meter {index} has no name")
-            groups = row.get("groups") or ()
-            if isinstance(groups, str):
-                groups = tuple(g.strip() for g in groups.replace(",", ";").split(";") if g.strip())
-            secrets = {k: row[k] for k in KEY_NAMES if row.get(k)}
-            settings = {k: v for k, v in row.items() if k not in _OWN and k not in KEY_NAMES}
-            meter = Meter(
-                name,
-                str(row["template"]) if row.get("template") else None,
-                tuple(groups),
-                str(row["gateway"]) if row.get("gateway") else None,
-                _check_settings(settings, f"{where}: meter {name}"),
-                _system_title(row.get("meter_system_title"), f"{where}: meter {name}"),
-                str(row["logical_device_name"]) if row.get("logical_device_name") else None,
-                _source_address(row.get("push_source_address"), f"{where}: meter {name}"),
-            )
-            if secrets and self.keystore is None:
-                raise ConfigurationError(f"{where}: meter {name} has keys, but no key store is open")
-            self.put_meter(meter)
+            label = f"line {index + 1}" if csv_lines else f"meter {index}"
+            try:
+                meter, keys = self._check_row(raw, f"{where}: {label}")
+            except ConfigurationError as error:
+                errors.append(str(error))
+                continue
+            meter_rows.append(self._meter_row(meter, f"{where}: {label}"))
+            secrets.extend((meter.name, name, value) for name, value in keys.items())
             report.meters += 1
-            for key_name, value in secrets.items():
+            report.keys += len(keys)
+        if errors:
+            more = f" (and {len(errors) - 10} more row(s) wrong)" if len(errors) > 10 else ""
+            raise ConfigurationError("; ".join(errors[:10]) + more + "; nothing imported")
+        with self.store.engine.begin() as connection:
+            self._write_templates(connection, checked_templates)
+            self.store.put_named_many(connection, plans, plan_rows)
+            self.store.put_named_many(connection, meters, meter_rows)
+            if secrets:
                 assert self.keystore is not None
-                self.keystore.put(name, key_name, str(value), action="import")
-                report.keys += 1
+                self.keystore.put_many(connection, secrets, action="import")
+        report.templates, report.plans = len(checked_templates), len(plan_rows)
         return report
+
+    def _check_row(self, raw: Mapping[str, Any], where: str) -> tuple[Meter, dict[str, bytes]]:
+        """One meter of a file and its keys (as :meth:`KeyStore.check` gives them), checked."""
+        row = {k.strip(): v for k, v in raw.items() if k is not None}
+        name = str(row.get("name") or "").strip()
+        if not name:
+            raise ConfigurationError(f"{where} has no name")
+        where = f"{where} (meter {name})"
+        groups = row.get("groups") or ()
+        if isinstance(groups, str):
+            groups = tuple(g.strip() for g in groups.replace(",", ";").split(";") if g.strip())
+        found = {k: row[k] for k in KEY_NAMES if row.get(k)}
+        if found and self.keystore is None:
+            raise ConfigurationError(f"{where} has keys, but no key store is open")
+        keys: dict[str, bytes] = {}
+        for key_name, value in found.items():
+            try:
+                keys[key_name] = KeyStore.check(key_name, str(value))
+            except DlmsError as error:
+                raise ConfigurationError(f"{where}: {error}") from None
+        settings = {k: v for k, v in row.items() if k not in _OWN and k not in KEY_NAMES}
+        meter = Meter(
+            name,
+            str(row["template"]) if row.get("template") else None,
+            tuple(groups),
+            str(row["gateway"]) if row.get("gateway") else None,
+            _check_settings(settings, where),
+            _system_title(row.get("meter_system_title"), where),
+            str(row["logical_device_name"]) if row.get("logical_device_name") else None,
+            _source_address(row.get("push_source_address"), where),
+        )
+        return meter, keys
 
     def export_toml(self) -> str:
         """Templates, plans and meters as a TOML inventory (without any key)."""

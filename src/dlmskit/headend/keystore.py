@@ -7,6 +7,11 @@ key's name and its version as associated data: a sealed key copied to another me
 Keys come back as :class:`~dlmskit.security.SecretBytes`, which never shows its value in a ``repr``, a log or
 an error message; the key store logs nothing but names and versions. ``key_changes`` records who changed
 which key when (the action and the version, never a value or a fingerprint).
+
+The master key can be changed (:meth:`KeyStore.rotate_master`, ``dlmskit headend keys rotate-master``):
+every key is opened with the old one first (one that does not open stops the rotation, nothing changed),
+then sealed again under the new one with a fresh nonce, all in one transaction, each recorded in
+``key_changes`` as ``rotate-master``.
 """
 
 from __future__ import annotations
@@ -21,14 +26,17 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.engine import Connection
 
 from dlmskit.errors import ConfigurationError, SecurityError
 from dlmskit.headend.store import Store, key_changes, keys, utc
 from dlmskit.security.keys import SecretBytes, parse_key
 
-__all__ = ["MASTER_KEY_ENV", "KeyStore", "create_key_file", "load_master_key"]
+__all__ = ["MASTER_KEY_ENV", "NEW_MASTER_KEY_ENV", "KeyStore", "create_key_file", "load_master_key"]
 
 MASTER_KEY_ENV = "DLMSKIT_MASTER_KEY"
+NEW_MASTER_KEY_ENV = "DLMSKIT_NEW_MASTER_KEY"
+"""Where ``dlmskit headend keys rotate-master`` takes the new master key from without ``--new-key-file``."""
 KEY_NAMES = ("block_cipher_key", "authentication_key", "password", "master_key", "push_dedicated_key")
 """The secrets a meter may have: the keys of :class:`~dlmskit.client.MeterSettings`, the KEK, and the fixed
 dedicated key some meters cipher their pushes with (ded-/general-ded-ciphered pushes; a template may give it
@@ -47,14 +55,17 @@ def _parse_master(text: str, where: str) -> SecretBytes:
     return SecretBytes(value, label="master key")
 
 
-def load_master_key(key_file: str | os.PathLike[str] | None = None) -> SecretBytes:
-    """The master key: ``$DLMSKIT_MASTER_KEY`` if set, else the key file."""
-    text = os.environ.get(MASTER_KEY_ENV)
+def load_master_key(
+    key_file: str | os.PathLike[str] | None = None, *, env: str | None = MASTER_KEY_ENV
+) -> SecretBytes:
+    """The master key: ``$DLMSKIT_MASTER_KEY`` (or the variable ``env``; None: none) if set, else the key
+    file."""
+    text = os.environ.get(env) if env else None
     if text:
-        return _parse_master(text, f"${MASTER_KEY_ENV}")
+        return _parse_master(text, f"${env}")
     if key_file is None:
         raise ConfigurationError(
-            f"no master key: set {MASTER_KEY_ENV} (64 hex digits) or give a key file "
+            f"no master key: set {env or MASTER_KEY_ENV} (64 hex digits) or give a key file "
             "(dlmskit headend init creates one)"
         )
     path = Path(key_file)
@@ -93,33 +104,144 @@ class KeyStore:
     def _aad(meter: str, name: str, version: int) -> bytes:
         return f"dlmskit-headend-key\x00{meter}\x00{name}\x00{version}".encode()
 
-    def put(self, meter: str, name: str, value: SecretBytes | bytes | str, *, action: str = "set") -> int:
-        """Store (or replace) a key; returns its new version. The change is recorded, the value never."""
+    @staticmethod
+    def check(name: str, value: SecretBytes | bytes | str) -> bytes:
+        """The bytes :meth:`put` would seal for ``value`` under ``name`` (a key in hex, a password as text), or
+        the :class:`ConfigurationError` of an unknown name or a malformed key (without its value)."""
         if name not in KEY_NAMES:
             raise ConfigurationError(f"unknown key name {name!r}; use one of: {', '.join(KEY_NAMES)}")
         if isinstance(value, SecretBytes):
-            plain = value.reveal()
-        elif isinstance(value, str):
-            plain = value.encode("utf-8") if name == "password" else parse_key(value, name=name)
-        else:
-            plain = bytes(value)
+            return value.reveal()
+        if isinstance(value, str):
+            return value.encode("utf-8") if name == "password" else parse_key(value, name=name)
+        return bytes(value)
+
+    def put(self, meter: str, name: str, value: SecretBytes | bytes | str, *, action: str = "set") -> int:
+        """Store (or replace) a key; returns its new version. The change is recorded, the value never."""
+        plain = self.check(name, value)
+        with self._store.engine.begin() as connection:
+            return self.put_many(connection, [(meter, name, plain)], action=action)[0]
+
+    def put_many(
+        self, connection: Connection, entries: Sequence[tuple[str, str, bytes]], *, action: str = "set"
+    ) -> list[int]:
+        """Store (or replace) many keys, each (meter, name, the bytes of :meth:`check`), in ``connection``'s
+        transaction, 500 a statement; returns each key's new version. A (meter, name) given twice keeps the
+        last value (one new version)."""
+        latest: dict[tuple[str, str], bytes] = {}
+        for meter, name, plain in entries:
+            if name not in KEY_NAMES:
+                raise ConfigurationError(f"unknown key name {name!r}; use one of: {', '.join(KEY_NAMES)}")
+            latest[(meter, name)] = plain
+        now = utc(_dt.datetime.now(_dt.timezone.utc))
+        wanted = list(latest)
+        current: dict[tuple[str, str], int] = {}
+        owners = sorted({meter for meter, _ in wanted})
+        for start in range(0, len(owners), 500):
+            found = connection.execute(
+                sa.select(keys.c.meter, keys.c.name, keys.c.version).where(
+                    keys.c.meter.in_(owners[start : start + 500])
+                )
+            )
+            current.update({(str(m), str(n)): int(v) for m, n, v in found})
+        versions: dict[tuple[str, str], int] = {}
+        rows = []
+        for meter, name in wanted:
+            version = versions[(meter, name)] = current.get((meter, name), 0) + 1
+            nonce = secrets.token_bytes(12)
+            sealed = self._aead.encrypt(nonce, latest[(meter, name)], self._aad(meter, name, version))
+            rows.append(
+                {
+                    "meter": meter,
+                    "name": name,
+                    "version": version,
+                    "nonce": nonce,
+                    "sealed": sealed,
+                    "changed_at": now,
+                }
+            )
+        statement = self._store.insert(keys)
+        statement = statement.on_conflict_do_update(
+            index_elements=[keys.c.meter, keys.c.name],
+            set_={c: statement.excluded[c] for c in ("version", "nonce", "sealed", "changed_at")},
+        )
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            connection.execute(statement, chunk)
+            connection.execute(
+                sa.insert(key_changes),
+                [
+                    {
+                        "meter": r["meter"],
+                        "name": r["name"],
+                        "version": r["version"],
+                        "action": action,
+                        "at": now,
+                    }
+                    for r in chunk
+                ],
+            )
+        return [versions[(meter, name)] for meter, name, _ in entries]
+
+    def rotate_master(self, new_master: SecretBytes) -> int:
+        """Seal every stored key again under ``new_master``, in one transaction; returns how many keys.
+
+        Every key is first opened with the current master key: if one does not open, a
+        :class:`SecurityError` names the first ones (meter and key name) and nothing changes. Each key keeps
+        its version and gets a fresh nonce; each is recorded in ``key_changes`` as ``rotate-master`` (never a
+        value). From then on this key store (and the database) opens keys with ``new_master`` only. Stop the
+        head-end's processes first: one still running with the old master key would seal a key it changes
+        under the old one, and could open none."""
+        fresh = new_master.reveal()
+        if len(fresh) != 32:
+            raise ConfigurationError(f"the new master key must be 32 bytes, got {len(fresh)}")
+        new = AESGCM(fresh)
         now = utc(_dt.datetime.now(_dt.timezone.utc))
         with self._store.engine.begin() as connection:
-            current = connection.execute(
-                sa.select(keys.c.version).where(keys.c.meter == meter, keys.c.name == name)
-            ).scalar()
-            version = int(current or 0) + 1
-            nonce = secrets.token_bytes(12)
-            sealed = self._aead.encrypt(nonce, plain, self._aad(meter, name, version))
-            values = {"version": version, "nonce": nonce, "sealed": sealed, "changed_at": now}
-            statement = self._store.insert(keys).values(meter=meter, name=name, **values)
-            connection.execute(
-                statement.on_conflict_do_update(index_elements=[keys.c.meter, keys.c.name], set_=values)
+            query = sa.select(
+                keys.c.meter, keys.c.name, keys.c.version, keys.c.nonce, keys.c.sealed
+            ).order_by(keys.c.meter, keys.c.name)
+            if self._store.dialect == "postgresql":
+                query = query.with_for_update()  # no key changes under us until the commit
+            rows = connection.execute(query).all()
+            opened: list[tuple[str, str, int, bytes]] = []
+            refused: list[str] = []
+            for row in rows:
+                meter, name, version = str(row.meter), str(row.name), int(row.version)
+                try:
+                    plain = self._aead.decrypt(row.nonce, row.sealed, self._aad(meter, name, version))
+                except InvalidTag:
+                    refused.append(f"{meter}/{name}")
+                    continue
+                opened.append((meter, name, version, plain))
+            if refused:
+                shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+                raise SecurityError(
+                    f"{len(refused)} key(s) do not open with the current master key ({shown}): the rotation is "
+                    "refused and nothing changed (is the current master key the right one?)"
+                )
+            statement = (
+                sa.update(keys)
+                .where(keys.c.meter == sa.bindparam("b_meter"), keys.c.name == sa.bindparam("b_name"))
+                .values(nonce=sa.bindparam("b_nonce"), sealed=sa.bindparam("b_sealed"))
             )
-            connection.execute(
-                sa.insert(key_changes).values(meter=meter, name=name, version=version, action=action, at=now)
-            )
-        return version
+            for start in range(0, len(opened), 500):
+                chunk = opened[start : start + 500]
+                resealed = []
+                for meter, name, version, plain in chunk:
+                    nonce = secrets.token_bytes(12)
+                    sealed = new.encrypt(nonce, plain, self._aad(meter, name, version))
+                    resealed.append({"b_meter": meter, "b_name": name, "b_nonce": nonce, "b_sealed": sealed})
+                connection.execute(statement, resealed)
+                connection.execute(
+                    sa.insert(key_changes),
+                    [
+                        {"meter": m, "name": n, "version": v, "action": "rotate-master", "at": now}
+                        for m, n, v, _ in chunk
+                    ],
+                )
+        self._aead = new
+        return len(opened)
 
     def get(self, meter: str, name: str) -> SecretBytes | None:
         """A meter's key, or None when it has none of that name."""

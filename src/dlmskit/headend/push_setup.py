@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from dlmskit.codec import axdr
 from dlmskit.codec.obis import obis
@@ -109,8 +110,15 @@ def parse_push_objects(entries: Any, where: str) -> list[PushObject]:
     return found
 
 
-def save_push_objects(store: Store, owner: str, setup: str, objects: Sequence[PushObject]) -> None:
-    """Keep the push object list of ``owner`` (``meter:NAME`` or ``template:NAME``) for the setup ``setup``."""
+def save_push_objects(
+    store: Store,
+    owner: str,
+    setup: str,
+    objects: Sequence[PushObject],
+    connection: Connection | None = None,
+) -> None:
+    """Keep the push object list of ``owner`` (``meter:NAME`` or ``template:NAME``) for the setup ``setup``
+    (in ``connection``'s transaction when given, else in one of its own)."""
     values = {
         "objects": json.dumps([o.to_mapping() for o in objects]),
         "updated_at": utc(_dt.datetime.now(_dt.timezone.utc)),
@@ -119,8 +127,11 @@ def save_push_objects(store: Store, owner: str, setup: str, objects: Sequence[Pu
     statement = statement.on_conflict_do_update(
         index_elements=[push_objects.c.owner, push_objects.c.setup], set_=values
     )
-    with store.engine.begin() as connection:
+    if connection is not None:
         connection.execute(statement)
+        return
+    with store.engine.begin() as own:
+        own.execute(statement)
 
 
 def load_push_objects(store: Store) -> dict[str, dict[str, list[PushObject]]]:

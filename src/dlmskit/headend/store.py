@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from dlmskit.errors import ConfigurationError, DlmsError
 from dlmskit.headend.migrations import HEAD, current_revision, legacy_version
 
-__all__ = ["SCHEMA_VERSION", "StaleLease", "Store", "default_database_url", "utc"]
+__all__ = ["SCHEMA_VERSION", "PruneReport", "StaleLease", "Store", "default_database_url", "utc"]
 
 
 class StaleLease(DlmsError):
@@ -272,6 +273,20 @@ def _now() -> str:
     return utc(_dt.datetime.now(_dt.timezone.utc))
 
 
+def trace_moment(moment: _dt.datetime) -> str:
+    """A moment as a frame trace's ``at`` is stored: ISO 8601 in UTC to the millisecond."""
+    text = moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text[:-3] + "Z"
+
+
+@dataclass
+class PruneReport:
+    """What :meth:`Store.prune` deleted."""
+
+    jobs: int = 0
+    frames: int = 0
+
+
 class Store:
     """The database of one head-end. ``url`` is an SQLAlchemy URL; the default is :func:`default_database_url`.
 
@@ -389,13 +404,26 @@ class Store:
 
     def put_named(self, table: sa.Table, name: str, body: Mapping[str, Any], **extra: Any) -> None:
         """Insert or replace one named template, meter or plan."""
-        values = {"name": name, "body": json.dumps(dict(body), sort_keys=True), **extra}
-        statement = self.insert(table).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.name], set_={k: statement.excluded[k] for k in values if k != "name"}
-        )
         with self.engine.begin() as connection:
-            connection.execute(statement)
+            self.put_named_many(connection, table, [{"name": name, "body": body, **extra}])
+
+    def put_named_many(
+        self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert or replace named templates, meters or plans (each a dict of ``name``, ``body`` and the same
+        other columns) in ``connection``'s transaction, 500 a statement. A name given twice keeps the last."""
+        latest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            latest[str(row["name"])] = {**row, "body": json.dumps(dict(row["body"]), sort_keys=True)}
+        values = list(latest.values())
+        if not values:
+            return
+        statement = self.insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.name], set_={k: statement.excluded[k] for k in values[0] if k != "name"}
+        )
+        for start in range(0, len(values), 500):
+            connection.execute(statement, values[start : start + 500])
 
     def named(self, table: sa.Table, name: str | None = None) -> list[dict[str, Any]]:
         """Rows of a named table (templates, meters, plans) as dictionaries with their body decoded."""
@@ -629,6 +657,73 @@ class Store:
         )
         with self.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
+
+    # -- retention -----------------------------------------------------------------------------------------
+
+    def prune(
+        self,
+        jobs_older_than: _dt.timedelta | None = None,
+        traces_older_than: _dt.timedelta | None = None,
+        *,
+        batch: int = 500,
+        now: _dt.datetime | None = None,
+    ) -> PruneReport:
+        """Delete job records that finished more than ``jobs_older_than`` ago (with their frame traces) and
+        frame traces older than ``traces_older_than``, ``batch`` rows a transaction (a long prune never
+        holds the database for long, and what it did stays done if it is stopped).
+
+        Never deleted: each meter's latest job, whatever its age (its outcome is what ``status`` and the
+        dashboard show for the meter), and work not finished: the ``jobs`` table holds finished jobs only
+        (queued and running ones are on Redis or in memory; queued commands are in ``commands``, untouched)."""
+        if batch < 1:
+            raise ConfigurationError(f"a prune batch is at least 1 row, not {batch}")
+        moment = now or _dt.datetime.now(_dt.timezone.utc)
+        report = PruneReport()
+        if jobs_older_than is not None:
+            before = utc(moment - jobs_older_than)
+            with self.engine.connect() as connection:
+                latest = sa.select(sa.func.max(jobs.c.id)).group_by(jobs.c.meter)
+                kept = {int(found) for (found,) in connection.execute(latest)}
+            last = 0
+            while True:
+                with self.engine.begin() as connection:
+                    found = connection.execute(
+                        sa.select(jobs.c.id, jobs.c.meter)
+                        .where(jobs.c.id > last, jobs.c.finished_at < before)
+                        .order_by(jobs.c.id)
+                        .limit(batch)
+                    ).all()
+                    if found:
+                        last = int(found[-1].id)
+                    gone = [(str(row.meter), int(row.id)) for row in found if int(row.id) not in kept]
+                    if gone:
+                        connection.execute(
+                            sa.delete(frame_traces).where(
+                                sa.tuple_(frame_traces.c.meter, frame_traces.c.job).in_(gone)
+                            )
+                        )
+                        ids = [job for _, job in gone]
+                        report.jobs += int(
+                            connection.execute(sa.delete(jobs).where(jobs.c.id.in_(ids))).rowcount
+                        )
+                if len(found) < batch:
+                    break
+        if traces_older_than is not None:
+            before = trace_moment(moment - traces_older_than)
+            while True:
+                with self.engine.begin() as connection:
+                    ids = [
+                        int(found)
+                        for (found,) in connection.execute(
+                            sa.select(frame_traces.c.id).where(frame_traces.c.at < before).limit(batch)
+                        )
+                    ]
+                    if ids:
+                        connection.execute(sa.delete(frame_traces).where(frame_traces.c.id.in_(ids)))
+                        report.frames += len(ids)
+                if len(ids) < batch:
+                    break
+        return report
 
     def outcome_counts(self) -> dict[str, int]:
         """How many jobs ended with each outcome."""

@@ -18,12 +18,10 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
-
 from dlmskit.client import MeterSettings
 from dlmskit.errors import ConfigurationError
 from dlmskit.headend.plans import TRACE_MODES
-from dlmskit.headend.store import Store, frame_traces
+from dlmskit.headend.store import Store
 from dlmskit.security.keys import SecretBytes
 from dlmskit.translator.live import LiveDecoder
 
@@ -132,9 +130,6 @@ def render(rows: Sequence[Mapping[str, Any]], settings: MeterSettings | None = N
 
 
 def prune(store: Store, days: float) -> int:
-    """Delete the frame traces older than ``days``; returns how many frames went."""
-    before = _moment(_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=days), 3)
-    with store.engine.begin() as connection:
-        return int(
-            connection.execute(sa.delete(frame_traces).where(frame_traces.c.at < before)).rowcount or 0
-        )
+    """Delete the frame traces older than ``days`` (in bounded batches, :meth:`Store.prune`); returns how many
+    frames went."""
+    return store.prune(traces_older_than=_dt.timedelta(days=days)).frames

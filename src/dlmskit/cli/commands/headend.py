@@ -13,7 +13,7 @@ import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 import sqlalchemy as sa
@@ -40,7 +40,7 @@ from dlmskit.headend import (
 from dlmskit.headend.counters import advance_counters
 from dlmskit.headend.export import EXPORTS, export_csv, export_parquet
 from dlmskit.headend.inbound import InboundListener
-from dlmskit.headend.keystore import MASTER_KEY_ENV
+from dlmskit.headend.keystore import MASTER_KEY_ENV, NEW_MASTER_KEY_ENV
 from dlmskit.headend.lease import FENCE_SECONDS
 from dlmskit.headend.meter_io import make_settings
 from dlmskit.headend.metrics import EngineMetrics, QueueMetrics
@@ -193,6 +193,103 @@ def migrate(context: _Context, to: str, listing: bool) -> None:
         store.close()
 
 
+class Age(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """An age: a number and a unit, ``90d``, ``12h``, ``30m``, ``45s``, ``2w`` (a bare number: days)."""
+
+    name = "age"
+    UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> _dt.timedelta:
+        if isinstance(value, _dt.timedelta):
+            return value
+        text = str(value).strip().lower()
+        unit = text[-1:] if text[-1:] in self.UNITS else "d"
+        number = text[:-1] if text[-1:] in self.UNITS else text
+        try:
+            amount = float(number)
+        except ValueError:
+            self.fail(f"{value!r} is not an age: a number and s, m, h, d or w (90d, 12h)", param, ctx)
+        if amount < 0:
+            self.fail(f"{value!r}: an age is not negative", param, ctx)
+        return _dt.timedelta(seconds=amount * self.UNITS[unit])
+
+
+AGE = Age()
+
+
+def _age(age: _dt.timedelta) -> str:
+    days = age.total_seconds() / 86400
+    return f"{days:g} day(s)" if days >= 1 else f"{age.total_seconds() / 3600:g} hour(s)"
+
+
+@headend.command()
+@click.option(
+    "--jobs-older-than",
+    type=AGE,
+    metavar="AGE",
+    help="Delete the records (and frame traces) of jobs that finished longer ago than AGE (90d, 12h); "
+    "each meter's latest job stays.",
+)
+@click.option("--traces-older-than", type=AGE, metavar="AGE", help="Delete frame traces older than AGE.")
+@click.option("--batch", default=500, show_default=True, help="Rows deleted a transaction.")
+@click.pass_obj
+def prune(
+    context: _Context,
+    jobs_older_than: _dt.timedelta | None,
+    traces_older_than: _dt.timedelta | None,
+    batch: int,
+) -> None:
+    """Delete old job records and frame traces, in small transactions (the head-end may keep running)."""
+    if jobs_older_than is None and traces_older_than is None:
+        raise ConfigurationError("say what to prune: --jobs-older-than AGE, --traces-older-than AGE, or both")
+    report = context.store.prune(jobs_older_than, traces_older_than, batch=batch)
+    if jobs_older_than is not None:
+        stdout.print(f"{report.jobs} job record(s) older than {_age(jobs_older_than)} deleted")
+    if traces_older_than is not None or report.frames:
+        stdout.print(f"{report.frames} traced frame(s) deleted")
+
+
+@headend.group(name="keys")
+def keys_group() -> None:
+    """The key store's master key."""
+
+
+@keys_group.command(name="rotate-master")
+@click.option(
+    "--new-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"The new master key (a file of 64 hex digits); without it: ${NEW_MASTER_KEY_ENV}.",
+)
+@click.pass_obj
+def rotate_master(context: _Context, new_key_file: Path | None) -> None:
+    """Seal every stored key again under a new master key, in one transaction.
+
+    The current master key comes as for every command (--key-file, or $DLMSKIT_MASTER_KEY). Every key is
+    opened with it first: if one does not open, nothing changes. Stop the head-end's processes first, and
+    start them again with the new key only.
+
+    \b
+    Example:
+      (umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > new.key)
+      dlmskit headend keys rotate-master --new-key-file new.key
+      mv new.key ~/.local/share/dlmskit/headend.key
+    """
+    old = load_master_key(context.key_file)
+    if new_key_file is not None:
+        new = load_master_key(new_key_file, env=None)
+    else:
+        new = load_master_key(None, env=NEW_MASTER_KEY_ENV)
+    if new.reveal() == old.reveal():
+        raise ConfigurationError("the new master key is the current one: nothing to rotate")
+    count = KeyStore(context.store, old).rotate_master(new)
+    where = new_key_file if new_key_file is not None else f"${NEW_MASTER_KEY_ENV}"
+    stdout.print(
+        f"{count} key(s) sealed again under the new master key ({where}); the old one opens none of them: "
+        "give the head-end the new one from now on",
+        soft_wrap=True,
+    )
+
+
 @headend.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
@@ -343,6 +440,20 @@ async def _prune_traces(store: Store, days: float) -> None:
         await asyncio.sleep(3600)
 
 
+async def _prune_jobs(store: Store, age: _dt.timedelta) -> None:
+    while True:
+        try:
+            report = await asyncio.to_thread(store.prune, age)
+        except Exception as error:  # a locked or unreachable database: next day again
+            stdout.print(f"job records: pruning failed: {error}")
+        else:
+            if report.jobs:
+                stdout.print(
+                    f"job records: {report.jobs} older than {_age(age)} pruned ({report.frames} frame(s))"
+                )
+        await asyncio.sleep(86400)
+
+
 def _engine_options(function: Any) -> Any:
     for option in reversed(_ENGINE_OPTIONS):
         function = option(function)
@@ -441,6 +552,12 @@ def run(
     metavar="DAYS",
     help="Prune frame traces older than DAYS (at start, then hourly).",
 )
+@click.option(
+    "--retention",
+    type=AGE,
+    metavar="AGE",
+    help="Delete job records older than AGE (90d), each meter's latest kept: at start, then daily.",
+)
 @_LOOP_OPTION
 @_engine_options
 @click.pass_obj
@@ -462,6 +579,7 @@ def serve(
     inbound_plan: str,
     trace_frames: str | None,
     keep_traces: float | None,
+    retention: _dt.timedelta | None,
     loop: str,
     **engine_options: Any,
 ) -> None:
@@ -499,6 +617,7 @@ def serve(
         listener: PushListener | None = None
         inbound: InboundListener | None = None
         pruner = asyncio.ensure_future(_prune_traces(context.store, keep_traces)) if keep_traces else None
+        retainer = asyncio.ensure_future(_prune_jobs(context.store, retention)) if retention else None
         if called is not None and inbound_port is not None:
             limits = _limits(engine_options)
             inbound = InboundListener(
@@ -531,6 +650,8 @@ def serve(
         finally:
             if pruner is not None:
                 pruner.cancel()
+            if retainer is not None:
+                retainer.cancel()
             if inbound is not None:
                 await inbound.close()
                 done = inbound.stats
