@@ -39,13 +39,14 @@ from typing import TypeAlias
 
 from dlmskit.errors import DecodeError
 from dlmskit.link.crc import crc16
-from dlmskit.link.hdlc_frame import FLAG, FrameCheckError, HdlcFrame
+from dlmskit.link.hdlc_frame import FLAG, FrameCheckError, HdlcFrame, decode_intact
 
 __all__ = ["HdlcEvent", "HdlcFrameReader"]
 
 HdlcEvent: TypeAlias = HdlcFrame | DecodeError
 """What :meth:`HdlcFrameReader.feed` reports: a decoded frame, or the error of a damaged one."""
 
+_FLAG_BYTE = bytes((FLAG,))
 _FORMAT_TYPE_3 = 0xA0
 """High nibble of the first format byte."""
 _MIN_FRAME_LENGTH = 7
@@ -84,6 +85,21 @@ class HdlcFrameReader:
     def feed(self, data: bytes | bytearray | memoryview) -> list[HdlcEvent]:
         """Add received bytes; return the frames (and errors) completed by them, in stream order."""
         buffer = self._buffer
+        # The usual case first: ``data`` is one whole intact frame and nothing but a flag is pending. The
+        # search below would find it and keep its closing flag (the opening flag of the next frame).
+        size = len(data)
+        if (
+            size > 2
+            and data[0] == FLAG
+            and data[-1] == FLAG
+            and len(buffer) < 2
+            and (not buffer or buffer[0] == FLAG)
+        ):
+            frame = decode_intact(bytes(data[1:-1]), hcs_checked=False)
+            if frame is not None:
+                buffer[:] = _FLAG_BYTE
+                self._header = None
+                return [frame]
         buffer += data
         events: list[HdlcEvent] = []
         position = 0
@@ -120,7 +136,7 @@ class HdlcFrameReader:
             if end >= len(buffer):
                 break
             if buffer[end] == FLAG:
-                event = _decode(buffer[position : end + 1])
+                event = _decode(buffer, position, end, header is _Header.HCS_OK)
                 events.append(event)
                 # Only a correct FCS or HCS confirms the length; otherwise the length may be noise too.
                 trusted = header is _Header.HCS_OK or not isinstance(event, FrameCheckError)
@@ -186,8 +202,12 @@ def _check_header(buffer: bytearray, start: int, end: int) -> _Header | FrameChe
     )
 
 
-def _decode(frame: bytearray) -> HdlcEvent:
+def _decode(buffer: bytearray, start: int, end: int, hcs_checked: bool) -> HdlcEvent:
+    """The frame (or its error) between the flags at ``start`` and ``end``."""
+    frame = decode_intact(bytes(buffer[start + 1 : end]), hcs_checked=hcs_checked)
+    if frame is not None:
+        return frame
     try:
-        return HdlcFrame.decode(frame)
+        return HdlcFrame.decode(buffer[start : end + 1])
     except DecodeError as error:
         return error.with_traceback(None)

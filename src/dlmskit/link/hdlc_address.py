@@ -33,6 +33,7 @@ __all__ = [
     "NO_STATION",
     "HdlcAddress",
     "decode_address",
+    "remembered_address",
     "split_combined_server_address",
 ]
 
@@ -123,6 +124,17 @@ def encoded_address(address: HdlcAddress) -> bytes:
         if len(_ENCODED) < _CACHE_LIMIT:
             _ENCODED[address] = encoded
     return encoded
+
+
+def remembered_address(data: bytes) -> HdlcAddress:
+    """``HdlcAddress.decode(data)``, remembered: the bytes of one whole address, as a frame decoder that
+    already found where the address ends has them."""
+    address = _DECODED.get(data)
+    if address is None:
+        address = HdlcAddress.decode(data)
+        if len(_DECODED) < _CACHE_LIMIT:
+            _DECODED[bytes(data)] = address
+    return address
 
 
 def decode_address(data: bytes | bytearray | memoryview, offset: int) -> tuple[HdlcAddress, int]:
