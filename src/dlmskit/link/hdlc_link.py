@@ -292,6 +292,18 @@ class _HdlcStation(ABC):
 
     def _receive_information(self, frame: HdlcFrame, events: list[LinkEvent]) -> _Reception:
         ns = frame.control.ns
+        information = frame.information
+        if (
+            ns == self._vr
+            and not frame.segmented
+            and not self._rx
+            and not self._rx_overflow
+            and len(information) <= self._max_apdu_length
+        ):
+            # The usual case: an APDU in one I-frame, nothing to reassemble.
+            self._vr = (ns + 1) % _MODULUS
+            self._rx_more = False
+            return self._deliver(information, "I-frame", events)
         if ns != self._vr:
             if (ns - self._vr) % _MODULUS < self._parameters.window_rx:
                 reason = f"I-frame N(S)={ns} out of sequence (a frame was lost), expected N(S)={self._vr}"
@@ -377,7 +389,7 @@ class HdlcClientLink(_HdlcStation):
             raise ConfigurationError(f"HDLC information field length must be 1..{MAX_INFO_LENGTH}")
         if max_retries < 0:
             raise ConfigurationError(f"max_retries must be 0 or more, not {max_retries}")
-        self._client = _remembered(HdlcAddress(client_address))
+        self._client = _client_address(client_address)
         self._server = _remembered(server)
         self._addresses = encoded_address(self._server) + encoded_address(self._client)
         """The address bytes of every frame the client sends."""
@@ -875,6 +887,16 @@ def _remembered(address: HdlcAddress) -> HdlcAddress:
     """The object the frame decoder gives for ``address`` (received frames compare as the same object)."""
     remembered = remembered_address(encoded_address(address))
     return remembered if remembered == address else address
+
+
+def _client_address(value: int) -> HdlcAddress:
+    """``HdlcAddress(value)`` (a 1-byte address), as the frame decoder gives it."""
+    if 0 <= value <= 0x7F:
+        return remembered_address(_CLIENT_ADDRESS_BYTES[value])
+    return HdlcAddress(value)  # raises the error
+
+
+_CLIENT_ADDRESS_BYTES: Final = tuple(bytes(((value << 1) | 1,)) for value in range(0x80))
 
 
 def _describe(address: HdlcAddress) -> str:
