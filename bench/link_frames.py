@@ -2,11 +2,13 @@
 
 The twelve frames of one HLS-GMAC session as the head-end runs it (SNRM/UA, AARQ/AARE, ACTION/ACTION
 response with the HLS reply, GET/GET response, RLRQ/RLRE, DISC/UA), recorded from a client talking to
-``dlmskit simulate`` (server 1/17, client 1, the parameters of the client's SNRM). Three cases, each the
-whole session per call, no sockets:
+``dlmskit simulate`` (server 1/17, client 1, the parameters of the client's SNRM), then readdressed to a
+fleet as ``bench.headend`` builds it: ``--meters`` meters (default 1,000), logical device 1 and physical
+device 0x10 + index in 4-byte addresses, one session per meter in turn, as a head-end meets them
+(``--meters 0``: the recorded meter alone). Three cases, each one whole session per call, no sockets:
 
 - ``client link``: :class:`~dlmskit.link.hdlc_link.HdlcClientLink` (what the head-end runs per meter): open,
-  the UA, five APDUs sent and their answers received, close, the UA; every ``data_to_send`` is checked
+  the UA, four APDUs sent and their answers received, close, the UA; every ``data_to_send`` is checked
   against the recorded frame before timing;
 - ``server link``: :class:`~dlmskit.link.hdlc_link.HdlcServerLink` (what the simulator runs per meter);
 - ``frames``: the frame codec alone, :class:`~dlmskit.link.framer.HdlcFrameReader` over the twelve frames
@@ -16,6 +18,7 @@ Timing is :func:`bench.timing.measure` on this thread's CPU time (``time.thread_
 load average is printed with the figures because the machine is shared::
 
     .venv/bin/python -m bench.link_frames
+    .venv/bin/python -m bench.link_frames --meters 10000
     .venv/bin/python -m bench.link_frames --profile    # cProfile of 2,000 client link sessions
 """
 
@@ -23,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
 import os
 import pstats
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bench.timing import measure
 from dlmskit.link import (
@@ -86,64 +91,94 @@ REQUEST_APDUS = tuple(HdlcFrame.decode(frame).information[3:] for frame in REQUE
 ANSWER_APDUS = tuple(HdlcFrame.decode(frame).information[3:] for frame in ANSWERS[1:-1])
 
 
-def client_session(check: bool = False) -> None:
+@dataclass(frozen=True)
+class Meter:
+    """One meter of the fleet: its server address and the session's frames readdressed to it."""
+
+    server: HdlcAddress
+    requests: tuple[bytes, ...]
+    answers: tuple[bytes, ...]
+
+
+def readdressed(frame: bytes, server: HdlcAddress) -> bytes:
+    decoded = HdlcFrame.decode(frame)
+    dest, src = (server, decoded.src) if decoded.dest == SERVER else (decoded.dest, server)
+    return HdlcFrame(dest, src, decoded.control, decoded.information, decoded.segmented).encode()
+
+
+def fleet(size: int) -> list[Meter]:
+    """``size`` meters as ``bench.headend``'s fleet addresses them: logical device 1, physical device
+    0x10 + index, in 4 bytes (``size`` 0: the recorded meter alone, 1/17 in 2 bytes)."""
+    if size == 0:
+        return [Meter(SERVER, REQUESTS, ANSWERS)]
+    meters = []
+    for index in range(size):
+        server = HdlcAddress(1, 0x10 + index, 4)
+        requests = tuple(readdressed(frame, server) for frame in REQUESTS)
+        meters.append(Meter(server, requests, tuple(readdressed(frame, server) for frame in ANSWERS)))
+    return meters
+
+
+def client_session(meter: Meter, check: bool = False) -> None:
     """The client's side of the session: what the head-end's link does per meter."""
-    link = HdlcClientLink(CLIENT, SERVER, PARAMETERS)
+    answers = meter.answers
+    link = HdlcClientLink(CLIENT, meter.server, PARAMETERS)
     link.open()
     sent = [link.data_to_send()]
-    events = link.receive_data(ANSWERS[0])
-    for apdu, answer in zip(REQUEST_APDUS, ANSWERS[1:-1], strict=True):
+    events = link.receive_data(answers[0])
+    for apdu, answer in zip(REQUEST_APDUS, answers[1:-1], strict=True):
         link.send_apdu(apdu)
         sent.append(link.data_to_send())
         events += link.receive_data(answer)
         sent.append(link.data_to_send())
     link.close()
     sent.append(link.data_to_send())
-    events += link.receive_data(ANSWERS[-1])
+    events += link.receive_data(answers[-1])
     if check:
-        expected = [REQUESTS[0]]
-        for request in REQUESTS[1:-1]:
+        expected = [meter.requests[0]]
+        for request in meter.requests[1:-1]:
             expected += [request, b""]
-        expected.append(REQUESTS[-1])
+        expected.append(meter.requests[-1])
         assert sent == expected, "the client link no longer sends the recorded frames"
         assert isinstance(events[0], LinkOpened) and isinstance(events[-1], LinkClosed), events
         received = tuple(event.apdu for event in events if isinstance(event, ApduReceived))
         assert received == ANSWER_APDUS, events
 
 
-def server_session(check: bool = False) -> None:
+def server_session(meter: Meter, check: bool = False) -> None:
     """The meter's side of the same session: what the simulator's link does per connection."""
-    link = HdlcServerLink(SERVER, PARAMETERS)
+    requests = meter.requests
+    link = HdlcServerLink(meter.server, PARAMETERS)
     sent = []
-    events = link.receive_data(REQUESTS[0])
+    events = link.receive_data(requests[0])
     sent.append(link.data_to_send())
-    for request, apdu in zip(REQUESTS[1:-1], ANSWER_APDUS, strict=True):
+    for request, apdu in zip(requests[1:-1], ANSWER_APDUS, strict=True):
         events += link.receive_data(request)
         link.send_apdu(apdu)
         sent.append(link.data_to_send())
-    events += link.receive_data(REQUESTS[-1])
+    events += link.receive_data(requests[-1])
     sent.append(link.data_to_send())
     if check:
-        assert sent == list(ANSWERS), "the server link no longer sends the recorded frames"
+        assert sent == list(meter.answers), "the server link no longer sends the recorded frames"
         received = tuple(event.apdu for event in events if isinstance(event, ApduReceived))
         assert received == REQUEST_APDUS, events
 
 
-def frames_session(check: bool = False) -> None:
+def frames_session(meter: Meter, check: bool = False) -> None:
     """The frame codec alone: the twelve frames read from a stream and encoded again."""
     reader = HdlcFrameReader()
     decoded = []
-    for request, answer in SESSION_BYTES:
+    for request, answer in zip(meter.requests, meter.answers, strict=True):
         decoded += reader.feed(request)
         decoded += reader.feed(answer)
     encoded = [frame.encode() for frame in decoded if isinstance(frame, HdlcFrame)]
     if check:
-        assert encoded == [frame for pair in zip(REQUESTS, ANSWERS, strict=True) for frame in pair]
+        assert encoded == [
+            frame for pair in zip(meter.requests, meter.answers, strict=True) for frame in pair
+        ]
 
 
-SESSION_BYTES = tuple(zip(REQUESTS, ANSWERS, strict=True))
-
-CASES: dict[str, Callable[[bool], None]] = {
+CASES: dict[str, Callable[[Meter, bool], None]] = {
     "client link": client_session,
     "server link": server_session,
     "frames (reader + encode)": frames_session,
@@ -152,23 +187,33 @@ CASES: dict[str, Callable[[bool], None]] = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--meters", type=int, default=1000, help="distinct meters, one after the other (0: the recorded one)"
+    )
     parser.add_argument("--budget", type=float, default=1.5, help="CPU seconds per case")
     parser.add_argument("--profile", action="store_true", help="cProfile of 2,000 client link sessions")
     parser.add_argument("--top", type=int, default=30)
     options = parser.parse_args()
+    meters = fleet(options.meters)
     for case in CASES.values():
-        case(True)
+        for meter in meters:
+            case(meter, True)
     if options.profile:
         profile = cProfile.Profile()
         profile.enable()
-        for _ in range(2000):
-            client_session()
+        for _, meter in zip(range(2000), itertools.cycle(meters), strict=False):
+            client_session(meter)
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(options.top)
         return
-    print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(f"{len(meters)} meters, load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     for name, case in CASES.items():
-        result = measure(case, budget=options.budget, clock=time.thread_time)
+        next_meter = itertools.cycle(meters).__next__
+        result = measure(
+            lambda case=case, next_meter=next_meter: case(next_meter()),
+            budget=options.budget,
+            clock=time.thread_time,
+        )
         print(f"{name:26} {result.seconds * 1e6:8.1f} µs/session (fastest run {result.fastest * 1e6:.1f})")
     print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 from binascii import crc_hqx
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -329,15 +330,19 @@ def encode_frame(addresses: bytes, control: int, information: bytes, segmented: 
     return b"".join((_FLAG_BYTE, header, fcs.to_bytes(2, "big").translate(_REVERSED_INVERTED), _FLAG_BYTE))
 
 
-def decode_intact(content: bytes, *, hcs_checked: bool) -> HdlcFrame | None:
+def decode_intact(
+    content: bytes, *, hcs_checked: bool, known: Mapping[bytes, HdlcAddress] | None = None
+) -> HdlcFrame | None:
     """The frame whose bytes between the two flags are ``content``, when it is intact and usual; else
     None, and :meth:`HdlcFrame.decode` tells what is wrong.
 
-    Intact and usual: the format type 3, the length of ``content``, addresses of 1 or 2 bytes, a control
-    field DLMS/COSEM uses, a correct HCS (not checked again with ``hcs_checked``: the caller checked it)
-    and FCS. Every frame it returns is the one :meth:`HdlcFrame.decode` returns for the same bytes; it
-    only leaves out the error messages (and 4-byte addresses), so it can check each CRC in one pass with
-    the residue (:func:`~dlmskit.link.crc.crc16_matches`).
+    Intact and usual: the format type 3, the length of ``content``, addresses of 1, 2 or 4 bytes, a
+    control field DLMS/COSEM uses, a correct HCS (not checked again with ``hcs_checked``: the caller
+    checked it) and FCS. Every frame it returns is equal to the one :meth:`HdlcFrame.decode` returns
+    for the same bytes; it only leaves out the error messages, so it can check each CRC in one pass
+    with the residue (:func:`~dlmskit.link.crc.crc16_matches`). Addresses whose bytes are in ``known``
+    are given as those objects, the others as :func:`~dlmskit.link.hdlc_address.remembered_address`
+    gives them.
     """
     size = len(content)
     if size < _MIN_FRAME_LENGTH:
@@ -345,19 +350,27 @@ def decode_intact(content: bytes, *, hcs_checked: bool) -> HdlcFrame | None:
     first = content[0]
     if first & 0xF0 != 0xA0 or ((first & 0x07) << 8 | content[1]) != size:
         return None
+    fcs_at = size - 2
+    # Each address ends with the first byte whose bit 0 is set, after 1, 2 or 4 bytes, before the FCS
+    # (the destination's first 4 bytes are always there: a frame has at least 7).
     if content[2] & 1:
         source_at = 3
     elif content[3] & 1:
         source_at = 4
+    elif not content[4] & 1 and content[5] & 1:
+        source_at = 6
     else:
+        return None
+    if source_at >= fcs_at:
         return None
     if content[source_at] & 1:
         control_at = source_at + 1
-    elif content[source_at + 1] & 1:
+    elif source_at + 1 < fcs_at and content[source_at + 1] & 1:
         control_at = source_at + 2
+    elif source_at + 3 < fcs_at and not content[source_at + 2] & 1 and content[source_at + 3] & 1:
+        control_at = source_at + 4
     else:
         return None
-    fcs_at = size - 2
     if control_at >= fcs_at:
         return None
     control = _CONTROLS[content[control_at]]
@@ -377,8 +390,14 @@ def decode_intact(content: bytes, *, hcs_checked: bool) -> HdlcFrame | None:
         return None  # one byte between control and FCS: a truncated HCS
     frame = _new_frame(HdlcFrame)
     set_dest, set_src, set_control, set_information, set_segmented = _SET_FRAME_FIELD
-    set_dest(frame, remembered_address(content[2:source_at]))
-    set_src(frame, remembered_address(content[source_at:control_at]))
+    dest = content[2:source_at]
+    source = content[source_at:control_at]
+    if known is not None:
+        set_dest(frame, known.get(dest) or remembered_address(dest))
+        set_src(frame, known.get(source) or remembered_address(source))
+    else:
+        set_dest(frame, remembered_address(dest))
+        set_src(frame, remembered_address(source))
     set_control(frame, control)
     set_information(frame, information)
     set_segmented(frame, bool(first & 0x08))

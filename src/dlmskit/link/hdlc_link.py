@@ -148,11 +148,14 @@ class _HdlcStation(ABC):
     _addresses: bytes
     """The address bytes (destination, source) of the frames :meth:`_send` sends to the peer."""
 
-    def __init__(self, trace: TraceHook | None, max_apdu_length: int = MAX_APDU_LENGTH) -> None:
+    def __init__(
+        self, trace: TraceHook | None, max_apdu_length: int, own_addresses: tuple[HdlcAddress, ...]
+    ) -> None:
         self._trace = trace
         self._max_apdu_length = max_apdu_length
         """Longest reassembled information field accepted; longer ones are dropped (hostile peers)."""
-        self._reader = HdlcFrameReader()
+        self._reader = HdlcFrameReader(known_addresses=own_addresses)
+        """Gives the link's own addresses as the very objects it holds (compared by identity first)."""
         self._out = bytearray()
         self._state = LinkState.DISCONNECTED
         self._parameters = DEFAULT_PARAMETERS
@@ -390,7 +393,7 @@ class HdlcClientLink(_HdlcStation):
         if max_retries < 0:
             raise ConfigurationError(f"max_retries must be 0 or more, not {max_retries}")
         self._client = _client_address(client_address)
-        self._server = _remembered(server)
+        self._server = server
         self._addresses = encoded_address(self._server) + encoded_address(self._client)
         """The address bytes of every frame the client sends."""
         self._proposal = parameters
@@ -409,7 +412,7 @@ class HdlcClientLink(_HdlcStation):
         """The current chunk acknowledged I-frames or brought a new one."""
         self._missed = False
         """The current chunk brought an I-frame out of sequence."""
-        super().__init__(trace, max_apdu_length)
+        super().__init__(trace, max_apdu_length, (self._server, self._client))
 
     @property
     def needs_timer(self) -> bool:
@@ -655,7 +658,7 @@ class HdlcServerLink(_HdlcStation):
         trace: TraceHook | None = None,
         max_apdu_length: int = MAX_APDU_LENGTH,
     ) -> None:
-        self._server = _remembered(server)
+        self._server = server
         self._limits = limits
         self._accept_client = accept_client
         self._client = HdlcAddress(NO_STATION)
@@ -670,7 +673,7 @@ class HdlcServerLink(_HdlcStation):
         """The poll that completed the last APDU is still unanswered: the response will answer it."""
         self._reject: bytes | None = None
         """The FRMR information field while in the frame-reject condition (until SNRM or DISC)."""
-        super().__init__(trace, max_apdu_length)
+        super().__init__(trace, max_apdu_length, (self._server,))
 
     @property
     def client_address(self) -> int | None:
@@ -881,12 +884,6 @@ class HdlcServerLink(_HdlcStation):
         """Send what the poll's N(R) shows missing and what is pending, else RR; F=1 on the last frame."""
         if not self._transmit(resend=True):
             self._send(_RR_POLL_FINAL | (self._vr << 5))
-
-
-def _remembered(address: HdlcAddress) -> HdlcAddress:
-    """The object the frame decoder gives for ``address`` (received frames compare as the same object)."""
-    remembered = remembered_address(encoded_address(address))
-    return remembered if remembered == address else address
 
 
 def _client_address(value: int) -> HdlcAddress:
