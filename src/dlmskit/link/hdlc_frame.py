@@ -223,7 +223,7 @@ class HdlcFrame:
         :class:`~dlmskit.errors.DecodeError`. A frame with an HCS but an empty information field is
         accepted (it encodes back without the HCS).
         """
-        if len(data) > 2 and data[0] == FLAG and data[-1] == FLAG:
+        if cls is HdlcFrame and len(data) > 2 and data[0] == FLAG and data[-1] == FLAG:
             frame = decode_intact(bytes(data[1:-1]), hcs_checked=False)
             if frame is not None:
                 return frame

@@ -109,7 +109,7 @@ class HdlcParameters:
         Groups other than the parameter negotiation group and unknown parameters inside it are
         skipped; a parameter that appears twice keeps its last value.
         """
-        if type(data) is not bytes:
+        if type(data) is not bytes or cls is not HdlcParameters:
             return cls._decode(data)
         decoded = _DECODED.get(data)
         if decoded is None:
