@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlmskit.link.crc import crc16, crc16_le
+from dlmskit.link.crc import crc16, crc16_le, crc16_matches
 
 
 def bitwise_crc16_x25(data: bytes) -> int:
@@ -53,3 +53,21 @@ def test_residue_after_appending_the_fcs(data: bytes) -> None:
     # A block followed by its own FCS (low byte first) always leaves the X.25 "good FCS" residue
     # 0xF0B8, i.e. 0x0F47 after the final XOR.
     assert crc16(data + crc16_le(data)) == 0x0F47
+
+
+@settings(max_examples=100)
+@given(st.binary(max_size=100), st.integers(0, 101), st.integers(1, 255))
+def test_crc16_matches(data: bytes, victim: int, damage: int) -> None:
+    # The residue check of a receiver: data followed by its CRC matches; one damaged byte never does.
+    sealed = data + crc16_le(data)
+    assert crc16_matches(sealed)
+    assert crc16_matches(bytearray(sealed)) and crc16_matches(memoryview(sealed))
+    damaged = bytearray(sealed)
+    damaged[victim % len(sealed)] ^= damage
+    assert not crc16_matches(damaged)
+
+
+def test_crc16_matches_needs_two_bytes() -> None:
+    assert not crc16_matches(b"")
+    assert not crc16_matches(b"\x00")
+    assert crc16_matches(crc16_le(b""))

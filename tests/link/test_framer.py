@@ -252,3 +252,27 @@ stream_parts = st.one_of(
 def test_result_does_not_depend_on_chunking(parts: list[bytes], cuts: list[int]) -> None:
     stream = b"".join(parts)
     assert summary(feed_chunks(stream, cuts)) == summary(HdlcFrameReader().feed(stream))
+
+
+@settings(max_examples=150)
+@given(st.lists(stream_parts, max_size=8))
+def test_one_part_per_chunk_as_the_whole_stream(parts: list[bytes]) -> None:
+    """A chunk that is one whole frame (the usual TCP read) takes a shortcut: it gives what the search
+    through the whole stream gives, and leaves the same bytes pending."""
+    reader = HdlcFrameReader()
+    events: list[HdlcEvent] = []
+    for part in parts:
+        events += reader.feed(part)
+    whole = HdlcFrameReader()
+    assert summary(events) == summary(whole.feed(b"".join(parts)))
+    assert reader.buffered == whole.buffered
+    assert summary(reader.feed(SEED[0])) == summary(whole.feed(SEED[0]))
+
+
+def test_frame_by_frame_keeps_the_closing_flag() -> None:
+    reader = HdlcFrameReader()
+    for data, frame in zip(SEED, SEED_DECODED, strict=True):
+        assert reader.feed(data) == [frame]
+        assert reader.buffered == 1  # the closing flag, which may open the next frame
+    assert reader.feed(memoryview(SEED[0])) == [SEED_DECODED[0]]
+    assert reader.feed(bytearray(RR)) == [RR_DECODED]

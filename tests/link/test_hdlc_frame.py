@@ -18,6 +18,8 @@ from dlmskit.link.hdlc_frame import (
     FrameCheckError,
     FrameType,
     HdlcFrame,
+    decode_intact,
+    encode_frame,
     remove_llc,
     segment,
 )
@@ -372,3 +374,90 @@ def test_control_table_is_the_decoder() -> None:
         except DecodeError as error:
             got = str(error)
         assert got == expected, value
+
+
+def reference_encode(frame: HdlcFrame) -> bytes:
+    """The frame built field by field with two CRC runs over the whole header and body (no residue)."""
+    header_length = 2 + len(frame.dest.encode()) + len(frame.src.encode()) + 1
+    length = header_length + 2 + (len(frame.information) + 2 if frame.information else 0)
+    header = (
+        (0xA000 | (0x800 if frame.segmented else 0) | length).to_bytes(2, "big")
+        + frame.dest.encode()
+        + frame.src.encode()
+        + bytes((frame.control.encode(),))
+    )
+    body = header + crc16_le(header) + frame.information if frame.information else header
+    return b"\x7e" + body + crc16_le(body) + b"\x7e"
+
+
+@settings(max_examples=150)
+@given(frames)
+def test_encode_frame_is_the_reference_encoding(frame: HdlcFrame) -> None:
+    addresses = frame.dest.encode() + frame.src.encode()
+    expected = reference_encode(frame)
+    assert frame.encode() == expected
+    assert encode_frame(addresses, frame.control.encode(), frame.information, frame.segmented) == expected
+    information = bytearray(frame.information)
+    assert encode_frame(addresses, frame.control.encode(), information, frame.segmented) == expected
+
+
+def decode_outcome(data: bytes) -> object:
+    try:
+        return HdlcFrame.decode(data)
+    except DecodeError as error:
+        return (type(error), str(error))
+
+
+def step_by_step_outcome(data: bytes) -> object:
+    try:
+        return HdlcFrame._decode_or_raise(data)
+    except DecodeError as error:
+        return (type(error), str(error))
+
+
+damaged_frames = st.tuples(frames, st.integers(0, 2040), st.integers(0, 255), st.integers(0, 3)).map(
+    lambda drawn: damage(drawn[0].encode(), *drawn[1:])
+)
+
+
+def damage(encoded: bytes, where: int, value: int, how: int) -> bytes:
+    """The frame with one byte replaced (0), then its FCS made right again (1), or cut short with its
+    length field and FCS made right (2), or intact (3)."""
+    if how == 3:
+        return encoded
+    data = bytearray(encoded)
+    data[1 + where % (len(data) - 2)] = value
+    if how == 2:
+        data = data[: max(4, 1 + where % (len(data) - 1))] + b"\x7e"
+        length = len(data) - 2
+        data[1] = data[1] & 0xF8 | (length >> 8) & 0x07
+        data[2] = length & 0xFF
+    if how >= 1 and len(data) >= 5:
+        data[-3:-1] = crc16_le(bytes(data[1:-3]))
+    return bytes(data)
+
+
+@settings(max_examples=400)
+@given(damaged_frames)
+def test_fast_decoder_agrees_with_the_step_by_step_decoder(data: bytes) -> None:
+    """decode_intact gives the frame of the step-by-step decoder or nothing; HdlcFrame.decode (which tries it
+    first) gives exactly what the step-by-step decoder gives, frames and errors."""
+    expected = step_by_step_outcome(data)
+    assert decode_outcome(data) == expected
+    fast = decode_intact(data[1:-1], hcs_checked=False)
+    assert fast is None or fast == expected
+    if isinstance(expected, HdlcFrame):
+        assert fast is not None  # every intact frame takes the fast path
+        assert decode_intact(data[1:-1], hcs_checked=True) == fast
+
+
+def test_fast_decoder_trusts_a_checked_hcs() -> None:
+    # With hcs_checked the caller vouches for the HCS (the framer checked it as the header arrived).
+    frame = HdlcFrame(SERVER, CLIENT, Control(FrameType.I, True), b"\xe6\xe6\x00\x01")
+    content = bytearray(frame.encode()[1:-1])
+    content[7] ^= 0xFF  # the HCS, then the FCS made right again
+    content[-2:] = crc16_le(bytes(content[:-2]))
+    assert decode_intact(bytes(content), hcs_checked=False) is None
+    assert decode_intact(bytes(content), hcs_checked=True) == frame
+    with pytest.raises(FrameCheckError, match="HCS"):
+        HdlcFrame.decode(b"\x7e" + bytes(content) + b"\x7e")

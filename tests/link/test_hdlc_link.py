@@ -1050,3 +1050,83 @@ def test_server_answers_an_invalid_receive_number_with_frmr_until_snrm() -> None
     frmr = HdlcFrame(client_address, server_address, Control(FrameType.FRMR, True), answer.information)
     failed = [e for e in client.receive_data(frmr.encode()) if isinstance(e, LinkFailed)]
     assert failed and "invalid N(R)" in str(failed[0].error)
+
+
+# --- the address bytes each link keeps ------------------------------------------------------------------
+
+
+def addresses_of(data: bytes) -> list[tuple[HdlcAddress, HdlcAddress]]:
+    """(destination, source) of every frame in ``data``."""
+    return [(frame.dest, frame.src) for frame in map(HdlcFrame.decode, split_frames(data))]
+
+
+def test_links_with_different_addresses_keep_their_own() -> None:
+    """Each link sends its own two addresses (kept as bytes) and takes only the frames for it."""
+    pairs = [
+        (0x10, HdlcAddress(1, 17)),
+        (0x01, HdlcAddress(1, 18)),
+        (0x01, HdlcAddress(1, 17, 4)),
+        (0x20, HdlcAddress(3)),
+    ]
+    wires = [Wire(HdlcClientLink(client, server), HdlcServerLink(server)) for client, server in pairs]
+    for wire in wires:
+        wire.connect()
+    for (client, server), wire in zip(pairs, wires, strict=True):
+        wire.client.send_apdu(b"\xc0\x01" + bytes((client,)))
+        sent = wire.client.data_to_send()
+        assert addresses_of(sent) == [(server, HdlcAddress(client))]
+        events = wire.server.receive_data(sent)
+        assert events == [ApduReceived(b"\xc0\x01" + bytes((client,)))]
+        wire.server.send_apdu(echo(b"\xc0\x01"))
+        answer = wire.server.data_to_send()
+        assert addresses_of(answer) == [(HdlcAddress(client), server)]
+        assert wire.client.receive_data(answer) == [ApduReceived(echo(b"\xc0\x01"))]
+    # A frame of one link is not taken by the others.
+    for index, wire in enumerate(wires):
+        other = wires[(index + 1) % len(wires)]
+        other.client.send_apdu(b"\xc0\x02")
+        events = wire.server.receive_data(other.client.data_to_send())
+        assert len(events) == 1 and isinstance(events[0], FrameDiscarded)
+        assert wire.server.data_to_send() == b""
+
+
+def test_server_answers_each_new_client_with_its_address() -> None:
+    """The server's address bytes follow the client of the last SNRM, and a DM to another client while
+    connected carries that client's address."""
+    server = HdlcServerLink(SERVER)
+    for client_address in (0x10, 0x01, 0x10):
+        client = HdlcClientLink(client_address, SERVER)
+        wire = Wire(client, server)
+        wire.connect()
+        wire.request(b"\xc0\x01")
+        assert wire.client_apdus() == [echo(b"\xc0\x01")]
+        intruder = HdlcClientLink(0x30, SERVER)
+        intruder.open()
+        server.receive_data(intruder.data_to_send())
+        assert addresses_of(server.data_to_send()) == [(HdlcAddress(0x30), SERVER)]
+        client.send_apdu(b"\xc0\x03")
+        server.receive_data(client.data_to_send())
+        server.send_apdu(b"\xc4\x03")
+        assert addresses_of(server.data_to_send()) == [(HdlcAddress(client_address), SERVER)]
+        wire.disconnect()
+
+
+def test_links_work_when_the_address_tables_are_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the remembered addresses (a head-end that met more than 4,096) the links compare
+    addresses by value: the same frames, the same events."""
+    from dlmskit.link import hdlc_address
+
+    log: list[tuple[str, HdlcFrame]] = []
+    remembered = make_wire(log=log)
+    remembered.connect()
+    remembered.request(b"\xc0\x01" * 100)
+    monkeypatch.setattr(hdlc_address, "_CACHE_LIMIT", 0)
+    monkeypatch.setattr(hdlc_address, "_DECODED", {})
+    monkeypatch.setattr(hdlc_address, "_ENCODED", {})
+    fresh_log: list[tuple[str, HdlcFrame]] = []
+    fresh = make_wire(log=fresh_log)
+    fresh.connect()
+    fresh.request(b"\xc0\x01" * 100)
+    assert fresh.client_apdus() == remembered.client_apdus() == [echo(b"\xc0\x01" * 100)]
+    assert fresh_log == log
+    assert not hdlc_address._DECODED and not hdlc_address._ENCODED

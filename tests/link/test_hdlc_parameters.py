@@ -154,3 +154,39 @@ def test_truncations_raise_decode_error() -> None:
     for cut in range(2, len(encoded)):
         with pytest.raises(DecodeError):
             HdlcParameters.decode(encoded[:cut])
+
+
+@settings(max_examples=100)
+@given(parameters, parameters)
+def test_remembered_results_are_the_computed_ones(first: HdlcParameters, second: HdlcParameters) -> None:
+    """encode, decode and negotiate remember their results (immutable values): the same as computed anew,
+    the first time and the next."""
+    from dlmskit.link import hdlc_parameters as module
+
+    for _ in range(2):
+        encoded = first.encode()
+        assert encoded == first._encode()
+        assert HdlcParameters.decode(encoded) == HdlcParameters._decode(encoded) == first
+        assert (
+            HdlcParameters.decode(bytearray(encoded)) == HdlcParameters.decode(memoryview(encoded)) == first
+        )
+        assert negotiate(first, second) == module._negotiate(first, second)
+        assert negotiate(second, first) == module._negotiate(second, first)
+
+
+def test_errors_are_not_remembered() -> None:
+    for _ in range(2):
+        with pytest.raises(DecodeError, match="is 0"):
+            HdlcParameters.decode(bytes.fromhex("81 80 03 05 01 00"))
+
+
+def test_without_room_to_remember(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dlmskit.link import hdlc_parameters as module
+
+    monkeypatch.setattr(module, "_REMEMBERED", 0)
+    for name in ("_ENCODED", "_DECODED", "_NEGOTIATED"):
+        monkeypatch.setattr(module, name, {})
+    proposal = HdlcParameters(2030, 2030, 7, 7)
+    assert HdlcParameters.decode(proposal.encode()) == proposal
+    assert negotiate(proposal, HdlcParameters()) == HdlcParameters()
+    assert not module._ENCODED and not module._DECODED and not module._NEGOTIATED

@@ -9,7 +9,7 @@ sans-I/O link state machines built on them (:mod:`~dlmskit.link.hdlc_link`,
 
 from __future__ import annotations
 
-from dlmskit.link.crc import crc16, crc16_le
+from dlmskit.link.crc import crc16, crc16_le, crc16_matches
 from dlmskit.link.events import (
     ApduReceived,
     FrameDiscarded,
@@ -117,6 +117,7 @@ __all__ = [
     "WrapperServerLink",
     "crc16",
     "crc16_le",
+    "crc16_matches",
     "decode_address",
     "negotiate",
     "remove_llc",

@@ -35,17 +35,20 @@ incomplete frame (:data:`~dlmskit.link.hdlc_frame.MAX_FRAME_LENGTH` + 2 bytes) b
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import TypeAlias
 
 from dlmskit.errors import DecodeError
 from dlmskit.link.crc import crc16
-from dlmskit.link.hdlc_frame import FLAG, FrameCheckError, HdlcFrame
+from dlmskit.link.hdlc_address import HdlcAddress, encoded_address
+from dlmskit.link.hdlc_frame import FLAG, FrameCheckError, HdlcFrame, decode_intact
 
 __all__ = ["HdlcEvent", "HdlcFrameReader"]
 
 HdlcEvent: TypeAlias = HdlcFrame | DecodeError
 """What :meth:`HdlcFrameReader.feed` reports: a decoded frame, or the error of a damaged one."""
 
+_FLAG_BYTE = bytes((FLAG,))
 _FORMAT_TYPE_3 = 0xA0
 """High nibble of the first format byte."""
 _MIN_FRAME_LENGTH = 7
@@ -76,7 +79,10 @@ class HdlcFrameReader:
             ...  # a DecodeError: a damaged frame, already dropped
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, known_addresses: Iterable[HdlcAddress] = ()) -> None:
+        """``known_addresses`` (a link's own two) are given as these very objects in the frames that
+        carry them, found by their bytes (faster than decoding, and ``is`` compares them)."""
+        self._known = {encoded_address(address): address for address in known_addresses}
         self._buffer = bytearray()
         self._header: _Header | FrameCheckError | None = None
         """The header state of the candidate at buffer offset 0, once it is known not to be INCOMPLETE."""
@@ -84,6 +90,21 @@ class HdlcFrameReader:
     def feed(self, data: bytes | bytearray | memoryview) -> list[HdlcEvent]:
         """Add received bytes; return the frames (and errors) completed by them, in stream order."""
         buffer = self._buffer
+        # The usual case first: ``data`` is one whole intact frame and nothing but a flag is pending. The
+        # search below would find it and keep its closing flag (the opening flag of the next frame).
+        size = len(data)
+        if (
+            size > 2
+            and data[0] == FLAG
+            and data[-1] == FLAG
+            and len(buffer) < 2
+            and (not buffer or buffer[0] == FLAG)
+        ):
+            frame = decode_intact(bytes(data[1:-1]), hcs_checked=False, known=self._known)
+            if frame is not None:
+                buffer[:] = _FLAG_BYTE
+                self._header = None
+                return [frame]
         buffer += data
         events: list[HdlcEvent] = []
         position = 0
@@ -120,7 +141,7 @@ class HdlcFrameReader:
             if end >= len(buffer):
                 break
             if buffer[end] == FLAG:
-                event = _decode(buffer[position : end + 1])
+                event = _decode(buffer, position, end, header is _Header.HCS_OK, self._known)
                 events.append(event)
                 # Only a correct FCS or HCS confirms the length; otherwise the length may be noise too.
                 trusted = header is _Header.HCS_OK or not isinstance(event, FrameCheckError)
@@ -186,8 +207,14 @@ def _check_header(buffer: bytearray, start: int, end: int) -> _Header | FrameChe
     )
 
 
-def _decode(frame: bytearray) -> HdlcEvent:
+def _decode(
+    buffer: bytearray, start: int, end: int, hcs_checked: bool, known: dict[bytes, HdlcAddress]
+) -> HdlcEvent:
+    """The frame (or its error) between the flags at ``start`` and ``end``."""
+    frame = decode_intact(bytes(buffer[start + 1 : end]), hcs_checked=hcs_checked, known=known)
+    if frame is not None:
+        return frame
     try:
-        return HdlcFrame.decode(frame)
+        return HdlcFrame.decode(buffer[start : end + 1])
     except DecodeError as error:
         return error.with_traceback(None)

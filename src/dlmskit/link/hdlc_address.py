@@ -33,6 +33,7 @@ __all__ = [
     "NO_STATION",
     "HdlcAddress",
     "decode_address",
+    "remembered_address",
     "split_combined_server_address",
 ]
 
@@ -89,15 +90,15 @@ class HdlcAddress:
 
     def encode(self) -> bytes:
         """The address bytes as they appear in the frame."""
-        if self.physical is None:
-            parts = [self.logical]
-        elif self.size == 2:
-            parts = [self.logical, self.physical]
-        else:
-            parts = [self.logical >> 7, self.logical & 0x7F, self.physical >> 7, self.physical & 0x7F]
-        encoded = bytearray(part << 1 for part in parts)
-        encoded[-1] |= 1
-        return bytes(encoded)
+        # Each byte: 7 bits of the address shifted left by one; bit 0 set on the last byte only.
+        logical, physical = self.logical, self.physical
+        if physical is None:
+            return bytes(((logical << 1) | 1,))
+        if self.size == 2:
+            return bytes((logical << 1, (physical << 1) | 1))
+        return bytes(
+            ((logical >> 7) << 1, (logical & 0x7F) << 1, (physical >> 7) << 1, ((physical & 0x7F) << 1) | 1)
+        )
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> HdlcAddress:
@@ -123,6 +124,17 @@ def encoded_address(address: HdlcAddress) -> bytes:
         if len(_ENCODED) < _CACHE_LIMIT:
             _ENCODED[address] = encoded
     return encoded
+
+
+def remembered_address(data: bytes) -> HdlcAddress:
+    """``HdlcAddress.decode(data)``, remembered: the bytes of one whole address, as a frame decoder that
+    already found where the address ends has them."""
+    address = _DECODED.get(data)
+    if address is None:
+        address = HdlcAddress.decode(data)
+        if len(_DECODED) < _CACHE_LIMIT:
+            _DECODED[bytes(data)] = address
+    return address
 
 
 def decode_address(data: bytes | bytearray | memoryview, offset: int) -> tuple[HdlcAddress, int]:

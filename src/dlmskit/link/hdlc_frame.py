@@ -20,12 +20,14 @@ information field into I-frame sized pieces for the link layer.
 from __future__ import annotations
 
 import enum
+from binascii import crc_hqx
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from dlmskit.errors import DecodeError, EncodeError
-from dlmskit.link.crc import crc16, crc16_le
-from dlmskit.link.hdlc_address import HdlcAddress, decode_address, encoded_address
+from dlmskit.link.crc import _BIT_REVERSED, _INITIAL, _RESIDUE, _REVERSED_INVERTED, crc16
+from dlmskit.link.hdlc_address import HdlcAddress, decode_address, encoded_address, remembered_address
 
 __all__ = [
     "FLAG",
@@ -37,6 +39,8 @@ __all__ = [
     "FrameType",
     "HdlcFrame",
     "UnknownControlError",
+    "decode_intact",
+    "encode_frame",
     "remove_llc",
     "segment",
 ]
@@ -207,23 +211,8 @@ class HdlcFrame:
 
     def encode(self) -> bytes:
         """The frame with both flags, ready to send."""
-        information = self.information
         addresses = encoded_address(self.dest) + encoded_address(self.src)
-        # format (2) + addresses + control (1) + FCS (2), and HCS (2) + information when there is some
-        length = len(addresses) + 5 + (2 + len(information) if information else 0)
-        if length > MAX_FRAME_LENGTH:
-            raise EncodeError(
-                f"HDLC frame of {length} bytes is longer than {MAX_FRAME_LENGTH}: "
-                f"information field of {len(information)} bytes is too long"
-            )
-        header = (
-            (_FORMAT_TYPE_3 | (_SEGMENTED if self.segmented else 0) | length).to_bytes(2, "big")
-            + addresses
-            + bytes((self.control.encode(),))
-        )
-        if information:
-            header = header + crc16_le(header) + information
-        return _FLAG_BYTE + header + crc16_le(header) + _FLAG_BYTE
+        return encode_frame(addresses, self.control.encode(), self.information, self.segmented)
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> HdlcFrame:
@@ -234,6 +223,15 @@ class HdlcFrame:
         :class:`~dlmskit.errors.DecodeError`. A frame with an HCS but an empty information field is
         accepted (it encodes back without the HCS).
         """
+        if cls is HdlcFrame and len(data) > 2 and data[0] == FLAG and data[-1] == FLAG:
+            frame = decode_intact(bytes(data[1:-1]), hcs_checked=False)
+            if frame is not None:
+                return frame
+        return cls._decode_or_raise(data)
+
+    @classmethod
+    def _decode_or_raise(cls, data: bytes | bytearray | memoryview) -> HdlcFrame:
+        """Decode one complete frame step by step, raising the error of the first check that fails."""
         size = len(data)
         if size < _MIN_FRAME_LENGTH + 2:
             raise DecodeError(
@@ -274,6 +272,136 @@ class HdlcFrame:
             located = error.shifted(control_offset)
             raise UnknownControlError(located, dest, src, data[control_offset], information) from None
         return cls(dest, src, control, information, bool(format_field & _SEGMENTED))
+
+
+_new_frame: Final = object.__new__
+_SET_FRAME_FIELD: Final[tuple[Any, ...]] = tuple(
+    HdlcFrame.__dict__[name].__set__ for name in ("dest", "src", "control", "information", "segmented")
+)
+"""The slot setters of a frame's fields, which fill a new :class:`HdlcFrame` without the frozen
+dataclass's ``__init__`` (about half its cost)."""
+_CONTROL_BYTES: Final = tuple(bytes((value,)) for value in range(256))
+
+
+def encode_frame(addresses: bytes, control: int, information: bytes, segmented: bool = False) -> bytes:
+    """The frame with both flags: ``addresses`` (destination then source, as
+    :meth:`HdlcAddress.encode` gives them), the control byte and the information field.
+
+    What :meth:`HdlcFrame.encode` does, for a sender that keeps its address bytes and control bytes (a
+    link's two addresses never change): no frame object is needed.
+    """
+    if information:
+        if type(information) is not bytes:
+            information = bytes(information)
+        # format (2) + addresses + control (1) + HCS (2) + information + FCS (2)
+        length = len(addresses) + 7 + len(information)
+        if length > MAX_FRAME_LENGTH:
+            raise EncodeError(
+                f"HDLC frame of {length} bytes is longer than {MAX_FRAME_LENGTH}: "
+                f"information field of {len(information)} bytes is too long"
+            )
+        header = (
+            (_FORMAT_TYPE_3 | (_SEGMENTED if segmented else 0) | length).to_bytes(2, "big")
+            + addresses
+            + _CONTROL_BYTES[control]
+        )
+        hcs = crc_hqx(header.translate(_BIT_REVERSED), _INITIAL)
+        # After a correct HCS the CRC register holds the residue: the FCS goes on over the information.
+        fcs = crc_hqx(information.translate(_BIT_REVERSED), _RESIDUE)
+        return b"".join(
+            (
+                _FLAG_BYTE,
+                header,
+                hcs.to_bytes(2, "big").translate(_REVERSED_INVERTED),
+                information,
+                fcs.to_bytes(2, "big").translate(_REVERSED_INVERTED),
+                _FLAG_BYTE,
+            )
+        )
+    length = len(addresses) + 5
+    if length > MAX_FRAME_LENGTH:
+        raise EncodeError(f"HDLC frame of {length} bytes is longer than {MAX_FRAME_LENGTH}")
+    header = (
+        (_FORMAT_TYPE_3 | (_SEGMENTED if segmented else 0) | length).to_bytes(2, "big")
+        + addresses
+        + _CONTROL_BYTES[control]
+    )
+    fcs = crc_hqx(header.translate(_BIT_REVERSED), _INITIAL)
+    return b"".join((_FLAG_BYTE, header, fcs.to_bytes(2, "big").translate(_REVERSED_INVERTED), _FLAG_BYTE))
+
+
+def decode_intact(
+    content: bytes, *, hcs_checked: bool, known: Mapping[bytes, HdlcAddress] | None = None
+) -> HdlcFrame | None:
+    """The frame whose bytes between the two flags are ``content``, when it is intact and usual; else
+    None, and :meth:`HdlcFrame.decode` tells what is wrong.
+
+    Intact and usual: the format type 3, the length of ``content``, addresses of 1, 2 or 4 bytes, a
+    control field DLMS/COSEM uses, a correct HCS (not checked again with ``hcs_checked``: the caller
+    checked it) and FCS. Every frame it returns is equal to the one :meth:`HdlcFrame.decode` returns
+    for the same bytes; it only leaves out the error messages, so it can check each CRC in one pass
+    with the residue (:func:`~dlmskit.link.crc.crc16_matches`). Addresses whose bytes are in ``known``
+    are given as those objects, the others as :func:`~dlmskit.link.hdlc_address.remembered_address`
+    gives them.
+    """
+    size = len(content)
+    if size < _MIN_FRAME_LENGTH:
+        return None
+    first = content[0]
+    if first & 0xF0 != 0xA0 or ((first & 0x07) << 8 | content[1]) != size:
+        return None
+    fcs_at = size - 2
+    # Each address ends with the first byte whose bit 0 is set, after 1, 2 or 4 bytes, before the FCS
+    # (the destination's first 4 bytes are always there: a frame has at least 7).
+    if content[2] & 1:
+        source_at = 3
+    elif content[3] & 1:
+        source_at = 4
+    elif not content[4] & 1 and content[5] & 1:
+        source_at = 6
+    else:
+        return None
+    if source_at >= fcs_at:
+        return None
+    if content[source_at] & 1:
+        control_at = source_at + 1
+    elif source_at + 1 < fcs_at and content[source_at + 1] & 1:
+        control_at = source_at + 2
+    elif source_at + 3 < fcs_at and not content[source_at + 2] & 1 and content[source_at + 3] & 1:
+        control_at = source_at + 4
+    else:
+        return None
+    if control_at >= fcs_at:
+        return None
+    control = _CONTROLS[content[control_at]]
+    if control is None:
+        return None
+    reversed_bits = content.translate(_BIT_REVERSED)
+    if crc_hqx(reversed_bits, _INITIAL) != _RESIDUE:
+        return None
+    information_at = control_at + 3
+    if information_at <= fcs_at:
+        if not hcs_checked and crc_hqx(reversed_bits[:information_at], _INITIAL) != _RESIDUE:
+            return None
+        information = content[information_at:fcs_at]
+    elif control_at + 1 == fcs_at:
+        information = b""
+    else:
+        return None  # one byte between control and FCS: a truncated HCS
+    frame = _new_frame(HdlcFrame)
+    set_dest, set_src, set_control, set_information, set_segmented = _SET_FRAME_FIELD
+    dest = content[2:source_at]
+    source = content[source_at:control_at]
+    if known is not None:
+        set_dest(frame, known.get(dest) or remembered_address(dest))
+        set_src(frame, known.get(source) or remembered_address(source))
+    else:
+        set_dest(frame, remembered_address(dest))
+        set_src(frame, remembered_address(source))
+    set_control(frame, control)
+    set_information(frame, information)
+    set_segmented(frame, bool(first & 0x08))
+    return frame
 
 
 def segment(information: bytes, max_info_length: int) -> list[bytes]:

@@ -73,7 +73,7 @@ from dlmskit.link.events import (
     TraceHook,
 )
 from dlmskit.link.framer import HdlcFrameReader
-from dlmskit.link.hdlc_address import NO_STATION, HdlcAddress
+from dlmskit.link.hdlc_address import NO_STATION, HdlcAddress, encoded_address, remembered_address
 from dlmskit.link.hdlc_frame import (
     LLC_REQUEST,
     LLC_RESPONSE,
@@ -81,6 +81,7 @@ from dlmskit.link.hdlc_frame import (
     FrameType,
     HdlcFrame,
     UnknownControlError,
+    encode_frame,
     remove_llc,
     segment,
 )
@@ -111,6 +112,12 @@ _FRMR_INVALID_CONTROL: Final = 0x01
 _FRMR_INFORMATION_NOT_PERMITTED: Final = 0x02
 _FRMR_INFORMATION_TOO_LONG: Final = 0x04
 _FRMR_INVALID_NR: Final = 0x08
+_POLL_FINAL: Final = 0x10
+"""The P/F bit of every control byte."""
+_SNRM_POLL: Final = FrameType.SNRM.value | _POLL_FINAL
+_DISC_POLL: Final = FrameType.DISC.value | _POLL_FINAL
+_RR_POLL_FINAL: Final = FrameType.RR.value | _POLL_FINAL
+"""RR with P/F set; N(R) goes in the top three bits."""
 
 
 class _Segment(NamedTuple):
@@ -138,12 +145,17 @@ class _HdlcStation(ABC):
 
     _LLC_TX: ClassVar[bytes]
     _LLC_RX: ClassVar[bytes]
+    _addresses: bytes
+    """The address bytes (destination, source) of the frames :meth:`_send` sends to the peer."""
 
-    def __init__(self, trace: TraceHook | None, max_apdu_length: int = MAX_APDU_LENGTH) -> None:
+    def __init__(
+        self, trace: TraceHook | None, max_apdu_length: int, own_addresses: tuple[HdlcAddress, ...]
+    ) -> None:
         self._trace = trace
         self._max_apdu_length = max_apdu_length
         """Longest reassembled information field accepted; longer ones are dropped (hostile peers)."""
-        self._reader = HdlcFrameReader()
+        self._reader = HdlcFrameReader(known_addresses=own_addresses)
+        """Gives the link's own addresses as the very objects it holds (compared by identity first)."""
         self._out = bytearray()
         self._state = LinkState.DISCONNECTED
         self._parameters = DEFAULT_PARAMETERS
@@ -223,8 +235,12 @@ class _HdlcStation(ABC):
     def _frame(self, control: Control, information: bytes = b"", segmented: bool = False) -> HdlcFrame:
         """A frame to the peer."""
 
-    def _send(self, control: Control, information: bytes = b"", segmented: bool = False) -> None:
-        self._emit(self._frame(control, information, segmented))
+    def _send(self, control: int, information: bytes = b"", segmented: bool = False) -> None:
+        """Queue a frame to the peer with control byte ``control``; its address bytes are the link's own."""
+        raw = encode_frame(self._addresses, control, information, segmented)
+        self._out += raw
+        if self._trace is not None:
+            self._trace("tx", raw, self._frame(Control.decode(control), information, segmented))
 
     def _emit(self, frame: HdlcFrame) -> None:
         raw = frame.encode()
@@ -233,9 +249,14 @@ class _HdlcStation(ABC):
             self._trace("tx", raw, frame)
 
     def _queue_apdu(self, apdu: bytes) -> None:
-        pieces = segment(self._LLC_TX + apdu, self._parameters.max_info_tx)
+        information = self._LLC_TX + apdu
+        max_info_tx = self._parameters.max_info_tx
+        if len(information) <= max_info_tx:
+            self._pending.append(_Segment(information, False))  # the usual case: one I-frame
+            return
+        pieces = segment(information, max_info_tx)
         last = len(pieces) - 1
-        self._pending.extend(_Segment(piece, index < last) for index, piece in enumerate(pieces))
+        self._pending.extend([_Segment(piece, index < last) for index, piece in enumerate(pieces)])
 
     def _transmit(self, *, resend: bool) -> bool:
         """Send a window of I-frames, P/F set on the last; return whether anything was sent.
@@ -255,9 +276,10 @@ class _HdlcStation(ABC):
             burst.append(entry)
             self._vs = (self._vs + 1) % _MODULUS
         last = len(burst) - 1
+        nr = self._vr << 5
         for index, (ns, piece) in enumerate(burst):
-            control = Control(FrameType.I, index == last, ns=ns, nr=self._vr)
-            self._send(control, piece.information, piece.more)
+            # An I-frame's control byte: N(R), P/F on the last of the window, N(S).
+            self._send(nr | (_POLL_FINAL if index == last else 0) | (ns << 1), piece.information, piece.more)
         return bool(burst)
 
     def _acknowledge(self, nr: int) -> bool | None:
@@ -273,6 +295,18 @@ class _HdlcStation(ABC):
 
     def _receive_information(self, frame: HdlcFrame, events: list[LinkEvent]) -> _Reception:
         ns = frame.control.ns
+        information = frame.information
+        if (
+            ns == self._vr
+            and not frame.segmented
+            and not self._rx
+            and not self._rx_overflow
+            and len(information) <= self._max_apdu_length
+        ):
+            # The usual case: an APDU in one I-frame, nothing to reassemble.
+            self._vr = (ns + 1) % _MODULUS
+            self._rx_more = False
+            return self._deliver(information, "I-frame", events)
         if ns != self._vr:
             if (ns - self._vr) % _MODULUS < self._parameters.window_rx:
                 reason = f"I-frame N(S)={ns} out of sequence (a frame was lost), expected N(S)={self._vr}"
@@ -358,8 +392,10 @@ class HdlcClientLink(_HdlcStation):
             raise ConfigurationError(f"HDLC information field length must be 1..{MAX_INFO_LENGTH}")
         if max_retries < 0:
             raise ConfigurationError(f"max_retries must be 0 or more, not {max_retries}")
-        self._client = HdlcAddress(client_address)
+        self._client = _client_address(client_address)
         self._server = server
+        self._addresses = encoded_address(self._server) + encoded_address(self._client)
+        """The address bytes of every frame the client sends."""
         self._proposal = parameters
         self._max_retries = max_retries
         self._retries = 0
@@ -376,7 +412,7 @@ class HdlcClientLink(_HdlcStation):
         """The current chunk acknowledged I-frames or brought a new one."""
         self._missed = False
         """The current chunk brought an I-frame out of sequence."""
-        super().__init__(trace, max_apdu_length)
+        super().__init__(trace, max_apdu_length, (self._server, self._client))
 
     @property
     def needs_timer(self) -> bool:
@@ -413,7 +449,7 @@ class HdlcClientLink(_HdlcStation):
         self._poll_outstanding = self._awaiting_response = False
         self._state = LinkState.DISCONNECTING
         self._retries = 0
-        self._send(Control(FrameType.DISC, True))
+        self._send(_DISC_POLL)
 
     def send_apdu(self, apdu: bytes) -> None:
         """Queue an APDU; its first window goes out at once unless the server holds the turn."""
@@ -435,7 +471,7 @@ class HdlcClientLink(_HdlcStation):
         if self._state is LinkState.CONNECTING:
             self._send_snrm()
         elif self._state is LinkState.DISCONNECTING:
-            self._send(Control(FrameType.DISC, True))
+            self._send(_DISC_POLL)
         elif len(self._unacked) == 1 and not self._peer_busy:
             # One I-frame unacknowledged (always so with window 1): sending it again (P=1) costs no more
             # than a poll and saves a round trip; a server that already has it answers with its N(R) (C7).
@@ -453,7 +489,7 @@ class HdlcClientLink(_HdlcStation):
 
     def _send_snrm(self) -> None:
         information = b"" if self._proposal == DEFAULT_PARAMETERS else self._proposal.encode()
-        self._send(Control(FrameType.SNRM, True), information)
+        self._send(_SNRM_POLL, information)
 
     def _send_window(self, *, resend: bool) -> None:
         if self._transmit(resend=resend):
@@ -462,7 +498,7 @@ class HdlcClientLink(_HdlcStation):
                 self._awaiting_response = True
 
     def _poll(self, *, recovering: bool) -> None:
-        self._send(Control(FrameType.RR, True, nr=self._vr))
+        self._send(_RR_POLL_FINAL | (self._vr << 5))
         self._poll_outstanding, self._recovering = True, recovering
 
     def _fail(self, reason: str) -> LinkFailed:
@@ -490,7 +526,10 @@ class HdlcClientLink(_HdlcStation):
         return f"no response from HDLC server {_describe(self._server)} {retries}"
 
     def _handle(self, frame: HdlcFrame, events: list[LinkEvent]) -> None:
-        if frame.dest != self._client or frame.src != self._server:
+        dest, src = frame.dest, frame.src
+        if (dest is not self._client and dest != self._client) or (
+            src is not self._server and src != self._server
+        ):
             events.append(
                 FrameDiscarded(
                     f"frame from {_describe(frame.src)} to {_describe(frame.dest)} is not for this link"
@@ -624,6 +663,8 @@ class HdlcServerLink(_HdlcStation):
         self._accept_client = accept_client
         self._client = HdlcAddress(NO_STATION)
         """The connected client (the last one, when disconnected)."""
+        self._addresses = encoded_address(self._client) + encoded_address(self._server)
+        """The address bytes of every frame to ``_client``."""
         self._polled = False
         """A frame of the current chunk had P=1."""
         self._delivered = False
@@ -632,7 +673,7 @@ class HdlcServerLink(_HdlcStation):
         """The poll that completed the last APDU is still unanswered: the response will answer it."""
         self._reject: bytes | None = None
         """The FRMR information field while in the frame-reject condition (until SNRM or DISC)."""
-        super().__init__(trace, max_apdu_length)
+        super().__init__(trace, max_apdu_length, (self._server,))
 
     @property
     def client_address(self) -> int | None:
@@ -692,7 +733,10 @@ class HdlcServerLink(_HdlcStation):
 
     def _answer(self, client: HdlcAddress, kind: FrameType, information: bytes = b"") -> None:
         """An unnumbered response with F=1 to ``client`` (who may not be the connected client)."""
-        self._emit(HdlcFrame(client, self._server, Control(kind, True), information))
+        if client is self._client or client == self._client:
+            self._send(kind.value | _POLL_FINAL, information)
+        else:
+            self._emit(HdlcFrame(client, self._server, Control(kind, True), information))
 
     def _disconnect(self) -> None:
         self._state = LinkState.DISCONNECTED
@@ -701,7 +745,7 @@ class HdlcServerLink(_HdlcStation):
         self._reset_sequence()
 
     def _handle(self, frame: HdlcFrame, events: list[LinkEvent]) -> None:
-        if frame.dest != self._server:
+        if frame.dest is not self._server and frame.dest != self._server:
             events.append(
                 FrameDiscarded(
                     f"frame for {_describe(frame.dest)} ({frame.dest.size}-byte address), "
@@ -713,7 +757,9 @@ class HdlcServerLink(_HdlcStation):
         kind = control.kind
         if frame.src.size != 1:
             events.append(FrameDiscarded(f"{kind.name} frame from a {frame.src.size}-byte client address"))
-        elif self._state is LinkState.CONNECTED and frame.src != self._client:
+        elif (
+            self._state is LinkState.CONNECTED and frame.src is not self._client and frame.src != self._client
+        ):
             if control.poll_final:
                 self._answer(frame.src, FrameType.DM)
             busy = f"busy with client {self._client.logical}"
@@ -760,6 +806,7 @@ class HdlcServerLink(_HdlcStation):
         self._disconnect()
         self._parameters = negotiate(proposal, self._limits)
         self._client = frame.src
+        self._addresses = encoded_address(frame.src) + encoded_address(self._server)
         self._state = LinkState.CONNECTED
         self._answer(frame.src, FrameType.UA, self._parameters.encode())
         events.append(LinkOpened(self._parameters))
@@ -836,7 +883,17 @@ class HdlcServerLink(_HdlcStation):
     def _answer_poll(self) -> None:
         """Send what the poll's N(R) shows missing and what is pending, else RR; F=1 on the last frame."""
         if not self._transmit(resend=True):
-            self._send(Control(FrameType.RR, True, nr=self._vr))
+            self._send(_RR_POLL_FINAL | (self._vr << 5))
+
+
+def _client_address(value: int) -> HdlcAddress:
+    """``HdlcAddress(value)`` (a 1-byte address), as the frame decoder gives it."""
+    if 0 <= value <= 0x7F:
+        return remembered_address(_CLIENT_ADDRESS_BYTES[value])
+    return HdlcAddress(value)  # raises the error
+
+
+_CLIENT_ADDRESS_BYTES: Final = tuple(bytes(((value << 1) | 1,)) for value in range(0x80))
 
 
 def _describe(address: HdlcAddress) -> str:

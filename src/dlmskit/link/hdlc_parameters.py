@@ -87,6 +87,14 @@ class HdlcParameters:
 
     def encode(self) -> bytes:
         """The SNRM/UA information field stating all four parameters, each in its shortest form."""
+        encoded = _ENCODED.get(self)
+        if encoded is None:
+            encoded = self._encode()
+            if len(_ENCODED) < _REMEMBERED:
+                _ENCODED[self] = encoded
+        return encoded
+
+    def _encode(self) -> bytes:
         group = bytearray()
         for identifier, name in _FIELD_NAMES.items():
             value: int = getattr(self, name)
@@ -101,6 +109,17 @@ class HdlcParameters:
         Groups other than the parameter negotiation group and unknown parameters inside it are
         skipped; a parameter that appears twice keeps its last value.
         """
+        if type(data) is not bytes or cls is not HdlcParameters:
+            return cls._decode(data)
+        decoded = _DECODED.get(data)
+        if decoded is None:
+            decoded = cls._decode(data)
+            if len(_DECODED) < _REMEMBERED:
+                _DECODED[data] = decoded
+        return decoded
+
+    @classmethod
+    def _decode(cls, data: bytes | bytearray | memoryview) -> HdlcParameters:
         if not data:
             return cls()
         if data[0] != _FORMAT_IDENTIFIER:
@@ -128,12 +147,30 @@ def negotiate(client_proposal: HdlcParameters, server_limits: HdlcParameters) ->
     :data:`MAX_INFO_LENGTH` and :data:`MAX_WINDOW_SIZE`. The result is from the server's point of view
     (as sent in the UA); the client's own view is ``negotiate(...).swapped()``.
     """
+    key = (client_proposal, server_limits)
+    negotiated = _NEGOTIATED.get(key)
+    if negotiated is None:
+        negotiated = _negotiate(client_proposal, server_limits)
+        if len(_NEGOTIATED) < _REMEMBERED:
+            _NEGOTIATED[key] = negotiated
+    return negotiated
+
+
+def _negotiate(client_proposal: HdlcParameters, server_limits: HdlcParameters) -> HdlcParameters:
     return HdlcParameters(
         max_info_tx=min(server_limits.max_info_tx, client_proposal.max_info_rx, MAX_INFO_LENGTH),
         max_info_rx=min(server_limits.max_info_rx, client_proposal.max_info_tx, MAX_INFO_LENGTH),
         window_tx=min(server_limits.window_tx, client_proposal.window_rx, MAX_WINDOW_SIZE),
         window_rx=min(server_limits.window_rx, client_proposal.window_tx, MAX_WINDOW_SIZE),
     )
+
+
+_REMEMBERED: Final = 256
+"""At most this many parameter sets are remembered by the encoder, the decoder and :func:`negotiate`
+(immutable values: every link of a head-end offers the same proposal and meets the same few answers)."""
+_ENCODED: dict[HdlcParameters, bytes] = {}
+_DECODED: dict[bytes, HdlcParameters] = {}
+_NEGOTIATED: dict[tuple[HdlcParameters, HdlcParameters], HdlcParameters] = {}
 
 
 def _decode_parameters(
