@@ -347,6 +347,11 @@ class MeterSettings:
     short_name_cache: Path | str | None = None
     """SN: a file keeping this meter's Association SN object list, read once instead of every association
     (delete it when the meter's objects change)."""
+    release_request: bool = True
+    """At close: release the association with an RLRQ (and wait for the RLRE) before the link or connection
+    is closed. ``False`` closes the link (HDLC DISC, or the TCP connection of the wrapper) straight away,
+    which releases the association too (Green Book: an association is released when its supporting layer
+    disconnects) and saves a round trip; the head-end's default. Keep ``True`` for a meter that wants one."""
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -650,3 +655,4 @@ class MeterOptions(TypedDict, total=False):
     fixed_invoke_id: int | None
     referencing: Referencing
     short_name_cache: Path | str | None
+    release_request: bool

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from dlmskit.headend.traces import FrameCapture
 
 __all__ = [
+    "HEADEND_DEFAULTS",
     "SETTING_NAMES",
     "CommandFailed",
     "MeterIO",
@@ -53,9 +54,16 @@ SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(MeterSettings)) - _
 """The settings an inventory may give a meter or template (the keys live in the key store)."""
 
 
+HEADEND_DEFAULTS: Mapping[str, Any] = {"release_request": False}
+"""Where the head-end's defaults differ from the library's: no RLRQ before the link's close (the HDLC DISC,
+or the wrapper's TCP close, releases the association: one round trip less a session). A template or a meter
+says ``release_request = true`` for a meter that wants its RLRQ."""
+
+
 def make_settings(values: Mapping[str, Any]) -> MeterSettings:
-    """:class:`~dlmskit.client.MeterSettings` from the inventory's merged values (keys included)."""
-    return MeterSettings(**dict(values))
+    """:class:`~dlmskit.client.MeterSettings` from the inventory's merged values (keys included), over the
+    head-end's defaults (:data:`HEADEND_DEFAULTS`)."""
+    return MeterSettings(**{**HEADEND_DEFAULTS, **values})
 
 
 class CommandFailed(DlmsError):
