@@ -204,26 +204,29 @@ def _kind(default: object) -> tuple[tuple[type, ...], str] | None:
     return None
 
 
+_TYPE_CHECKS: list[tuple[str, tuple[type, ...], str]] = []
+"""(setting, the types it takes, in words) for every setting whose type is checked; made once."""
+
+
 def _check_types(settings: MeterSettings) -> None:
     """Every setting of the type it takes, else an :class:`ArgumentError` in words (never a bare TypeError
     from a comparison later on). The value is shown only for settings that are not secret."""
-    for definition in fields(settings):
-        value = getattr(settings, definition.name)
+    if not _TYPE_CHECKS:
+        for definition in fields(settings):
+            kind = _KINDS.get(definition.name) or _kind(definition.default)
+            if kind is not None:
+                _TYPE_CHECKS.append((definition.name, *kind))
+    for name, wanted, words in _TYPE_CHECKS:
+        value = getattr(settings, name)
         if value is None:
             continue
-        kind = _KINDS.get(definition.name) or _kind(definition.default)
-        if kind is None:
-            continue
-        wanted, words = kind
         if isinstance(value, wanted) and (bool in wanted or not isinstance(value, bool)):
             continue
-        shown = "" if definition.name in _SECRET_FIELDS else f" {value!r}"
+        shown = "" if name in _SECRET_FIELDS else f" {value!r}"
         hint = ""
         if isinstance(value, str) and int in wanted and value.strip().isdigit():
-            hint = f"; write {definition.name}={value.strip()} without quotes"
-        raise ArgumentError(
-            f"MeterSettings {definition.name} must be {words}, not {type(value).__name__}{shown}{hint}"
-        )
+            hint = f"; write {name}={value.strip()} without quotes"
+        raise ArgumentError(f"MeterSettings {name} must be {words}, not {type(value).__name__}{shown}{hint}")
 
 
 _SECRET_FIELDS: Final = frozenset({"password", "block_cipher_key", "authentication_key"})

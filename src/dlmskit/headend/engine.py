@@ -245,7 +245,8 @@ class Engine:
         started = utc(_dt.datetime.now(_dt.timezone.utc))
         limits = self.limits
         try:
-            settings = make_settings(await asyncio.shield(loaded))
+            # Loaded already (the usual case: 500 meters a query, well ahead): no shield, no task for it.
+            settings = make_settings(loaded.result() if loaded.done() else await asyncio.shield(loaded))
         except Exception as error:
             kind, reason = classify(error)
             outcome = JobOutcome(meter.name, kind, reason, 0)
