@@ -245,8 +245,8 @@ class Engine:
         started = utc(_dt.datetime.now(_dt.timezone.utc))
         limits = self.limits
         try:
-            # Loaded already (the usual case: 500 meters a query, well ahead): no shield, no task for it.
-            settings = make_settings(loaded.result() if loaded.done() else await asyncio.shield(loaded))
+            # The meter's own future (only this job waits on it): awaited as it is, without a shield.
+            settings = make_settings(loaded.result() if loaded.done() else await loaded)
         except Exception as error:
             kind, reason = classify(error)
             outcome = JobOutcome(meter.name, kind, reason, 0)
