@@ -21,6 +21,7 @@ refused with an explanation: it is the ASCII spelling of the key, not its hex di
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -508,9 +509,9 @@ class MeterSettings:
 
     # -- the parsed forms ------------------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def hdlc_parameters(self) -> HdlcParameters:
-        """The SNRM proposal: what the client sends and what it can receive."""
+        """The SNRM proposal: what the client sends and what it can receive (made once per settings)."""
         size, window = self.hdlc_max_info_length, self.hdlc_window_size
         return HdlcParameters(
             size, self.hdlc_max_info_length_rx or size, window, self.hdlc_window_size_rx or window
