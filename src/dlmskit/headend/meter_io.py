@@ -146,7 +146,7 @@ class open_meter:  # a lower-case name: used as a function, async with open_mete
 
     async def __aenter__(self) -> MeterIO:
         try:
-            await self._client.__aenter__()
+            await self._client.open()  # what the client's __aenter__ does, one coroutine less
         except BaseException:
             if self._trace is not None:
                 await self._trace.save()
@@ -157,7 +157,7 @@ class open_meter:  # a lower-case name: used as a function, async with open_mete
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            await self._client.__aexit__(exc_type, exc, tb)
+            await self._client.close()  # what the client's __aexit__ does
         finally:
             if self._trace is not None:
                 await self._trace.save()
