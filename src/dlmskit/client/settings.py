@@ -205,8 +205,8 @@ def _kind(default: object) -> tuple[tuple[type, ...], str] | None:
     return None
 
 
-_TYPE_CHECKS: list[tuple[str, tuple[type, ...], str]] = []
-"""(setting, the types it takes, in words) for every setting whose type is checked; made once."""
+_TYPE_CHECKS: list[tuple[str, tuple[type, ...], str, object]] = []
+"""(setting, the types it takes, in words, its default) for every setting whose type is checked; made once."""
 
 
 def _check_types(settings: MeterSettings) -> None:
@@ -216,10 +216,10 @@ def _check_types(settings: MeterSettings) -> None:
         for definition in fields(settings):
             kind = _KINDS.get(definition.name) or _kind(definition.default)
             if kind is not None:
-                _TYPE_CHECKS.append((definition.name, *kind))
-    for name, wanted, words in _TYPE_CHECKS:
+                _TYPE_CHECKS.append((definition.name, *kind, definition.default))
+    for name, wanted, words, default in _TYPE_CHECKS:
         value = getattr(settings, name)
-        if value is None:
+        if value is None or value is default:  # the default itself is of its type
             continue
         if isinstance(value, wanted) and (bool in wanted or not isinstance(value, bool)):
             continue
