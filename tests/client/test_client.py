@@ -478,3 +478,23 @@ def test_profile_without_selective_access_reads_the_whole_buffer(simulator: Any)
         assert newest is not None
         by_time = meter.profile(LOAD_PROFILE, start=newest - _dt.timedelta(hours=1), end=newest)
         assert by_time.rows == whole.rows[-5:]
+
+
+@pytest.mark.parametrize("link", ["hdlc", "wrapper"])
+def test_release_request_false_closes_the_link_without_an_rlrq(simulator: Any, link: str) -> None:
+    # The DISC (the wrapper: the TCP close) releases the association: the meter takes the next one as usual.
+    running = simulator(link)
+    for release, expected in ((True, [0x60, 0xC8, 0x62]), (False, [0x60, 0xC8])):
+        tags: list[int] = []
+        with connect(
+            port=running.port,
+            link=link,
+            release_request=release,
+            on_apdu=lambda d, apdu, tags=tags: tags.append(apdu[0]) if d == "tx" else None,
+            **MANAGEMENT,
+        ) as meter:
+            assert meter.read("0.0.42.0.0.255") == b"MMM0000012345678"
+        assert not meter.is_open
+        assert [tag for tag in tags if tag != 0xCB] == expected  # AARQ, glo-GET (, RLRQ); 0xCB: the HLS reply
+    with connect(port=running.port, link=link, release_request=False, **MANAGEMENT) as meter:
+        assert meter.relay_state().connected

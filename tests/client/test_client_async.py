@@ -116,3 +116,20 @@ async def test_clients_run_side_by_side(simulator: Any) -> None:
 async def test_not_connected_is_said() -> None:
     with pytest.raises(ProtocolError, match="not connected"):
         await AsyncDlmsClient(MeterSettings()).relay_state()
+
+
+@pytest.mark.parametrize("link", ["hdlc", "wrapper"])
+async def test_release_request_false_closes_the_link_without_an_rlrq(simulator: Any, link: str) -> None:
+    running = simulator(link)
+    for _ in range(2):
+        tags: list[int] = []
+        async with connect_async(
+            port=running.port,
+            link=link,
+            release_request=False,
+            on_apdu=lambda d, apdu, tags=tags: tags.append(apdu[0]) if d == "tx" else None,
+            **MANAGEMENT,
+        ) as meter:
+            assert await meter.read("0.0.42.0.0.255") == b"MMM0000012345678"
+        assert not meter.is_open
+        assert 0x62 not in tags and tags[0] == 0x60

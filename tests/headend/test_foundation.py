@@ -6,6 +6,7 @@ Everything that touches the database runs twice: on an SQLite file and on a thro
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import logging
 import multiprocessing
@@ -325,3 +326,27 @@ def test_a_command_is_sent_once_even_when_its_job_is_retried(store: Store) -> No
     assert [c["id"] for c in store.queued_commands("m")] == []
     store.finish_command(first, "done", "disconnected")
     assert not store.start_command(first)
+
+
+async def test_the_engines_session_slots_are_handed_out_in_order_and_survive_cancellation() -> None:
+    from dlmskit.headend.engine import _Slots
+
+    slots = _Slots(2)
+    order: list[int] = []
+    release = asyncio.Event()
+
+    async def job(number: int) -> None:
+        async with slots:
+            order.append(number)
+            await release.wait()
+
+    tasks = [asyncio.ensure_future(job(n)) for n in range(6)]
+    await asyncio.sleep(0)
+    assert order == [0, 1]
+    tasks[3].cancel()  # waiting: skipped when its turn comes, without taking a slot
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert order == [0, 1, 2, 4, 5] and tasks[3].cancelled()
+    async with slots, slots:  # both slots free again
+        pass

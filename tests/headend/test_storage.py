@@ -239,3 +239,23 @@ def test_a_workers_fenced_view_ties_the_traces_of_its_sessions_to_its_job(databa
         job = connection.execute(sa.select(sa.func.max(jobs.c.id))).scalar()
     assert [row["frame"] for row in store.frame_traces_of(int(job))] == ["00"]
     store.close()
+
+
+def test_sessions_end_without_an_rlrq_unless_the_meter_asks_for_one(inventory: Inventory) -> None:
+    # The head-end's default: the wrapper's TCP close releases the association; release_request = true
+    # (here the meter's own setting; a template's works alike) sends the RLRQ first.
+    plan = ReadPlan("p", registers=("1.0.1.8.0.255",), clock=False, commands=False, trace_frames="ciphered")
+    store = inventory.store
+
+    def sent_apdu_tags(job: int) -> list[str]:
+        return [r["frame"][16:18] for r in store.frame_traces_of(job) if r["direction"] == "tx"]
+
+    for _ in range(2):  # the meter takes the next association as usual
+        assert sent_apdu_tags(_run(inventory, plan, "gmac")["gmac"]) == ["60", "CB", "C8"]
+    where = {"port": inventory.meter("gmac").settings["port"], "link": "wrapper"}
+    inventory.put_meter(
+        Meter(
+            "gmac", settings={**where, "client_address": 1, "authentication": "gmac", "release_request": True}
+        )
+    )
+    assert sent_apdu_tags(_run(inventory, plan, "gmac")["gmac"]) == ["60", "CB", "C8", "62"]

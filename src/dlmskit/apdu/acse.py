@@ -30,6 +30,7 @@ Not modelled (skipped when present): protocol-version ([0], always version1 in D
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
@@ -161,7 +162,9 @@ def _explicit(tag: int, inner_tag: int, content: bytes) -> bytes:
     return ber.encode_tlv(tag, ber.encode_tlv(inner_tag, content))
 
 
+@functools.lru_cache(maxsize=64)
 def _context_oid(prefix: tuple[int, ...], value: int, what: str) -> bytes:
+    """The OID of a DLMS UA name (a few values in use: encoded once each)."""
     if value < 0:
         raise EncodeError(f"{what} {value} is negative")
     return ber.encode_oid((*prefix, value))
@@ -193,6 +196,7 @@ def _mechanism_name(tag: int, value: int | None) -> bytes:
     return ber.encode_tlv(tag, _context_oid(MECHANISM_NAME_PREFIX, value, "mechanism-name"))
 
 
+@functools.lru_cache(maxsize=16)
 def _application_context_name(value: int) -> bytes:
     oid = _context_oid(APPLICATION_CONTEXT_NAME_PREFIX, value, "application-context-name")
     return _explicit(_APPLICATION_CONTEXT_NAME, ber.TAG_OBJECT_IDENTIFIER, oid)

@@ -80,6 +80,10 @@ class ResultCode(IntEnum):
     @classmethod
     def lookup(cls: type[_R], value: int) -> _R | None:
         """The member with this wire value, or ``None`` when the value is not defined (never raises)."""
+        try:
+            return cls._value2member_map_.get(value)  # type: ignore[return-value]
+        except TypeError:  # an unhashable value: compared member by member
+            pass
         for member in cls:
             if member.value == value:
                 return member

@@ -193,7 +193,12 @@ class DlmsClient(_ClientBase):
     def _associate(self, *, public: bool) -> None:
         link, session = self._core.new_association(public=public)
         connection = Connection(
-            self._transport(), link, session, timeout=self.settings.timeout, on_apdu=self._core.trace_apdu
+            self._transport(),
+            link,
+            session,
+            timeout=self.settings.timeout,
+            release=self.settings.release_request,
+            on_apdu=self._core.trace_apdu,
         )
         try:
             negotiated = connection.open()
@@ -598,7 +603,12 @@ class AsyncDlmsClient(_ClientBase):
         link, session = self._core.new_association(public=public)
         transport = await self._transport()
         connection = AsyncConnection(
-            transport, link, session, timeout=self.settings.timeout, on_apdu=self._core.trace_apdu
+            transport,
+            link,
+            session,
+            timeout=self.settings.timeout,
+            release=self.settings.release_request,
+            on_apdu=self._core.trace_apdu,
         )
         try:
             negotiated = await connection.open()

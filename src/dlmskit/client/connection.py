@@ -246,12 +246,15 @@ class _ConnectionBase:
         *,
         timeout: float = 5.0,
         associate: bool = True,
+        release: bool = True,
         on_apdu: ApduHook | None = None,
         on_notification: Callable[[Notification], None] | None = None,
     ) -> None:
         self.link = link
         self.session = session
         self.associate_on_open = associate
+        self.release_on_close = release
+        """Whether :meth:`close` sends an RLRQ first; ``False``: closing the link releases the association."""
         self.negotiated: Negotiated | None = None
         self._driver = _Driver(
             link, session, timeout=timeout, on_apdu=on_apdu, on_notification=on_notification
@@ -273,7 +276,10 @@ class _ConnectionBase:
 
     def _close_steps(self) -> _Steps[None]:
         try:
-            yield from self._driver.release()
+            if self.release_on_close:
+                yield from self._driver.release()
+            else:
+                self.session.released_without_rlrq()  # the link's close releases the association
         finally:
             yield from self._driver.close_link()
 

@@ -21,6 +21,7 @@ refused with an explanation: it is the ASCII spelling of the key, not its hex di
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -204,26 +205,29 @@ def _kind(default: object) -> tuple[tuple[type, ...], str] | None:
     return None
 
 
+_TYPE_CHECKS: list[tuple[str, tuple[type, ...], str, object]] = []
+"""(setting, the types it takes, in words, its default) for every setting whose type is checked; made once."""
+
+
 def _check_types(settings: MeterSettings) -> None:
     """Every setting of the type it takes, else an :class:`ArgumentError` in words (never a bare TypeError
     from a comparison later on). The value is shown only for settings that are not secret."""
-    for definition in fields(settings):
-        value = getattr(settings, definition.name)
-        if value is None:
+    if not _TYPE_CHECKS:
+        for definition in fields(settings):
+            kind = _KINDS.get(definition.name) or _kind(definition.default)
+            if kind is not None:
+                _TYPE_CHECKS.append((definition.name, *kind, definition.default))
+    for name, wanted, words, default in _TYPE_CHECKS:
+        value = getattr(settings, name)
+        if value is None or value is default:  # the default itself is of its type
             continue
-        kind = _KINDS.get(definition.name) or _kind(definition.default)
-        if kind is None:
-            continue
-        wanted, words = kind
         if isinstance(value, wanted) and (bool in wanted or not isinstance(value, bool)):
             continue
-        shown = "" if definition.name in _SECRET_FIELDS else f" {value!r}"
+        shown = "" if name in _SECRET_FIELDS else f" {value!r}"
         hint = ""
         if isinstance(value, str) and int in wanted and value.strip().isdigit():
-            hint = f"; write {definition.name}={value.strip()} without quotes"
-        raise ArgumentError(
-            f"MeterSettings {definition.name} must be {words}, not {type(value).__name__}{shown}{hint}"
-        )
+            hint = f"; write {name}={value.strip()} without quotes"
+        raise ArgumentError(f"MeterSettings {name} must be {words}, not {type(value).__name__}{shown}{hint}")
 
 
 _SECRET_FIELDS: Final = frozenset({"password", "block_cipher_key", "authentication_key"})
@@ -347,6 +351,11 @@ class MeterSettings:
     short_name_cache: Path | str | None = None
     """SN: a file keeping this meter's Association SN object list, read once instead of every association
     (delete it when the meter's objects change)."""
+    release_request: bool = True
+    """At close: release the association with an RLRQ (and wait for the RLRE) before the link or connection
+    is closed. ``False`` closes the link (HDLC DISC, or the TCP connection of the wrapper) straight away,
+    which releases the association too (Green Book: an association is released when its supporting layer
+    disconnects) and saves a round trip; the head-end's default. Keep ``True`` for a meter that wants one."""
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -500,9 +509,9 @@ class MeterSettings:
 
     # -- the parsed forms ------------------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def hdlc_parameters(self) -> HdlcParameters:
-        """The SNRM proposal: what the client sends and what it can receive."""
+        """The SNRM proposal: what the client sends and what it can receive (made once per settings)."""
         size, window = self.hdlc_max_info_length, self.hdlc_window_size
         return HdlcParameters(
             size, self.hdlc_max_info_length_rx or size, window, self.hdlc_window_size_rx or window
@@ -650,3 +659,4 @@ class MeterOptions(TypedDict, total=False):
     fixed_invoke_id: int | None
     referencing: Referencing
     short_name_cache: Path | str | None
+    release_request: bool

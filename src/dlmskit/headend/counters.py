@@ -9,6 +9,7 @@ threads sharing the database each get disjoint blocks.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 
@@ -22,6 +23,16 @@ __all__ = ["DEFAULT_BLOCK", "DatabaseCounterStore", "advance_counters"]
 
 DEFAULT_BLOCK = 32
 """Counters reserved per database write: a ciphered session with a few reads uses well under one block."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_of(system_title: bytes, key_id: str) -> tuple[str, str]:
+    """(own system title in hex, key id): the key of a counter row (a session asks for it a few times)."""
+    if len(system_title) != 8:
+        raise ConfigurationError(f"system title must be 8 bytes, got {len(system_title)}")
+    if not key_id:
+        raise ConfigurationError("key_id must name the key (e.g. 'global-unicast')")
+    return system_title.hex().upper(), key_id
 
 
 class DatabaseCounterStore:
@@ -46,11 +57,7 @@ class DatabaseCounterStore:
 
     @staticmethod
     def _key(system_title: bytes, key_id: str) -> tuple[str, str]:
-        if len(system_title) != 8:
-            raise ConfigurationError(f"system title must be 8 bytes, got {len(system_title)}")
-        if not key_id:
-            raise ConfigurationError("key_id must name the key (e.g. 'global-unicast')")
-        return bytes(system_title).hex().upper(), key_id
+        return _key_of(bytes(system_title), key_id)
 
     def _where(self, title: str, key_id: str) -> sa.ColumnElement[bool]:
         return sa.and_(

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as _dt
 import os
@@ -90,6 +91,49 @@ class _Bucket:
         wait = moment - now
         if wait > 0:
             await asyncio.sleep(wait)
+
+
+class _Slots:
+    """A semaphore for many waiters: FIFO, each freed slot handed to the next waiter in O(1).
+
+    ``asyncio.Semaphore`` removes each woken waiter from its deque (O(waiters)) and may scan them all in
+    ``locked()``: with 10,000 meters queued for 200 sessions that is work per session proportional to the
+    fleet. Here a released slot goes straight to the first waiter still waiting; a cancelled waiter is
+    skipped when its turn comes (and passes a slot on if it was handed one as it was cancelled)."""
+
+    __slots__ = ("_free", "_waiting")
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as it was cancelled: the next waiter takes it
+            raise
+
+    def release(self) -> None:
+        waiting = self._waiting
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.release()
 
 
 def _random() -> float:
@@ -177,14 +221,16 @@ class Engine:
                             future.set_result(values)
 
         loader = asyncio.ensure_future(load())
-        sessions = asyncio.Semaphore(self.limits.max_sessions)
+        sessions = _Slots(self.limits.max_sessions)
         bucket = _Bucket(self.limits.connections_per_second)
-        gateways: dict[str, asyncio.Semaphore] = {}
+        gateways: dict[str, _Slots] = {}
 
         async def one(meter: Meter) -> JobOutcome:
             if jitter > 0:
                 await self._sleep(jitter * _random())
-            gateway = gateways.setdefault(meter.gateway, asyncio.Semaphore(1)) if meter.gateway else None
+            gateway = None
+            if meter.gateway:
+                gateway = gateways.get(meter.gateway) or gateways.setdefault(meter.gateway, _Slots(1))
             outcome = await self._meter(plan, meter, settings[meter.name], sessions, bucket, gateway)
             self.outcomes[outcome.outcome] += 1
             if self.metrics is not None:
@@ -238,14 +284,15 @@ class Engine:
         plan: ReadPlan,
         meter: Meter,
         loaded: asyncio.Future[dict[str, Any]],
-        sessions: asyncio.Semaphore,
+        sessions: _Slots,
         bucket: _Bucket,
-        gateway: asyncio.Semaphore | None,
+        gateway: _Slots | None,
     ) -> JobOutcome:
         started = utc(_dt.datetime.now(_dt.timezone.utc))
         limits = self.limits
         try:
-            settings = make_settings(await asyncio.shield(loaded))
+            # The meter's own future (only this job waits on it): awaited as it is, without a shield.
+            settings = make_settings(loaded.result() if loaded.done() else await loaded)
         except Exception as error:
             kind, reason = classify(error)
             outcome = JobOutcome(meter.name, kind, reason, 0)

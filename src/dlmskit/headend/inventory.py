@@ -13,6 +13,7 @@ TOML::
     link = "hdlc"
     client_address = 1
     authentication = "gmac"
+    # release_request = true  # an RLRQ before the DISC (the head-end's default: the DISC releases)
 
     [plan.registers]
     registers = ["1.0.1.8.0.255"]

@@ -9,11 +9,11 @@ into an outcome in words (``ok``, ``refused``, ``unreachable``, ``timeout``, ``s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as _dt
 import decimal
 from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from dlmskit.client import AsyncDlmsClient, MeterRefused, MeterSettings, ProfileTable
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from dlmskit.headend.traces import FrameCapture
 
 __all__ = [
+    "HEADEND_DEFAULTS",
     "SETTING_NAMES",
     "CommandFailed",
     "MeterIO",
@@ -53,9 +54,16 @@ SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(MeterSettings)) - _
 """The settings an inventory may give a meter or template (the keys live in the key store)."""
 
 
+HEADEND_DEFAULTS: Mapping[str, Any] = {"release_request": False}
+"""Where the head-end's defaults differ from the library's: no RLRQ before the link's close (the HDLC DISC,
+or the wrapper's TCP close, releases the association: one round trip less a session). A template or a meter
+says ``release_request = true`` for a meter that wants its RLRQ."""
+
+
 def make_settings(values: Mapping[str, Any]) -> MeterSettings:
-    """:class:`~dlmskit.client.MeterSettings` from the inventory's merged values (keys included)."""
-    return MeterSettings(**dict(values))
+    """:class:`~dlmskit.client.MeterSettings` from the inventory's merged values (keys included), over the
+    head-end's defaults (:data:`HEADEND_DEFAULTS`)."""
+    return MeterSettings(**{**HEADEND_DEFAULTS, **values})
 
 
 class CommandFailed(DlmsError):
@@ -117,20 +125,42 @@ def counter_keys(settings: MeterSettings) -> list[tuple[bytes, str]]:
     return [(parse_system_title(settings.system_title), counter_key_id(key.reveal()))]
 
 
-@contextlib.asynccontextmanager
-async def open_meter(
-    settings: MeterSettings, counters: InvocationCounterStore, *, trace: FrameCapture | None = None
-) -> AsyncIterator[MeterIO]:
-    """Associate with the meter, using ``counters`` for the client's invocation counters; ``trace`` (a
-    :class:`~dlmskit.headend.traces.FrameCapture`) keeps the session's frames and stores them at its end."""
-    # The counters live in the head-end's database.
-    client = AsyncDlmsClient(settings, counter_store=counters, on_frame=trace)
-    try:
-        async with client:
-            yield MeterIO(client)
-    finally:
-        if trace is not None:
-            await trace.save()
+class open_meter:  # a lower-case name: used as a function, async with open_meter(...) as io
+    """``async with open_meter(settings, counters, trace=...) as io``: associate with the meter, using
+    ``counters`` for the client's invocation counters (they live in the head-end's database); ``trace`` (a
+    :class:`~dlmskit.headend.traces.FrameCapture`) keeps the session's frames and stores them at its end.
+
+    A plain async context manager (not ``contextlib.asynccontextmanager``: no generator per session)."""
+
+    __slots__ = ("_client", "_trace")
+
+    def __init__(
+        self,
+        settings: MeterSettings,
+        counters: InvocationCounterStore,
+        *,
+        trace: FrameCapture | None = None,
+    ) -> None:
+        self._client = AsyncDlmsClient(settings, counter_store=counters, on_frame=trace)
+        self._trace = trace
+
+    async def __aenter__(self) -> MeterIO:
+        try:
+            await self._client.open()  # what the client's __aenter__ does, one coroutine less
+        except BaseException:
+            if self._trace is not None:
+                await self._trace.save()
+            raise
+        return MeterIO(self._client)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self._client.close()  # what the client's __aexit__ does
+        finally:
+            if self._trace is not None:
+                await self._trace.save()
 
 
 def classify(error: BaseException) -> tuple[str, str]:

@@ -261,7 +261,10 @@ def utc(moment: _dt.datetime) -> str:
     """A moment as the stored text: ISO 8601 in UTC, to the second (naive moments are taken as UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
-    return moment.astimezone(_dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment.astimezone(_dt.timezone.utc)
+    if moment.year < 1000:  # strftime's %Y does not pad: kept as it was
+        return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"  # a third of strftime's time
 
 
 def parse_utc(text: str) -> _dt.datetime:

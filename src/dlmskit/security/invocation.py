@@ -478,16 +478,22 @@ class ReceivedCounterTracker:
         self.window = window
         self._last: dict[tuple[bytes, str], int] = {}
         self._seen: dict[tuple[bytes, str], set[int]] = {}
-        self._associations: weakref.WeakSet[object] = weakref.WeakSet()
-        self._overlapped: weakref.WeakSet[object] = weakref.WeakSet()
+        # Made on the first attach (a client's tracker never attaches: no WeakSet per session).
+        self._associations: weakref.WeakSet[object] | None = None
+        self._overlapped: weakref.WeakSet[object] | None = None
         """Associations that have been open at the same time as another one."""
 
     def attach(self, association: object) -> None:
         """Count ``association`` as open while it lives (the window applies only to several at once)."""
-        if self.window and len(self._associations):
-            self._overlapped.update(self._associations)
+        associations = self._associations
+        if associations is None:
+            associations = self._associations = weakref.WeakSet()
+        if self.window and len(associations):
+            if self._overlapped is None:
+                self._overlapped = weakref.WeakSet()
+            self._overlapped.update(associations)
             self._overlapped.add(association)
-        self._associations.add(association)
+        associations.add(association)
 
     def last(self, system_title: bytes, *, key_id: str = "") -> int | None:
         """The highest accepted counter, or ``None`` before the first."""
@@ -518,8 +524,10 @@ class ReceivedCounterTracker:
         last = self._last.get(key)
         if last is None or invocation_counter > last:
             return
-        concurrent = len(self._associations) > 1 or (
-            association is not None and association in self._overlapped
+        associations, overlapped = self._associations, self._overlapped
+        concurrent = associations is not None and (
+            len(associations) > 1
+            or (association is not None and overlapped is not None and association in overlapped)
         )
         if (
             concurrent

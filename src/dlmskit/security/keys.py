@@ -48,6 +48,12 @@ def parse_hex(value: KeyInput, *, name: str = "hex value") -> bytes:
         return bytes(value)
     if not isinstance(value, str):
         raise KeyFormatError(f"{name}: expected hex text or bytes, got {type(value).__name__}")
+    if value.isascii() and value.isalnum() and value[1:2] not in ("x", "X"):
+        # The usual form, hex digits only: bytes.fromhex takes them as the loop below would.
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass  # not hex digits, or an odd number of them: the loop below says which
     digits: list[str] = []
     position = 0
     length = len(value)

@@ -193,6 +193,11 @@ def _accepted_controls(suites: Collection[int]) -> tuple[int, ...]:
     )
 
 
+@functools.cache
+def _accepted_set(suites: tuple[int, ...]) -> frozenset[int]:
+    return frozenset(_accepted_controls(suites))
+
+
 class GcmCipher:
     """AES-GCM ciphering with one block cipher key (EK) and authentication key (AK).
 
@@ -202,7 +207,7 @@ class GcmCipher:
     with the global broadcast key.
     """
 
-    __slots__ = ("_aead", "_key_length", "_prefixes")
+    __slots__ = ("_accepted", "_aead", "_ak", "_key_length", "_prefixes")
 
     def __init__(
         self, block_cipher_key: bytes | SecretBytes, authentication_key: bytes | SecretBytes
@@ -220,9 +225,12 @@ class GcmCipher:
             )
         self._aead = AESGCM(ek)
         self._key_length = len(ek)
-        # The AAD prefix SC || AK for every security control byte this cipher accepts: one dict lookup
-        # both validates the byte and gives the prefix.
-        self._prefixes = {value: bytes((value,)) + ak for value in _accepted_controls(suites)}
+        # The AAD prefix SC || AK of each security control byte this cipher accepts, made the first time
+        # the byte is used (a session uses one or two of them): afterwards one dict lookup both validates
+        # the byte and gives the prefix.
+        self._ak = ak
+        self._accepted = _accepted_set(suites)
+        self._prefixes: dict[int, bytes] = {}
 
     def __repr__(self) -> str:
         return "<GcmCipher keys redacted>"
@@ -232,6 +240,9 @@ class GcmCipher:
         sc = int(security_control)
         prefix = self._prefixes.get(sc)
         if prefix is not None:
+            return prefix
+        if sc in self._accepted:
+            prefix = self._prefixes[sc] = bytes((sc,)) + self._ak
             return prefix
         if not 0 <= sc <= 0xFF:
             raise EncodeError(f"security control must be one byte (0..255), got {sc}")

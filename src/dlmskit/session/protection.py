@@ -272,7 +272,8 @@ class ApduProtection:
         self._peer_scheme: KeyAgreementScheme | None = None
         self._peer_signed = False
         self._peer_signed_inside = False
-        self._received.attach(self)
+        if settings.received_counters is not None:
+            self._received.attach(self)  # shared with other associations (a meter's): counted as open
         if settings.dedicated_key is not None:
             self.use_dedicated_key(settings.dedicated_key.reveal())
 

@@ -23,6 +23,7 @@ from dlmskit.transport.base import (
     no_data_error,
     not_open_error,
 )
+from dlmskit.transport.eventloop import within
 
 __all__ = ["AsyncTcpTransport", "TcpTransport"]
 
@@ -215,7 +216,7 @@ class AsyncTcpTransport(AsyncTransportBase):
             return
         loop = asyncio.get_running_loop()
         try:
-            transport, protocol = await asyncio.wait_for(
+            transport, protocol = await within(
                 loop.create_connection(_StreamProtocol, self._host, self._port), self._connect_timeout
             )
         except asyncio.TimeoutError:
