@@ -3,7 +3,9 @@
 :class:`MeterServer` serves any :class:`~dlmskit.session.server.ServerApplication` over HDLC or the wrapper,
 on TCP (many concurrent connections, each with its own association), UDP (wrapper) or a serial line. One
 connection's bad input, protocol errors or exceptions end that connection only; every other connection goes
-on.
+on. A TCP connection is an :class:`asyncio.Protocol` (:class:`_TcpConnection`: bytes to the link as they
+arrive, timers of the event loop); a serial line and a fleet's inbound calls run the same rules as a
+coroutine (:meth:`MeterServer.serve_stream`).
 
 Timeouts come from the meter's model when the application tells them (:meth:`SimulatedMeter.link_timeouts`,
 asked again on every read, so a SET takes effect): a connection without a complete request for the
@@ -609,9 +611,9 @@ class _TcpConnection(asyncio.Protocol):
 
     Bytes go to the link as they arrive (:meth:`data_received`) and the answers are written at once, or after
     the response delay by a timer; while an answer is pending (delayed, in slices, or held by back-pressure)
-    what arrives is kept and handled next, in order, as the streams version read it. One timer of the event
-    loop per connection applies the inactivity and inter-octet timeouts: it is moved earlier when a deadline
-    comes sooner, and when it goes off late enough it only looks again (most connections never move it).
+    what arrives is kept and handled next, in order. One timer of the event loop per connection applies the
+    inactivity and inter-octet timeouts: it is moved earlier when a deadline comes sooner; when it goes off
+    before a deadline that has moved later, it is set again for that one (most connections set it once).
     A request that may take long, or one that finds another connection of the meter in its turn, is answered
     by a task (:meth:`MeterServer._handle_events`)."""
 
