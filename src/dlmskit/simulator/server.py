@@ -270,7 +270,8 @@ class MeterServer:
         self._datagram_transports: list[asyncio.DatagramTransport] = []
         self._connections: set[_TcpConnection] = set()
         self._handlers: set[asyncio.Task[Any]] = set()
-        """Tasks of the TCP connections' requests that may take long (see :class:`_TcpConnection`)."""
+        """Tasks answering TCP connections' requests that may take long or wait for the meter's turn (see
+        :class:`_TcpConnection`)."""
         self._all_closed: asyncio.Future[None] | None = None
 
     # -- per connection ----------------------------------------------------------------------------------
