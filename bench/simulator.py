@@ -14,7 +14,9 @@ association, and reports the median and worst latency of those small reads, alon
 reads. Every client is the reader (client 32, LLS) of the fleet's model (``--ciphered``: the big reads by the
 management client, HLS-GMAC, authenticated and encrypted, each meter's own keys); only 127.0.0.1.
 ``python -m bench.simulator sessions`` measures the simulator's CPU per HLS-GMAC session of ten small GETs
-against a 1-meter fleet (what answering ciphered GETs in slices costs).
+against a 1-meter fleet (what answering ciphered GETs in slices costs); ``--meters 2000 --gets 1 --delay 0.3
+--jitter 1.2 --concurrency 1000`` is the head-end's session (SNRM, AARQ, HLS action, one GET, RLRQ, DISC),
+each meter read once, with GPRS-like round trips (``--loop``: the simulator's event loop).
 """
 
 from __future__ import annotations
@@ -200,16 +202,26 @@ def _python_path(source: str | None) -> dict[str, str]:
 
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of a process so far (None without /proc)."""
+    times = _cpu_times(pid)
+    return None if times is None else sum(times)
+
+
+def _cpu_times(pid: int) -> tuple[float, float] | None:
+    """User and system CPU seconds of a process so far (None without /proc)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-def _fleet_process(meters: int, scratch: str, simulator_src: str | None) -> subprocess.Popen[bytes]:
-    """A ``dlmskit simulate --fleet`` process writing its inventory to ``scratch``/fleet.toml."""
-    argv = ["-m", "dlmskit", "simulate", "--fleet", str(meters), "--port", "0"]
+def _fleet_process(
+    meters: int, scratch: str, simulator_src: str | None, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A ``dlmskit simulate --fleet`` process writing its inventory to ``scratch``/fleet.toml (``extra``: more
+    options)."""
+    argv = ["-m", "dlmskit", "simulate", "--fleet", str(meters), "--port", "0", *(extra or [])]
     return subprocess.Popen(
         [sys.executable, *argv, "--inventory", str(Path(scratch) / "fleet.toml")],
         stdout=subprocess.DEVNULL,
@@ -285,8 +297,8 @@ async def _load(args: argparse.Namespace) -> dict[str, object]:
             simulator.wait(timeout=30)
 
 
-async def _gmac_session(meter: dict[str, object], counters: object) -> None:
-    """One HLS-GMAC session of the management client (auth+enc, the fleet's keys): ten small GETs."""
+async def _gmac_session(meter: dict[str, object], counters: object, gets: int = 10) -> None:
+    """One HLS-GMAC session of the management client (auth+enc, the fleet's keys): ``gets`` small GETs."""
     from dlmskit.apdu.common import CosemAttributeDescriptor
     from dlmskit.client.connection import AsyncConnection
     from dlmskit.codec.obis import Obis
@@ -317,38 +329,52 @@ async def _gmac_session(meter: dict[str, object], counters: object) -> None:
         CosemAttributeDescriptor(8, Obis(0, 0, 1, 0, 0, 255), 2),
     ]
     async with AsyncConnection(transport, link, session, timeout=30) as connection:
-        for index in range(10):
+        for index in range(gets):
             answer = await connection.request(session.get(targets[index % 3]))
             if not isinstance(answer, GetCompleted) or not answer.results[0].ok:
                 raise RuntimeError(f"GET failed: {answer!r}")
 
 
 async def _sessions(args: argparse.Namespace) -> dict[str, object]:
-    """Simulator CPU per HLS-GMAC 10-GET session against a 1-meter fleet (what answering in slices costs)."""
+    """Simulator CPU per HLS-GMAC session of ``--gets`` GETs against a fleet of ``--meters`` (each session to
+    the next meter in turn), ``--concurrency`` sessions at once."""
     from dlmskit.security.invocation import MemoryInvocationCounterStore
 
     counters = MemoryInvocationCounterStore()
+    extra = ["--delay", str(args.delay), "--jitter", str(args.jitter)]
+    if args.loop is not None:
+        extra += ["--loop", args.loop]
     with tempfile.TemporaryDirectory(prefix="simload-") as scratch:
-        simulator = _fleet_process(1, scratch, args.simulator_src)
+        simulator = _fleet_process(args.meters, scratch, args.simulator_src, extra)
         try:
-            meter = (await _fleet_meters(scratch))[0]
-            await _gmac_session(meter, counters)  # warm-up
+            meters = await _fleet_meters(scratch)
+            await _gmac_session(meters[0], counters, args.gets)  # warm-up
             at_once = asyncio.Semaphore(args.concurrency)
 
-            async def one() -> None:
+            async def one(index: int) -> None:
                 async with at_once:
-                    await _gmac_session(meter, counters)
+                    await _gmac_session(meters[index % len(meters)], counters, args.gets)
 
             loaded_at = os.getloadavg()[0]
-            before = _cpu_seconds(simulator.pid)
-            await asyncio.gather(*(one() for _ in range(args.sessions)))
-            after = _cpu_seconds(simulator.pid)
+            before = _cpu_times(simulator.pid)
+            started = time.perf_counter()
+            await asyncio.gather(*(one(index) for index in range(args.sessions)))
+            elapsed = time.perf_counter() - started
+            after = _cpu_times(simulator.pid)
+            per_session = (
+                None
+                if before is None or after is None
+                else [(a - b) / args.sessions * 1000 for a, b in zip(after, before, strict=True)]
+            )
             return {
                 "simulator_src": args.simulator_src or "this tree",
+                "simulator_loop": args.loop or "the simulator's default",
+                "meters": args.meters,
                 "sessions": args.sessions,
-                "simulator_cpu_ms_per_session": None
-                if before is None or after is None
-                else round((after - before) / args.sessions * 1000, 2),
+                "gets": args.gets,
+                "wall_s": round(elapsed, 1),
+                "simulator_cpu_ms_per_session": None if per_session is None else round(sum(per_session), 3),
+                "of_which_system_ms": None if per_session is None else round(per_session[1], 3),
                 "load_average_1min": round(loaded_at, 2),
             }
         finally:
@@ -361,6 +387,11 @@ def sessions_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.simulator sessions")
     parser.add_argument("--sessions", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--meters", type=int, default=1, help="meters in the fleet (sessions go round them)")
+    parser.add_argument("--gets", type=int, default=10, help="GETs a session")
+    parser.add_argument("--delay", type=float, default=0.0, help="the fleet's seconds before each answer")
+    parser.add_argument("--jitter", type=float, default=0.0, help="up to this many seconds more")
+    parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), help="the simulator's event loop")
     parser.add_argument("--simulator-src", help="run the simulator from this src directory")
     print(json.dumps(asyncio.run(_sessions(parser.parse_args(argv))), indent=2))
 

@@ -186,6 +186,13 @@ class SimulatedMeter:
                 if item.event_log:
                     self._logs.append(item)
             self._check_references(item)
+        self._hdlc_setups = tuple(
+            item for item in self.objects.values() if item.model.class_id == _HDLC_SETUP_CLASS
+        )
+        self._tcp_udp_setups = tuple(
+            item for item in self.objects.values() if item.model.class_id == _TCP_UDP_SETUP_CLASS
+        )
+        """The IEC HDLC and TCP-UDP setup objects, found once: the server asks for its timeouts on every read."""
         self.long_answers = any(
             isinstance(item, ProfileGeneric) and not item.event_log and item.entries >= 100
             for item in self.objects.values()
@@ -289,7 +296,7 @@ class SimulatedMeter:
     def _hdlc_setup(self) -> SimObject | None:
         """The IEC HDLC setup object (class 23) of the meter's HDLC port: the one whose device address
         is the meter's physical address, else the first one."""
-        setups = [item for item in self.objects.values() if item.model.class_id == _HDLC_SETUP_CLASS]
+        setups = self._hdlc_setups
         physical = self.settings.hdlc_physical_address
         return next(
             (item for item in setups if item.values.get(9) == physical), setups[0] if setups else None
@@ -313,9 +320,7 @@ class SimulatedMeter:
 
     def _tcp_udp_setup(self) -> SimObject | None:
         """The TCP-UDP setup object (class 41): the first one of the model."""
-        return next(
-            (item for item in self.objects.values() if item.model.class_id == _TCP_UDP_SETUP_CLASS), None
-        )
+        return self._tcp_udp_setups[0] if self._tcp_udp_setups else None
 
     def link_timeouts(self, link: str) -> LinkTimeouts | None:
         """The timeouts the meter's server applies on a connection of ``link`` ("hdlc" or "wrapper"), as the

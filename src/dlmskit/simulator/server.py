@@ -3,7 +3,9 @@
 :class:`MeterServer` serves any :class:`~dlmskit.session.server.ServerApplication` over HDLC or the wrapper,
 on TCP (many concurrent connections, each with its own association), UDP (wrapper) or a serial line. One
 connection's bad input, protocol errors or exceptions end that connection only; every other connection goes
-on.
+on. A TCP connection is an :class:`asyncio.Protocol` (:class:`_TcpConnection`: bytes to the link as they
+arrive, timers of the event loop); a serial line and a fleet's inbound calls run the same rules as a
+coroutine (:meth:`MeterServer.serve_stream`).
 
 Timeouts come from the meter's model when the application tells them (:meth:`SimulatedMeter.link_timeouts`,
 asked again on every read, so a SET takes effect): a connection without a complete request for the
@@ -29,7 +31,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from dlmskit.apdu.common import ApduTag
 from dlmskit.errors import ConfigurationError, MeterTimeout
@@ -207,6 +209,20 @@ class ServerStats:
     sessions_by_client: dict[int, int] = field(default_factory=dict)
 
 
+def _deadlines(
+    timeouts: LinkTimeouts, link: Link, last_answer: float, last_byte: float
+) -> tuple[float, float]:
+    """When a connection is to be closed for inactivity (counted from its last answer: a peer trickling a byte
+    now and then without ever completing a frame is closed like a silent one), and when what arrived of an
+    incomplete HDLC frame is to be dropped (counted from the last byte); math.inf: never."""
+    quiet_until = last_answer + timeouts.inactivity if timeouts.inactivity is not None else math.inf
+    partial = isinstance(link, HdlcServerLink) and link.needs_timer
+    octet_until = (
+        last_byte + timeouts.inter_octet if partial and timeouts.inter_octet is not None else math.inf
+    )
+    return quiet_until, octet_until
+
+
 class MeterServer:
     """Serve a meter application.
 
@@ -252,8 +268,11 @@ class MeterServer:
         self.stats = ServerStats()
         self._servers: list[asyncio.AbstractServer] = []
         self._datagram_transports: list[asyncio.DatagramTransport] = []
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._connections: set[_TcpConnection] = set()
         self._handlers: set[asyncio.Task[Any]] = set()
+        """Tasks answering TCP connections' requests that may take long or wait for the meter's turn (see
+        :class:`_TcpConnection`)."""
+        self._all_closed: asyncio.Future[None] | None = None
 
     # -- per connection ----------------------------------------------------------------------------------
 
@@ -310,15 +329,7 @@ class MeterServer:
         try:
             while True:
                 timeouts = self.timeouts()
-                quiet_until = (
-                    last_answer + timeouts.inactivity if timeouts.inactivity is not None else math.inf
-                )
-                partial = isinstance(link, HdlcServerLink) and link.needs_timer
-                octet_until = (
-                    last_byte + timeouts.inter_octet
-                    if partial and timeouts.inter_octet is not None
-                    else math.inf
-                )
+                quiet_until, octet_until = _deadlines(timeouts, link, last_answer, last_byte)
                 until = min(quiet_until, octet_until)
                 try:
                     if until == math.inf:
@@ -326,18 +337,8 @@ class MeterServer:
                     else:
                         data = await within(read(), max(0.0, until - loop.time()))
                 except (asyncio.TimeoutError, MeterTimeout):
-                    now = loop.time()
-                    if now >= quiet_until:
-                        self.stats.closed_for_inactivity += 1
-                        log.info(
-                            "%s: no complete request for %.0f s (the inactivity timeout), closing",
-                            peer,
-                            timeouts.inactivity,
-                        )
+                    if self._expired(link, loop.time(), quiet_until, octet_until, timeouts, peer):
                         return
-                    if now >= octet_until:
-                        self.stats.partial_frames_dropped += 1
-                        link.on_timeout()  # drops what arrived of the frame
                     continue
                 if not data:
                     return
@@ -362,15 +363,46 @@ class MeterServer:
             self.stats.active -= 1
             log.info("connection from %s closed", peer)
 
+    def _expired(
+        self,
+        link: Link,
+        now: float,
+        quiet_until: float,
+        octet_until: float,
+        timeouts: LinkTimeouts,
+        peer: str,
+    ) -> bool:
+        """A connection's timer went off at ``now``: True when the inactivity timeout is over (the connection
+        is to be closed); past the inter-octet timeout, what arrived of a frame is dropped."""
+        if now >= quiet_until:
+            self.stats.closed_for_inactivity += 1
+            log.info(
+                "%s: no complete request for %.0f s (the inactivity timeout), closing",
+                peer,
+                timeouts.inactivity,
+            )
+            return True
+        if now >= octet_until:
+            self.stats.partial_frames_dropped += 1
+            link.on_timeout()  # drops what arrived of the frame
+        return False
+
     async def _handle_stream(
         self, link: Link, sessions: dict[int, ServerSession], data: bytes, peer: str
     ) -> bool:
-        """:meth:`_handle` for a stream: a request that may take long (a GET of a profile, any ciphered GET)
-        is answered in slices (see slices.py) when the application says it has long answers (``long_answers``:
-        a SimulatedMeter with a load profile), so that the event loop serves the other meters' connections
-        while a whole load profile is computed; this meter's other connections wait their turn."""
-        slices = bool(getattr(self.application, "long_answers", False))
-        for event in link.receive_data(data):
+        """:meth:`_handle` for a stream, each event in this meter's turn (see :meth:`_handle_events`)."""
+        return await self._handle_events(link, sessions, link.receive_data(data), peer)
+
+    async def _handle_events(
+        self, link: Link, sessions: dict[int, ServerSession], events: list[LinkEvent], peer: str
+    ) -> bool:
+        """Act on ``events`` of a stream's link, each in this meter's turn: a request that may take long (a GET
+        of a profile, any ciphered GET) is answered in slices (see slices.py) when the application says it has
+        long answers (``long_answers``: a SimulatedMeter with a load profile), so that the event loop serves
+        the other meters' connections while a whole load profile is computed; this meter's other connections
+        wait their turn. False when the connection must end."""
+        slices = self._long_answers()
+        for event in events:
             async with self._turn:
                 if slices and isinstance(event, ApduReceived) and may_take_long(event.apdu):
                     handled = await run_in_slices(
@@ -381,6 +413,9 @@ class MeterServer:
             if not handled:
                 return False
         return True
+
+    def _long_answers(self) -> bool:
+        return bool(getattr(self.application, "long_answers", False))
 
     def _handle(
         self,
@@ -431,52 +466,35 @@ class MeterServer:
     # -- TCP -----------------------------------------------------------------------------------------------
 
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 4059) -> asyncio.AbstractServer:
-        """Listen on TCP; returns the asyncio server (``server.sockets[0].getsockname()`` tells the port)."""
+        """Listen on TCP; returns the asyncio server (``server.sockets[0].getsockname()`` tells the port).
 
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self._handlers.add(task)
-                task.add_done_callback(self._handlers.discard)
-            host, port = writer.get_extra_info("peername")[:2]
-            peer = f"{host}:{port}"
-            cap = self.connection_cap()
-            shared = self.connection_limit
-            refused_by: tuple[ConnectionLimit, int, int] | None = None
-            if cap is not None and self._own_limit.full(len(self._writers), cap):
-                self._own_limit.what = (
-                    "max_connections" if self.max_connections is not None else "the model's nb_of_sim_conn"
-                )
-                refused_by = (self._own_limit, len(self._writers), cap)
-            elif shared is not None and not shared.acquire():
-                refused_by = (shared, shared.open, shared.limit or 0)
-            if refused_by is not None:
-                self.stats.refused_connections += 1
-                limit, open_now, most = refused_by
-                limit.refused(peer, open_now, most)
-                writer.close()
-                with contextlib.suppress(ConnectionError, OSError):
-                    await writer.wait_closed()
-                return
-            self._writers.add(writer)
-
-            async def write(data: bytes) -> None:
-                writer.write(data)
-                await writer.drain()
-
-            try:
-                await self.serve_stream(lambda: reader.read(65536), write, peer)
-            finally:
-                self._writers.discard(writer)
-                if shared is not None:
-                    shared.release()
-                writer.close()
-                with contextlib.suppress(ConnectionError, OSError):
-                    await writer.wait_closed()
-
-        server = await asyncio.start_server(handle, host, port, limit=1 << 20, backlog=1024)
+        Each connection is an :class:`asyncio.Protocol` (:class:`_TcpConnection`): bytes go to the link as they
+        arrive, the timeouts and the response delay are timers of the event loop, and only a request that may
+        take long runs as a task (in slices)."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _TcpConnection(self), host, port, backlog=1024)
         self._servers.append(server)
         return server
+
+    def _refuse(self, peer: str) -> bool:
+        """Whether a new TCP connection from ``peer`` is over a cap (counted and logged: it is to be closed at
+        once); else it is counted in the shared cap, if any."""
+        cap = self.connection_cap()
+        shared = self.connection_limit
+        refused_by: tuple[ConnectionLimit, int, int] | None = None
+        if cap is not None and self._own_limit.full(len(self._connections), cap):
+            self._own_limit.what = (
+                "max_connections" if self.max_connections is not None else "the model's nb_of_sim_conn"
+            )
+            refused_by = (self._own_limit, len(self._connections), cap)
+        elif shared is not None and not shared.acquire():
+            refused_by = (shared, shared.open, shared.limit or 0)
+        if refused_by is None:
+            return False
+        self.stats.refused_connections += 1
+        limit, open_now, most = refused_by
+        limit.refused(peer, open_now, most)
+        return True
 
     # -- UDP (the wrapper only) ------------------------------------------------------------------------------
 
@@ -543,23 +561,301 @@ class MeterServer:
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Stop listening and end every open connection (their handlers are cancelled and awaited)."""
+        """Stop listening and end every open connection (the tasks of their long answers are awaited, and
+        cancelled after a grace period)."""
         for server in self._servers:
             server.close()
         for datagrams in self._datagram_transports:
             datagrams.close()
         self._datagram_transports.clear()
-        # Close the connections: each handler sees the end of its stream and finishes on its own; only
-        # the ones still running after a grace period are cancelled.
-        for writer in list(self._writers):
-            writer.close()
+        # Close the connections (what they have to send goes first); a task answering one of them finishes
+        # on its own, and only the ones still running after a grace period are cancelled.
+        for connection in list(self._connections):
+            connection.close()
         if self._handlers:
             _done, pending = await asyncio.wait(set(self._handlers), timeout=2.0)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+        if self._connections:  # still flushing what they had to send: at most a grace period more
+            self._all_closed = asyncio.get_running_loop().create_future()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._all_closed), 2.0)
+            self._all_closed = None
+            for connection in list(self._connections):
+                connection.abort()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self._servers.clear()
+
+    def _forget(self, connection: _TcpConnection) -> None:
+        """A TCP connection is closed."""
+        self._connections.discard(connection)
+        if self.connection_limit is not None:
+            self.connection_limit.release()
+        if not self._connections and self._all_closed is not None and not self._all_closed.done():
+            self._all_closed.set_result(None)
+
+
+READ_BUFFER_LIMIT = 1 << 20
+"""Bytes a TCP connection keeps while its last request is being answered before it stops reading (the peer
+then waits: TCP's own flow control)."""
+
+_EARLY = 0.001
+"""Seconds by which a timer of the event loop may go off before its time (uvloop counts in milliseconds)."""
+
+
+class _TcpConnection(asyncio.Protocol):
+    """One TCP connection of a :class:`MeterServer`: its link and sessions, fed by the event loop's callbacks.
+
+    Bytes go to the link as they arrive (:meth:`data_received`) and the answers are written at once, or after
+    the response delay by a timer; while an answer is pending (delayed, in slices, or held by back-pressure)
+    what arrives is kept and handled next, in order. One timer of the event loop per connection applies the
+    inactivity and inter-octet timeouts: it is moved earlier when a deadline comes sooner; when it goes off
+    before a deadline that has moved later, it is set again for that one (most connections set it once).
+    A request that may take long, or one that finds another connection of the meter in its turn, is answered
+    by a task (:meth:`MeterServer._handle_events`)."""
+
+    def __init__(self, server: MeterServer) -> None:
+        self.server = server
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self.accepted = False
+        self.link: Link | None = None
+        self.sessions: dict[int, ServerSession] = {}
+        self.last_answer = self.last_byte = 0.0
+        self.kept: list[bytes] = []
+        """Bytes that arrived while an answer was pending."""
+        self.kept_size = 0
+        self.answering = False
+        """An answer is pending: computed by a task, or waiting for the response delay."""
+        self.writing_paused = False
+        self.reading_paused = False
+        self.eof = False
+        self.closed = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = math.inf
+
+    # -- asyncio's callbacks -------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not subclasses of asyncio.Transport, but offer the same methods.
+        self.transport = transport = cast(asyncio.Transport, transport)
+        peername = transport.get_extra_info("peername")
+        self.peer = f"{peername[0]}:{peername[1]}" if peername else "?"
+        server = self.server
+        if server._refuse(self.peer):
+            self.closed = True
+            transport.close()
+            return
+        self.accepted = True
+        server._connections.add(self)
+        server.stats.connections += 1
+        server.stats.active += 1
+        log.info("connection from %s", self.peer)
+        self.link = server._make_link()
+        self.last_answer = self.last_byte = self.loop.time()
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self.answering or self.writing_paused:
+            self._keep(data)
+            return
+        self._receive(data)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        if self.closed or self.answering or self.writing_paused or self.kept:
+            return True  # closed once the pending answer is out (see _next)
+        self.close()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._stop_timer()
+        if self.accepted:
+            self.accepted = False
+            self.server.stats.active -= 1
+            log.info("connection from %s closed", self.peer)
+            self.server._forget(self)
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        if not self.answering:
+            self._next()
+
+    # -- the requests ----------------------------------------------------------------------------------------
+
+    def _keep(self, data: bytes) -> None:
+        self.kept.append(data)
+        self.kept_size += len(data)
+        if self.kept_size > READ_BUFFER_LIMIT and not self.reading_paused and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def _receive(self, data: bytes) -> None:
+        """Feed ``data`` to the link and act on its events; answer, at once or after the response delay."""
+        server, link = self.server, self.link
+        assert link is not None
+        self.last_byte = self.loop.time()
+        try:
+            events = link.receive_data(data)
+            if events:
+                slices = server._long_answers()
+                for index, event in enumerate(events):
+                    if server._turn.locked() or (
+                        slices and isinstance(event, ApduReceived) and may_take_long(event.apdu)
+                    ):
+                        self._answer_later(events[index:])
+                        return
+                    if not server._on_event(link, self.sessions, event, self.peer):
+                        self._end()
+                        return
+        except Exception:  # one bad connection must never take the server down
+            self._crashed()
+            return
+        self._answer()
+
+    def _answer_later(self, events: list[LinkEvent]) -> None:
+        """Act on ``events`` in a task (in this meter's turn; in slices when one may take long)."""
+        self.answering = True
+        task = self.loop.create_task(self._handle_events(events))
+        self.server._handlers.add(task)
+        task.add_done_callback(self.server._handlers.discard)
+
+    async def _handle_events(self, events: list[LinkEvent]) -> None:
+        assert self.link is not None
+        try:
+            handled = await self.server._handle_events(self.link, self.sessions, events, self.peer)
+        except Exception:  # one bad connection must never take the server down
+            self.answering = False
+            self._crashed()
+            return
+        self.answering = False
+        if self.closed:
+            return
+        if not handled:
+            self._end()
+            return
+        self._answer()
+
+    def _answer(self) -> None:
+        """Send what the link has to send (after the response delay, if any); then the next bytes."""
+        assert self.link is not None
+        out = self.link.data_to_send()
+        if out:
+            self.last_answer = self.loop.time()
+            delay = self.server.response_delay
+            if delay is not None:
+                self.answering = True
+                self.loop.call_later(delay(), self._delayed, out)
+                return
+            self._write(out)
+        self._next()
+
+    def _delayed(self, out: bytes) -> None:
+        self.answering = False
+        if self.closed:
+            return
+        self._write(out)
+        self._next()
+
+    def _next(self) -> None:
+        """Nothing is pending: handle what arrived meanwhile, close after the peer's end, or wait (the timer)."""
+        if self.closed or self.writing_paused:
+            return
+        if self.kept:
+            data = self.kept[0] if len(self.kept) == 1 else b"".join(self.kept)
+            self.kept.clear()
+            self.kept_size = 0
+            if self.reading_paused and self.transport is not None:
+                self.reading_paused = False
+                self.transport.resume_reading()
+            self._receive(data)
+            return
+        if self.eof:
+            self.close()
+            return
+        self._arm()
+
+    def _end(self) -> None:
+        """The link failed: send what it has to say (at once) and close."""
+        assert self.link is not None
+        out = self.link.data_to_send()
+        if out:
+            self._write(out)
+        self.close()
+
+    def _crashed(self) -> None:
+        self.server.stats.connection_errors += 1
+        log.exception("%s: connection failed", self.peer)
+        self.close()
+
+    def _write(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
+
+    # -- the timer -------------------------------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        """Have the timer go off by the earlier deadline (never, when there is none)."""
+        assert self.link is not None
+        quiet_until, octet_until = _deadlines(
+            self.server.timeouts(), self.link, self.last_answer, self.last_byte
+        )
+        until = min(quiet_until, octet_until)
+        if until >= self.timer_at:
+            return  # the timer goes off sooner and looks again
+        self._stop_timer()
+        if until != math.inf:
+            self.timer_at = until
+            self.timer = self.loop.call_at(until, self._timer)
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.timer_at = math.inf
+
+    def _timer(self) -> None:
+        self.timer = None
+        self.timer_at = math.inf
+        if self.closed or self.answering or self.link is None:
+            return  # armed again once the answer is out
+        server, link = self.server, self.link
+        timeouts = server.timeouts()
+        quiet_until, octet_until = _deadlines(timeouts, link, self.last_answer, self.last_byte)
+        try:
+            if server._expired(
+                link, self.loop.time() + _EARLY, quiet_until, octet_until, timeouts, self.peer
+            ):
+                self.close(at_once=self.writing_paused)  # a peer that reads nothing is not waited for
+                return
+        except Exception:
+            self._crashed()
+            return
+        self._arm()
+
+    # -- closing ---------------------------------------------------------------------------------------------
+
+    def close(self, *, at_once: bool = False) -> None:
+        """Close the connection (what is to be sent goes first, unless ``at_once``)."""
+        self.closed = True
+        self._stop_timer()
+        if self.transport is not None:
+            if at_once:
+                self.transport.abort()
+            else:
+                self.transport.close()
+
+    def abort(self) -> None:
+        self.close(at_once=True)
