@@ -121,6 +121,17 @@ async def test_async_round_trip(async_echo_server: int) -> None:
     assert trace[0] == ("tx", REQUEST)
 
 
+async def test_the_async_transport_turns_nagle_off(async_echo_server: int) -> None:
+    """Small requests go out at once: the event loop's TCP transport sets TCP_NODELAY (asyncio since Python
+    3.6, uvloop too), so AsyncTcpTransport does not set it again."""
+    transport = AsyncTcpTransport("127.0.0.1", async_echo_server)
+    async with transport:
+        protocol = transport._protocol
+        assert protocol is not None and protocol.transport is not None
+        sock = protocol.transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
 async def test_async_peer_close(closing_server: int) -> None:
     async with AsyncTcpTransport("127.0.0.1", closing_server) as transport:
         with pytest.raises(TransportClosed, match="closed by the peer"):
