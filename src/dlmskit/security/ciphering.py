@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from dlmskit.codec.axdr import encode_length
 from dlmskit.errors import ConfigurationError, DecodeError, EncodeError, SecurityError
 from dlmskit.security.suite0 import (
     _SECURITY_CONTROLS,
@@ -119,16 +120,6 @@ def ciphered_tag_for(plain_tag: int, kind: Literal["glo", "ded"]) -> int:
         raise EncodeError(
             f"APDU tag 0x{plain_tag:02X} has no {kind}- ciphered form; use general-{kind}-ciphering"
         ) from None
-
-
-def _encode_length(length: int) -> bytes:
-    """A-XDR length: one byte below 0x80, else 0x81..0x84 and the big-endian length."""
-    if length < 0x80:
-        return bytes((length,))
-    size = (length.bit_length() + 7) // 8
-    if size > 4:
-        raise EncodeError(f"length {length} does not fit an A-XDR length (at most 4 bytes)")
-    return bytes((0x80 | size,)) + length.to_bytes(size, "big")
 
 
 def _decode_length(data: BytesLike, offset: int, what: str) -> tuple[int, int]:
@@ -248,7 +239,7 @@ class CipheredApdu:
                 raise EncodeError(
                     f"tag 0x{self.tag:02X} (general ciphering) needs a system title (may be empty)"
                 )
-            prefix = bytes((self.tag,)) + _encode_length(len(self.system_title)) + self.system_title
+            prefix = bytes((self.tag,)) + encode_length(len(self.system_title)) + self.system_title
         elif self.tag in _PLAIN_TAGS:
             if self.system_title is not None:
                 raise EncodeError(
@@ -263,7 +254,7 @@ class CipheredApdu:
         return b"".join(
             (
                 prefix,
-                _encode_length(body_length),
+                encode_length(body_length),
                 bytes((self.security_control.value,)),
                 self.invocation_counter.to_bytes(4, "big"),
                 self.ciphertext_and_tag,
@@ -328,9 +319,9 @@ def encrypt_apdu(
         return b"".join(
             (
                 bytes((_GENERAL_KIND_TAGS[kind],)),
-                _encode_length(len(system_title)),
+                encode_length(len(system_title)),
                 system_title,
-                _encode_length(len(body)),
+                encode_length(len(body)),
                 body,
             )
         )

@@ -42,6 +42,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from dlmskit.codec.axdr import encode_length
 from dlmskit.codec.cosem_datetime import CosemDateTime
 from dlmskit.errors import (
     ConfigurationError,
@@ -51,7 +52,7 @@ from dlmskit.errors import (
     ReplayError,
     TagVerificationError,
 )
-from dlmskit.security.ciphering import _decode_length, _encode_length
+from dlmskit.security.ciphering import _decode_length
 from dlmskit.security.ecc import (
     SecuritySuite,
     decode_public_key,
@@ -135,7 +136,7 @@ KeyInfo = IdentifiedKey | WrappedKey | AgreedKey
 
 
 def _octets(value: bytes) -> bytes:
-    return _encode_length(len(value)) + value
+    return encode_length(len(value)) + value
 
 
 def _read_octets(data: BytesLike, offset: int, what: str) -> tuple[bytes, int]:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from dlmskit.codec.axdr import encode_length
 from dlmskit.errors import DecodeError, EncodeError, KeyFormatError, SecurityError, TagVerificationError
 from dlmskit.security.keys import SYSTEM_TITLE_LENGTH, SecretBytes
 
@@ -165,16 +166,6 @@ class SecurityControl:
 
 
 _SECURITY_CONTROLS = tuple(SecurityControl(value) for value in range(256))
-
-
-def _axdr_length(length: int) -> bytes:
-    """A-XDR length: one byte below 0x80, else 0x81..0x84 and the big-endian length."""
-    if length < 0x80:
-        return bytes((length,))
-    size = (length.bit_length() + 7) // 8
-    if size > 4:
-        raise EncodeError(f"length {length} does not fit an A-XDR length (at most 4 bytes)")
-    return bytes((0x80 | size,)) + length.to_bytes(size, "big")
 
 
 def _raw_key(key: bytes | SecretBytes) -> bytes:
@@ -305,7 +296,7 @@ class GcmCipher:
         size = SECURITY_HEADER_LENGTH + len(plaintext) + (TAG_LENGTH if sc & _AUTHENTICATION else 0)
         if size >= 0x80 or not 0 <= apdu_tag <= 0xFF:
             protected = self.encrypt(sc, system_title, invocation_counter, plaintext)
-            return bytes((apdu_tag,)) + _axdr_length(len(protected)) + protected
+            return bytes((apdu_tag,)) + encode_length(len(protected)) + protected
         try:
             head = _ENVELOPE.pack(apdu_tag, size, sc, invocation_counter)
         except struct.error:
