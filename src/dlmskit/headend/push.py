@@ -621,14 +621,10 @@ class PushReceiver:
             meter, why = self._sender(envelope, arrival.address)
         if meter is None:
             return PushResult("quarantined", None, why), None
-        if signer is not None and meter != signer:
-            return PushResult(
-                "quarantined", signer, f"signed by {signer}, and its ciphered content comes from {meter}"
-            ), None
         counter = envelope.invocation_counter
-        last = self._last.get(meter)
-        if last is not None and counter <= last:
-            return PushResult("quarantined", meter, f"replayed: counter {counter} not above {last}"), None
+        refused = self._refused(meter, signer, counter)
+        if refused is not None:
+            return refused, None
         if envelope.is_dedicated:
             cipher = self._dedicated_cipher(meter)
             if cipher is None:
@@ -674,13 +670,9 @@ class PushReceiver:
         meter, why = self._by_title(title)
         if meter is None:
             return PushResult("quarantined", None, why), None
-        if signer is not None and meter != signer:
-            return PushResult(
-                "quarantined", signer, f"signed by {signer}, and its ciphered content comes from {meter}"
-            ), None
-        last = self._last.get(meter)
-        if last is not None and counter <= last:
-            return PushResult("quarantined", meter, f"replayed: counter {counter} not above {last}"), None
+        refused = self._refused(meter, signer, counter)
+        if refused is not None:
+            return refused, None
         if suite not in (1, 2):
             return PushResult(
                 "quarantined",
@@ -724,6 +716,18 @@ class PushReceiver:
             return PushResult("quarantined", meter, "the tag does not verify with the meter's keys"), None
         self._last[meter] = counter  # only after the tag verified
         return self._notification(meter, counter, plain)
+
+    def _refused(self, meter: str, signer: str | None, counter: int) -> PushResult | None:
+        """Why a ciphered push from ``meter`` is refused before deciphering (another meter signed it, or its
+        counter is not above the last one accepted), or None."""
+        if signer is not None and meter != signer:
+            return PushResult(
+                "quarantined", signer, f"signed by {signer}, and its ciphered content comes from {meter}"
+            )
+        last = self._last.get(meter)
+        if last is not None and counter <= last:
+            return PushResult("quarantined", meter, f"replayed: counter {counter} not above {last}")
+        return None
 
     def _notification(
         self, meter: str, counter: int, plain: bytes
