@@ -345,13 +345,16 @@ def keys_group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help=f"The new master key (a file of 64 hex digits); without it: ${NEW_MASTER_KEY_ENV}.",
 )
+@click.option("--batch", default=500, show_default=True, help="Keys sealed again a transaction.")
 @click.pass_obj
-def rotate_master(context: _Context, new_key_file: Path | None) -> None:
-    """Seal every stored key again under a new master key, in one transaction.
+def rotate_master(context: _Context, /, new_key_file: Path | None, batch: int) -> None:
+    """Seal every stored key again under a new master key, BATCH keys a transaction.
 
     The current master key comes as for every command (--key-file, or $DLMSKIT_MASTER_KEY). Every key is
-    opened with it first: if one does not open, nothing changes. Stop the head-end's processes first, and
-    start them again with the new key only.
+    checked first: if one opens with neither the current nor the new master key, nothing changes. Stopped
+    half-way (Ctrl-C, a crash), each key is whole under one master key or the other: run the same command
+    again, with the same two keys, to seal the rest. Stop the head-end's processes first, and start them
+    again with the new key only.
 
     \b
     Example:
@@ -366,11 +369,11 @@ def rotate_master(context: _Context, new_key_file: Path | None) -> None:
         new = load_master_key(None, env=NEW_MASTER_KEY_ENV)
     if new.reveal() == old.reveal():
         raise ConfigurationError("the new master key is the current one: nothing to rotate")
-    count = KeyStore(context.store, old).rotate_master(new)
+    count = KeyStore(context.store, old).rotate_master(new, batch=batch)
     where = new_key_file if new_key_file is not None else f"${NEW_MASTER_KEY_ENV}"
     stdout.print(
-        f"{count} key(s) sealed again under the new master key ({where}); the old one opens none of them: "
-        "give the head-end the new one from now on",
+        f"{count} key(s) sealed again under the new master key ({where}); every key is now under it and the "
+        "old one opens none of them: give the head-end the new one from now on",
         soft_wrap=True,
     )
 
