@@ -90,7 +90,15 @@ def test_the_master_key_rotates_and_the_old_one_opens_nothing_after(store: Store
     again = CliRunner().invoke(
         cli, [*base, "keys", "rotate-master", "--new-key-file", str(new_file)], env=env
     )
-    assert again.exit_code != 0 and "nothing changed" in again.output
+    assert again.exit_code == 0, again.output  # run again: every key already under the new one, none touched
+    assert "0 key(s) sealed again" in again.output
+    assert KeyStore(store, third).get("m1", "authentication_key").reveal() == bytes.fromhex(AK)  # type: ignore[union-attr]
+    wrong = CliRunner().invoke(
+        cli,
+        [*base, "keys", "rotate-master"],
+        env={**env, "DLMSKIT_NEW_MASTER_KEY": OLD.reveal().hex()},  # neither key opens them
+    )
+    assert wrong.exit_code != 0 and "nothing changed" in wrong.output
     same = CliRunner().invoke(
         cli,
         [*base, "--key-file", str(new_file), "keys", "rotate-master"],
@@ -99,19 +107,22 @@ def test_the_master_key_rotates_and_the_old_one_opens_nothing_after(store: Store
     assert same.exit_code != 0 and "is the current one" in same.output
 
 
-def test_a_rotation_changes_nothing_when_a_key_does_not_open_or_the_transaction_fails(store: Store) -> None:
+def test_a_rotation_changes_nothing_when_a_key_does_not_open_and_a_failed_batch_changes_nothing(
+    store: Store,
+) -> None:
     old = KeyStore(store, OLD)
     with store.engine.begin() as connection:  # more keys than one statement takes (500)
         old.put_many(connection, [(f"m{i:04d}", "block_cipher_key", _key(i)) for i in range(1, 1201)])
-    KeyStore(store, NEW).put("stranger", "authentication_key", AK)  # sealed under another master key
+    third = SecretBytes(bytes(range(50, 82)), label="master key")
+    KeyStore(store, third).put("stranger", "authentication_key", AK)  # sealed under another master key
     sealed, changes = _sealed(store), len(old.changes())
     with pytest.raises(
-        SecurityError, match=r"1 key\(s\) do not open.*stranger/authentication_key.*nothing changed"
+        SecurityError, match=r"1 key\(s\) open with neither.*stranger/authentication_key.*nothing changed"
     ):
         old.rotate_master(NEW)
     assert _sealed(store) == sealed and len(old.changes()) == changes
 
-    KeyStore(store, NEW).delete("stranger", "authentication_key")
+    KeyStore(store, third).delete("stranger", "authentication_key")
     sealed, changes = _sealed(store), len(old.changes())
     updates = 0
 
@@ -129,11 +140,14 @@ def test_a_rotation_changes_nothing_when_a_key_does_not_open_or_the_transaction_
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", crash)
     assert updates == 2
-    assert _sealed(store) == sealed and len(old.changes()) == changes
-    assert old.get("m0001", "block_cipher_key").reveal() == _key(1)  # type: ignore[union-attr]
+    # The first batch stays done (500 keys under the new master key, recorded), the second changed nothing.
+    assert len(old.changes()) == changes + 500
+    after = _sealed(store)
+    assert after[500:] == sealed[500:] and all(a != b for a, b in zip(after[:500], sealed[:500], strict=True))
     assert old.get("m1200", "block_cipher_key").reveal() == _key(1200)  # type: ignore[union-attr]
+    assert KeyStore(store, NEW).get("m0001", "block_cipher_key").reveal() == _key(1)  # type: ignore[union-attr]
     with pytest.raises(SecurityError):
-        KeyStore(store, NEW).get("m0001", "block_cipher_key")
+        KeyStore(store, NEW).get("m0501", "block_cipher_key")
 
 
 # -- bulk import ---------------------------------------------------------------------------------------------

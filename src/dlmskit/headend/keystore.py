@@ -9,9 +9,10 @@ an error message; the key store logs nothing but names and versions. ``key_chang
 which key when (the action and the version, never a value or a fingerprint).
 
 The master key can be changed (:meth:`KeyStore.rotate_master`, ``dlmskit headend keys rotate-master``):
-every key is opened with the old one first (one that does not open stops the rotation, nothing changed),
-then sealed again under the new one with a fresh nonce, all in one transaction, each recorded in
-``key_changes`` as ``rotate-master``.
+every key is checked first (one that opens with neither the old nor the new master key stops the rotation,
+nothing changed), then sealed again under the new one with a fresh nonce, 500 keys a transaction, each
+recorded in ``key_changes`` as ``rotate-master``. A rotation stopped half-way is resumed by running it again:
+each key is whole under one master key or the other, and AES-GCM tells which (a key opens with one only).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,14 @@ def load_master_key(
     return _parse_master(text, str(path))
 
 
+def _opens(aead: AESGCM, row: Any, aad: bytes) -> bytes | None:
+    """The plaintext of a sealed key row, or None when ``aead``'s key did not seal it."""
+    try:
+        return aead.decrypt(row.nonce, row.sealed, aad)
+    except InvalidTag:
+        return None
+
+
 def create_key_file(path: str | os.PathLike[str]) -> Path:
     """Write a new random master key to ``path`` (mode 0600); an existing file is left alone."""
     file = Path(path)
@@ -93,9 +102,14 @@ def create_key_file(path: str | os.PathLike[str]) -> Path:
 class KeyStore:
     """Sealed keys in the head-end database."""
 
-    def __init__(self, store: Store, master_key: SecretBytes) -> None:
+    def __init__(
+        self, store: Store, master_key: SecretBytes, *, previous: Sequence[SecretBytes] = ()
+    ) -> None:
         self._store = store
         self._aead = AESGCM(master_key.reveal())
+        # Older master keys still opening keys (a rotation not finished yet); keys are sealed with
+        # master_key only.
+        self._previous = [AESGCM(key.reveal()) for key in previous]
 
     def __repr__(self) -> str:
         return f"<KeyStore {self._store.dialect}>"
@@ -183,65 +197,135 @@ class KeyStore:
             )
         return [versions[(meter, name)] for meter, name, _ in entries]
 
-    def rotate_master(self, new_master: SecretBytes) -> int:
-        """Seal every stored key again under ``new_master``, in one transaction; returns how many keys.
+    def rotate_master(self, new_master: SecretBytes, *, batch: int = 500) -> int:
+        """Seal every stored key again under ``new_master``, ``batch`` keys a transaction; returns how many
+        keys this call sealed again.
 
-        Every key is first opened with the current master key: if one does not open, a
-        :class:`SecurityError` names the first ones (meter and key name) and nothing changes. Each key keeps
-        its version and gets a fresh nonce; each is recorded in ``key_changes`` as ``rotate-master`` (never a
-        value). From then on this key store (and the database) opens keys with ``new_master`` only. Stop the
-        head-end's processes first: one still running with the old master key would seal a key it changes
-        under the old one, and could open none."""
+        First every key is checked, ``batch`` at a time: each must open with the current master key or
+        already with ``new_master`` (a key that opens with neither: a :class:`SecurityError` names the first
+        ones, meter and key name, and nothing changes). Then, ``batch`` keys a transaction in (meter, name)
+        order, each key still under the current master key is opened and sealed under ``new_master`` with a
+        fresh nonce, keeping its version, and recorded in ``key_changes`` as ``rotate-master`` (never a
+        value). No more than one batch is ever in memory.
+
+        A rotation stopped half-way (a crash, a lost connection) leaves each key whole, sealed under one
+        master key or the other (AES-GCM tells which: a key opens with one only); run it again with the same
+        two master keys and it seals the rest (the keys already under the new one are left, not recorded
+        twice). Meanwhile a :class:`KeyStore` given both (``previous``) opens every key. Then this key store
+        opens keys with ``new_master`` only. Stop the head-end's processes first: one still running with the
+        old master key would seal a key it changes under the old one, and could open none."""
+        if batch < 1:
+            raise ConfigurationError(f"a rotation batch is at least 1 key, not {batch}")
         fresh = new_master.reveal()
         if len(fresh) != 32:
             raise ConfigurationError(f"the new master key must be 32 bytes, got {len(fresh)}")
         new = AESGCM(fresh)
-        now = utc(_dt.datetime.now(_dt.timezone.utc))
-        with self._store.engine.begin() as connection:
-            query = sa.select(
-                keys.c.meter, keys.c.name, keys.c.version, keys.c.nonce, keys.c.sealed
-            ).order_by(keys.c.meter, keys.c.name)
-            if self._store.dialect == "postgresql":
-                query = query.with_for_update()  # no key changes under us until the commit
-            rows = connection.execute(query).all()
-            opened: list[tuple[str, str, int, bytes]] = []
-            refused: list[str] = []
+        refused: list[str] = []
+        count = 0
+        for rows in self._slices(batch):
             for row in rows:
                 meter, name, version = str(row.meter), str(row.name), int(row.version)
-                try:
-                    plain = self._aead.decrypt(row.nonce, row.sealed, self._aad(meter, name, version))
-                except InvalidTag:
-                    refused.append(f"{meter}/{name}")
-                    continue
-                opened.append((meter, name, version, plain))
-            if refused:
-                shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
-                raise SecurityError(
-                    f"{len(refused)} key(s) do not open with the current master key ({shown}): the rotation is "
-                    "refused and nothing changed (is the current master key the right one?)"
-                )
-            statement = (
-                sa.update(keys)
-                .where(keys.c.meter == sa.bindparam("b_meter"), keys.c.name == sa.bindparam("b_name"))
-                .values(nonce=sa.bindparam("b_nonce"), sealed=sa.bindparam("b_sealed"))
+                aad = self._aad(meter, name, version)
+                if _opens(new, row, aad) is None and _opens(self._aead, row, aad) is None:
+                    count += 1
+                    if len(refused) < 5:
+                        refused.append(f"{meter}/{name}")
+        if count:
+            shown = ", ".join(refused) + (f" and {count - 5} more" if count > 5 else "")
+            raise SecurityError(
+                f"{count} key(s) open with neither the current nor the new master key ({shown}): the rotation "
+                "is refused and nothing changed (is the current master key the right one?)"
             )
-            for start in range(0, len(opened), 500):
-                chunk = opened[start : start + 500]
-                resealed = []
-                for meter, name, version, plain in chunk:
-                    nonce = secrets.token_bytes(12)
-                    sealed = new.encrypt(nonce, plain, self._aad(meter, name, version))
-                    resealed.append({"b_meter": meter, "b_name": name, "b_nonce": nonce, "b_sealed": sealed})
-                connection.execute(statement, resealed)
-                connection.execute(
-                    sa.insert(key_changes),
-                    [
-                        {"meter": m, "name": n, "version": v, "action": "rotate-master", "at": now}
-                        for m, n, v, _ in chunk
-                    ],
-                )
+        resealed = 0
+        last: tuple[str, str] | None = None
+        while True:
+            with self._store.engine.begin() as connection:
+                query = self._slice(last, batch)
+                if self._store.dialect == "postgresql":
+                    query = query.with_for_update()  # no key of the slice changes under us until the commit
+                rows = list(connection.execute(query).all())
+                if rows:
+                    last = (str(rows[-1].meter), str(rows[-1].name))
+                    resealed += self._reseal(connection, rows, new, done=resealed)
+            if len(rows) < batch:
+                break
         self._aead = new
-        return len(opened)
+        self._previous = []
+        return resealed
+
+    def _reseal(self, connection: Connection, rows: Sequence[Any], new: AESGCM, *, done: int) -> int:
+        """Seal the keys of ``rows`` still under the current master key under ``new``, in ``connection``'s
+        transaction, each recorded; returns how many."""
+        now = utc(_dt.datetime.now(_dt.timezone.utc))
+        changed = []
+        for row in rows:
+            meter, name, version = str(row.meter), str(row.name), int(row.version)
+            aad = self._aad(meter, name, version)
+            if _opens(new, row, aad) is not None:
+                continue  # sealed again by an earlier, interrupted rotation
+            plain = _opens(self._aead, row, aad)
+            if plain is None:  # changed since the check, under yet another master key
+                raise SecurityError(
+                    f"the {name} of meter {meter} no longer opens with the current master key: the rotation "
+                    f"stopped after {done} key(s) sealed again (each key opens with one master key or the other)"
+                )
+            nonce = secrets.token_bytes(12)
+            changed.append(
+                {
+                    "b_meter": meter,
+                    "b_name": name,
+                    "b_version": version,
+                    "b_nonce": nonce,
+                    "b_sealed": new.encrypt(nonce, plain, aad),
+                }
+            )
+        if changed:
+            # The version in the WHERE: a key replaced meanwhile (a new version) is not overwritten.
+            connection.execute(
+                sa.update(keys)
+                .where(
+                    keys.c.meter == sa.bindparam("b_meter"),
+                    keys.c.name == sa.bindparam("b_name"),
+                    keys.c.version == sa.bindparam("b_version"),
+                )
+                .values(nonce=sa.bindparam("b_nonce"), sealed=sa.bindparam("b_sealed")),
+                changed,
+            )
+            connection.execute(
+                sa.insert(key_changes),
+                [
+                    {
+                        "meter": c["b_meter"],
+                        "name": c["b_name"],
+                        "version": c["b_version"],
+                        "action": "rotate-master",
+                        "at": now,
+                    }
+                    for c in changed
+                ],
+            )
+        return len(changed)
+
+    def _slices(self, batch: int) -> Iterator[list[Any]]:
+        """The sealed keys, ``batch`` at a time in (meter, name) order, each slice read on a connection of its
+        own (none open while the caller looks at it)."""
+        last: tuple[str, str] | None = None
+        while True:
+            with self._store.engine.connect() as connection:
+                rows = list(connection.execute(self._slice(last, batch)).all())
+            if rows:
+                last = (str(rows[-1].meter), str(rows[-1].name))
+                yield rows
+            if len(rows) < batch:
+                return
+
+    @staticmethod
+    def _slice(after: tuple[str, str] | None, batch: int) -> sa.Select[Any]:
+        """The next ``batch`` sealed keys after (meter, name) ``after``, in that order (the primary key's)."""
+        query = sa.select(keys.c.meter, keys.c.name, keys.c.version, keys.c.nonce, keys.c.sealed)
+        if after is not None:
+            query = query.where(sa.tuple_(keys.c.meter, keys.c.name) > sa.tuple_(*after))
+        return query.order_by(keys.c.meter, keys.c.name).limit(batch)
 
     def get(self, meter: str, name: str) -> SecretBytes | None:
         """A meter's key, or None when it has none of that name."""
@@ -282,13 +366,16 @@ class KeyStore:
         return {str(row.name): self._unseal(meter, row) for row in rows}
 
     def _unseal(self, meter: str, row: Any) -> SecretBytes:
-        try:
-            plain = self._aead.decrypt(row.nonce, row.sealed, self._aad(meter, row.name, int(row.version)))
-        except InvalidTag:
+        aad = self._aad(meter, row.name, int(row.version))
+        for aead in (self._aead, *self._previous):
+            plain = _opens(aead, row, aad)
+            if plain is not None:
+                break
+        else:
             raise SecurityError(
                 f"the {row.name} of meter {meter} does not open with this master key "
                 "(a different master key, or the database was altered)"
-            ) from None
+            )
         return SecretBytes(plain, label=str(row.name).replace("_", " "))
 
     def delete(self, meter: str, name: str) -> None:

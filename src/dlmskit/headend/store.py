@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from dlmskit.errors import ConfigurationError, DlmsError
 from dlmskit.headend.migrations import HEAD, current_revision, legacy_version
 
-__all__ = ["SCHEMA_VERSION", "PruneReport", "StaleLease", "Store", "default_database_url", "utc"]
+__all__ = ["RETAINED", "SCHEMA_VERSION", "PruneReport", "StaleLease", "Store", "default_database_url", "utc"]
 
 
 class StaleLease(DlmsError):
@@ -284,10 +284,43 @@ def trace_moment(moment: _dt.datetime) -> str:
 
 @dataclass
 class PruneReport:
-    """What :meth:`Store.prune` deleted."""
+    """What :meth:`Store.prune` deleted, rows by kind."""
 
     jobs: int = 0
     frames: int = 0
+    readings: int = 0
+    profile_rows: int = 0
+    events: int = 0
+    pushes: int = 0
+    quarantine: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """The rows deleted by kind (every kind, zero included), in the order of :data:`RETAINED`."""
+        return {"jobs": self.jobs, "frames": self.frames, **{kind: getattr(self, kind) for kind in RETAINED}}
+
+
+@dataclass(frozen=True)
+class _Retained:
+    """How the rows of one kind age out: ``age`` is the column compared with the cut-off; within each
+    ``group`` (a meter's register, profile, log...) the row with the highest ``newest`` stays whatever its age."""
+
+    table: sa.Table
+    age: str
+    group: tuple[str, ...] = ()
+    newest: str | None = None
+
+
+RETAINED: dict[str, _Retained] = {
+    "readings": _Retained(readings, "capture_time", ("meter", "logical_name", "attribute"), "capture_time"),
+    "profile_rows": _Retained(profile_rows, "capture_time", ("meter", "profile"), "capture_time"),
+    "events": _Retained(events, "capture_time", ("meter", "log"), "capture_time"),
+    "pushes": _Retained(pushes, "received_at", ("meter",), "invocation_counter"),
+    "quarantine": _Retained(quarantine, "received_at"),
+}
+"""The kinds of stored rows :meth:`Store.prune` ages out besides job records and frame traces, and what of
+each it keeps: each register's latest reading, each profile's and each event log's newest capture time (an
+incremental read starts from there: :meth:`Store.last_capture_time`), each meter's latest push. Never pruned:
+keys, key changes, invocation counters, push counters (replay protection), fences, the inventory, commands."""
 
 
 class Store:
@@ -668,20 +701,40 @@ class Store:
         jobs_older_than: _dt.timedelta | None = None,
         traces_older_than: _dt.timedelta | None = None,
         *,
+        readings_older_than: _dt.timedelta | None = None,
+        profiles_older_than: _dt.timedelta | None = None,
+        events_older_than: _dt.timedelta | None = None,
+        pushes_older_than: _dt.timedelta | None = None,
+        quarantine_older_than: _dt.timedelta | None = None,
         batch: int = 500,
         now: _dt.datetime | None = None,
     ) -> PruneReport:
-        """Delete job records that finished more than ``jobs_older_than`` ago (with their frame traces) and
-        frame traces older than ``traces_older_than``, ``batch`` rows a transaction (a long prune never
-        holds the database for long, and what it did stays done if it is stopped).
+        """Delete job records that finished more than ``jobs_older_than`` ago (with their frame traces),
+        frame traces older than ``traces_older_than``, readings, profile rows and events captured, pushes
+        and quarantined APDUs received longer ago than their age, ``batch`` rows a transaction (a long prune
+        never holds the database for long, and what it did stays done if it is stopped). A kind without an
+        age is left alone.
 
         Never deleted: each meter's latest job, whatever its age (its outcome is what ``status`` and the
         dashboard show for the meter), and work not finished: the ``jobs`` table holds finished jobs only
-        (queued and running ones are on Redis or in memory; queued commands are in ``commands``, untouched)."""
+        (queued and running ones are on Redis or in memory; queued commands are in ``commands``, untouched);
+        what :data:`RETAINED` keeps of the other kinds (the newest row of each profile and event log of each
+        meter, from which the next incremental read starts, each register's latest reading, each meter's
+        latest push); keys, counters and push counters."""
         if batch < 1:
             raise ConfigurationError(f"a prune batch is at least 1 row, not {batch}")
         moment = now or _dt.datetime.now(_dt.timezone.utc)
         report = PruneReport()
+        ages = {
+            "readings": readings_older_than,
+            "profile_rows": profiles_older_than,
+            "events": events_older_than,
+            "pushes": pushes_older_than,
+            "quarantine": quarantine_older_than,
+        }
+        for kind, age in ages.items():
+            if age is not None:
+                setattr(report, kind, self._prune_kind(RETAINED[kind], utc(moment - age), batch))
         if jobs_older_than is not None:
             before = utc(moment - jobs_older_than)
             with self.engine.connect() as connection:
@@ -727,6 +780,38 @@ class Store:
                 if len(ids) < batch:
                     break
         return report
+
+    def _prune_kind(self, kind: _Retained, before: str, batch: int) -> int:
+        """Delete the rows of one kind older than ``before`` (stored text), but the newest of each group,
+        ``batch`` a transaction, walking the primary key once (its index gives the order)."""
+        table = kind.table
+        key = list(table.primary_key.columns)
+        conditions: list[sa.ColumnElement[bool]] = [table.c[kind.age] < before]
+        if kind.newest is not None:
+            # Compared in the statement: a row stored since is newer still, never deleted in its place.
+            other = table.alias("newest")
+            newest = (
+                sa.select(sa.func.max(other.c[kind.newest]))
+                .where(*(other.c[column] == table.c[column] for column in kind.group))
+                .scalar_subquery()
+            )
+            conditions.append(table.c[kind.newest] < newest)
+        single = len(key) == 1
+        row_key: Any = key[0] if single else sa.tuple_(*key)
+        deleted = 0
+        last: tuple[Any, ...] | None = None
+        while True:
+            with self.engine.begin() as connection:
+                query = sa.select(*key).where(*conditions)
+                if last is not None:
+                    query = query.where(row_key > (last[0] if single else sa.tuple_(*last)))
+                found = [tuple(row) for row in connection.execute(query.order_by(*key).limit(batch))]
+                if found:
+                    last = found[-1]
+                    gone = [row[0] for row in found] if single else found
+                    deleted += int(connection.execute(sa.delete(table).where(row_key.in_(gone))).rowcount)
+            if len(found) < batch:
+                return deleted
 
     def outcome_counts(self) -> dict[str, int]:
         """How many jobs ended with each outcome."""

@@ -46,8 +46,8 @@ from dlmskit.headend.meter_io import make_settings
 from dlmskit.headend.metrics import EngineMetrics, QueueMetrics
 from dlmskit.headend.plans import TRACE_MODES
 from dlmskit.headend.push import PushListener, PushReceiver
-from dlmskit.headend.store import counters as counter_table
 from dlmskit.headend.store import (
+    PruneReport,
     default_database_url,
     events,
     jobs,
@@ -56,6 +56,7 @@ from dlmskit.headend.store import (
     quarantine,
     readings,
 )
+from dlmskit.headend.store import counters as counter_table
 from dlmskit.headend.traces import prune as prune_traces
 from dlmskit.headend.traces import render as render_trace
 from dlmskit.transport.eventloop import LOOP_CHOICES
@@ -197,7 +198,14 @@ class Age(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     """An age: a number and a unit, ``90d``, ``12h``, ``30m``, ``45s``, ``2w`` (a bare number: days)."""
 
     name = "age"
-    UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+    UNITS: ClassVar[dict[str, int]] = {
+        "s": 1,
+        "m": 60,
+        "h": 3600,
+        "d": 86400,
+        "w": 7 * 86400,
+        "y": 365 * 86400,
+    }
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> _dt.timedelta:
         if isinstance(value, _dt.timedelta):
@@ -208,7 +216,7 @@ class Age(click.ParamType):  # type: ignore[type-arg,unused-ignore]
         try:
             amount = float(number)
         except ValueError:
-            self.fail(f"{value!r} is not an age: a number and s, m, h, d or w (90d, 12h)", param, ctx)
+            self.fail(f"{value!r} is not an age: a number and s, m, h, d, w or y (90d, 12h, 2y)", param, ctx)
         if amount < 0:
             self.fail(f"{value!r}: an age is not negative", param, ctx)
         return _dt.timedelta(seconds=amount * self.UNITS[unit])
@@ -222,6 +230,42 @@ def _age(age: _dt.timedelta) -> str:
     return f"{days:g} day(s)" if days >= 1 else f"{age.total_seconds() / 3600:g} hour(s)"
 
 
+_KINDS = {
+    "readings": ("readings", "register readings", "captured", "each register's latest reading stays"),
+    "profiles": ("profile_rows", "load profile rows", "captured", "each profile's newest row stays"),
+    "events": ("events", "events", "captured", "each event log's newest entry stays"),
+    "pushes": ("pushes", "pushes", "received", "each meter's latest push stays"),
+    "quarantine": ("quarantine", "quarantined APDUs", "received", ""),
+}
+"""The kinds of stored rows aged out besides job records and frame traces: the option's word -> (the
+PruneReport field, the rows in words, the time their age counts from, what stays)."""
+
+
+def _kind_options(prefix: str, suffix: str, words: str) -> Callable[[Any], Any]:
+    def decorate(function: Any) -> Any:
+        for word, (_field, shown, when, stays) in reversed(_KINDS.items()):
+            kept = f"; {stays}" if stays else ""
+            function = click.option(
+                f"--{prefix}{word}{suffix}",
+                type=AGE,
+                metavar="AGE",
+                help=f"{words.format(shown=shown, when=when)}{kept}.",
+            )(function)
+        return function
+
+    return decorate
+
+
+def _report(report: PruneReport, ages: dict[str, _dt.timedelta | None], *, quiet: bool = False) -> list[str]:
+    """One line for each kind given an age, in words (``quiet``: for each that lost rows only)."""
+    lines = []
+    for word, (field, shown, _when, _stays) in _KINDS.items():
+        age, count = ages.get(word), getattr(report, field)
+        if age is not None and (count or not quiet):
+            lines.append(f"{count} {shown} older than {_age(age)} deleted")
+    return lines
+
+
 @headend.command()
 @click.option(
     "--jobs-older-than",
@@ -231,22 +275,63 @@ def _age(age: _dt.timedelta) -> str:
     "each meter's latest job stays.",
 )
 @click.option("--traces-older-than", type=AGE, metavar="AGE", help="Delete frame traces older than AGE.")
+@_kind_options("", "-older-than", "Delete the {shown} {when} longer ago than AGE")
 @click.option("--batch", default=500, show_default=True, help="Rows deleted a transaction.")
 @click.pass_obj
 def prune(
     context: _Context,
+    /,
     jobs_older_than: _dt.timedelta | None,
     traces_older_than: _dt.timedelta | None,
     batch: int,
+    **older_than: _dt.timedelta | None,
 ) -> None:
-    """Delete old job records and frame traces, in small transactions (the head-end may keep running)."""
-    if jobs_older_than is None and traces_older_than is None:
-        raise ConfigurationError("say what to prune: --jobs-older-than AGE, --traces-older-than AGE, or both")
-    report = context.store.prune(jobs_older_than, traces_older_than, batch=batch)
+    """Delete old job records, frame traces, readings, profile rows, events, pushes and quarantined APDUs,
+    each kind after its own age, in small transactions (the head-end may keep running).
+
+    Never deleted: what the next incremental read starts from (each meter's newest profile row and event log
+    entry), each register's latest reading, each meter's latest push and job, keys, invocation counters and
+    push counters.
+
+    \b
+    Example:
+      dlmskit headend prune --jobs-older-than 90d --traces-older-than 30d --readings-older-than 2y \\
+          --profiles-older-than 2y --events-older-than 5y --pushes-older-than 1y --quarantine-older-than 90d
+    """
+    ages = {name.removesuffix("_older_than"): age for name, age in older_than.items()}
+    if jobs_older_than is None and traces_older_than is None and all(a is None for a in ages.values()):
+        raise ConfigurationError(
+            "say what to prune: --jobs-older-than AGE, --traces-older-than AGE, --readings-older-than AGE, "
+            "--profiles-older-than AGE, --events-older-than AGE, --pushes-older-than AGE, "
+            "--quarantine-older-than AGE (one or more)"
+        )
+    report = _prune(context.store, jobs_older_than, traces_older_than, ages, batch)
     if jobs_older_than is not None:
         stdout.print(f"{report.jobs} job record(s) older than {_age(jobs_older_than)} deleted")
     if traces_older_than is not None or report.frames:
         stdout.print(f"{report.frames} traced frame(s) deleted")
+    for line in _report(report, ages):
+        stdout.print(line)
+
+
+def _prune(
+    store: Store,
+    jobs_age: _dt.timedelta | None,
+    traces_age: _dt.timedelta | None,
+    ages: dict[str, _dt.timedelta | None],
+    batch: int = 500,
+) -> PruneReport:
+    """:meth:`Store.prune` with the ages by option word."""
+    return store.prune(
+        jobs_age,
+        traces_age,
+        readings_older_than=ages.get("readings"),
+        profiles_older_than=ages.get("profiles"),
+        events_older_than=ages.get("events"),
+        pushes_older_than=ages.get("pushes"),
+        quarantine_older_than=ages.get("quarantine"),
+        batch=batch,
+    )
 
 
 @headend.group(name="keys")
@@ -260,13 +345,16 @@ def keys_group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help=f"The new master key (a file of 64 hex digits); without it: ${NEW_MASTER_KEY_ENV}.",
 )
+@click.option("--batch", default=500, show_default=True, help="Keys sealed again a transaction.")
 @click.pass_obj
-def rotate_master(context: _Context, new_key_file: Path | None) -> None:
-    """Seal every stored key again under a new master key, in one transaction.
+def rotate_master(context: _Context, /, new_key_file: Path | None, batch: int) -> None:
+    """Seal every stored key again under a new master key, BATCH keys a transaction.
 
     The current master key comes as for every command (--key-file, or $DLMSKIT_MASTER_KEY). Every key is
-    opened with it first: if one does not open, nothing changes. Stop the head-end's processes first, and
-    start them again with the new key only.
+    checked first: if one opens with neither the current nor the new master key, nothing changes. Stopped
+    half-way (Ctrl-C, a crash), each key is whole under one master key or the other: run the same command
+    again, with the same two keys, to seal the rest. Stop the head-end's processes first, and start them
+    again with the new key only.
 
     \b
     Example:
@@ -281,11 +369,11 @@ def rotate_master(context: _Context, new_key_file: Path | None) -> None:
         new = load_master_key(None, env=NEW_MASTER_KEY_ENV)
     if new.reveal() == old.reveal():
         raise ConfigurationError("the new master key is the current one: nothing to rotate")
-    count = KeyStore(context.store, old).rotate_master(new)
+    count = KeyStore(context.store, old).rotate_master(new, batch=batch)
     where = new_key_file if new_key_file is not None else f"${NEW_MASTER_KEY_ENV}"
     stdout.print(
-        f"{count} key(s) sealed again under the new master key ({where}); the old one opens none of them: "
-        "give the head-end the new one from now on",
+        f"{count} key(s) sealed again under the new master key ({where}); every key is now under it and the "
+        "old one opens none of them: give the head-end the new one from now on",
         soft_wrap=True,
     )
 
@@ -440,17 +528,19 @@ async def _prune_traces(store: Store, days: float) -> None:
         await asyncio.sleep(3600)
 
 
-async def _prune_jobs(store: Store, age: _dt.timedelta) -> None:
+async def _prune_retention(store: Store, jobs_age: _dt.timedelta | None, ages: dict[str, Any]) -> None:
     while True:
         try:
-            report = await asyncio.to_thread(store.prune, age)
+            report = await asyncio.to_thread(_prune, store, jobs_age, None, ages)
         except Exception as error:  # a locked or unreachable database: next day again
-            stdout.print(f"job records: pruning failed: {error}")
+            stdout.print(f"retention: pruning failed: {error}")
         else:
-            if report.jobs:
+            if report.jobs and jobs_age is not None:
                 stdout.print(
-                    f"job records: {report.jobs} older than {_age(age)} pruned ({report.frames} frame(s))"
+                    f"job records: {report.jobs} older than {_age(jobs_age)} pruned ({report.frames} frame(s))"
                 )
+            for line in _report(report, ages, quiet=True):
+                stdout.print(f"retention: {line}")
         await asyncio.sleep(86400)
 
 
@@ -558,6 +648,7 @@ def run(
     metavar="AGE",
     help="Delete job records older than AGE (90d), each meter's latest kept: at start, then daily.",
 )
+@_kind_options("retention-", "", "Delete the {shown} {when} longer ago than AGE, at start, then daily")
 @_LOOP_OPTION
 @_engine_options
 @click.pass_obj
@@ -584,6 +675,7 @@ def serve(
     **engine_options: Any,
 ) -> None:
     """Run plans on schedules, listen for pushes and for inbound meters, until Ctrl-C."""
+    kept = {word: engine_options.pop(f"retention_{word}") for word in _KINDS}
     listening = any(p is not None for p in (push_tcp, push_udp, push_hdlc, push_serial))
     if not schedules and not listening and inbound_port is None:
         raise ConfigurationError(
@@ -617,7 +709,10 @@ def serve(
         listener: PushListener | None = None
         inbound: InboundListener | None = None
         pruner = asyncio.ensure_future(_prune_traces(context.store, keep_traces)) if keep_traces else None
-        retainer = asyncio.ensure_future(_prune_jobs(context.store, retention)) if retention else None
+        retained = retention is not None or any(age is not None for age in kept.values())
+        retainer = (
+            asyncio.ensure_future(_prune_retention(context.store, retention, kept)) if retained else None
+        )
         if called is not None and inbound_port is not None:
             limits = _limits(engine_options)
             inbound = InboundListener(
