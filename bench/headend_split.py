@@ -15,6 +15,7 @@ import collections
 import cProfile
 import os
 import pstats
+import resource
 import tempfile
 import threading
 import time
@@ -101,6 +102,7 @@ def main() -> None:
                 loop_cpu = time.thread_time() - started
 
             _spent.clear()
+            usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu, wall = time.process_time(), time.perf_counter()
             if profile is not None:
                 profile.enable()
@@ -108,6 +110,9 @@ def main() -> None:
             if profile is not None:
                 profile.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            user, system = after.ru_utime - usage.ru_utime, after.ru_stime - usage.ru_stime
+            switches = (after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw)
             store.close()
         finally:
             fleet.terminate()
@@ -117,6 +122,10 @@ def main() -> None:
         f"{n} meters, {eventloop.which_loop(options.loop)}, {wall:.1f} s, load average {load:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
     print(f"{cpu / n * 1000:7.3f} ms/session  head-end process CPU")
+    print(f"{user / n * 1000:7.3f} ms/session    of it in user space, {system / n * 1000:.3f} in the kernel")
+    print(
+        f"{switches[0] / n:7.2f} voluntary and {switches[1] / n:.2f} involuntary context switches a session"
+    )
     print(f"{loop_cpu / n * 1000:7.3f} ms/session  event loop thread (client sessions, asyncio, engine)")
     for name, spent in _spent.most_common():
         print(f"{spent / n * 1000:7.3f} ms/session  {name}")
