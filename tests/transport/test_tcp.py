@@ -142,3 +142,43 @@ async def test_async_peer_close(closing_server: int) -> None:
 async def test_async_connection_refused(unused_tcp_port: int) -> None:
     with pytest.raises(LinkError, match=r"connection refused — is the meter or `dlmskit simulate` running\?"):
         await AsyncTcpTransport("127.0.0.1", unused_tcp_port).open()
+
+
+async def test_async_waits_share_one_timer_and_each_keeps_its_own_timeout(async_echo_server: int) -> None:
+    """The response timer is one a connection: a wait after a long one still expires after its own,
+    shorter timeout; a wait after short ones is not cut short by the timer the earlier waits set."""
+    loop = asyncio.get_running_loop()
+    async with AsyncTcpTransport("127.0.0.1", async_echo_server) as transport:
+        await transport.send(REQUEST)
+        assert await transport.recv(timeout=30.0)  # answered at once: the timer stays set for 30 s
+        started = loop.time()
+        with pytest.raises(MeterTimeout):
+            await transport.recv(timeout=0.1)  # a shorter deadline: a timer of its own
+        assert loop.time() - started < 5.0
+        for _ in range(3):  # short waits answered at once, then a longer one that must wait it out
+            await transport.send(REQUEST)
+            assert await transport.recv(timeout=0.2)
+        started = loop.time()
+        with pytest.raises(MeterTimeout):
+            await transport.recv(timeout=0.5)
+        assert loop.time() - started >= 0.45  # not expired by the 0.2 s timer of the waits before
+        await transport.send(REQUEST)
+        assert await transport.recv(timeout=0.3) == REQUEST  # a timer left from a wait expires nothing
+        await asyncio.sleep(0.4)
+        await transport.send(REQUEST)
+        assert await transport.recv(timeout=5.0) == REQUEST
+
+
+@pytest.mark.parametrize("loop_name", ["asyncio", "uvloop"])
+def test_async_timer_on_both_loops(loop_name: str, silent_server: int) -> None:
+    from dlmskit.transport import eventloop
+
+    async def wait() -> float:
+        loop = asyncio.get_running_loop()
+        async with AsyncTcpTransport("127.0.0.1", silent_server) as transport:
+            started = loop.time()
+            with pytest.raises(MeterTimeout):
+                await transport.recv(timeout=0.2)
+            return loop.time() - started
+
+    assert 0.15 <= eventloop.run(wait(), loop=loop_name) < 5.0

@@ -117,8 +117,10 @@ class BatchWriter:
         self._held: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> BatchWriter:
+        self._loop = asyncio.get_running_loop()  # asked once: each call of get_running_loop is a getpid()
         self._tasks = [asyncio.ensure_future(self._write()), asyncio.ensure_future(self._renew())]
         return self
 
@@ -183,7 +185,8 @@ class BatchWriter:
     def _submit(self, op: _Op) -> asyncio.Future[Any]:
         if not self._tasks or self._tasks[0].done():
             raise RuntimeError("the batch writer is not running")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        assert self._loop is not None
+        future: asyncio.Future[Any] = self._loop.create_future()
         self._queue.append(_Pending(op, future))
         self._wake.set()
         return future

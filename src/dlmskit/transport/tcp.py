@@ -124,11 +124,20 @@ class _StreamProtocol(asyncio.Protocol):
     """The receiving half of :class:`AsyncTcpTransport`: bytes kept until asked for, one waiter at a time.
 
     asyncio calls :meth:`data_received` as bytes arrive; ``recv`` takes them all at once, or waits on one
-    future that the next chunk, the peer's close or the response timer (``loop.call_later``) completes. This
-    costs a fraction of asyncio streams' per-read work (``StreamReader.read`` in a task per
-    ``asyncio.wait_for``)."""
+    future that the next chunk, the peer's close or the response timer completes. This costs a fraction of
+    asyncio streams' per-read work (``StreamReader.read`` in a task per ``asyncio.wait_for``).
+
+    The response timer is one timer a connection, not one a wait: :meth:`arm` only moves the wait's
+    deadline, and the timer, when it fires, expires the wait if its deadline has passed or sets itself
+    again for the deadline that a later wait moved (a session's waits are shorter than the timeout, so
+    the timer seldom fires; a new timer a wait was a tenth of the head-end's loop time)."""
 
     def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.deadline = 0.0
+        """The loop time at which the current wait expires; 0: no wait."""
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self.transport: asyncio.Transport | None = None
         self.chunks: list[bytes] = []
         self.waiter: asyncio.Future[None] | None = None
@@ -153,6 +162,7 @@ class _StreamProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
         self.lost = exc
+        self.stop_timer()
         self._wake()
         if self.drain_waiter is not None and not self.drain_waiter.done():
             self.drain_waiter.set_result(None)
@@ -170,16 +180,39 @@ class _StreamProtocol(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def arm(self, timeout: float) -> None:
+        """The current wait expires ``timeout`` seconds from now."""
+        loop = self.loop
+        deadline = self.deadline = loop.time() + timeout
+        timer = self._timer
+        if timer is None or self._timer_at > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        deadline = self.deadline
+        if not deadline:
+            return  # no wait: the timer lapses until the next one
+        if self.loop.time() < deadline:  # a later wait moved the deadline
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
+            return
+        self._wake()
+
+    def stop_timer(self) -> None:
+        self.deadline = 0.0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def take(self) -> bytes:
         chunks = self.chunks
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         chunks.clear()
         return data
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class AsyncTcpTransport(AsyncTransportBase):
@@ -233,6 +266,7 @@ class AsyncTcpTransport(AsyncTransportBase):
         if protocol is None:
             return
         self._protocol = None
+        protocol.stop_timer()
         if protocol.transport is not None:
             protocol.transport.close()
 
@@ -246,7 +280,7 @@ class AsyncTcpTransport(AsyncTransportBase):
             raise await self._fail(ConnectionResetError(errno.ECONNRESET, "connection reset by peer"))
         transport.write(data)
         if protocol.paused:
-            waiter = protocol.drain_waiter = asyncio.get_running_loop().create_future()
+            waiter = protocol.drain_waiter = protocol.loop.create_future()
             try:
                 await waiter
             finally:
@@ -260,13 +294,12 @@ class AsyncTcpTransport(AsyncTransportBase):
         if not protocol.chunks and not protocol.eof:
             if timeout <= 0:
                 raise no_data_error(self.description, timeout)
-            loop = asyncio.get_running_loop()
-            waiter = protocol.waiter = loop.create_future()
-            timer = loop.call_later(timeout, _expire, waiter)
+            waiter = protocol.waiter = protocol.loop.create_future()
+            protocol.arm(timeout)
             try:
                 await waiter
             finally:
-                timer.cancel()
+                protocol.deadline = 0.0
                 protocol.waiter = None
         if protocol.chunks:
             chunk = protocol.take()
