@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+import dlmskit.cli.commands  # noqa: F401  (registers the commands)
 from dlmskit.apdu.common import LongInvokeIdAndPriority
 from dlmskit.apdu.notification import DataNotification
+from dlmskit.cli.main import cli
 from dlmskit.codec import axdr
 from dlmskit.codec.cosem_datetime import CosemDateTime
 from dlmskit.headend import Inventory, KeyStore, Meter, Store
@@ -336,3 +340,24 @@ def test_what_reads_pushes_shows_the_key_and_never_the_key_itself(store: Store) 
     text = out.getvalue().upper() + repr(_counters(store)).upper()
     for secret in (EK, AK, DEDICATED, KEK):
         assert secret.hex().upper() not in text
+
+
+def test_the_cli_lists_push_counters_per_key(store: Store, tmp_path: Path) -> None:
+    assert _outcomes(_open(store), _glo(12), _ded(4)) == ["stored", "stored"]
+    base = ["headend", "--db", store.url, "--key-file", str(tmp_path / "key")]
+    listed = CliRunner().invoke(cli, [*base, "counters", "--push", "--meter", "K1"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    assert "global-unicast" in listed.output and "dedicated" in listed.output
+    assert key_fingerprint("dedicated", DEDICATED) in listed.output and "12" in listed.output
+    assert EK.hex().upper() not in listed.output.upper()
+    refused = CliRunner().invoke(cli, [*base, "counters", "--push", "--advance", "5"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+
+
+def test_a_push_ciphered_with_the_broadcast_key_is_quarantined_and_moves_no_counter(store: Store) -> None:
+    broadcast = encrypt_apdu(
+        _plain(30), kind="general-glo", sc=0x70, system_title=TITLE, ic=30, keys=GcmCipher(EK, AK)
+    )
+    assert _outcomes(_open(store), broadcast, _glo(1)) == ["quarantined", "stored"]
+    assert "broadcast key" in _reasons(store)[0]
+    assert _counters(store) == {("global-unicast", key_fingerprint("global-unicast", EK)): 1}

@@ -466,6 +466,8 @@ class PushReceiver:
         if migrated[0] == f"v{int(version or 0)}":
             self._last[key] = migrated[1]
             self._adopted[key] = migrated[0]
+        else:  # versions only grow: never this meter's current key again
+            del self._legacy[meter]
 
     def _dedicated_cipher(self, meter: str) -> tuple[GcmCipher, CounterKey] | None:
         """The cipher of the meter's fixed dedicated push key (its own, else its template's) and its counter."""
@@ -603,8 +605,8 @@ class PushReceiver:
         if not wanted:
             return {}
         found: dict[CounterKey, int] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        for start in range(0, len(wanted), 200):  # 800 parameters a statement at most
+            chunk = wanted[start : start + 200]
             statement = self.store.insert(push_counters).values(
                 [{"meter": m, "key_kind": k, "key_id": i, "last": -1} for m, k, i in chunk]
             )
