@@ -116,7 +116,7 @@ CounterKey = tuple[str, str, str]
 _FINGERPRINT_LABEL = b"dlmskit push counter key id\x00"
 
 
-def key_fingerprint(kind: str, key: SecretBytes | bytes) -> str:
+def key_fingerprint(kind: KeyKind, key: SecretBytes | bytes) -> str:
     """The ``key_id`` of a key in ``push_counters`` and ``pushes``: HMAC-SHA-256 keyed with the key itself over
     a label and the key kind (domain separated: the same bytes used as two kinds give two ids), the first 16
     bytes in hex. It tells keys apart (a key change starts a new counter; the same key given again keeps its
@@ -365,7 +365,8 @@ class PushReceiver:
     """Recognises, checks, deciphers and stores pushes (blocking: one transaction per batch).
 
     Call it from one thread at a time (the listener's worker does): it keeps the open general-block-transfer
-    sequences (:attr:`blocks`)."""
+    sequences (:attr:`blocks`). Several receivers may share a database (the push listener and the inbound
+    listener of ``serve``, two head-ends): the counters are checked again under a row lock when stored."""
 
     def __init__(
         self, store: Store, inventory: Inventory, keystore: KeyStore, *, blocks: BlockAssembler | None = None

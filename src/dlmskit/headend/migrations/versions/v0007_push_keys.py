@@ -27,18 +27,20 @@ depends_on = None
 _PUSH_COLUMNS = "meter, invocation_counter, received_at, date_time, body, kind, named"
 
 
-def _set_aside(table: str, pkey: str) -> str:
+def _set_aside(table: str) -> str:
     """Rename ``table`` to ``<table>_old`` (and, on PostgreSQL, its primary key constraint, whose name the
     new table takes); returns the new name."""
     old = f"{table}_old"
+    bind = op.get_bind()
+    pkey = sa.inspect(bind).get_pk_constraint(table).get("name")
     op.rename_table(table, old)
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"ALTER TABLE {old} RENAME CONSTRAINT {pkey} TO {old}_pkey")
+    if bind.dialect.name == "postgresql" and pkey:
+        op.execute(f'ALTER TABLE {old} RENAME CONSTRAINT "{pkey}" TO {old}_pkey')
     return old
 
 
 def upgrade() -> None:
-    old = _set_aside("push_counters", "push_counters_pkey")
+    old = _set_aside("push_counters")
     op.create_table(
         "push_counters",
         sa.Column("meter", sa.String(100), primary_key=True),
@@ -56,7 +58,7 @@ def upgrade() -> None:
     )
     op.drop_table(old)
 
-    old = _set_aside("pushes", "pushes_pkey")
+    old = _set_aside("pushes")
     op.create_table(
         "pushes",
         sa.Column("meter", sa.String(100), primary_key=True),
@@ -78,7 +80,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    old = _set_aside("push_counters", "push_counters_pkey")
+    old = _set_aside("push_counters")
     op.create_table(
         "push_counters",
         sa.Column("meter", sa.String(100), primary_key=True),
@@ -89,7 +91,7 @@ def downgrade() -> None:
     )
     op.drop_table(old)
 
-    old = _set_aside("pushes", "pushes_pkey")
+    old = _set_aside("pushes")
     op.create_table(
         "pushes",
         sa.Column("meter", sa.String(100), primary_key=True),
