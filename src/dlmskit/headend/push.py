@@ -467,7 +467,7 @@ class PushReceiver:
         if migrated[0] == f"v{int(version or 0)}":
             self._last[key] = migrated[1]
             self._adopted[key] = migrated[0]
-        else:  # versions only grow: never this meter's current key again
+        else:  # the key changed since the migration: that counter was an older key's
             del self._legacy[meter]
 
     def _dedicated_cipher(self, meter: str) -> tuple[GcmCipher, CounterKey] | None:
