@@ -254,6 +254,7 @@ def test_migrate_to_a_revision_goes_up_or_down(database_url: str) -> None:
     assert not sa.inspect(store.engine).has_table("fences")
     store.migrate()
     assert [line[:14] for line in store.migrate("0003")] == [
+        "downgrade 0007",
         "downgrade 0006",
         "downgrade 0005",
         "downgrade 0004",

@@ -248,8 +248,11 @@ async def test_a_push_storm_stores_the_good_ones_once_and_quarantines_the_rest(d
     assert reasons["malformed ciphered APDU"] == expected["malformed"]
     assert reasons["not ciphered (tag 0x0F)"] == expected["plain"]
     with store.engine.connect() as connection:
-        last = {r.meter: r.last for r in connection.execute(push_counters.select())}
-    assert last == {f"M{index}": 260 for index in range(METERS)}
+        last = {(r.meter, r.key_kind): r.last for r in connection.execute(push_counters.select())}
+    assert last == {
+        **{(f"M{index}", "global-unicast"): 260 for index in range(METERS)},
+        **{(f"M{index}", "dedicated"): 230 for index in range(5)},  # one counter per key
+    }
     # After a restart the counters come from the database: an old push is still a replay.
     again = PushReceiver(store, inventory, keystore)
     (result,) = again.receive_many([(WrapperFrame.decode(_push(3, 250)).apdu, "udp replay")])

@@ -173,7 +173,7 @@ def test_general_glo_pushes_in_suites_1_and_2_are_stored(receiver: PushReceiver)
     assert [r.outcome for r in results] == ["stored", "stored", "quarantined", "quarantined"]
     assert _stored(receiver.store) == [("P1", 5), ("P2", 5)]
     assert _reasons(receiver.store) == [
-        "replayed: counter 5 not above 5",
+        "replayed: counter 5 not above 5 (global-unicast key)",
         "the tag does not verify with the meter's keys",
     ]
 
@@ -205,7 +205,7 @@ def test_general_ciphering_pushes_with_the_unicast_or_a_wrapped_key(receiver: Pu
     assert [r.outcome for r in results] == ["stored"] * 3 + ["quarantined"] * 6
     assert _stored(receiver.store) == [("P1", 10), ("P2", 10), ("P3", 10)]
     reasons = _reasons(receiver.store)
-    assert reasons[0] == "replayed: counter 10 not above 10"
+    assert reasons[0] == "replayed: counter 10 not above 10 (global-unicast key)"
     assert "broadcast key" in reasons[1]
     assert "no master_key" in reasons[2]
     assert "agreed key" in reasons[3]
@@ -251,4 +251,4 @@ def test_a_signed_push_replayed_after_a_restart_is_refused_by_its_counter(receiv
     again = _open(receiver.store)  # a new process: nothing in memory
     results = again.receive_many([(first, "test")])
     assert [r.outcome for r in results] == ["quarantined"]
-    assert _reasons(receiver.store) == ["replayed: counter 60 not above 60"]
+    assert _reasons(receiver.store) == ["replayed: counter 60 not above 60 (global-unicast key)"]

@@ -6,15 +6,18 @@ from and the link's source address) and, for each, reassembles a general-block-t
 in size and time: an incomplete or out-of-order sequence is quarantined and holds up nobody else), finds the
 meter by the system title a general-glo/general-ded-ciphering APDU carries (the inventory's
 ``meter_system_title``), or by the link's source address when there is none (a glo-/ded- APDU, or an empty
-system title: the meter's ``push_source_address``, or over HDLC its ``server_physical``), refuses a counter not
-above the last one accepted from that meter (persisted in ``push_counters``, checked before deciphering and
-moved on only after the tag verified), deciphers with the meter's global keys or, for ded-/general-ded, with
-its fixed ``push_dedicated_key`` (the meter's or its template's: a head-end cannot know the dedicated key of
-an association it did not make), and decodes the data-notification or event-notification. Good pushes go to
-``pushes`` (keyed by meter and counter: stored once) with their kind and their values named by the meter's
-push object list (read from its push setup object, or its template's ``push_objects``), in the same
-transaction as the meter's new last counter; everything else goes to ``quarantine`` with the reason in words.
-Nothing a sender does raises out of it.
+system title: the meter's ``push_source_address``, or over HDLC its ``server_physical``), finds the key the
+push is ciphered with (the meter's global unicast key; for ded-/general-ded its fixed ``push_dedicated_key``,
+the meter's or its template's: a head-end cannot know the dedicated key of an association it did not make;
+for general-ciphering with a wrapped key, the meter's ``master_key``), refuses a counter not above the last
+one accepted from that meter under that key (a meter keeps one invocation counter per key, and a new key
+starts its counter again: the counters are persisted in ``push_counters`` per meter, key kind and
+:func:`key_fingerprint`, checked before deciphering, moved on only after the tag verified, and checked again
+under a row lock in the transaction that stores the push), deciphers and decodes the data-notification or
+event-notification. Good pushes go to ``pushes`` (keyed by meter, key and counter: stored once) with their
+kind and their values named by the meter's push object list (read from its push setup object, or its
+template's ``push_objects``), in the same transaction as the key's new last counter; everything else goes to
+``quarantine`` with the reason in words. Nothing a sender does raises out of it.
 
 :class:`HdlcPushReader` finds HDLC frames in a byte stream (FCS and HCS verified; a damaged frame is
 quarantined, never repaired), keeps UI frames (control 0x03/0x13) and joins a push segmented over several of
@@ -30,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
+import hashlib
+import hmac
 import json
 import logging
 import time
@@ -48,7 +53,7 @@ from dlmskit.headend.inventory import Inventory
 from dlmskit.headend.job import jsonable
 from dlmskit.headend.keystore import KeyStore
 from dlmskit.headend.push_setup import PushObject, load_push_objects, name_values
-from dlmskit.headend.store import Store, push_counters, pushes, quarantine, utc
+from dlmskit.headend.store import Store, keys, push_counters, pushes, quarantine, utc
 from dlmskit.link.framer import HdlcFrameReader
 from dlmskit.link.hdlc_frame import LLC_REQUEST, LLC_RESPONSE, FrameCheckError, FrameType, UnknownControlError
 from dlmskit.link.wrapper import WrapperFrame, WrapperFrameReader
@@ -66,6 +71,7 @@ from dlmskit.security.general import (
     decipher_general,
     verify_general,
 )
+from dlmskit.security.keys import SecretBytes
 from dlmskit.security.suite0 import GcmCipher
 
 __all__ = [
@@ -75,6 +81,7 @@ __all__ = [
     "PushListener",
     "PushReceiver",
     "PushResult",
+    "key_fingerprint",
 ]
 
 log = logging.getLogger("dlmskit.headend.push")
@@ -97,6 +104,26 @@ ciphered data-notification is always general-glo- or general-ded-ciphered."""
 
 Address = tuple[Literal["wrapper", "hdlc"], int]
 """A push's link source address: the wrapper source wPort, or the HDLC (lower, else upper) address."""
+
+KeyKind = Literal["global-unicast", "dedicated", "kek"]
+"""The key a ciphered push is ciphered with: the meter's global unicast key (glo-, general-glo-, and
+general-ciphering with no key-info or identified-key 0), its fixed dedicated push key (ded-, general-ded-), or
+a key wrapped with its master key (general-ciphering with wrapped-key: the counter is that of the KEK)."""
+
+CounterKey = tuple[str, str, str]
+"""(meter, key kind, key id): what one invocation counter belongs to (a row of ``push_counters``)."""
+
+_FINGERPRINT_LABEL = b"dlmskit push counter key id\x00"
+
+
+def key_fingerprint(kind: KeyKind, key: SecretBytes | bytes) -> str:
+    """The ``key_id`` of a key in ``push_counters`` and ``pushes``: HMAC-SHA-256 keyed with the key itself over
+    a label and the key kind (domain separated: the same bytes used as two kinds give two ids), the first 16
+    bytes in hex. It tells keys apart (a key change starts a new counter; the same key given again keeps its
+    counter) and reveals nothing of a random key; it is never derived from the master key, so a master-key
+    rotation keeps every counter."""
+    raw = key.reveal() if isinstance(key, SecretBytes) else bytes(key)
+    return hmac.new(raw, _FINGERPRINT_LABEL + kind.encode("ascii"), hashlib.sha256).hexdigest()[:32].upper()
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +365,8 @@ class PushReceiver:
     """Recognises, checks, deciphers and stores pushes (blocking: one transaction per batch).
 
     Call it from one thread at a time (the listener's worker does): it keeps the open general-block-transfer
-    sequences (:attr:`blocks`)."""
+    sequences (:attr:`blocks`). Several receivers may share a database (the push listener and the inbound
+    listener of ``serve``, two head-ends): the counters are checked again under a row lock when stored."""
 
     def __init__(
         self, store: Store, inventory: Inventory, keystore: KeyStore, *, blocks: BlockAssembler | None = None
@@ -352,9 +380,13 @@ class PushReceiver:
         self._addresses: dict[Address, list[str]] = {}
         self._templates: dict[str, str | None] = {}
         self._objects: dict[str, dict[str, list[PushObject]]] = {}
-        self._ciphers: dict[str, GcmCipher] = {}
-        self._dedicated: dict[str, GcmCipher | None] = {}
-        self._last: dict[str, int] = {}
+        self._ciphers: dict[str, tuple[GcmCipher, str]] = {}
+        self._dedicated: dict[str, tuple[GcmCipher, str] | None] = {}
+        self._last: dict[CounterKey, int] = {}
+        self._legacy: dict[str, tuple[str, int]] = {}
+        """Counters migrated from before revision 0007, by meter: (``v<N>``, last), until given a fingerprint."""
+        self._adopted: dict[CounterKey, str] = {}
+        """Counters given a fingerprint whose migrated row (``v<N>``) goes when they are next stored."""
         self._public_keys: dict[str, ec.EllipticCurvePublicKey | None] = {}
         self._certificates: dict[str, Any] = {}
         self._guard = SignedApduGuard()
@@ -395,30 +427,64 @@ class PushReceiver:
                 addresses.setdefault(("hdlc", int(physical)), []).append(meter.name)
         self._addresses = addresses
         self._objects = load_push_objects(self.store)
+        last = dict(self._last)  # a reload in the middle of a batch keeps what the batch accepted so far
+        legacy: dict[str, tuple[str, int]] = {}
         with self.store.engine.connect() as connection:
-            self._last = {str(r.meter): int(r.last) for r in connection.execute(sa.select(push_counters))}
+            for row in connection.execute(sa.select(push_counters)):
+                key = (str(row.meter), str(row.key_kind), str(row.key_id))
+                last[key] = max(last.get(key, -1), int(row.last))
+                if key[1] == "global-unicast" and key[2].startswith("v"):
+                    legacy[key[0]] = (key[2], int(row.last))
+        self._last = last
+        self._legacy = legacy
         self._loaded = True
         self._loaded_at = time.monotonic()
 
-    def _cipher(self, meter: str) -> GcmCipher | None:
-        cipher = self._ciphers.get(meter)
-        if cipher is None:
+    def _cipher(self, meter: str) -> tuple[GcmCipher, CounterKey] | None:
+        """The meter's global unicast cipher and the counter of its block cipher key."""
+        found = self._ciphers.get(meter)
+        if found is None:
             ek = self.keystore.get(meter, "block_cipher_key")
             ak = self.keystore.get(meter, "authentication_key")
             if ek is None or ak is None:
                 return None
-            cipher = self._ciphers[meter] = GcmCipher(ek, ak)
-        return cipher
+            found = self._ciphers[meter] = (GcmCipher(ek, ak), key_fingerprint("global-unicast", ek))
+            self._adopt(meter, found[1])
+        return found[0], (meter, "global-unicast", found[1])
 
-    def _dedicated_cipher(self, meter: str) -> GcmCipher | None:
+    def _adopt(self, meter: str, key_id: str) -> None:
+        """Give the counter migrated from before revision 0007 (one per meter, ``v<N>``) to the meter's global
+        unicast key ``key_id`` when that key still has version N (changed since: the old counter was the
+        old key's, and refuses nothing of the new one)."""
+        migrated = self._legacy.get(meter)
+        key = (meter, "global-unicast", key_id)
+        if migrated is None or key in self._last:
+            return
+        with self.store.engine.connect() as connection:
+            version = connection.execute(
+                sa.select(keys.c.version).where(keys.c.meter == meter, keys.c.name == "block_cipher_key")
+            ).scalar()
+        if migrated[0] == f"v{int(version or 0)}":
+            self._last[key] = migrated[1]
+            self._adopted[key] = migrated[0]
+        else:  # the key changed since the migration: that counter was an older key's
+            del self._legacy[meter]
+
+    def _dedicated_cipher(self, meter: str) -> tuple[GcmCipher, CounterKey] | None:
+        """The cipher of the meter's fixed dedicated push key (its own, else its template's) and its counter."""
         if meter not in self._dedicated:
             key = self.keystore.get(meter, "push_dedicated_key")
             template = self._templates.get(meter)
             if key is None and template is not None:
                 key = self.keystore.get(f"template:{template}", "push_dedicated_key")
             ak = self.keystore.get(meter, "authentication_key")
-            self._dedicated[meter] = GcmCipher(key, ak) if key is not None and ak is not None else None
-        return self._dedicated[meter]
+            self._dedicated[meter] = (
+                (GcmCipher(key, ak), key_fingerprint("dedicated", key))
+                if key is not None and ak is not None
+                else None
+            )
+        found = self._dedicated[meter]
+        return None if found is None else (found[0], (meter, "dedicated", found[1]))
 
     def _push_lists(self, meter: str) -> dict[str, list[PushObject]]:
         own = self._objects.get(f"meter:{meter}")
@@ -435,9 +501,8 @@ class PushReceiver:
             self._load()
         now = utc(_dt.datetime.now(_dt.timezone.utc))
         results: list[PushResult] = []
-        stored: list[dict[str, Any]] = []
+        stored: list[tuple[int, Arrival, dict[str, Any]]] = []
         quarantined: list[dict[str, Any]] = []
-        moved: dict[str, int] = {}
         late: list[Arrival] = self.blocks.expire() if self.blocks.pending else []
 
         def refuse(arrival: Arrival, result: PushResult) -> None:
@@ -467,32 +532,101 @@ class PushReceiver:
                     PushResult("quarantined", None, f"unexpected failure: {type(error).__name__}"),
                     None,
                 )
-            results.append(result)
             if row is not None and result.meter is not None:
                 row.update(received_at=now)
-                stored.append(row)
-                moved[result.meter] = row["invocation_counter"]
+                stored.append((len(results), arrival, row))
             else:
                 refuse(arrival, result)
+            results.append(result)
         for arrival in late:
             result = PushResult("quarantined", None, arrival.refused or "")
             results.append(result)
             refuse(arrival, result)
         with self.store.engine.begin() as connection:
-            if stored:
-                connection.execute(self.store.insert(pushes).on_conflict_do_nothing(), stored)
-            for meter, last in moved.items():
-                statement = self.store.insert(push_counters).values(meter=meter, last=last)
+            persisted = self._lock_counters(connection, [row for _, _, row in stored])
+            moved: dict[CounterKey, int] = {}
+            rows: list[dict[str, Any]] = []
+            for index, arrival, row in stored:
+                key = (row["meter"], row["key_kind"], row["key_id"])
+                counter = row["invocation_counter"]
+                floor = max(persisted.get(key, -1), moved.get(key, -1))
+                if counter <= floor:  # another receiver on this database took it (or a later one) first
+                    result = PushResult(
+                        "quarantined",
+                        row["meter"],
+                        f"replayed: counter {counter} not above {floor} ({row['key_kind']} key)",
+                    )
+                    results[index] = result
+                    refuse(arrival, result)
+                    continue
+                moved[key] = counter
+                rows.append(row)
+            if rows:
+                connection.execute(self.store.insert(pushes).on_conflict_do_nothing(), rows)
+            for (meter, kind, key_id), last in moved.items():
+                statement = self.store.insert(push_counters).values(
+                    meter=meter, key_kind=kind, key_id=key_id, last=last
+                )
                 connection.execute(
                     statement.on_conflict_do_update(
-                        index_elements=[push_counters.c.meter],
+                        index_elements=[
+                            push_counters.c.meter,
+                            push_counters.c.key_kind,
+                            push_counters.c.key_id,
+                        ],
                         set_={"last": last},
                         where=push_counters.c.last < last,
                     )
                 )
+                migrated = self._adopted.get((meter, kind, key_id))
+                if migrated is not None:  # the counter from before 0007 now has its key's fingerprint
+                    connection.execute(
+                        sa.delete(push_counters).where(
+                            push_counters.c.meter == meter,
+                            push_counters.c.key_kind == kind,
+                            push_counters.c.key_id == migrated,
+                        )
+                    )
             if quarantined:
                 connection.execute(sa.insert(quarantine), quarantined)
+        for key, last in persisted.items():  # what other receivers accepted
+            self._last[key] = max(self._last.get(key, -1), last)
+        for key in moved:
+            if self._adopted.pop(key, None) is not None:
+                self._legacy.pop(key[0], None)
         return results
+
+    def _lock_counters(
+        self, connection: sa.Connection, rows: Sequence[dict[str, Any]]
+    ) -> dict[CounterKey, int]:
+        """The persisted last counters of the keys of ``rows``, locked until ``connection`` commits: a no-op
+        upsert of each row (a row lock on PostgreSQL, the write lock on SQLite) before it is read, so that two
+        receivers on one database never both accept one counter."""
+        wanted = sorted({(row["meter"], row["key_kind"], row["key_id"]) for row in rows})
+        if not wanted:
+            return {}
+        found: dict[CounterKey, int] = {}
+        for start in range(0, len(wanted), 200):  # 800 parameters a statement at most
+            chunk = wanted[start : start + 200]
+            statement = self.store.insert(push_counters).values(
+                [{"meter": m, "key_kind": k, "key_id": i, "last": -1} for m, k, i in chunk]
+            )
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[push_counters.c.meter, push_counters.c.key_kind, push_counters.c.key_id],
+                    set_={"last": push_counters.c.last},
+                )
+            )
+            query = sa.select(push_counters).where(
+                sa.tuple_(push_counters.c.meter, push_counters.c.key_kind, push_counters.c.key_id).in_(chunk)
+            )
+            found.update(
+                {
+                    (str(r.meter), str(r.key_kind), str(r.key_id)): int(r.last)
+                    for r in connection.execute(query)
+                }
+            )
+        return found
 
     def flush(self) -> list[PushResult]:
         """Quarantine the general-block-transfer sequences still open (the listener stops)."""
@@ -622,19 +756,27 @@ class PushReceiver:
         if meter is None:
             return PushResult("quarantined", None, why), None
         counter = envelope.invocation_counter
-        refused = self._refused(meter, signer, counter)
-        if refused is not None:
-            return refused, None
-        if envelope.is_dedicated:
-            cipher = self._dedicated_cipher(meter)
-            if cipher is None:
-                return PushResult(
-                    "quarantined", meter, "dedicated-key ciphered push, no dedicated key known"
-                ), None
-        else:
-            cipher = self._cipher(meter)
-            if cipher is None:
-                return PushResult("quarantined", meter, "no keys for this meter in the key store"), None
+        if signer is not None and meter != signer:
+            return self._refused(meter, signer), None
+        if envelope.security_control.broadcast_key:
+            return PushResult(
+                "quarantined",
+                meter,
+                "ciphered with the broadcast key (key set bit): a meter pushes with its unicast or dedicated "
+                "key; the key store keeps no broadcast key",
+            ), None
+        found = self._dedicated_cipher(meter) if envelope.is_dedicated else self._cipher(meter)
+        if found is None:
+            what = "dedicated-key ciphered push, no dedicated key known"
+            return PushResult(
+                "quarantined",
+                meter,
+                what if envelope.is_dedicated else "no keys for this meter in the key store",
+            ), None
+        cipher, key = found
+        replayed = self._replayed(key, counter)
+        if replayed is not None:
+            return replayed, None
         title = envelope.system_title or self._meter_titles.get(meter)
         if not title:
             return PushResult(
@@ -646,12 +788,12 @@ class PushReceiver:
             plain = decrypt_apdu(envelope, system_title=title, keys=cipher).plain
         except DlmsError:
             return PushResult("quarantined", meter, "the tag does not verify with the meter's keys"), None
-        self._last[meter] = counter  # only after the tag verified
+        self._last[key] = counter  # only after the tag verified
         if not envelope.is_general and plain[:1] != bytes((_EVENT_NOTIFICATION,)):
             return PushResult(
                 "quarantined", meter, f"{_NOTIFICATION_TAGS[envelope.tag]} holds another APDU"
             ), None
-        return self._notification(meter, counter, plain)
+        return self._notification(key, counter, plain)
 
     def _general_ciphering(self, apdu: bytes, signer: str | None) -> tuple[PushResult, dict[str, Any] | None]:
         """A general-ciphering push (DD, suites 1/2): found by its originator system title; the global unicast
@@ -670,9 +812,8 @@ class PushReceiver:
         meter, why = self._by_title(title)
         if meter is None:
             return PushResult("quarantined", None, why), None
-        refused = self._refused(meter, signer, counter)
-        if refused is not None:
-            return refused, None
+        if signer is not None and meter != signer:
+            return self._refused(meter, signer), None
         if suite not in (1, 2):
             return PushResult(
                 "quarantined",
@@ -682,10 +823,14 @@ class PushReceiver:
         info = message.key_info
         ak = self.keystore.get(meter, "authentication_key")
         key = master = None
+        counted: CounterKey
         if info is None or (isinstance(info, IdentifiedKey) and info.key_id == 0):
             key = self.keystore.get(meter, "block_cipher_key")
             if key is None or ak is None:
                 return PushResult("quarantined", meter, "no keys for this meter in the key store"), None
+            key_id = key_fingerprint("global-unicast", key)
+            self._adopt(meter, key_id)
+            counted = (meter, "global-unicast", key_id)
         elif isinstance(info, IdentifiedKey):
             return PushResult(
                 "quarantined",
@@ -701,6 +846,7 @@ class PushReceiver:
                     meter,
                     "a key wrapped with the master key (KEK), and no master_key for this meter",
                 ), None
+            counted = (meter, "kek", key_fingerprint("kek", master))
         else:
             scheme = "an agreed key" if isinstance(info, AgreedKey) else "an unknown key-info"
             return PushResult(
@@ -708,31 +854,41 @@ class PushReceiver:
                 meter,
                 f"general-ciphering with {scheme}: the head-end keeps no key-agreement key of its own",
             ), None
+        replayed = self._replayed(counted, counter)
+        if replayed is not None:
+            return replayed, None
         try:
             counter, plain = decipher_general(
                 message, suite=suite, authentication_key=ak, key=key, master_key=master
             )
         except DlmsError:
             return PushResult("quarantined", meter, "the tag does not verify with the meter's keys"), None
-        self._last[meter] = counter  # only after the tag verified
-        return self._notification(meter, counter, plain)
+        self._last[counted] = counter  # only after the tag verified
+        return self._notification(counted, counter, plain)
 
-    def _refused(self, meter: str, signer: str | None, counter: int) -> PushResult | None:
-        """Why a ciphered push from ``meter`` is refused before deciphering (another meter signed it, or its
-        counter is not above the last one accepted), or None."""
-        if signer is not None and meter != signer:
-            return PushResult(
-                "quarantined", signer, f"signed by {signer}, and its ciphered content comes from {meter}"
-            )
-        last = self._last.get(meter)
+    @staticmethod
+    def _refused(meter: str, signer: str) -> PushResult:
+        """A signed push whose ciphered content comes from another meter."""
+        return PushResult(
+            "quarantined", signer, f"signed by {signer}, and its ciphered content comes from {meter}"
+        )
+
+    def _replayed(self, key: CounterKey, counter: int) -> PushResult | None:
+        """Why a ciphered push is refused before deciphering (its counter is not above the last one accepted
+        from that meter under that key), or None."""
+        last = self._last.get(key)
         if last is not None and counter <= last:
-            return PushResult("quarantined", meter, f"replayed: counter {counter} not above {last}")
+            meter, kind, _ = key
+            return PushResult(
+                "quarantined", meter, f"replayed: counter {counter} not above {last} ({kind} key)"
+            )
         return None
 
     def _notification(
-        self, meter: str, counter: int, plain: bytes
+        self, key: CounterKey, counter: int, plain: bytes
     ) -> tuple[PushResult, dict[str, Any] | None]:
         """The row of a deciphered data- or event-notification."""
+        meter, key_kind, key_id = key
         try:
             if plain[:1] == bytes((_DATA_NOTIFICATION,)):
                 notification = DataNotification.decode(plain)
@@ -752,6 +908,8 @@ class PushReceiver:
             return PushResult("quarantined", meter, f"malformed notification: {error}"), None
         row = {
             "meter": meter,
+            "key_kind": key_kind,
+            "key_id": key_id,
             "invocation_counter": counter,
             "date_time": _when(stamp),
             "body": json.dumps(jsonable(body)),

@@ -134,11 +134,15 @@ def recent_failures(store: Store, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def recent_pushes(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    """The latest stored pushes (newest first): meter, received_at, date_time, counter, kind, body (decoded) and
-    named (the values by ``logical_name/attribute``, decoded; None when no push object list describes it)."""
+    """The latest stored pushes (newest first): meter, received_at, date_time, counter, kind, body (decoded),
+    named (the values by ``logical_name/attribute``, decoded; None when no push object list describes it) and
+    the key it was ciphered with (key_kind, key_id: see ``push_counters``)."""
     columns = list(pushes.c)
-    if store.version() < 4:  # a database the web console opened without migrating: no kind, no names yet
+    version = store.version()
+    if version < 6:  # a database the web console opened without migrating: no kind, no names yet
         columns = [c for c in columns if c.name not in ("kind", "named")]
+    if version < 7:  # nor the key a push was ciphered with
+        columns = [c for c in columns if c.name not in ("key_kind", "key_id")]
     query = (
         sa.select(*columns)
         .order_by(pushes.c.received_at.desc(), pushes.c.invocation_counter.desc())

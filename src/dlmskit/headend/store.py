@@ -170,8 +170,15 @@ push_counters = sa.Table(
     "push_counters",
     metadata,
     sa.Column("meter", sa.String(100), primary_key=True),
+    sa.Column("key_kind", sa.String(30), primary_key=True),
+    sa.Column("key_id", sa.String(64), primary_key=True),
     sa.Column("last", sa.BigInteger, nullable=False),
 )
+"""The last invocation counter accepted from each meter under each of its keys. ``key_kind`` is the key the
+push was ciphered with (``global-unicast``, ``dedicated``, ``kek``: a key wrapped with the meter's master key);
+``key_id`` a non-secret fingerprint of that key (:func:`dlmskit.headend.push.key_fingerprint`), so a key change
+starts a new counter; ``v<N>`` marks a counter migrated from before revision 0007 (the meter's
+``block_cipher_key`` of version N), given its fingerprint by the push receiver."""
 
 pushes = sa.Table(
     "pushes",
@@ -218,9 +225,12 @@ attribute_index, data_index}."""
 _PUSH_COLUMNS = (
     sa.Column("kind", sa.String(30), nullable=True),
     sa.Column("named", sa.Text, nullable=True),
+    sa.Column("key_kind", sa.String(30), primary_key=True),
+    sa.Column("key_id", sa.String(64), primary_key=True),
 )
 # pushes.kind: data-notification or event-notification; pushes.named: the values by "logical_name/attribute"
-# (JSON), when the meter's push setup or its template says what the body holds.
+# (JSON), when the meter's push setup or its template says what the body holds. pushes.key_kind/key_id: the
+# key the push was ciphered with, as in push_counters (a push is stored once per meter, key and counter).
 for _column in _PUSH_COLUMNS:
     pushes.append_column(_column)
 

@@ -57,6 +57,7 @@ from dlmskit.headend.store import (
     readings,
 )
 from dlmskit.headend.store import counters as counter_table
+from dlmskit.headend.store import push_counters as push_counter_table
 from dlmskit.headend.traces import prune as prune_traces
 from dlmskit.headend.traces import render as render_trace
 from dlmskit.transport.eventloop import LOOP_CHOICES
@@ -882,8 +883,14 @@ def command(context: _Context, meter: str, kind: str, argument: str | None) -> N
     metavar="N",
     help="Move the counters on by N (after a restore from a backup or a failover to an asynchronous standby).",
 )
+@click.option(
+    "--push",
+    "push_side",
+    is_flag=True,
+    help="The meters' push counters instead: the last one accepted per meter and key (read only).",
+)
 @click.pass_obj
-def counters(context: _Context, meter_names: tuple[str, ...], advance: int | None) -> None:
+def counters(context: _Context, meter_names: tuple[str, ...], advance: int | None, push_side: bool) -> None:
     """The head-end's own invocation counters: the next one free per meter, own system title and key.
 
     \b
@@ -891,9 +898,21 @@ def counters(context: _Context, meter_names: tuple[str, ...], advance: int | Non
     was restored from a backup or failed over to an asynchronous standby, before any head-end process
     starts, with N above the counters used since (sessions times 32 is a safe bound). A counter used twice
     is refused by the meter and gives an eavesdropper two ciphertexts under one nonce.
+
+    \b
+    With --push: the last invocation counter accepted from each meter's pushes, per key (global-unicast,
+    dedicated, kek) and key id (a fingerprint that tells keys apart and never shows the key; v<N>: kept from
+    before revision 0007). A push is stored only with a counter above its key's.
     """
     store = context.store
     names = list(meter_names) or None
+    if push_side:
+        if advance is not None:
+            raise click.UsageError(
+                "--advance moves the head-end's own counters, not the meters' push counters"
+            )
+        _push_counters(store, names)
+        return
     if advance is not None:
         moved = advance_counters(store, advance, names)
         stdout.print(f"moved {moved} counter(s) on by {advance}")
@@ -908,6 +927,22 @@ def counters(context: _Context, meter_names: tuple[str, ...], advance: int | Non
     for row in rows:
         table.add_row(str(row.meter), str(row.system_title), str(row.key_id), str(row.next_free))
     stdout.print(table if rows else "no invocation counters stored yet")
+
+
+def _push_counters(store: Store, names: list[str] | None) -> None:
+    with store.engine.connect() as connection:
+        query = sa.select(push_counter_table).order_by(
+            push_counter_table.c.meter, push_counter_table.c.key_kind, push_counter_table.c.key_id
+        )
+        if names is not None:
+            query = query.where(push_counter_table.c.meter.in_(names))
+        rows = connection.execute(query).all()
+    table = Table(title="Push invocation counters (last accepted)", title_justify="left")
+    for column in ("meter", "key", "key id", "last accepted"):
+        table.add_column(column, justify="right" if column == "last accepted" else "left")
+    for row in rows:
+        table.add_row(str(row.meter), str(row.key_kind), str(row.key_id), str(row.last))
+    stdout.print(table if rows else "no push counters stored yet")
 
 
 REDIS_CONNECTIONS = 64

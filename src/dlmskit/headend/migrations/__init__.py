@@ -34,7 +34,7 @@ __all__ = [
     "revisions",
 ]
 
-HEAD = "0006"
+HEAD = "0007"
 """The newest revision of this dlmskit (a test checks it against ``versions/``)."""
 
 LEGACY_TABLE = "schema_version"
