@@ -85,11 +85,32 @@ def _fill(store: Store) -> None:
         connection.execute(
             sa.insert(pushes),
             [
-                {"meter": m, "invocation_counter": n, "received_at": _ago(d), "body": "00"}
-                for m, n, d in (("a", 1, 400), ("a", 2, 300), ("a", 3, 1), ("b", 7, 400), ("b", 8, 380))
+                {
+                    "meter": m,
+                    "invocation_counter": n,
+                    "key_kind": "global-unicast",
+                    "key_id": k,
+                    "received_at": _ago(d),
+                    "body": "00",
+                }
+                # b's key changed 370 days ago: its new key's counter started again at 1 (the latest push)
+                for m, n, k, d in (
+                    ("a", 1, "k1", 400),
+                    ("a", 2, "k1", 300),
+                    ("a", 3, "k1", 1),
+                    ("b", 7, "k1", 400),
+                    ("b", 8, "k1", 380),
+                    ("b", 1, "k2", 370),
+                )
             ],
         )
-        connection.execute(sa.insert(push_counters), [{"meter": "a", "last": 3}, {"meter": "b", "last": 8}])
+        connection.execute(
+            sa.insert(push_counters),
+            [
+                {"meter": "a", "key_kind": "global-unicast", "key_id": "k1", "last": 3},
+                {"meter": "b", "key_kind": "global-unicast", "key_id": "k1", "last": 8},
+            ],
+        )
         connection.execute(
             sa.insert(quarantine),
             [
@@ -132,7 +153,7 @@ def test_each_kind_is_pruned_after_its_age_in_batches_what_reads_start_from_kept
         + 1,  # a's 800, 700, 500 days; b's 900 (its 800 is its latest); a's attribute 3 at 800
         "profile_rows": 3 + 2,  # a's all but its 5-day row; b's all but its newest (450 days)
         "events": 4 + 1,  # a's 900 and 800; b's 900 (its two newest at 800 stay)
-        "pushes": 2 + 1,  # a's 400 and 300; b's 400 (its latest, counter 8, stays)
+        "pushes": 2 + 2,  # a's 400 and 300; b's 400 and 380 (its latest, counter 1 of its new key, stays)
         "quarantine": 4,
     }
     assert _times(store, readings, "meter", "attribute", "capture_time") == [
@@ -147,7 +168,7 @@ def test_each_kind_is_pruned_after_its_age_in_batches_what_reads_start_from_kept
         ("b", _ago(800), 5),
         ("b", _ago(800), 6),
     ]
-    assert _times(store, pushes, "meter", "invocation_counter") == [("a", 3), ("b", 8)]
+    assert _times(store, pushes, "meter", "invocation_counter") == [("a", 3), ("b", 1)]
     assert _times(store, quarantine, "received_at") == [(_ago(2),)]
     # Where the next incremental read starts did not move; counters, push counters and keys are untouched.
     assert {m: store.last_capture_time(profile_rows, m, "profile", PROFILE) for m in ("a", "b")} == last
@@ -177,7 +198,7 @@ def test_the_cli_prunes_each_kind_from_options_and_from_a_configuration_file(
     assert "5 register readings older than 365 day(s) deleted" in done.output
     assert "4 quarantined APDUs older than 90 day(s) deleted" in done.output
     assert "load profile rows" not in done.output and "job record" not in done.output
-    assert store.count(pushes) == 5 and store.count(profile_rows) == 7  # not asked: untouched
+    assert store.count(pushes) == 6 and store.count(profile_rows) == 7  # not asked: untouched
     assert _times(store, readings, "meter", "attribute", "capture_time")[-1] == ("b", 2, _ago(800))
 
     config = tmp_path / "headend.toml"
@@ -185,9 +206,9 @@ def test_the_cli_prunes_each_kind_from_options_and_from_a_configuration_file(
     from_file = CliRunner().invoke(cli, ["headend", "--config", str(config), "--db", store.url, "prune"])
     assert from_file.exit_code == 0, from_file.output
     assert "5 load profile rows older than 14 day(s) deleted" in from_file.output
-    assert "2 pushes older than 365 day(s) deleted" in from_file.output  # a's and b's 400-day ones
+    assert "3 pushes older than 365 day(s) deleted" in from_file.output  # a's and b's 400 days, b's 380
     assert _times(store, profile_rows, "meter", "capture_time") == [("a", _ago(5)), ("b", _ago(450))]
-    assert _times(store, pushes, "meter", "invocation_counter") == [("a", 2), ("a", 3), ("b", 8)]
+    assert _times(store, pushes, "meter", "invocation_counter") == [("a", 2), ("a", 3), ("b", 1)]
     assert _times(store, push_counters, "meter", "last") == [("a", 3), ("b", 8)]
 
     nothing = CliRunner().invoke(cli, [*base, "prune"])

@@ -324,12 +324,12 @@ RETAINED: dict[str, _Retained] = {
     "readings": _Retained(readings, "capture_time", ("meter", "logical_name", "attribute"), "capture_time"),
     "profile_rows": _Retained(profile_rows, "capture_time", ("meter", "profile"), "capture_time"),
     "events": _Retained(events, "capture_time", ("meter", "log"), "capture_time"),
-    "pushes": _Retained(pushes, "received_at", ("meter",), "invocation_counter"),
+    "pushes": _Retained(pushes, "received_at", ("meter",), "received_at"),
     "quarantine": _Retained(quarantine, "received_at"),
 }
 """The kinds of stored rows :meth:`Store.prune` ages out besides job records and frame traces, and what of
 each it keeps: each register's latest reading, each profile's and each event log's newest capture time (an
-incremental read starts from there: :meth:`Store.last_capture_time`), each meter's latest push. Never pruned:
+incremental read starts from there: :meth:`Store.last_capture_time`), each meter's last received push. Never pruned:
 keys, key changes, invocation counters, push counters (replay protection), fences, the inventory, commands."""
 
 
