@@ -51,7 +51,7 @@ def _rss_mib() -> float:
 
 
 def _fleet(
-    directory: Path, meters: int, delay: float, jitter: float, *, seed: int = 1
+    directory: Path, meters: int, delay: float, jitter: float, *, seed: int = 1, transport: str = "hdlc"
 ) -> tuple[subprocess.Popen[bytes], Path]:
     inventory = directory / "fleet.toml"
     process = subprocess.Popen(
@@ -72,6 +72,8 @@ def _fleet(
             str(jitter),
             "--seed",
             str(seed),
+            "--transport",
+            transport,
         ],
         stdout=subprocess.DEVNULL,
     )
@@ -81,6 +83,19 @@ def _fleet(
             raise SystemExit("the fleet simulator did not start")
         time.sleep(0.2)
     return process, inventory
+
+
+def pin(simulators: list[int]) -> str:
+    """Put the simulator processes on the last CPU and this process (the head-end) on the others, so that
+    neither evicts the other's caches or migrates between cores (what a utility does with a head-end that
+    shares a machine: ``taskset``/``CPUAffinity=`` in its unit). Returns the layout in words."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return "not pinned (one CPU)"
+    for pid in simulators:
+        os.sched_setaffinity(pid, {cpus[-1]})
+    os.sched_setaffinity(0, set(cpus[:-1]))
+    return f"head-end on CPU {','.join(map(str, cpus[:-1]))}, simulators on CPU {cpus[-1]}"
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -212,14 +227,19 @@ def _gurux_loop(directory: Path, inventory_file: Path, limit: int) -> dict[str, 
 
     def one(meter: dict[str, Any]) -> tuple[str, str]:
         nonlocal counter
-        server = gx.GXDLMSClient.getServerAddress(template["server_logical"], meter["server_physical"])
+        wrapper = template.get("link") == "wrapper"
+        server = (
+            template["server_logical"]  # the wrapper's wPort
+            if wrapper
+            else gx.GXDLMSClient.getServerAddress(template["server_logical"], meter["server_physical"])
+        )
         client = gx.GXDLMSClient(
             True,
             template["client_address"],
             server,
             enums.Authentication.HIGH_GMAC,
             None,
-            enums.InterfaceType.HDLC,
+            enums.InterfaceType.WRAPPER if wrapper else enums.InterfaceType.HDLC,
         )
         cipher = ciphering(bytearray.fromhex("444C4B0000000003"))
         cipher.security = enums.Security.AUTHENTICATION_ENCRYPTION
@@ -228,7 +248,8 @@ def _gurux_loop(directory: Path, inventory_file: Path, limit: int) -> dict[str, 
         cipher.invocationCounter = counter
         client.settings.cipher = cipher
         with socket.create_connection((meter["host"], meter["port"]), timeout=30) as connection:
-            client.parseUAResponse(exchange(connection, client, client.snrmRequest()).data)
+            if not wrapper:  # the wrapper has no SNRM/UA and no DISC: TCP opens and closes the link
+                client.parseUAResponse(exchange(connection, client, client.snrmRequest()).data)
             for request in client.aarqRequest():
                 reply = exchange(connection, client, request)
             client.parseAareResponse(reply.data)
@@ -243,7 +264,8 @@ def _gurux_loop(directory: Path, inventory_file: Path, limit: int) -> dict[str, 
             client.updateValues(wanted, reply.value)
             for request in client.releaseRequest():
                 exchange(connection, client, request)
-            exchange(connection, client, client.disconnectRequest())
+            if not wrapper:
+                exchange(connection, client, client.disconnectRequest())
         counter = cipher.invocationCounter
         return str(register.value), str(register.unit)
 
@@ -289,6 +311,15 @@ def main() -> None:
     parser.add_argument("--jitter", type=float, default=1.2, help="up to this many seconds more")
     parser.add_argument("--fleets", type=int, default=2, help="simulator processes sharing the meters")
     parser.add_argument("--max-sessions", type=int, default=2000)
+    parser.add_argument(
+        "--pin", action="store_true", help="the simulators on the last CPU, the head-end on the others"
+    )
+    parser.add_argument(
+        "--transport",
+        choices=("hdlc", "wrapper"),
+        default="hdlc",
+        help="the meters' data link: HDLC over TCP, or the wrapper (IEC 62056-47, GPRS meters' profile)",
+    )
     parser.add_argument("--plain", type=int, default=10, help="meters read by each plain loop")
     parser.add_argument(
         "--async-store", action="store_true", help="a second head-end run through the async store"
@@ -312,9 +343,19 @@ def main() -> None:
                 if count > 0:
                     part = directory / f"fleet{index}"
                     part.mkdir()
-                    fleets.append(_fleet(part, count, options.delay, options.jitter, seed=index + 1))
+                    fleets.append(
+                        _fleet(
+                            part,
+                            count,
+                            options.delay,
+                            options.jitter,
+                            seed=index + 1,
+                            transport=options.transport,
+                        )
+                    )
             inventory = _inventory(directory, [inventory for _, inventory in fleets])
             pids = [process.pid for process, _ in fleets]
+            pinned = pin(pids) if options.pin else "not pinned"
             rows = {"head-end": _headend(inventory, options.max_sessions, pids, loop=options.loop)}
             if options.async_store:
                 # The same meters again (their counters go on), committing through SQLAlchemy's async engine.
@@ -336,7 +377,7 @@ def main() -> None:
         f"{options.meters} meters in {len(fleets)} simulator processes, round trips {options.delay:g} s + up to "
         f"{options.jitter:g} s, one HLS-GMAC register read per session, stored in SQLite; open files {files}"
     )
-    print(f"event loop: {eventloop.which_loop(options.loop)}")
+    print(f"event loop: {eventloop.which_loop(options.loop)}; data link: {options.transport}; {pinned}")
     print(f"load average {load[0]:.1f} before, {after[0]:.1f} after (1 minute), {os.cpu_count()} CPUs")
     print(
         f"{'':24} {'sessions':>8} {'ok':>6} {'wall s':>8} {'per hour':>10} {'CPU ms/session':>15} "

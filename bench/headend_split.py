@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.headend import PLAN, _fleet
+from bench.headend import PLAN, _fleet, pin
 from dlmskit.headend import Engine, EngineLimits, Inventory, KeyStore, Store
 from dlmskit.headend import batch as batch_module
 from dlmskit.security.keys import SecretBytes
@@ -65,6 +65,12 @@ def main() -> None:
     parser.add_argument("--meters", type=int, default=1000)
     parser.add_argument("--delay", type=float, default=0.3)
     parser.add_argument("--jitter", type=float, default=0.2)
+    parser.add_argument(
+        "--transport", choices=("hdlc", "wrapper"), default="hdlc", help="the meters' data link"
+    )
+    parser.add_argument(
+        "--pin", action="store_true", help="the simulator on the last CPU, the head-end on the others"
+    )
     parser.add_argument("--profile", action="store_true", help="split the event loop's time by package")
     parser.add_argument("--top", type=int, default=0, help="with --profile: the N functions of most own time")
     parser.add_argument(
@@ -83,8 +89,11 @@ def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as temporary:
         directory = Path(temporary)
-        fleet, inventory_file = _fleet(directory, options.meters, options.delay, options.jitter)
+        fleet, inventory_file = _fleet(
+            directory, options.meters, options.delay, options.jitter, transport=options.transport
+        )
         try:
+            pinned = pin([fleet.pid]) if options.pin else "not pinned"
             store = Store(f"sqlite:///{directory / 'headend.sqlite'}")
             inventory = Inventory(store, KeyStore(store, SecretBytes(os.urandom(32))))
             inventory.import_file(inventory_file)
@@ -119,7 +128,7 @@ def main() -> None:
             fleet.wait()
     n = options.meters
     print(
-        f"{n} meters, {eventloop.which_loop(options.loop)}, {wall:.1f} s, load average {load:.1f} before, {os.getloadavg()[0]:.1f} after"
+        f"{n} meters, {options.transport}, {eventloop.which_loop(options.loop)}, {pinned}, {wall:.1f} s, load average {load:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
     print(f"{cpu / n * 1000:7.3f} ms/session  head-end process CPU")
     print(f"{user / n * 1000:7.3f} ms/session    of it in user space, {system / n * 1000:.3f} in the kernel")

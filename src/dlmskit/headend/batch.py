@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as _dt
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,7 @@ import sqlalchemy as sa
 
 from dlmskit.headend.async_store import AsyncStore
 from dlmskit.headend.counters import DatabaseCounterStore
-from dlmskit.headend.store import Store, readings, utc
+from dlmskit.headend.store import Store, readings, utc_now
 
 __all__ = ["BatchWriter"]
 
@@ -172,7 +171,7 @@ class BatchWriter:
             return 0
         items = [dict(row) for row in rows]
         if table is readings:
-            now = utc(_dt.datetime.now(_dt.timezone.utc))
+            now = utc_now()
             items = [{"read_at": now, **row} for row in items]
         return int(await self._submit(_Rows(table, items)))
 

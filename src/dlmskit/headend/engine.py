@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import datetime as _dt
 import os
 import secrets
 import socket
@@ -39,7 +38,7 @@ from dlmskit.headend.job import JobReport, run_job
 from dlmskit.headend.meter_io import classify, counter_keys, make_settings, open_meter
 from dlmskit.headend.metrics import EngineMetrics
 from dlmskit.headend.plans import ReadPlan
-from dlmskit.headend.store import StaleLease, Store, utc
+from dlmskit.headend.store import StaleLease, Store, utc_now
 from dlmskit.headend.traces import capture
 from dlmskit.transport.eventloop import within
 
@@ -295,7 +294,7 @@ class Engine:
         bucket: _Bucket,
         gateway: _Slots | None,
     ) -> JobOutcome:
-        started = utc(_dt.datetime.now(_dt.timezone.utc))
+        started = utc_now()
         limits = self.limits
         try:
             # The meter's own future (only this job waits on it): awaited as it is, without a shield.
@@ -414,7 +413,7 @@ class Engine:
             meter=outcome.meter,
             plan=plan.name,
             started_at=started,
-            finished_at=utc(_dt.datetime.now(_dt.timezone.utc)),
+            finished_at=utc_now(),
             outcome=outcome.outcome,
             reason=outcome.reason[:2000],
             attempts=outcome.attempts,

@@ -26,7 +26,7 @@ from dlmskit.cosem.units import unit_symbol
 from dlmskit.headend.meter_io import CommandFailed, MeterIO, MeterRefused
 from dlmskit.headend.plans import ReadPlan
 from dlmskit.headend.push_setup import save_push_objects
-from dlmskit.headend.store import Store, events, profile_rows, readings, utc
+from dlmskit.headend.store import Store, events, profile_rows, readings, utc, utc_now
 
 __all__ = [
     "JobReport",
@@ -146,7 +146,7 @@ def meter_job(
             stamp = headend_time
     if plan.registers:
         rows = []
-        moment = utc(stamp if stamp is not None else _dt.datetime.now(_dt.timezone.utc))
+        moment = utc(stamp) if stamp is not None else utc_now()
         for name in plan.registers:
             value, unit = yield ReadRegister(name)
             rows.append(
