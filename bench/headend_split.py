@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument(
         "--pin", action="store_true", help="the simulator on the last CPU, the head-end on the others"
     )
+    parser.add_argument(
+        "--batch-delay", type=float, default=0.02, help="EngineLimits.batch_delay: seconds a batch gathers"
+    )
     parser.add_argument("--profile", action="store_true", help="split the event loop's time by package")
     parser.add_argument("--top", type=int, default=0, help="with --profile: the N functions of most own time")
     parser.add_argument(
@@ -99,7 +102,13 @@ def main() -> None:
             inventory.import_file(inventory_file)
             meters = inventory.meters("fleet")
             engine = Engine(
-                inventory, EngineLimits(max_sessions=options.meters, connections_per_second=10_000, retries=0)
+                inventory,
+                EngineLimits(
+                    max_sessions=options.meters,
+                    connections_per_second=10_000,
+                    retries=0,
+                    batch_delay=options.batch_delay,
+                ),
             )
             loop_cpu = 0.0
             profile = cProfile.Profile() if options.profile else None

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import enum
 import struct
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final, TypeAlias, TypeVar
@@ -666,12 +665,16 @@ class DataBlockSA:
 # --------------------------------------------------------------------------------------------------------
 
 
-class XdlmsApdu(ABC):
+class XdlmsApdu:
     """Base of the xDLMS APDU dataclasses: the ``TAG`` byte, for GET/SET/ACTION the ``CHOICE`` byte of the
     service variant, then the body.
 
     ``decode`` reads one whole APDU and raises :class:`DecodeError` on anything else, trailing bytes
     included.
+
+    A plain class, not an ``abc.ABC``: ``isinstance`` against an ABC that does not match runs
+    ``ABCMeta.__instancecheck__``, and a session tests each answer against several APDU classes (every
+    APDU class defines both methods below: tests/apdu/test_apdu_classes.py).
     """
 
     __slots__ = ()
@@ -716,11 +719,11 @@ class XdlmsApdu(ABC):
                 )
         return len(header)
 
-    @abstractmethod
     def _encode_body(self) -> bytes:
         """The bytes after the tag and choice."""
+        raise NotImplementedError(f"{type(self).__name__} defines no _encode_body")
 
     @classmethod
-    @abstractmethod
     def _decode_body(cls: type[_A], data: bytes, offset: int) -> tuple[_A, int]:
         """Decode the body starting at ``offset`` (after the tag and choice); return it and the end."""
+        raise NotImplementedError(f"{cls.__name__} defines no _decode_body")

@@ -205,8 +205,9 @@ def _kind(default: object) -> tuple[tuple[type, ...], str] | None:
     return None
 
 
-_TYPE_CHECKS: list[tuple[str, tuple[type, ...], str, object]] = []
-"""(setting, the types it takes, in words, its default) for every setting whose type is checked; made once."""
+_TYPE_CHECKS: list[tuple[str, tuple[type, ...], str, object, frozenset[type]]] = []
+"""(setting, the types it takes, in words, its default, the exact types that pass at once) for every setting
+whose type is checked; made once."""
 
 
 def _check_types(settings: MeterSettings) -> None:
@@ -216,10 +217,13 @@ def _check_types(settings: MeterSettings) -> None:
         for definition in fields(settings):
             kind = _KINDS.get(definition.name) or _kind(definition.default)
             if kind is not None:
-                _TYPE_CHECKS.append((definition.name, *kind, definition.default))
-    for name, wanted, words, default in _TYPE_CHECKS:
-        value = getattr(settings, name)
-        if value is None or value is default:  # the default itself is of its type
+                # type(value) in exact: what the slow test below passes, without its calls (a bool is
+                # never taken for an int: type(True) is bool)
+                _TYPE_CHECKS.append((definition.name, *kind, definition.default, frozenset(kind[0])))
+    values = settings.__dict__  # the fields as given (no property in between), one lookup each
+    for name, wanted, words, default, exact in _TYPE_CHECKS:
+        value = values[name]
+        if value is None or value is default or type(value) in exact:  # the default is of its type
             continue
         if isinstance(value, wanted) and (bool in wanted or not isinstance(value, bool)):
             continue
@@ -468,6 +472,8 @@ class MeterSettings:
                 "client's PEM private key) and meter_certificate (the meter's PEM certificate or public key)"
             )
         for key in (self.signing_key, self.meter_public_key):
+            if key is None:  # (isinstance against the ABCs below runs Python code even for None)
+                continue
             if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and suite_of(key) != (
                 self.security_suite
             ):
@@ -527,6 +533,8 @@ class MeterSettings:
         """The meter's public key, from ``meter_certificate`` (a key, or a certificate checked against
         ``ca_certificate``)."""
         value = self.meter_certificate
+        if value is None:
+            return None
         if isinstance(value, x509.Certificate):
             return certificate_public_key(value)
         return value if isinstance(value, ec.EllipticCurvePublicKey) else None

@@ -132,8 +132,8 @@ class _StreamProtocol(asyncio.Protocol):
     again for the deadline that a later wait moved (a session's waits are shorter than the timeout, so
     the timer seldom fires; a new timer a wait was a tenth of the head-end's loop time)."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.get_running_loop()
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self.deadline = 0.0
         """The loop time at which the current wait expires; 0: no wait."""
         self._timer: asyncio.TimerHandle | None = None
@@ -249,7 +249,8 @@ class AsyncTcpTransport(AsyncTransportBase):
         loop = asyncio.get_running_loop()
         try:
             transport, protocol = await within(
-                loop.create_connection(_StreamProtocol, self._host, self._port), self._connect_timeout
+                loop.create_connection(lambda: _StreamProtocol(loop), self._host, self._port),
+                self._connect_timeout,
             )
         except asyncio.TimeoutError:
             raise connect_timeout_error(self._host, self._port, self._connect_timeout) from None
