@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import sys
 
 import pytest
 
@@ -72,3 +73,64 @@ async def _echo_round_trip() -> bytes:
 )
 def test_the_tcp_transport_runs_on_either_loop(loop: str) -> None:
     assert eventloop.run(_echo_round_trip(), loop=loop) == b"\x7e\xa0\x07\x03\x21\x93\x0f\x01\x7e"
+
+
+# -- within(): asyncio.timeout's cancellation rules, without asking for the loop ----------------------------
+
+
+@pytest.mark.parametrize("loop_name", ["asyncio", "uvloop"])
+def test_within_keeps_asyncio_timeout_s_rules(loop_name: str) -> None:
+    if loop_name == "uvloop" and not HAVE_UVLOOP:
+        pytest.skip("uvloop is not installed")
+    if sys.version_info < (3, 11):
+        pytest.skip("asyncio.timeout and Task.cancelling are Python 3.11+ (3.10 runs asyncio.wait_for)")
+
+    async def value_after(seconds: float, value: int = 7) -> int:
+        await asyncio.sleep(seconds)
+        return value
+
+    async def fail_after(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        raise ValueError("the awaitable's own error")
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        assert await eventloop.within(value_after(0.01), 5.0) == 7
+        assert await eventloop.within(value_after(0.01), 5.0, loop=loop) == 7
+        with pytest.raises(TimeoutError):
+            await eventloop.within(value_after(5.0), 0.05)
+        await asyncio.sleep(0.1)  # no cancellation left over for the task's next wait
+        with pytest.raises(ValueError, match="own error"):
+            await eventloop.within(fail_after(0.01), 0.05)
+        await asyncio.sleep(0.1)  # the timer was stopped with the error
+        assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+        # Cancelled from outside before the deadline: a cancellation, not a timeout.
+        inner = asyncio.ensure_future(eventloop.within(value_after(5.0), 1.0))
+        await asyncio.sleep(0.05)
+        inner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await inner
+
+        # Cancelled from outside after the deadline fired: the outside cancellation wins.
+        async def cancelled_late() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            loop.call_later(0.05, task.cancel)
+            await eventloop.within(value_after(5.0), 0.05)
+
+        late = asyncio.ensure_future(cancelled_late())
+        with pytest.raises(asyncio.CancelledError):
+            await late
+
+        # Nested deadlines: the inner one expires first and is the one that raises.
+        async with asyncio.timeout(5.0):
+            with pytest.raises(TimeoutError):
+                await eventloop.within(value_after(5.0), 0.05)
+            assert await eventloop.within(value_after(0.01, 3), 1.0) == 3
+        # The outer deadline expires first: asyncio's TimeoutError, the inner within untouched.
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await eventloop.within(value_after(5.0), 10.0)
+
+    eventloop.run(scenario(), loop=loop_name)

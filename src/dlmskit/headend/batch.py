@@ -118,6 +118,11 @@ class BatchWriter:
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the writer runs on (None before it started)."""
+        return self._loop
+
     async def __aenter__(self) -> BatchWriter:
         self._loop = asyncio.get_running_loop()  # asked once: each call of get_running_loop is a getpid()
         self._tasks = [asyncio.ensure_future(self._write()), asyncio.ensure_future(self._renew())]

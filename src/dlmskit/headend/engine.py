@@ -394,7 +394,8 @@ class Engine:
                     save = writer.save if writer is not None else None
                     return await run_job(io, store, plan, meter.name, commands, save=save)
 
-            report = await within(work(), self.limits.job_timeout)
+            loop = writer.loop if writer is not None else None
+            report = await within(work(), self.limits.job_timeout, loop=loop)
             return JobOutcome(meter.name, "ok", _words(report), attempts, report)
         except (asyncio.CancelledError, StaleLease):
             raise

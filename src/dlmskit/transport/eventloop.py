@@ -73,10 +73,58 @@ def run(main: Coroutine[Any, Any, _T], *, loop: str = "auto") -> _T:
         asyncio.set_event_loop_policy(previous)
 
 
-async def within(awaitable: Awaitable[_T], timeout: float) -> _T:
-    """``await awaitable``, or :class:`TimeoutError` after ``timeout`` seconds: ``asyncio.wait_for`` without
-    its task per call (``asyncio.timeout`` on Python 3.11 and later)."""
+if sys.version_info >= (3, 11):  # Task.cancelling/uncancel
+
+    class _Deadline:
+        """``asyncio.timeout`` cut to what :func:`within` needs (Python 3.11+), with the same cancellation
+        rules: at the deadline the task is cancelled; on the way out a cancellation that was the deadline's own
+        (``Task.uncancel`` brings the task's count of cancellation requests back to what it was on entry)
+        becomes :class:`TimeoutError`, and any other cancellation (the task cancelled from outside, before or
+        after the deadline) stays a cancellation. Unlike ``asyncio.timeout`` it is given the loop and so never
+        asks for it (each ``get_running_loop``/``current_task`` without a loop is a ``getpid()`` system call, six
+        a session in the head-end) and it cannot be rescheduled."""
+
+        __slots__ = ("_cancelling", "_expired", "_handle", "_task")
+
+        def __init__(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+            task = asyncio.current_task(loop)
+            if task is None:
+                raise RuntimeError("within() must be awaited inside a task")
+            self._task = task
+            self._cancelling = task.cancelling()
+            self._expired = False
+            self._handle: asyncio.TimerHandle | None = loop.call_at(when, self._expire)
+
+        def _expire(self) -> None:
+            self._handle = None
+            self._expired = True
+            self._task.cancel()
+
+        def close(self, cancelled: bool) -> bool:
+            """Stop the timer; whether the block's cancellation was the deadline's (then: TimeoutError)."""
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            return self._expired and self._task.uncancel() <= self._cancelling and cancelled
+
+
+async def within(
+    awaitable: Awaitable[_T], timeout: float, *, loop: asyncio.AbstractEventLoop | None = None
+) -> _T:
+    """``await awaitable``, or :class:`TimeoutError` after ``timeout`` seconds: ``asyncio.wait_for``
+    without its task per call (``loop``: the running loop, when the caller has it at hand)."""
     if sys.version_info >= (3, 11):
-        async with asyncio.timeout(timeout):
-            return await awaitable
+        running = loop or asyncio.get_running_loop()
+        deadline = _Deadline(running, running.time() + timeout)
+        try:
+            result = await awaitable
+        except asyncio.CancelledError as error:
+            if deadline.close(True):
+                raise TimeoutError from error
+            raise
+        except BaseException:
+            deadline.close(False)
+            raise
+        deadline.close(False)
+        return result
     return await asyncio.wait_for(awaitable, timeout)  # pragma: no cover - Python 3.10

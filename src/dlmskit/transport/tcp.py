@@ -251,6 +251,7 @@ class AsyncTcpTransport(AsyncTransportBase):
             transport, protocol = await within(
                 loop.create_connection(lambda: _StreamProtocol(loop), self._host, self._port),
                 self._connect_timeout,
+                loop=loop,
             )
         except asyncio.TimeoutError:
             raise connect_timeout_error(self._host, self._port, self._connect_timeout) from None
