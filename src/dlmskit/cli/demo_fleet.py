@@ -121,7 +121,9 @@ def read_fleet(console: Console, fleet: DemoFleet, directory: Path, ok: Callable
         )
         planted = sorted((n, b) for n, b in _behaviours(inventory_file).items() if b != "ok")
         for name, behaviour in planted:
-            ok(f"made to fail on purpose: {name}: {_PLANTED.get(behaviour, behaviour)}")
+            console.print(
+                f"  [yellow]![/] made to fail on purpose: {name}: {_PLANTED.get(behaviour, behaviour)}"
+            )
         plan = BUILTIN_PLANS["registers"]
         engine = Engine(
             inventory, EngineLimits(max_sessions=50, connections_per_second=1000, retries=1, backoff=0.05)
