@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -265,7 +266,16 @@ def test_unreachable_and_timeout_through_a_real_process() -> None:
     assert re.search(r"no answer|timed out|did not answer|gave up", result.stderr), result.stderr
 
 
+def _children() -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
 def test_demo_runs() -> None:
+    before = _children()
     result = CliRunner().invoke(cli, ["demo"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     for expected in (
@@ -274,5 +284,8 @@ def test_demo_runs() -> None:
         "relay closed",
         "<ActionRequestNormal>",
         "OctetString",
+        "8. The head-end: 30 simulated meters (HDLC",
+        "sessions/second",
     ):
         assert expected in result.stdout
+    assert _children() <= before, "the demo's fleet simulator process was left running"
