@@ -71,7 +71,7 @@ _OWN = (
     "logical_device_name",
     "push_source_address",
 )
-_TEMPLATE_PUSH = ("push_objects", "push_dedicated_key")
+_TEMPLATE_PUSH = ("push_objects", "push_dedicated_key", "broadcast_key")
 _TEMPLATE_ONLY = frozenset({"trace_frames"})
 """What a template keeps in its body beside connection settings: not passed to the meter's session settings."""
 """What a template may say about its meters' pushes, besides connection settings (see :meth:`Inventory.put_template`)."""
@@ -90,6 +90,10 @@ _INT_SETTINGS = frozenset(
 )
 _FLOAT_SETTINGS = frozenset({"timeout", "connect_timeout"})
 _BOOL_SETTINGS = frozenset({"mode_e", "udp", "dedicated_key", "read_frame_counter_first"})
+_TEMPLATE_KEYS = ("push_dedicated_key", "broadcast_key")
+"""The keys a template may give all its meters' pushes (sealed in the key store as ``template:NAME``)."""
+_NOT_SESSION_KEYS = frozenset({"master_key", "push_dedicated_key", "broadcast_key"})
+"""Keys of the key store for the push listener and key changes (the KEK), never put in a session's settings."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,8 @@ class _Template:
     name: str
     body: dict[str, Any]
     objects: Any
-    dedicated: bytes | None
+    keys: dict[str, bytes]
+    """Its push keys (of :data:`_TEMPLATE_KEYS`), as :meth:`KeyStore.check` gives them."""
 
 
 class Inventory:
@@ -198,9 +203,10 @@ class Inventory:
 
         Besides connection settings, a template may name what its meters push, ``push_objects`` (see
         :mod:`dlmskit.headend.push_setup`; kept in ``push_objects`` as ``template:NAME``), the fixed
-        ``push_dedicated_key`` its meters cipher ded-/general-ded pushes with (sealed in the key store as
-        ``template:NAME``, never in the template), and ``trace_frames`` (true, ``ciphered`` or
-        ``decrypted``): its meters' sessions keep their frames."""
+        ``push_dedicated_key`` its meters cipher ded-/general-ded pushes with and the global ``broadcast_key``
+        they may cipher glo-/general-glo pushes with (both sealed in the key store as ``template:NAME``, never
+        in the template), and ``trace_frames`` (true, ``ciphered`` or ``decrypted``): its meters' sessions
+        keep their frames."""
         checked = self._check_template(name, settings, f"template {name}")
         with self.store.engine.begin() as connection:
             self._write_templates(connection, [checked])
@@ -210,18 +216,20 @@ class Inventory:
 
         settings = dict(settings)
         objects = settings.pop("push_objects", None)
-        dedicated = settings.pop("push_dedicated_key", None)
+        given = {name: settings.pop(name, None) for name in _TEMPLATE_KEYS}
         trace = _trace_mode(settings.pop("trace_frames", None), where)
         body = _check_settings(settings, where)
         if trace is not None:
             body["trace_frames"] = trace
         parsed = parse_push_objects(objects, where) if objects is not None else None
-        plain = None
-        if dedicated:
+        plain: dict[str, bytes] = {}
+        for key_name, value in given.items():
+            if not value:
+                continue
             if self.keystore is None:
-                raise ConfigurationError(f"{where} has a push_dedicated_key, but no key store is open")
+                raise ConfigurationError(f"{where} has a {key_name}, but no key store is open")
             try:
-                plain = KeyStore.check("push_dedicated_key", str(dedicated))
+                plain[key_name] = KeyStore.check(key_name, str(value))
             except DlmsError as error:
                 raise ConfigurationError(f"{where}: {error}") from None
         return _Template(name, body, parsed, plain)
@@ -234,12 +242,10 @@ class Inventory:
             if template.objects is not None:
                 owner = f"template:{template.name}"
                 save_push_objects(self.store, owner, "template", template.objects, connection)
-        dedicated = [
-            (f"template:{t.name}", "push_dedicated_key", t.dedicated) for t in checked if t.dedicated
-        ]
-        if dedicated:
+        sealed = [(f"template:{t.name}", name, value) for t in checked for name, value in t.keys.items()]
+        if sealed:
             assert self.keystore is not None
-            self.keystore.put_many(connection, dedicated, action="import")
+            self.keystore.put_many(connection, sealed, action="import")
 
     def templates(self) -> dict[str, dict[str, Any]]:
         """Every template by name."""
@@ -340,7 +346,7 @@ class Inventory:
         merged.update(meter.settings)
         if self.keystore is not None:
             for name, value in self.keystore.all_for(meter.name).items():
-                if name not in ("master_key", "push_dedicated_key"):
+                if name not in _NOT_SESSION_KEYS:
                     merged[name] = value
         return merged
 
@@ -365,7 +371,7 @@ class Inventory:
                 found.append(opened)
                 continue
             for name, value in opened.items():
-                if name not in ("master_key", "push_dedicated_key"):
+                if name not in _NOT_SESSION_KEYS:
                     merged[name] = value
             found.append(merged)
         return found

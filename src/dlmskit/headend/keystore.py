@@ -38,10 +38,19 @@ __all__ = ["MASTER_KEY_ENV", "NEW_MASTER_KEY_ENV", "KeyStore", "create_key_file"
 MASTER_KEY_ENV = "DLMSKIT_MASTER_KEY"
 NEW_MASTER_KEY_ENV = "DLMSKIT_NEW_MASTER_KEY"
 """Where ``dlmskit headend keys rotate-master`` takes the new master key from without ``--new-key-file``."""
-KEY_NAMES = ("block_cipher_key", "authentication_key", "password", "master_key", "push_dedicated_key")
-"""The secrets a meter may have: the keys of :class:`~dlmskit.client.MeterSettings`, the KEK, and the fixed
-dedicated key some meters cipher their pushes with (ded-/general-ded-ciphered pushes; a template may give it
-for all its meters, kept under ``template:NAME``)."""
+KEY_NAMES = (
+    "block_cipher_key",
+    "authentication_key",
+    "password",
+    "master_key",
+    "push_dedicated_key",
+    "broadcast_key",
+)
+"""The secrets a meter may have: the keys of :class:`~dlmskit.client.MeterSettings`, the KEK, the fixed
+dedicated key some meters cipher their pushes with (ded-/general-ded-ciphered pushes), and the global
+broadcast encryption key (glo-/general-glo pushes with the security control's key-set bit, general-ciphering
+with identified key-id 1; its authentication key is the meter's ``authentication_key``). A template may give
+the last two for all its meters, kept under ``template:NAME``."""
 
 
 def _parse_master(text: str, where: str) -> SecretBytes:

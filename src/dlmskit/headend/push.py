@@ -7,14 +7,16 @@ in size and time: an incomplete or out-of-order sequence is quarantined and hold
 meter by the system title a general-glo/general-ded-ciphering APDU carries (the inventory's
 ``meter_system_title``), or by the link's source address when there is none (a glo-/ded- APDU, or an empty
 system title: the meter's ``push_source_address``, or over HDLC its ``server_physical``), finds the key the
-push is ciphered with (the meter's global unicast key; for ded-/general-ded its fixed ``push_dedicated_key``,
-the meter's or its template's: a head-end cannot know the dedicated key of an association it did not make;
-for general-ciphering with a wrapped key, the meter's ``master_key``), refuses a counter not above the last
-one accepted from that meter under that key (a meter keeps one invocation counter per key, and a new key
-starts its counter again: the counters are persisted in ``push_counters`` per meter, key kind and
-:func:`key_fingerprint`, checked before deciphering, moved on only after the tag verified, and checked again
-under a row lock in the transaction that stores the push), deciphers and decodes the data-notification or
-event-notification. Good pushes go to ``pushes`` (keyed by meter, key and counter: stored once) with their
+push is ciphered with (the meter's global unicast key; with the security control's key-set bit, or
+general-ciphering with identified key-id 1, the global ``broadcast_key``, the meter's or its template's; for
+ded-/general-ded its fixed ``push_dedicated_key``, the meter's or its template's: a head-end cannot know the
+dedicated key of an association it did not make; for general-ciphering with a wrapped key, the meter's
+``master_key``; the authentication key is always the meter's one ``authentication_key``), refuses a counter
+not above the last one accepted from that meter under that key (a meter keeps one invocation counter per key,
+and a new key starts its counter again: the counters are persisted in ``push_counters`` per meter, key kind
+and :func:`key_fingerprint`, checked before deciphering, moved on only after the tag verified, and checked
+again under a row lock in the transaction that stores the push), deciphers and decodes the data-notification
+or event-notification. Good pushes go to ``pushes`` (keyed by meter, key and counter: stored once) with their
 kind and their values named by the meter's push object list (read from its push setup object, or its
 template's ``push_objects``), in the same transaction as the key's new last counter; everything else goes to
 ``quarantine`` with the reason in words. Nothing a sender does raises out of it.
@@ -105,10 +107,12 @@ ciphered data-notification is always general-glo- or general-ded-ciphered."""
 Address = tuple[Literal["wrapper", "hdlc"], int]
 """A push's link source address: the wrapper source wPort, or the HDLC (lower, else upper) address."""
 
-KeyKind = Literal["global-unicast", "dedicated", "kek"]
+KeyKind = Literal["global-unicast", "global-broadcast", "dedicated", "kek"]
 """The key a ciphered push is ciphered with: the meter's global unicast key (glo-, general-glo-, and
-general-ciphering with no key-info or identified-key 0), its fixed dedicated push key (ded-, general-ded-), or
-a key wrapped with its master key (general-ciphering with wrapped-key: the counter is that of the KEK)."""
+general-ciphering with no key-info or identified-key 0), the global broadcast key (glo-, general-glo- with the
+security control's key-set bit, general-ciphering with identified-key 1), its fixed dedicated push key (ded-,
+general-ded-), or a key wrapped with its master key (general-ciphering with wrapped-key: the counter is that
+of the KEK)."""
 
 CounterKey = tuple[str, str, str]
 """(meter, key kind, key id): what one invocation counter belongs to (a row of ``push_counters``)."""
@@ -382,6 +386,8 @@ class PushReceiver:
         self._objects: dict[str, dict[str, list[PushObject]]] = {}
         self._ciphers: dict[str, tuple[GcmCipher, str]] = {}
         self._dedicated: dict[str, tuple[GcmCipher, str] | None] = {}
+        self._broadcast: dict[str, tuple[GcmCipher, str] | str] = {}
+        """The broadcast cipher and key id of each meter, or why there is none (in words)."""
         self._last: dict[CounterKey, int] = {}
         self._legacy: dict[str, tuple[str, int]] = {}
         """Counters migrated from before revision 0007, by meter: (``v<N>``, last), until given a fingerprint."""
@@ -400,6 +406,7 @@ class PushReceiver:
         the keys again (after an import or a key change)."""
         self._ciphers.clear()
         self._dedicated.clear()
+        self._broadcast.clear()
         self._public_keys.clear()
         self._load()
 
@@ -485,6 +492,34 @@ class PushReceiver:
             )
         found = self._dedicated[meter]
         return None if found is None else (found[0], (meter, "dedicated", found[1]))
+
+    def _broadcast_key(self, meter: str) -> SecretBytes | None:
+        """The meter's global broadcast key: its own, else its template's."""
+        key = self.keystore.get(meter, "broadcast_key")
+        template = self._templates.get(meter)
+        if key is None and template is not None:
+            key = self.keystore.get(f"template:{template}", "broadcast_key")
+        return key
+
+    def _broadcast_cipher(self, meter: str) -> tuple[GcmCipher, CounterKey] | str:
+        """The cipher of the meter's global broadcast key (its own, else its template's) with the meter's
+        authentication key (suites 0-2 have one AK for the unicast and the broadcast key) and its counter; or
+        why there is none."""
+        found = self._broadcast.get(meter)
+        if found is None:
+            key = self._broadcast_key(meter)
+            ak = self.keystore.get(meter, "authentication_key")
+            if key is None:
+                found = "no broadcast_key for this meter or its template in the key store"
+            elif ak is None:
+                found = "a broadcast_key, and no authentication_key for this meter in the key store"
+            else:
+                try:
+                    found = (GcmCipher(key, ak), key_fingerprint("global-broadcast", key))
+                except DlmsError as error:  # a length the suites do not have: no value in the message
+                    found = f"the meter's broadcast_key cannot be used: {error}"
+            self._broadcast[meter] = found
+        return found if isinstance(found, str) else (found[0], (meter, "global-broadcast", found[1]))
 
     def _push_lists(self, meter: str) -> dict[str, list[PushObject]]:
         own = self._objects.get(f"meter:{meter}")
@@ -758,14 +793,25 @@ class PushReceiver:
         counter = envelope.invocation_counter
         if signer is not None and meter != signer:
             return self._refused(meter, signer), None
+        found: tuple[GcmCipher, CounterKey] | None
         if envelope.security_control.broadcast_key:
-            return PushResult(
-                "quarantined",
-                meter,
-                "ciphered with the broadcast key (key set bit): a meter pushes with its unicast or dedicated "
-                "key; the key store keeps no broadcast key",
-            ), None
-        found = self._dedicated_cipher(meter) if envelope.is_dedicated else self._cipher(meter)
+            if envelope.is_dedicated:
+                return PushResult(
+                    "quarantined",
+                    meter,
+                    "a dedicated-key ciphered push with the key-set bit (broadcast key) set: the broadcast key "
+                    "is a global key",
+                ), None
+            broadcast = self._broadcast_cipher(meter)
+            if isinstance(broadcast, str):
+                return PushResult(
+                    "quarantined", meter, f"ciphered with the broadcast key (key-set bit), and {broadcast}"
+                ), None
+            found = broadcast
+        elif envelope.is_dedicated:
+            found = self._dedicated_cipher(meter)
+        else:
+            found = self._cipher(meter)
         if found is None:
             what = "dedicated-key ciphered push, no dedicated key known"
             return PushResult(
@@ -831,12 +877,24 @@ class PushReceiver:
             key_id = key_fingerprint("global-unicast", key)
             self._adopt(meter, key_id)
             counted = (meter, "global-unicast", key_id)
+        elif isinstance(info, IdentifiedKey) and info.key_id == 1:
+            broadcast = self._broadcast_key(meter)
+            if broadcast is None or ak is None:
+                what = (
+                    "no broadcast_key for this meter or its template"
+                    if broadcast is None
+                    else "no authentication_key for this meter"
+                )
+                return PushResult(
+                    "quarantined",
+                    meter,
+                    f"general-ciphering with key-id 1 (the broadcast key), and {what} in the key store",
+                ), None
+            key = broadcast
+            counted = (meter, "global-broadcast", key_fingerprint("global-broadcast", broadcast))
         elif isinstance(info, IdentifiedKey):
             return PushResult(
-                "quarantined",
-                meter,
-                f"general-ciphering with key-id {info.key_id} (the broadcast key): a meter pushes with its "
-                "unicast key; the key store keeps no broadcast key",
+                "quarantined", meter, f"general-ciphering with key-id {info.key_id}: an unknown global key"
             ), None
         elif isinstance(info, WrappedKey):
             master = self.keystore.get(meter, "master_key")

@@ -175,10 +175,11 @@ push_counters = sa.Table(
     sa.Column("last", sa.BigInteger, nullable=False),
 )
 """The last invocation counter accepted from each meter under each of its keys. ``key_kind`` is the key the
-push was ciphered with (``global-unicast``, ``dedicated``, ``kek``: a key wrapped with the meter's master key);
-``key_id`` a non-secret fingerprint of that key (:func:`dlmskit.headend.push.key_fingerprint`), so a key change
-starts a new counter; ``v<N>`` marks a counter migrated from before revision 0007 (the meter's
-``block_cipher_key`` of version N), given its fingerprint by the push receiver."""
+push was ciphered with (``global-unicast``, ``global-broadcast``, ``dedicated``, ``kek``: a key wrapped with
+the meter's master key); ``key_id`` a non-secret fingerprint of that key
+(:func:`dlmskit.headend.push.key_fingerprint`), so a key change starts a new counter; ``v<N>`` marks a counter
+migrated from before revision 0007 (the meter's ``block_cipher_key`` of version N), given its fingerprint by
+the push receiver."""
 
 pushes = sa.Table(
     "pushes",
