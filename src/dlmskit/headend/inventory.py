@@ -71,10 +71,8 @@ _OWN = (
     "logical_device_name",
     "push_source_address",
 )
-_TEMPLATE_PUSH = ("push_objects", "push_dedicated_key", "broadcast_key")
 _TEMPLATE_ONLY = frozenset({"trace_frames"})
 """What a template keeps in its body beside connection settings: not passed to the meter's session settings."""
-"""What a template may say about its meters' pushes, besides connection settings (see :meth:`Inventory.put_template`)."""
 _INT_SETTINGS = frozenset(
     {
         "port",

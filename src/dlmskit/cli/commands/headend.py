@@ -900,8 +900,8 @@ def counters(context: _Context, meter_names: tuple[str, ...], advance: int | Non
     is refused by the meter and gives an eavesdropper two ciphertexts under one nonce.
 
     \b
-    With --push: the last invocation counter accepted from each meter's pushes, per key (global-unicast,
-    dedicated, kek) and key id (a fingerprint that tells keys apart and never shows the key; v<N>: kept from
+    With --push: the last invocation counter accepted from each meter's pushes, per key kind (global-unicast,
+    global-broadcast, dedicated, kek) and key id (a fingerprint that tells keys apart and never shows the key; v<N>: kept from
     before revision 0007). A push is stored only with a counter above its key's.
     """
     store = context.store
