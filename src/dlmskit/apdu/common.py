@@ -311,6 +311,8 @@ class InvokeIdAndPriority:
     @classmethod
     def from_byte(cls, value: int) -> InvokeIdAndPriority:
         """Read the wire byte (reserved bits 4 and 5 are ignored)."""
+        if cls is InvokeIdAndPriority and 0 <= value <= 0xFF:
+            return _INVOKE_IDS[value & 0xCF]  # the 64 distinct values, made once (the class is frozen)
         return cls(value & 0x0F, bool(value & 0x40), bool(value & 0x80))
 
     def encode(self) -> bytes:
@@ -320,6 +322,13 @@ class InvokeIdAndPriority:
     def decode_from(cls, data: bytes, offset: int) -> tuple[InvokeIdAndPriority, int]:
         value, offset = read_u8(data, offset, "invoke-id-and-priority")
         return cls.from_byte(value), offset
+
+
+_INVOKE_IDS: dict[int, InvokeIdAndPriority] = {
+    byte: InvokeIdAndPriority(byte & 0x0F, bool(byte & 0x40), bool(byte & 0x80))
+    for byte in range(0x100)
+    if not byte & 0x30
+}
 
 
 @dataclass(frozen=True, slots=True)
