@@ -103,9 +103,10 @@ bench: $(BENCH_STAMP)
 clean:
 	rm -rf $(NPM_CACHE) $(WEB_VENDOR) $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-## The head-end against a simulated fleet, beside the plain loop a user writes first (bench/headend.py).
+## The head-end against a simulated fleet, beside the plain loop a user writes first (bench/headend.py):
+## issue 14's fleet, every meter's session at once (SESSIONS=2000: at most 2,000 at once).
 bench-headend: $(STAMP)
-	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),10000) --async-store
+	$(VENV)/bin/python -m bench.headend --meters $(or $(METERS),10000) --max-sessions $(or $(SESSIONS),10000) --async-store
 
 ## The workers on Redis: 1, 2, 3 worker processes, Redis and PostgreSQL of their own (bench/workers.py);
 ## then the sizing model of docs/deployment.md from its results (bench/sizing.py).

@@ -171,6 +171,40 @@ def test_a_closed_writer_refuses_work(tmp_path: Path) -> None:
         store.close()
 
 
+def test_a_batch_gathers_for_a_share_of_the_sessions_duration(tmp_path: Path) -> None:
+    """Slow meters (sessions of seconds) make a batch gather longer, within the bounds; quick ones keep the
+    shortest delay; without a share the delay never moves. How long each batch waited is then measured."""
+    store = Store(f"sqlite:///{tmp_path / 'adaptive.sqlite'}")
+    try:
+        fixed = BatchWriter(store, "a", 30.0, max_delay=0.02)
+        fixed.observe_session(10.0)
+        assert fixed.max_delay == 0.02
+
+        writer = BatchWriter(store, "a", 30.0, max_delay=0.02, session_share=0.05, longest_delay=0.25)
+        writer.observe_session(0.01)  # a meter on the desk
+        assert writer.max_delay == 0.02
+        for _ in range(500):  # then a GPRS fleet: sessions of 4 s
+            writer.observe_session(4.0)
+        assert writer.max_delay == pytest.approx(0.2, rel=0.01)
+        for _ in range(500):  # a fleet of timeouts: capped
+            writer.observe_session(120.0)
+        assert writer.max_delay == 0.25
+        writer.observe_session(-1.0)  # a clock step: ignored
+        assert writer.max_delay == 0.25
+
+        async def main() -> float:
+            loop = asyncio.get_running_loop()
+            async with writer:
+                started = loop.time()
+                await writer.save(readings, [_reading("x")])
+                return loop.time() - started
+
+        assert asyncio.run(main()) >= 0.2  # the save waited for its batch to gather, then was committed
+        assert store.count(readings) == 1
+    finally:
+        store.close()
+
+
 def test_async_urls() -> None:
     assert async_url("sqlite:////tmp/h.sqlite") == "sqlite+aiosqlite:////tmp/h.sqlite"
     assert async_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"

@@ -102,6 +102,8 @@ class BatchWriter:
         max_rows: int = 1000,
         max_delay: float = 0.02,
         async_store: AsyncStore | None = None,
+        session_share: float = 0.0,
+        longest_delay: float = 0.25,
     ) -> None:
         self.store = store
         self.async_store = async_store
@@ -109,6 +111,11 @@ class BatchWriter:
         self.lease_seconds = lease_seconds
         self.max_rows = max_rows
         self.max_delay = max_delay
+        """How long the next batch gathers: ``shortest_delay`` at first, then moved by :meth:`observe_session`."""
+        self.shortest_delay = max_delay
+        self.longest_delay = max(longest_delay, max_delay)
+        self.session_share = session_share
+        self._session_seconds: float | None = None
         self.transactions = 0
         """Transactions committed (for benchmarks and tests)."""
         self._queue: list[_Pending] = []
@@ -138,6 +145,18 @@ class BatchWriter:
         await self._tasks[0]
 
     # -- what sessions call ------------------------------------------------------------------------------
+
+    def observe_session(self, seconds: float) -> None:
+        """A session took ``seconds``: batches gather for ``session_share`` of the sessions' recent mean
+        duration (an exponential average), between ``shortest_delay`` and ``longest_delay``. Slow meters
+        (GPRS round trips of a second) make a batch gather longer, so that one transaction carries more
+        sessions' work; a session waits for its commits about that share longer."""
+        if self.session_share <= 0 or seconds < 0:
+            return
+        mean = self._session_seconds
+        mean = seconds if mean is None else mean + (seconds - mean) * 0.02
+        self._session_seconds = mean
+        self.max_delay = min(self.longest_delay, max(self.shortest_delay, self.session_share * mean))
 
     async def acquire(
         self, meter: str, counters: DatabaseCounterStore | None = None, keys: Sequence[tuple[bytes, str]] = ()
