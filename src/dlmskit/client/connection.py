@@ -71,11 +71,6 @@ class _Driver:
         self.context: object = ""
         """What the request does, for messages (``str()`` of it is taken only when a message shows it)."""
 
-    def _flush(self) -> _Steps[None]:
-        data = self.link.data_to_send()
-        if data:
-            yield _Send(data)
-
     def _wait_events(self) -> _Steps[list[object]]:
         """Wait for the next bytes (or the timer) and return the link's events."""
         try:
@@ -90,7 +85,9 @@ class _Driver:
             events: list[object] = list(self.link.on_timeout())
         else:
             events = list(self.link.receive_data(data))
-        yield from self._flush()
+        data = self.link.data_to_send()  # (inline: no generator a flush)
+        if data:
+            yield _Send(data)
         return events
 
     def _check(self, event: object) -> None:
@@ -102,7 +99,9 @@ class _Driver:
     def open_link(self) -> _Steps[None]:
         self.context = "opening the link"
         self.link.open()
-        yield from self._flush()
+        data = self.link.data_to_send()  # (inline: no generator a flush)
+        if data:
+            yield _Send(data)
         while not self._is_connected():
             for event in (yield from self._wait_events()):
                 self._check(event)
@@ -153,7 +152,9 @@ class _Driver:
                 if self.on_apdu is not None:
                     self.on_apdu("tx", apdu)
                 self.link.send_apdu(apdu)
-                yield from self._flush()
+                data = self.link.data_to_send()  # (inline: no generator a flush)
+                if data:
+                    yield _Send(data)
             while True:
                 event = self.session.receive((yield from self.next_apdu()))
                 if isinstance(event, Notification):
@@ -187,7 +188,9 @@ class _Driver:
         if self.link.state not in (LinkState.CONNECTED, LinkState.CONNECTING):
             return
         self.link.close()
-        yield from self._flush()
+        data = self.link.data_to_send()  # (inline: no generator a flush)
+        if data:
+            yield _Send(data)
         while self._link_state() == LinkState.DISCONNECTING:
             events = yield from self._wait_events()
             if any(isinstance(e, (LinkClosed, LinkFailed)) for e in events):

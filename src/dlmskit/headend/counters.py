@@ -50,14 +50,20 @@ class DatabaseCounterStore:
         # (title, key_id) -> the next block, reserved and committed ahead (see refill)
         self._spare: dict[tuple[str, str], list[int]] = {}
         self._refilling: set[tuple[str, str]] = set()
+        self._last_key: tuple[bytes, str, tuple[str, str]] | None = None
         self.refill: Callable[[DatabaseCounterStore, tuple[str, str]], None] | None = None
         """Called (without waiting) when a block is half used and no next block is reserved: the engine's
         batch writer reserves one and gives it back through :meth:`install_spare`, so that ``next`` finds the
         next block ready instead of reserving it itself (a blocking transaction) when the block runs out."""
 
-    @staticmethod
-    def _key(system_title: bytes, key_id: str) -> tuple[str, str]:
-        return _key_of(bytes(system_title), key_id)
+    def _key(self, system_title: bytes, key_id: str) -> tuple[str, str]:
+        # A session asks with the same title and key id each time: the last key is kept, not made again.
+        last = self._last_key
+        if last is not None and last[0] == system_title and last[1] == key_id:
+            return last[2]
+        key = _key_of(bytes(system_title), key_id)
+        self._last_key = (bytes(system_title), key_id, key)
+        return key
 
     def _where(self, title: str, key_id: str) -> sa.ColumnElement[bool]:
         return sa.and_(
