@@ -15,7 +15,7 @@ I/O operations (:class:`_Send`, :class:`_Recv`); :class:`Connection` runs them o
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -71,7 +71,7 @@ class _Driver:
         self.context: object = ""
         """What the request does, for messages (``str()`` of it is taken only when a message shows it)."""
 
-    def _wait_events(self) -> _Steps[list[object]]:
+    def _wait_events(self) -> _Steps[Sequence[object]]:
         """Wait for the next bytes (or the timer) and return the link's events."""
         try:
             data = yield _Recv(self.timeout)
@@ -82,9 +82,9 @@ class _Driver:
                     + (f" ({self.context})" if self.context else "")
                     + ": check the address, the client/server addresses and the cable or network"
                 ) from None
-            events: list[object] = list(self.link.on_timeout())
+            events: Sequence[object] = self.link.on_timeout()
         else:
-            events = list(self.link.receive_data(data))
+            events = self.link.receive_data(data)  # a fresh list each call: not copied
         data = self.link.data_to_send()  # (inline: no generator a flush)
         if data:
             yield _Send(data)
