@@ -122,3 +122,20 @@ async def test_a_peer_trickling_bytes_is_closed_like_a_silent_one() -> None:
         writer.close()
     finally:
         await server.close()
+
+
+def test_a_fleet_says_when_the_open_files_limit_cannot_hold_it(caplog: pytest.LogCaptureFixture) -> None:
+    """10,000 meters in one process need 10,000 listening sockets and 10,000 connections at once: under a
+    limit of 20,000 (this machine's hard limit) connections past it were reset (13 of 10,000 in
+    bench.headend with one simulator process). The fleet says so at start, with what to do."""
+    fleet = Fleet(10_000)
+    with caplog.at_level(logging.WARNING, logger="dlmskit.simulator.fleet"):
+        assert not fleet.check_open_files(20_000)
+        assert "open files limit (20000) is below what 10000 meters need" in caplog.text
+        assert "--max-total-connections" in caplog.text
+        caplog.clear()
+        assert fleet.check_open_files(20_000 + 64)  # 10,000 + 10,000 + 64 fits
+        assert Fleet(10_000, max_total_connections=2_000).check_open_files(20_000)  # capped: fits
+        assert Fleet(10_000, unreachable=0.1).check_open_files(20_000)  # 9,000 listen: fits
+    assert fleet.check_open_files(None)  # no such limit (not Unix)
+    assert not caplog.text

@@ -168,6 +168,30 @@ class Fleet:
             associations.append(dataclasses.replace(association, **changes))  # type: ignore[arg-type]
         return dataclasses.replace(self.model, meter=settings, associations=tuple(associations))
 
+    def check_open_files(self, limit: int | None) -> bool:
+        """Warn, in words, when the open files limit cannot hold every reachable meter's listening socket
+        and one connection to each at once (the fleet's total cap, when set, bounds the connections): past
+        it the kernel completes connections the process cannot accept, and they are reset. Returns whether
+        the limit is enough."""
+        if limit is None:
+            return True
+        listening = sum(meter.behaviour != "unreachable" for meter in self.meters)
+        connections = listening
+        if self.connection_limit.limit is not None:
+            connections = min(connections, self.connection_limit.limit)
+        needed = listening + connections + 64  # the process's own files, the event loop's
+        if needed <= limit:
+            return True
+        log.warning(
+            "the open files limit (%d) is below what %d meters need with one connection each at once (about "
+            "%d): connections past it are reset; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=), "
+            "cap them with --max-total-connections, or serve the fleet from several processes",
+            limit,
+            listening,
+            needed,
+        )
+        return False
+
     def _delay(self, slow: bool) -> float:
         base = self.slow_delay if slow else self.delay
         return base + (self._random.random() * self.jitter if self.jitter else 0.0)
@@ -175,7 +199,7 @@ class Fleet:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Serve every reachable meter: on ``port + index`` (``port=0``: any free port). The process's open
         files limit is raised to the hard limit first (each meter listens on a socket of its own)."""
-        raise_open_file_limit()
+        self.check_open_files(raise_open_file_limit())
         placed = []
         for meter in self.meters:
             wanted = port + meter.index if port else 0
