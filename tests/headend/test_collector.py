@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import threading
 
+import pytest
+
 from dlmskit.headend.collector import YOUNG_THRESHOLD, calm_collector
 
 
@@ -55,3 +57,41 @@ def test_runs_in_threads_restore_once() -> None:
     for thread in threads:
         thread.join()
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_the_valve_collects_every_so_many_sessions_and_all_generations_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While calm, nothing collects automatically; every VALVE_SESSIONS sessions the young and middle
+    generations are, every FULL_EVERY-th time all three; outside a run, session_ended does nothing."""
+    from dlmskit.headend import collector
+
+    monkeypatch.setattr(collector, "VALVE_SESSIONS", 3)
+    monkeypatch.setattr(collector, "FULL_EVERY", 2)
+    monkeypatch.setattr(collector, "_sessions", 0)
+    monkeypatch.setattr(collector, "_valves", 0)
+    seen: list[int] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    collector.session_ended()  # not calm: nothing counted
+    gc.callbacks.append(callback)
+    try:
+        with calm_collector():
+            for _ in range(200_000):  # allocations that would have collected before
+                cycle: list[object] = []
+                cycle.append(cycle)
+            assert seen == []
+            for _ in range(6):
+                collector.session_ended()
+            assert seen == [1, 2]
+            cycle = []
+            cycle.append(cycle)
+            del cycle
+            for _ in range(3):
+                collector.session_ended()
+            assert seen == [1, 2, 1]
+    finally:
+        gc.callbacks.remove(callback)

@@ -31,7 +31,7 @@ from typing import Any
 
 from dlmskit.headend.async_store import AsyncStore
 from dlmskit.headend.batch import BatchWriter
-from dlmskit.headend.collector import calm_collector
+from dlmskit.headend.collector import calm_collector, session_ended
 from dlmskit.headend.counters import DatabaseCounterStore
 from dlmskit.headend.inventory import Inventory, Meter
 from dlmskit.headend.job import JobReport, run_job
@@ -417,6 +417,7 @@ class Engine:
         finally:
             self.active -= 1
             elapsed = time.monotonic() - started
+            session_ended()  # the calm collector's valve
             if writer is not None:
                 writer.observe_session(elapsed)
             if self.metrics is not None:
