@@ -677,6 +677,13 @@ class PushReceiver:
             return None, f"unknown sender system title {title.hex().upper()}"
         return meter, ""
 
+    def _originator(self, title: bytes, kind: str) -> tuple[str | None, str]:
+        """(the meter, or None with the reason) for a general-signing or general-ciphering push, named by
+        its originator system title."""
+        if not title:
+            return None, f"a {kind} push without an originator system title"
+        return self._by_title(title)
+
     def _sender(self, envelope: CipheredApdu, address: Address | None) -> tuple[str | None, str]:
         """(the meter, or None with the reason) for a ciphered push."""
         title = envelope.system_title
@@ -721,12 +728,7 @@ class PushReceiver:
             message = GeneralSigning.decode(apdu)
         except DlmsError as error:
             return PushResult("quarantined", None, f"malformed general-signing APDU: {error}"), None
-        title = message.originator_system_title
-        if not title:
-            return PushResult(
-                "quarantined", None, "a general-signing push without an originator system title"
-            ), None
-        meter, why = self._by_title(title)
+        meter, why = self._originator(message.originator_system_title, "general-signing")
         if meter is None:
             return PushResult("quarantined", None, why), None
         try:
@@ -850,14 +852,11 @@ class PushReceiver:
             counter = message.invocation_counter
         except DlmsError as error:
             return PushResult("quarantined", None, f"malformed general-ciphering APDU: {error}"), None
-        title = message.originator_system_title
-        if not title:
-            return PushResult(
-                "quarantined", signer, "a general-ciphering push without an originator system title"
-            ), None
-        meter, why = self._by_title(title)
+        meter, why = self._originator(message.originator_system_title, "general-ciphering")
         if meter is None:
-            return PushResult("quarantined", None, why), None
+            return PushResult(
+                "quarantined", signer if not message.originator_system_title else None, why
+            ), None
         if signer is not None and meter != signer:
             return self._refused(meter, signer), None
         if suite not in (1, 2):
